@@ -1,0 +1,424 @@
+//! Typed representation of a Cedar Backup `<cb_config>` document.
+//!
+//! Field for field this mirrors Cedar Backup 3's `config.py` object model, so a
+//! parsed value can be compared with what the real `cback3` reads: every field
+//! that may be absent in the XML is an `Option` and stays `None` when absent.
+//! Lists keep document order. The `serde::Serialize` derive exists so that a
+//! parsed config can be dumped as JSON and diffed against Cedar's own parse.
+
+use serde::Serialize;
+
+/// The whole configuration document.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Config {
+    /// `<reference>`: descriptive, never used by the actions.
+    pub reference: Option<ReferenceConfig>,
+    /// `<extensions>`: extended actions and their ordering mode.
+    pub extensions: Option<ExtensionsConfig>,
+    /// `<options>`: global options (required by validation).
+    pub options: Option<OptionsConfig>,
+    /// `<peers>`: peers used by stage (unless stage lists its own).
+    pub peers: Option<PeersConfig>,
+    /// `<collect>`: what collect archives.
+    pub collect: Option<CollectConfig>,
+    /// `<stage>`: where stage puts peer data.
+    pub stage: Option<StageConfig>,
+    /// `<store>`: how staged data is written to disc.
+    pub store: Option<StoreConfig>,
+    /// `<purge>`: which directories are pruned.
+    pub purge: Option<PurgeConfig>,
+    /// Sections of the extensions Cedar ships (sysinfo has none).
+    pub ext: ExtensionSections,
+}
+
+/// `<reference>`: free-text information about the file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ReferenceConfig {
+    /// `author`
+    pub author: Option<String>,
+    /// `revision`
+    pub revision: Option<String>,
+    /// `description`
+    pub description: Option<String>,
+    /// `generator`
+    pub generator: Option<String>,
+}
+
+/// How extended actions are ordered relative to the built-in ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrderMode {
+    /// Sort by each action's integer `<index>` (Cedar's default).
+    Index,
+    /// Topologically sort by `<depends>` run_before/run_after edges.
+    Dependency,
+}
+
+/// `<extensions>`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ExtensionsConfig {
+    /// `order_mode`; `None` means index mode.
+    pub order_mode: Option<OrderMode>,
+    /// `action*`
+    pub actions: Vec<ExtendedAction>,
+}
+
+/// One `<extensions>/<action>`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ExtendedAction {
+    /// `name`, matching `^[a-z0-9]*$`.
+    pub name: Option<String>,
+    /// `module`, e.g. `CedarBackup3.extend.mysql`.
+    pub module: Option<String>,
+    /// `function`, e.g. `executeAction`.
+    pub function: Option<String>,
+    /// `index` (index mode).
+    pub index: Option<i64>,
+    /// `depends` (dependency mode).
+    pub dependencies: Option<ActionDependencies>,
+}
+
+/// `<depends>` of an extended action.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ActionDependencies {
+    /// `run_before`: actions this one must run before.
+    pub before_list: Vec<String>,
+    /// `run_after`: actions this one must run after.
+    pub after_list: Vec<String>,
+}
+
+/// Day of the week that starts a backup week.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Weekday {
+    /// monday
+    Monday,
+    /// tuesday
+    Tuesday,
+    /// wednesday
+    Wednesday,
+    /// thursday
+    Thursday,
+    /// friday
+    Friday,
+    /// saturday
+    Saturday,
+    /// sunday
+    Sunday,
+}
+
+/// `<options>`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct OptionsConfig {
+    /// `starting_day`
+    pub starting_day: Option<Weekday>,
+    /// `working_dir` (absolute)
+    pub working_dir: Option<String>,
+    /// `backup_user`
+    pub backup_user: Option<String>,
+    /// `backup_group`
+    pub backup_group: Option<String>,
+    /// `rcp_command`
+    pub rcp_command: Option<String>,
+    /// `rsh_command`
+    pub rsh_command: Option<String>,
+    /// `cback_command`
+    pub cback_command: Option<String>,
+    /// `managed_actions` (comma list), `None` when absent.
+    pub managed_actions: Option<Vec<String>>,
+    /// `override*`
+    pub overrides: Vec<CommandOverride>,
+    /// `pre_action_hook*` and `post_action_hook*`, in document order
+    /// (all pre hooks first, then all post hooks, as Cedar builds the list).
+    pub hooks: Vec<ActionHook>,
+}
+
+/// `<override>`: use a different absolute path for a named command.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CommandOverride {
+    /// `command`
+    pub command: Option<String>,
+    /// `abs_path`
+    pub absolute_path: Option<String>,
+}
+
+/// When a hook runs relative to its action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HookKind {
+    /// `pre_action_hook`
+    Pre,
+    /// `post_action_hook`
+    Post,
+}
+
+/// `<pre_action_hook>` / `<post_action_hook>`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActionHook {
+    /// Before or after the action.
+    pub kind: HookKind,
+    /// `action`
+    pub action: Option<String>,
+    /// `command`
+    pub command: Option<String>,
+}
+
+/// What a peer's failure to deliver data means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IgnoreFailureMode {
+    /// Never ignore.
+    None,
+    /// Always ignore.
+    All,
+    /// Ignore on runs that are not full/starting-day runs.
+    Daily,
+    /// Ignore only on full/starting-day runs.
+    Weekly,
+}
+
+/// `<peer>` of type `local`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LocalPeer {
+    /// `name`
+    pub name: Option<String>,
+    /// `collect_dir`
+    pub collect_dir: Option<String>,
+    /// `ignore_failures`
+    pub ignore_failure_mode: Option<IgnoreFailureMode>,
+}
+
+/// `<peer>` of type `remote`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RemotePeer {
+    /// `name`
+    pub name: Option<String>,
+    /// `collect_dir`
+    pub collect_dir: Option<String>,
+    /// `backup_user` (the user on the peer)
+    pub remote_user: Option<String>,
+    /// `rcp_command`
+    pub rcp_command: Option<String>,
+    /// `rsh_command`
+    pub rsh_command: Option<String>,
+    /// `cback_command`
+    pub cback_command: Option<String>,
+    /// `managed` (Y/N); Cedar treats absent as false.
+    pub managed: bool,
+    /// `managed_actions`
+    pub managed_actions: Option<Vec<String>>,
+    /// `ignore_failures`
+    pub ignore_failure_mode: Option<IgnoreFailureMode>,
+}
+
+/// `<peers>`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PeersConfig {
+    /// local peers; `None` when there were none
+    pub local_peers: Option<Vec<LocalPeer>>,
+    /// remote peers; `None` when there were none
+    pub remote_peers: Option<Vec<RemotePeer>>,
+}
+
+/// When an item is collected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CollectMode {
+    /// Every run.
+    Daily,
+    /// On the starting day or with --full.
+    Weekly,
+    /// Every run, only changed files (full on the starting day).
+    Incr,
+}
+
+/// Archive format for collected items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArchiveMode {
+    /// Plain tar.
+    Tar,
+    /// tar + gzip.
+    Targz,
+    /// tar + bzip2.
+    Tarbz2,
+}
+
+/// `<collect>/<file>`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CollectFile {
+    /// `abs_path`
+    pub absolute_path: Option<String>,
+    /// `collect_mode` or legacy `mode` (which wins)
+    pub collect_mode: Option<CollectMode>,
+    /// `archive_mode`
+    pub archive_mode: Option<ArchiveMode>,
+}
+
+/// `<collect>/<dir>`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CollectDir {
+    /// `abs_path`
+    pub absolute_path: Option<String>,
+    /// `collect_mode` or legacy `mode` (which wins)
+    pub collect_mode: Option<CollectMode>,
+    /// `archive_mode`
+    pub archive_mode: Option<ArchiveMode>,
+    /// `ignore_file`
+    pub ignore_file: Option<String>,
+    /// `link_depth` (≥ 0)
+    pub link_depth: Option<i64>,
+    /// `dereference` (Y/N); Cedar treats absent as false.
+    pub dereference: bool,
+    /// `recursion_level` (negative = unlimited)
+    pub recursion_level: Option<i64>,
+    /// `exclude/abs_path*`
+    pub absolute_exclude_paths: Option<Vec<String>>,
+    /// `exclude/rel_path*`
+    pub relative_exclude_paths: Option<Vec<String>>,
+    /// `exclude/pattern*`
+    pub exclude_patterns: Option<Vec<String>>,
+}
+
+/// `<collect>`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CollectConfig {
+    /// `collect_dir`
+    pub target_dir: Option<String>,
+    /// `collect_mode`
+    pub collect_mode: Option<CollectMode>,
+    /// `archive_mode`
+    pub archive_mode: Option<ArchiveMode>,
+    /// `ignore_file`
+    pub ignore_file: Option<String>,
+    /// `exclude/abs_path*`
+    pub absolute_exclude_paths: Option<Vec<String>>,
+    /// `exclude/pattern*`
+    pub exclude_patterns: Option<Vec<String>>,
+    /// `file*`
+    pub collect_files: Option<Vec<CollectFile>>,
+    /// `dir*`
+    pub collect_dirs: Option<Vec<CollectDir>>,
+}
+
+/// `<stage>`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StageConfig {
+    /// `staging_dir`
+    pub target_dir: Option<String>,
+    /// local peers listed in stage; `None` when there were none
+    pub local_peers: Option<Vec<LocalPeer>>,
+    /// remote peers listed in stage; `None` when there were none
+    pub remote_peers: Option<Vec<RemotePeer>>,
+}
+
+/// Media Cedar knows how to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum MediaType {
+    /// `cdr-74`
+    #[serde(rename = "cdr-74")]
+    Cdr74,
+    /// `cdrw-74`
+    #[serde(rename = "cdrw-74")]
+    Cdrw74,
+    /// `cdr-80`
+    #[serde(rename = "cdr-80")]
+    Cdr80,
+    /// `cdrw-80`
+    #[serde(rename = "cdrw-80")]
+    Cdrw80,
+    /// `dvd+r`
+    #[serde(rename = "dvd+r")]
+    DvdPlusR,
+    /// `dvd+rw`
+    #[serde(rename = "dvd+rw")]
+    DvdPlusRw,
+}
+
+/// Kind of writer device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceType {
+    /// `cdwriter`
+    Cdwriter,
+    /// `dvdwriter`
+    Dvdwriter,
+}
+
+/// `<store>/<blank_behavior>`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BlankBehavior {
+    /// `mode`: daily or weekly (only these two are valid).
+    pub blank_mode: Option<String>,
+    /// `factor` (float ≥ 0, kept as the original text like Cedar does).
+    pub blank_factor: Option<String>,
+}
+
+/// `<store>`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StoreConfig {
+    /// `source_dir`
+    pub source_dir: Option<String>,
+    /// `media_type`
+    pub media_type: Option<MediaType>,
+    /// `device_type`
+    pub device_type: Option<DeviceType>,
+    /// `target_device`
+    pub device_path: Option<String>,
+    /// `target_scsi_id`
+    pub device_scsi_id: Option<String>,
+    /// `drive_speed`
+    pub drive_speed: Option<i64>,
+    /// `check_data`
+    pub check_data: bool,
+    /// `check_media`
+    pub check_media: bool,
+    /// `warn_midnite`
+    pub warn_midnite: bool,
+    /// `no_eject`
+    pub no_eject: bool,
+    /// `blank_behavior`
+    pub blank_behavior: Option<BlankBehavior>,
+    /// `refresh_media_delay` (seconds)
+    pub refresh_media_delay: Option<i64>,
+    /// `eject_delay` (seconds)
+    pub eject_delay: Option<i64>,
+}
+
+/// `<purge>/<dir>`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PurgeDir {
+    /// `abs_path`
+    pub absolute_path: Option<String>,
+    /// `retain_days`
+    pub retain_days: Option<i64>,
+}
+
+/// `<purge>`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PurgeConfig {
+    /// `dir*`; `None` when there were none
+    pub purge_dirs: Option<Vec<PurgeDir>>,
+}
+
+/// The config sections of Cedar's bundled extensions. Each is `None` when its
+/// section is absent; the section types live in [`super::extensions`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ExtensionSections {
+    /// `<mysql>`
+    pub mysql: Option<super::extensions::MysqlConfig>,
+    /// `<postgresql>`
+    pub postgresql: Option<super::extensions::PostgresqlConfig>,
+    /// `<subversion>`
+    pub subversion: Option<super::extensions::SubversionConfig>,
+    /// `<mbox>`
+    pub mbox: Option<super::extensions::MboxConfig>,
+    /// `<encrypt>`
+    pub encrypt: Option<super::extensions::EncryptConfig>,
+    /// `<split>`
+    pub split: Option<super::extensions::SplitConfig>,
+    /// `<capacity>`
+    pub capacity: Option<super::extensions::CapacityConfig>,
+    /// `<amazons3>`
+    pub amazons3: Option<super::extensions::AmazonS3Config>,
+}
