@@ -5,3 +5,5 @@
 
 pub mod actions;
 pub mod config;
+pub mod drive;
+pub mod mkisofs;

@@ -1,5 +1,15 @@
 //! `cback`: the cedar command-line entry point.
 
 fn main() {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // Tool subcommands that are not Cedar actions take their own option syntax
+    // (mkisofs's single-dash long options), so they are routed before clap.
+    if args.len() > 1 {
+        match args[1].to_str() {
+            Some("mkisofs") => std::process::exit(cedar::mkisofs::main(args.split_off(2))),
+            Some("drive") => std::process::exit(cedar::drive::main(args.split_off(2))),
+            _ => {}
+        }
+    }
     std::process::exit(0);
 }
