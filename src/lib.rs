@@ -6,4 +6,5 @@
 pub mod actions;
 pub mod config;
 pub mod drive;
+pub mod exec;
 pub mod mkisofs;

@@ -6,6 +6,7 @@
 
 pub mod extensions;
 pub mod model;
+pub mod pattern;
 
 pub use model::*;
 

@@ -1,0 +1,157 @@
+//! Running external commands the way Cedar Backup does: arguments split on
+//! spaces with double quotes grouping (never through a shell), the program
+//! name resolved through the config's `<override>` list, stdout and stderr
+//! merged and logged line by line (to the log file only with `-O`/`-d`).
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, ExitStatus, Stdio};
+
+/// `log` target for the output of executed commands; the logger writes it
+/// only when `-O/--output` or `-d/--debug` is in effect, as Cedar's
+/// `CedarBackup3.output` logger does.
+pub const OUTPUT_TARGET: &str = "cedar::output";
+
+/// Splits a command line like Cedar's `splitCommandLine`: a field is either a
+/// run of characters other than space and `"`, or a double-quoted group; the
+/// quotes themselves are dropped. Single quotes have no meaning.
+pub fn split_command_line(line: &str) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut rest = line;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('"') {
+            // A quote only groups when it is closed and the group is non-empty
+            // (`"[^"]+"`); otherwise the quote is skipped like any separator.
+            match after.find('"') {
+                Some(end) if end > 0 => {
+                    fields.push(after[..end].to_string());
+                    rest = &after[end + 1..];
+                }
+                _ => rest = after,
+            }
+        } else if let Some(after) = rest.strip_prefix(' ') {
+            rest = after;
+        } else {
+            let end = rest.find([' ', '"']).unwrap_or(rest.len());
+            fields.push(rest[..end].to_string());
+            rest = &rest[end..];
+        }
+    }
+    fields
+}
+
+/// The result of running a command: its status and merged output lines.
+#[derive(Debug)]
+pub struct CommandOutput {
+    /// How the process ended.
+    pub status: ExitStatus,
+    /// stdout and stderr lines, in the order they were read.
+    pub lines: Vec<String>,
+}
+
+impl CommandOutput {
+    /// The last `n` output lines joined for an error message.
+    pub fn tail(&self, n: usize) -> String {
+        let start = self.lines.len().saturating_sub(n);
+        self.lines[start..].join("\n   ")
+    }
+}
+
+/// Resolves command names through `<override>` entries and runs them.
+#[derive(Debug, Clone, Default)]
+pub struct CommandRunner {
+    overrides: HashMap<String, String>,
+}
+
+impl CommandRunner {
+    /// A runner using the given `command name → absolute path` overrides.
+    pub fn new(overrides: HashMap<String, String>) -> Self {
+        CommandRunner { overrides }
+    }
+
+    /// The path to execute for `command`: its override if one is configured.
+    pub fn resolve<'a>(&'a self, command: &'a str) -> &'a str {
+        self.overrides
+            .get(command)
+            .map(String::as_str)
+            .unwrap_or(command)
+    }
+
+    /// Runs `argv` (program first), without a shell, merging stderr into the
+    /// captured output. Fails only when the program cannot be started.
+    pub fn run(&self, argv: &[String]) -> std::io::Result<CommandOutput> {
+        let (program, args) = argv.split_first().ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty command line")
+        })?;
+        let program = self.resolve(program);
+        log::debug!("Executing command {program:?} with args {args:?}.");
+        log::info!(target: OUTPUT_TARGET, "Executing command {program:?} with args {args:?}.");
+        let (reader, writer) = std::io::pipe()?;
+        let mut child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(writer.try_clone()?)
+            .stderr(writer)
+            .spawn()
+            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot run {program}: {e}")))?;
+        let mut lines = Vec::new();
+        for line in BufReader::new(reader).split(b'\n') {
+            let line = String::from_utf8_lossy(&line?).into_owned();
+            log::info!(target: OUTPUT_TARGET, "{line}");
+            lines.push(line);
+        }
+        let status = child.wait()?;
+        Ok(CommandOutput { status, lines })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(s: &str) -> Vec<String> {
+        split_command_line(s)
+    }
+
+    #[test]
+    fn splits_on_spaces_and_groups_double_quotes() {
+        assert_eq!(
+            split("cback3 --verbose stage store"),
+            ["cback3", "--verbose", "stage", "store"]
+        );
+        assert_eq!(split(r#"echo "a b"  c"#), ["echo", "a b", "c"]);
+        assert_eq!(split(r#"x a"b c"d"#), ["x", "a", "b c", "d"]);
+        assert_eq!(split("echo 'a b'"), ["echo", "'a", "b'"]);
+        assert_eq!(split(r#"a "" b"#), ["a", "b"]);
+        assert_eq!(split(r#"a "b"#), ["a", "b"]);
+        assert!(split("   ").is_empty());
+    }
+
+    #[test]
+    fn runs_without_a_shell_and_captures_both_streams() {
+        let runner = CommandRunner::default();
+        let out = runner
+            .run(&[
+                "sh".into(),
+                "-c".into(),
+                "echo out; echo err >&2; exit 3".into(),
+            ])
+            .expect("sh runs");
+        assert_eq!(out.status.code(), Some(3));
+        assert_eq!(out.lines, ["out", "err"]);
+        let out = runner
+            .run(&["echo".into(), "$HOME;".into()])
+            .expect("echo runs");
+        assert_eq!(out.lines, ["$HOME;"]);
+    }
+
+    #[test]
+    fn overrides_replace_the_program_path() {
+        let runner = CommandRunner::new([("frob".to_string(), "/bin/echo".to_string())].into());
+        let out = runner
+            .run(&["frob".into(), "hi".into()])
+            .expect("override runs");
+        assert_eq!(out.lines, ["hi"]);
+        assert!(runner.run(&["/nonexistent/cmd".into()]).is_err());
+    }
+}
