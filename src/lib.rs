@@ -4,7 +4,14 @@
 //! command line, and the actions, so integration tests and benches can reach them.
 
 pub mod actions;
+pub mod app;
+pub mod cli;
 pub mod config;
 pub mod drive;
 pub mod exec;
+pub mod extensions;
+pub mod lock;
+pub mod logging;
 pub mod mkisofs;
+pub mod ordering;
+pub mod validate;

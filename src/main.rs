@@ -11,5 +11,5 @@ fn main() {
             _ => {}
         }
     }
-    std::process::exit(0);
+    std::process::exit(cedar::app::run(args.split_off(1)));
 }
