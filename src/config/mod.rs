@@ -2,11 +2,19 @@
 //! validation with Cedar's rules.
 //!
 //! Parsing and validating are separate steps, as in Cedar (`Config(validate=False)`
-//! then `validate()`): a document can parse and still be invalid.
+//! then `validate()`): a document can parse and still be invalid. What Cedar
+//! rejects while parsing (its property setters: relative paths, unknown modes,
+//! bad integers, malformed XML) fails [`parse_file`]; what it rejects in
+//! `validate()` (missing required values, cross-field rules) fails
+//! [`Config::validate`].
 
+mod accessors;
 pub mod extensions;
 pub mod model;
+pub(crate) mod parse;
 pub mod pattern;
+mod validate;
+pub(crate) mod xml;
 
 pub use model::*;
 
@@ -23,27 +31,70 @@ pub enum ConfigError {
         /// The underlying error.
         source: std::io::Error,
     },
-    /// The document could not be parsed into a [`Config`].
+    /// The document could not be parsed into a [`Config`]: one line naming
+    /// the source, the element path (or XML problem) and the line.
     #[error("{0}")]
     Parse(String),
-    /// The document parsed but breaks Cedar's validation rules.
-    #[error("{0}")]
-    Invalid(String),
+    /// The document parsed but breaks Cedar's validation rules: every
+    /// problem, each `element/path: problem (line N)`, the first being the
+    /// one Cedar itself would report.
+    #[error("{}", .0.join("\n"))]
+    Invalid(Vec<String>),
+}
+
+impl ConfigError {
+    /// The individual problems (one for `Io` and `Parse`).
+    pub fn problems(&self) -> Vec<String> {
+        match self {
+            ConfigError::Invalid(list) => list.clone(),
+            other => vec![other.to_string()],
+        }
+    }
 }
 
 /// Reads and parses the config file at `path` without validating it.
 pub fn parse_file(path: &Path) -> Result<Config, ConfigError> {
-    let _ = path;
-    Err(ConfigError::Parse(
-        "config parsing is not implemented yet".to_string(),
-    ))
-}
-
-impl Config {
-    /// Applies Cedar's whole-document validation rules.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        Err(ConfigError::Invalid(
-            "config validation is not implemented yet".to_string(),
-        ))
+    let bytes = std::fs::read(path).map_err(|source| ConfigError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let name = path.display().to_string();
+    match String::from_utf8(bytes) {
+        Ok(text) => parse_str(&text, &name),
+        Err(e) => Err(ConfigError::Parse(format!(
+            "{name}: not UTF-8 text (byte {})",
+            e.utf8_error().valid_up_to()
+        ))),
     }
 }
+
+/// Parses config text without validating it; `source_name` (usually the
+/// file name) prefixes parse errors.
+pub fn parse_str(text: &str, source_name: &str) -> Result<Config, ConfigError> {
+    parse::parse_config(text).map_err(|e| ConfigError::Parse(format!("{source_name}: {e}")))
+}
+
+macro_rules! extension_accessor {
+    ($($method:ident: $ty:ty),* $(,)?) => {
+        impl Config {
+            $(
+                #[doc = concat!("The `<", stringify!($method), ">` section after the extension's own validation ([`Config::validate_extension`]).")]
+                pub fn $method(&self) -> Result<&$ty, ConfigError> {
+                    self.validate_extension(stringify!($method))?;
+                    Ok(self.ext.$method.as_ref().expect("validated section exists"))
+                }
+            )*
+        }
+    };
+}
+
+extension_accessor!(
+    mysql: extensions::MysqlConfig,
+    postgresql: extensions::PostgresqlConfig,
+    subversion: extensions::SubversionConfig,
+    mbox: extensions::MboxConfig,
+    encrypt: extensions::EncryptConfig,
+    split: extensions::SplitConfig,
+    capacity: extensions::CapacityConfig,
+    amazons3: extensions::AmazonS3Config,
+);

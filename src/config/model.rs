@@ -29,6 +29,26 @@ pub struct Config {
     pub purge: Option<PurgeConfig>,
     /// Sections of the extensions Cedar ships (sysinfo has none).
     pub ext: ExtensionSections,
+    /// Where each element was found, for error messages (not part of the
+    /// value: two configs that differ only here compare equal).
+    #[serde(skip)]
+    pub lines: SourceLines,
+}
+
+/// Line numbers of the elements a parse read, keyed by element path
+/// (`store/media_type`, `collect/dir[2]`). Always compares equal.
+#[derive(Debug, Clone, Default)]
+pub struct SourceLines {
+    /// element path -> 1-based line
+    pub(crate) lines: std::collections::HashMap<String, usize>,
+    /// `peers/local_peer[1]`-style list positions -> element path (`peers/peer[3]`)
+    pub(crate) alias: std::collections::HashMap<String, String>,
+}
+
+impl PartialEq for SourceLines {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// `<reference>`: free-text information about the file.
@@ -421,4 +441,10 @@ pub struct ExtensionSections {
     pub capacity: Option<super::extensions::CapacityConfig>,
     /// `<amazons3>`
     pub amazons3: Option<super::extensions::AmazonS3Config>,
+    /// Sections present but unreadable, by section name, with the problem.
+    /// Cedar's core parse never reads extension sections, so such a problem
+    /// does not fail [`super::parse_file`]; it surfaces when the extension is
+    /// used ([`Config::validate_extension`]).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub parse_errors: std::collections::BTreeMap<String, String>,
 }

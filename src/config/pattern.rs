@@ -6,12 +6,17 @@
 use regex::Regex;
 
 /// Compiles an exclude pattern anchored at both ends, as Cedar applies it.
+///
+/// The pattern is first checked on its own, so that text such as `a)(b`,
+/// which only compiles once wrapped, is rejected as Python rejects it.
 pub fn compile_exclude_pattern(pattern: &str) -> Result<Regex, String> {
-    Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
-        let detail = e.to_string();
-        let last = detail.lines().last().unwrap_or("invalid syntax").trim();
-        format!("\"{pattern}\" is not a regular expression cedar can use ({last})")
-    })
+    Regex::new(pattern)
+        .and_then(|_| Regex::new(&format!("^(?:{pattern})$")))
+        .map_err(|e| {
+            let detail = e.to_string();
+            let last = detail.lines().last().unwrap_or("invalid syntax").trim();
+            format!("\"{pattern}\" is not a regular expression cedar can use ({last})")
+        })
 }
 
 #[cfg(test)]
@@ -32,5 +37,6 @@ mod tests {
         let err = compile_exclude_pattern(r"(?!x).*").expect_err("look-ahead unsupported");
         assert!(err.contains("(?!x).*"), "{err}");
         assert!(compile_exclude_pattern("(").is_err());
+        assert!(compile_exclude_pattern("a)(b").is_err());
     }
 }
