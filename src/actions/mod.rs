@@ -1,11 +1,24 @@
 //! The actions `cback` runs (collect, stage, store, purge, ...), each a
 //! function of one [`ActionContext`].
+//!
+//! Shared pieces live in private submodules: [`util`] (normalized names, day
+//! directories, indicator files, ownership), [`walk`] (Cedar's directory
+//! walk), [`archive`] (streaming tar writer), [`digest`] (incremental digest
+//! maps, including the import of Cedar's pickled ones) and [`peer`] (local and
+//! remote peer copies, commands run as the backup user).
 
+pub mod archive;
 pub mod collect;
+pub mod digest;
+pub mod managed;
+pub mod peer;
 pub mod purge;
 pub mod stage;
+pub mod util;
+pub mod walk;
 
 use crate::config::Config;
+use crate::exec::CommandRunner;
 
 /// Everything an action needs from the run that invokes it. Time is fixed
 /// once at start so that a run crossing midnight stays on one day directory.
@@ -19,4 +32,52 @@ pub struct ActionContext<'a> {
     pub log_output: bool,
     /// The moment the run started, in local time.
     pub now: chrono::DateTime<chrono::Local>,
+    /// Show progress bars when stderr is a terminal (default). Tests and
+    /// library callers may turn this off.
+    pub progress: bool,
+}
+
+impl<'a> ActionContext<'a> {
+    /// A context for one run of `cback`.
+    pub fn new(
+        config: &'a Config,
+        full: bool,
+        log_output: bool,
+        now: chrono::DateTime<chrono::Local>,
+    ) -> Self {
+        ActionContext {
+            config,
+            full,
+            log_output,
+            now,
+            progress: true,
+        }
+    }
+
+    /// The `<options>` section (validation guarantees it; an empty default
+    /// stands in when a caller skipped validation).
+    pub fn options(&self) -> &'a crate::config::OptionsConfig {
+        static EMPTY: std::sync::OnceLock<crate::config::OptionsConfig> =
+            std::sync::OnceLock::new();
+        self.config
+            .options
+            .as_ref()
+            .unwrap_or_else(|| EMPTY.get_or_init(Default::default))
+    }
+
+    /// Today is the configured starting day of the week.
+    pub fn is_start_of_week(&self) -> bool {
+        util::is_start_of_week(self.options().starting_day, &self.now)
+    }
+
+    /// A command runner honouring the config's `<override>` entries.
+    pub fn runner(&self) -> CommandRunner {
+        let overrides = self
+            .options()
+            .overrides
+            .iter()
+            .filter_map(|o| Some((o.command.clone()?, o.absolute_path.clone()?)))
+            .collect();
+        CommandRunner::new(overrides)
+    }
 }

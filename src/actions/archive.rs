@@ -1,0 +1,380 @@
+//! Streaming GNU tar archives (plain, gzip -9 or bzip2 -9) as Cedar's
+//! `BackupFileList.generateTarfile` produces them: one member per listed
+//! path, names without the leading `/`, symlinks stored as links, a second
+//! path to an inode already in the archive stored as a hard link, the end
+//! padded to a 10240-byte record like GNU tar and Python's `tarfile`.
+//!
+//! File data is streamed (constant memory) and hashed with SHA-1 in the same
+//! read. A file that changes size or mtime while being read is reported as a
+//! warning; its member keeps the size announced in its header (padded with
+//! zeros or cut), so the archive always stays valid.
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use sha1::{Digest, Sha1};
+use tar::{EntryType, Header};
+
+use crate::config::ArchiveMode;
+
+const BLOCK: u64 = 512;
+const RECORD: u64 = 10240;
+
+/// The file extension Cedar gives each archive mode.
+pub fn extension(mode: ArchiveMode) -> &'static str {
+    match mode {
+        ArchiveMode::Tar => "tar",
+        ArchiveMode::Targz => "tar.gz",
+        ArchiveMode::Tarbz2 => "tar.bz2",
+    }
+}
+
+enum Sink {
+    Plain(BufWriter<File>),
+    Gz(flate2::write::GzEncoder<BufWriter<File>>),
+    Bz(bzip2::write::BzEncoder<BufWriter<File>>),
+}
+
+/// Counts bytes on their way into the (possibly compressing) sink.
+struct Counting {
+    sink: Sink,
+    offset: u64,
+}
+
+impl Write for Counting {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = match &mut self.sink {
+            Sink::Plain(w) => w.write(buf)?,
+            Sink::Gz(w) => w.write(buf)?,
+            Sink::Bz(w) => w.write(buf)?,
+        };
+        self.offset += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.sink {
+            Sink::Plain(w) => w.flush(),
+            Sink::Gz(w) => w.flush(),
+            Sink::Bz(w) => w.flush(),
+        }
+    }
+}
+
+/// What happened to one path offered to the archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Added {
+    /// A regular file, with the SHA-1 of the bytes archived when they are
+    /// the file's whole, unchanged content (`None` when it changed while
+    /// being read: it must not count as backed up for incremental runs).
+    File {
+        /// Bytes of data.
+        size: u64,
+        /// Digest of a consistent read.
+        digest: Option<String>,
+    },
+    /// A symlink, a hard link to an earlier member, or something else with
+    /// no data.
+    Link,
+    /// Not archived: the path vanished or could not be read (already logged).
+    Skipped,
+}
+
+/// Reads exactly `len` bytes from a file, hashing them; zero-fills a file
+/// that shrank and ignores growth (both are noted).
+struct ExactReader<'a> {
+    file: &'a mut File,
+    remaining: u64,
+    hasher: Sha1,
+    short: bool,
+    progress: &'a indicatif::ProgressBar,
+}
+
+impl Read for ExactReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.remaining == 0 {
+            return Ok(0);
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
+        let n = if self.short {
+            0
+        } else {
+            loop {
+                match self.file.read(&mut buf[..want]) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    r => break r?,
+                }
+            }
+        };
+        let n = if n == 0 {
+            self.short = true;
+            buf[..want].fill(0);
+            want
+        } else {
+            self.hasher.update(&buf[..n]);
+            n
+        };
+        self.remaining -= n as u64;
+        self.progress.inc(n as u64);
+        Ok(n)
+    }
+}
+
+/// SHA-1 of a whole file, read in one pass.
+pub fn file_digest(path: &Path) -> io::Result<String> {
+    let mut f = File::open(path)?;
+    let mut h = Sha1::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => h.update(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// A tar archive being written to `path`.
+pub struct TarWriter {
+    path: PathBuf,
+    builder: tar::Builder<Counting>,
+    inodes: HashMap<(u64, u64), Vec<u8>>,
+    users: HashMap<u32, String>,
+    groups: HashMap<u32, String>,
+    members: usize,
+}
+
+impl TarWriter {
+    /// Creates (truncates) the archive file.
+    pub fn create(path: &Path, mode: ArchiveMode) -> io::Result<TarWriter> {
+        let file = BufWriter::with_capacity(256 * 1024, File::create(path)?);
+        let sink = match mode {
+            ArchiveMode::Tar => Sink::Plain(file),
+            ArchiveMode::Targz => Sink::Gz(flate2::write::GzEncoder::new(
+                file,
+                flate2::Compression::best(),
+            )),
+            ArchiveMode::Tarbz2 => Sink::Bz(bzip2::write::BzEncoder::new(
+                file,
+                bzip2::Compression::best(),
+            )),
+        };
+        let mut builder = tar::Builder::new(Counting { sink, offset: 0 });
+        builder.mode(tar::HeaderMode::Complete);
+        Ok(TarWriter {
+            path: path.to_path_buf(),
+            builder,
+            inodes: HashMap::new(),
+            users: HashMap::new(),
+            groups: HashMap::new(),
+            members: 0,
+        })
+    }
+
+    /// Members written so far.
+    pub fn members(&self) -> usize {
+        self.members
+    }
+
+    fn header(&mut self, meta: &std::fs::Metadata, kind: EntryType, size: u64) -> Header {
+        let mut h = Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_mode(meta.mode() & 0o7777);
+        h.set_uid(u64::from(meta.uid()));
+        h.set_gid(u64::from(meta.gid()));
+        h.set_mtime(u64::try_from(meta.mtime()).unwrap_or(0));
+        h.set_size(size);
+        let uname = self.users.entry(meta.uid()).or_insert_with(|| {
+            nix::unistd::User::from_uid(meta.uid().into())
+                .ok()
+                .flatten()
+                .map(|u| u.name)
+                .unwrap_or_default()
+        });
+        let _ = h.set_username(uname);
+        let gname = self.groups.entry(meta.gid()).or_insert_with(|| {
+            nix::unistd::Group::from_gid(meta.gid().into())
+                .ok()
+                .flatten()
+                .map(|g| g.name)
+                .unwrap_or_default()
+        });
+        let _ = h.set_groupname(gname);
+        h
+    }
+
+    /// Writes a GNU long-name ('L') or long-link ('K') extension entry.
+    fn long_entry(&mut self, kind: u8, value: &[u8]) -> io::Result<()> {
+        let mut h = Header::new_gnu();
+        h.as_gnu_mut().expect("gnu header").name[..13].copy_from_slice(b"././@LongLink");
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        h.set_size(value.len() as u64 + 1);
+        h.set_entry_type(EntryType::new(kind));
+        h.set_cksum();
+        self.builder.append(&h, value.chain(&[0u8][..]))
+    }
+
+    /// Finishes a header with its name (and link name) and writes it.
+    fn write_header(
+        &mut self,
+        mut h: Header,
+        name: &[u8],
+        link: Option<&[u8]>,
+        data: &mut dyn Read,
+    ) -> io::Result<()> {
+        let gnu = h.as_gnu_mut().expect("gnu header");
+        if name.len() > gnu.name.len() {
+            let cut = gnu.name.len();
+            gnu.name.copy_from_slice(&name[..cut]);
+        } else {
+            gnu.name[..name.len()].copy_from_slice(name);
+        }
+        if let Some(link) = link {
+            if link.len() > gnu.linkname.len() {
+                let cut = gnu.linkname.len();
+                gnu.linkname.copy_from_slice(&link[..cut]);
+            } else {
+                gnu.linkname[..link.len()].copy_from_slice(link);
+            }
+        }
+        h.set_cksum();
+        if let Some(link) = link.filter(|l| l.len() > 100) {
+            self.long_entry(b'K', link)?;
+        }
+        if name.len() > 100 {
+            self.long_entry(b'L', name)?;
+        }
+        self.builder.append(&h, data)?;
+        self.members += 1;
+        Ok(())
+    }
+
+    /// Adds `path` (a regular file or a symlink) under its name without the
+    /// leading `/`. I/O errors on the archive itself are returned; problems
+    /// with the source file are logged and reported as [`Added::Skipped`].
+    pub fn add(&mut self, path: &OsStr, progress: &indicatif::ProgressBar) -> io::Result<Added> {
+        let shown = path.to_string_lossy();
+        let name = {
+            let b = path.as_bytes();
+            let start = b.iter().position(|&c| c != b'/').unwrap_or(b.len());
+            b[start..].to_vec()
+        };
+        let lmeta = match std::fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) => return Ok(skip_source(&shown, &e)),
+        };
+        if lmeta.file_type().is_symlink() {
+            let target = match std::fs::read_link(path) {
+                Ok(t) => t,
+                Err(e) => return Ok(skip_source(&shown, &e)),
+            };
+            let h = self.header(&lmeta, EntryType::Symlink, 0);
+            self.write_header(
+                h,
+                &name,
+                Some(target.as_os_str().as_bytes()),
+                &mut io::empty(),
+            )?;
+            return Ok(Added::Link);
+        }
+        if !lmeta.is_file() {
+            log::info!("Unable to add file [{shown}]; it is not a regular file or link any more.");
+            return Ok(Added::Skipped);
+        }
+        let mut file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) => return Ok(skip_source(&shown, &e)),
+        };
+        let meta = file.metadata()?;
+        if meta.nlink() > 1 {
+            let key = (meta.dev(), meta.ino());
+            if let Some(first) = self.inodes.get(&key).cloned() {
+                if first != name {
+                    let h = self.header(&meta, EntryType::Link, 0);
+                    self.write_header(h, &name, Some(&first), &mut io::empty())?;
+                    return Ok(Added::Link);
+                }
+            }
+            self.inodes.insert(key, name.clone());
+        }
+        let size = meta.len();
+        let h = self.header(&meta, EntryType::Regular, size);
+        let mut reader = ExactReader {
+            file: &mut file,
+            remaining: size,
+            hasher: Sha1::new(),
+            short: false,
+            progress,
+        };
+        self.write_header(h, &name, None, &mut reader)?;
+        let short = reader.short;
+        let digest = hex::encode(reader.hasher.finalize());
+        let mut extra = [0u8; 1];
+        let grew = !short && matches!(file.read(&mut extra), Ok(n) if n > 0);
+        let after = file.metadata().ok();
+        let changed = after.is_none_or(|a| {
+            a.mtime() != meta.mtime() || a.mtime_nsec() != meta.mtime_nsec() || a.len() != size
+        });
+        if short {
+            log::warn!(
+                "File [{shown}] shrank while being archived; its member was padded with zeros."
+            );
+        } else if grew {
+            log::warn!("File [{shown}] grew while being archived; only its first {size} bytes were archived.");
+        } else if changed {
+            log::warn!(
+                "File [{shown}] changed while being archived; its member may be inconsistent."
+            );
+        }
+        let consistent = !(short || grew || changed);
+        Ok(Added::File {
+            size,
+            digest: consistent.then_some(digest),
+        })
+    }
+
+    /// Writes the end-of-archive blocks, pads to a whole record, finishes the
+    /// compressor and flushes the file to disk.
+    pub fn finish(self) -> io::Result<()> {
+        let mut counting = self.builder.into_inner()?;
+        let rem = counting.offset % RECORD;
+        if rem != 0 {
+            let pad = vec![0u8; usize::try_from(RECORD - rem).unwrap_or(0)];
+            counting.write_all(&pad)?;
+        }
+        debug_assert_eq!(counting.offset % BLOCK, 0);
+        let file = match counting.sink {
+            Sink::Plain(w) => w.into_inner().map_err(|e| e.into_error())?,
+            Sink::Gz(w) => w.finish()?.into_inner().map_err(|e| e.into_error())?,
+            Sink::Bz(w) => w.finish()?.into_inner().map_err(|e| e.into_error())?,
+        };
+        file.sync_all()
+    }
+
+    /// Removes a partly written archive after a fatal error.
+    pub fn abandon(self) {
+        let path = self.path.clone();
+        drop(self);
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+fn skip_source(shown: &str, e: &io::Error) -> Added {
+    if e.kind() == io::ErrorKind::NotFound {
+        log::warn!("File [{shown}] vanished before it could be archived; skipped.");
+    } else {
+        log::error!("Unable to read [{shown}]: {e}; it is not in the archive.");
+    }
+    Added::Skipped
+}

@@ -1,0 +1,317 @@
+//! Peers: where stage fetches collected data from, and where managed
+//! actions run.
+//!
+//! A local peer's collect directory is read directly. A remote peer is
+//! reached with an scp-style `rcp_command` (`user@host:/collect/*`) and an
+//! ssh-style `rsh_command`. When cedar runs as root with a backup user,
+//! these commands run as that user through `su -s PROGRAM USER -- ARGS...`,
+//! which executes the program directly with the argument vector: unlike
+//! Cedar's `su USER -c "..."`, no shell ever re-parses paths or arguments.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+
+use super::util;
+use super::walk::{Walk, WalkOptions};
+use crate::exec::{split_command_line, CommandOutput, CommandRunner};
+
+/// Cedar's default copy command when none is configured.
+pub const DEFAULT_RCP: &str = "/usr/bin/scp -B -q -C";
+/// Cedar's default remote shell when none is configured.
+pub const DEFAULT_RSH: &str = "/usr/bin/ssh";
+/// Cedar's default `cback_command` for managed peers.
+pub const DEFAULT_CBACK: &str = "/usr/bin/cback3";
+
+/// Runs external commands, as another local user when asked.
+#[derive(Debug, Clone)]
+pub struct Commands {
+    /// Resolves `<override>`s and runs.
+    pub runner: CommandRunner,
+    /// Run as this local user through `su` (only set when running as root).
+    pub local_user: Option<String>,
+}
+
+impl Commands {
+    /// Runs `argv`, through `su` when a local user is set.
+    pub fn run(&self, argv: &[String]) -> anyhow::Result<CommandOutput> {
+        let Some(user) = &self.local_user else {
+            return self.runner.run(argv).map_err(anyhow::Error::from);
+        };
+        let (program, args) = argv.split_first().context("empty command line")?;
+        let resolved = self.runner.resolve(program);
+        let exe =
+            util::which(resolved).with_context(|| format!("cannot find {resolved} on PATH"))?;
+        let mut full = vec![
+            "su".to_string(),
+            "-s".to_string(),
+            exe.to_string_lossy().into_owned(),
+            user.clone(),
+            "--".to_string(),
+        ];
+        full.extend(args.iter().cloned());
+        self.runner.run(&full).map_err(anyhow::Error::from)
+    }
+
+    /// Runs `argv` and fails unless it exits 0.
+    pub fn run_ok(&self, argv: &[String], what: &str) -> anyhow::Result<()> {
+        let out = self.run(argv)?;
+        if !out.status.success() {
+            let who = self
+                .local_user
+                .as_deref()
+                .map(|u| format!(" as local user [{u}]"))
+                .unwrap_or_default();
+            bail!(
+                "Error ({}) {what}{who}: {}",
+                out.status
+                    .code()
+                    .map_or_else(|| out.status.to_string(), |c| c.to_string()),
+                out.tail(3)
+            );
+        }
+        Ok(())
+    }
+}
+
+/// A `user@host:path` operand, spaces escaped for the remote side as Cedar does.
+fn remote(user: &str, host: &str, path: &str) -> String {
+    format!("{user}@{host}:{}", path.replace(' ', "\\ "))
+}
+
+/// Regular files under `dir` (recursively, links excluded) with what
+/// identifies one write of each: inode and change time.
+fn snapshot(dir: &Path) -> HashMap<OsString, (u64, i64, i64)> {
+    let mut w = Walk::new(WalkOptions {
+        exclude_links: true,
+        backup: true,
+        ..Default::default()
+    });
+    if w.add_dir_contents(dir.as_os_str(), true, false, 0, false)
+        .is_err()
+    {
+        return HashMap::new();
+    }
+    w.into_items()
+        .into_iter()
+        .filter_map(|p| {
+            let m = std::fs::metadata(&p).ok()?;
+            Some((p, (m.ino(), m.ctime(), m.ctime_nsec())))
+        })
+        .collect()
+}
+
+/// Copies every regular file directly in `source` to `target`, keeping
+/// permissions and modification times, giving copies to `ownership`.
+/// Entries that are not regular files are skipped with a warning (Cedar
+/// failed the whole peer on them). Returns the number of files copied.
+pub fn copy_local_dir(
+    source: &Path,
+    target: &Path,
+    ownership: Option<(u32, u32)>,
+) -> anyhow::Result<usize> {
+    let meta = std::fs::metadata(source)
+        .with_context(|| format!("collect directory {}", source.display()))?;
+    if !meta.is_dir() {
+        bail!("Collect directory {} is not a directory.", source.display());
+    }
+    if !target.is_dir() {
+        bail!(
+            "Target directory {} is not a directory or does not exist on disk.",
+            target.display()
+        );
+    }
+    let mut names: Vec<OsString> = std::fs::read_dir(source)
+        .with_context(|| format!("listing {}", source.display()))?
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .collect();
+    names.sort();
+    let mut copied = 0;
+    for name in names {
+        let from = source.join(&name);
+        let to = target.join(&name);
+        let m = std::fs::symlink_metadata(&from)
+            .with_context(|| format!("reading {}", from.display()))?;
+        if !m.is_file() {
+            log::warn!(
+                "Source [{}] is not a regular file; not staged.",
+                from.display()
+            );
+            continue;
+        }
+        copy_file(&from, &to, &m)
+            .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+        if let Some((uid, gid)) = ownership {
+            std::os::unix::fs::chown(&to, Some(uid), Some(gid))
+                .with_context(|| format!("chown {}", to.display()))?;
+        }
+        copied += 1;
+    }
+    if copied == 0 {
+        bail!("Did not copy any files from local peer.");
+    }
+    Ok(copied)
+}
+
+fn copy_file(from: &Path, to: &Path, meta: &std::fs::Metadata) -> std::io::Result<()> {
+    // Replace rather than write through: the target may be a leftover link.
+    if std::fs::symlink_metadata(to).is_ok_and(|m| !m.is_file()) {
+        std::fs::remove_file(to)?;
+    }
+    std::fs::copy(from, to)?;
+    let mtime = std::fs::FileTimes::new()
+        .set_modified(meta.modified()?)
+        .set_accessed(meta.accessed()?);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(to)?
+        .set_times(mtime)
+}
+
+/// A peer reached through rcp/rsh commands.
+#[derive(Debug, Clone)]
+pub struct RemotePeer {
+    /// Host name.
+    pub name: String,
+    /// Collect directory on the peer.
+    pub collect_dir: Option<String>,
+    /// Local working directory for indicator round trips.
+    pub working_dir: PathBuf,
+    /// User on the peer.
+    pub remote_user: String,
+    /// Split copy command.
+    pub rcp: Vec<String>,
+    /// Split remote shell command.
+    pub rsh: Vec<String>,
+    /// Commands, possibly as the local backup user.
+    pub commands: Commands,
+}
+
+impl RemotePeer {
+    fn collect_dir(&self) -> anyhow::Result<&str> {
+        self.collect_dir
+            .as_deref()
+            .context("remote peer has no collect_dir")
+    }
+
+    fn rcp(&self, args: [String; 2], what: &str) -> anyhow::Result<()> {
+        let mut argv = self.rcp.clone();
+        argv.extend(args);
+        self.commands.run_ok(&argv, what)
+    }
+
+    /// Fetches `<collect_dir>/cback.collect` to see whether the peer is ready.
+    pub fn check_collect_indicator(&self) -> bool {
+        let Ok(dir) = self.collect_dir() else {
+            return false;
+        };
+        let source = format!("{}/{}", dir.trim_end_matches('/'), util::COLLECT_INDICATOR);
+        let target = self
+            .working_dir
+            .join(format!("{}.{}", util::COLLECT_INDICATOR, self.name));
+        let _ = std::fs::remove_file(&target);
+        let found = match self.rcp(
+            [
+                remote(&self.remote_user, &self.name, &source),
+                target.to_string_lossy().into_owned(),
+            ],
+            &format!("copying [{source}] from remote host"),
+        ) {
+            Ok(()) => target.exists(),
+            Err(e) => {
+                log::info!("Failed looking for collect indicator: {e:#}");
+                false
+            }
+        };
+        let _ = std::fs::remove_file(&target);
+        found
+    }
+
+    /// Copies every file of the peer's collect directory into `target`;
+    /// returns how many files were created or rewritten.
+    pub fn stage(&self, target: &Path, ownership: Option<(u32, u32)>) -> anyhow::Result<usize> {
+        if !target.is_dir() {
+            bail!(
+                "Target directory {} is not a directory or does not exist on disk.",
+                target.display()
+            );
+        }
+        let dir = self.collect_dir()?;
+        let before = snapshot(target);
+        let source = format!("{}/*", dir.trim_end_matches('/'));
+        self.rcp(
+            [
+                remote(&self.remote_user, &self.name, &source),
+                target.to_string_lossy().into_owned(),
+            ],
+            "copying files from remote host",
+        )?;
+        let after = snapshot(target);
+        if after.is_empty() {
+            bail!("Did not copy any files from remote peer.");
+        }
+        // Cedar counted only paths that did not exist before, so staging a
+        // peer twice on one day failed; a rewritten file counts here.
+        let fresh: Vec<&OsString> = after
+            .iter()
+            .filter(|(p, id)| before.get(*p) != Some(*id))
+            .map(|(p, _)| p)
+            .collect();
+        if fresh.is_empty() {
+            bail!("Apparently did not copy any new files from remote peer.");
+        }
+        if let Some((uid, gid)) = ownership {
+            for p in &fresh {
+                std::os::unix::fs::chown(p, Some(uid), Some(gid))
+                    .with_context(|| format!("chown {}", Path::new(p).display()))?;
+            }
+        }
+        Ok(fresh.len())
+    }
+
+    /// Pushes an empty `cback.stage` into the peer's collect directory.
+    pub fn write_stage_indicator(&self) -> anyhow::Result<()> {
+        let dir = self.collect_dir()?;
+        let source = self
+            .working_dir
+            .join(format!("{}.{}", util::STAGE_INDICATOR, self.name));
+        let target = format!("{}/{}", dir.trim_end_matches('/'), util::STAGE_INDICATOR);
+        std::fs::write(&source, b"").with_context(|| format!("writing {}", source.display()))?;
+        let result = self.rcp(
+            [
+                source.to_string_lossy().into_owned(),
+                remote(&self.remote_user, &self.name, &target),
+            ],
+            &format!("copying [{}] to remote host", source.display()),
+        );
+        let _ = std::fs::remove_file(&source);
+        result
+    }
+
+    /// Runs `<rsh> user@host '<command>'`: the command travels as a single
+    /// argument, as Cedar passes it.
+    pub fn execute_remote_command(&self, command: &str) -> anyhow::Result<()> {
+        let mut argv = self.rsh.clone();
+        argv.push(format!("{}@{}", self.remote_user, self.name));
+        argv.push(command.to_string());
+        self.commands
+            .run_ok(&argv, &format!("running [{command}] on [{}]", self.name))
+    }
+}
+
+/// Splits a configured command, or Cedar's default.
+pub fn command_or(configured: Option<&str>, default: &str) -> Vec<String> {
+    split_command_line(configured.unwrap_or(default))
+}
+
+/// The local user remote commands run as: the backup user, only when root.
+pub fn local_user(options: &crate::config::OptionsConfig) -> Option<String> {
+    if util::is_root() {
+        options.backup_user.clone()
+    } else {
+        None
+    }
+}

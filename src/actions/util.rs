@@ -1,0 +1,272 @@
+//! Small helpers shared by the actions: Cedar's normalized names, the
+//! starting-day rule, day directories, indicator files and ownership.
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use chrono::Datelike;
+
+use crate::config::Weekday;
+
+/// Name of the indicator collect writes into its collect directory.
+pub const COLLECT_INDICATOR: &str = "cback.collect";
+/// Name of the indicator stage writes into peers' collect dirs and the day dir.
+pub const STAGE_INDICATOR: &str = "cback.stage";
+/// Extension of incremental digest files in the working directory.
+pub const DIGEST_EXTENSION: &str = "sha";
+
+/// Python's `str.isspace()`, which is what `\s` matches in Cedar's `re.sub`:
+/// Rust's `char::is_whitespace` plus the ASCII separators U+001C..U+001F.
+fn python_isspace(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+/// Cedar 3's `buildNormalizedPath`: a path turned into a file name. A lone
+/// `/` becomes `_`; a leading `X:/` drive becomes `X-`; then one leading `/`
+/// goes, a leading `.` becomes `_`, remaining `/` and `\` become `-`, and
+/// whitespace and `:` become `_`.
+pub fn normalized_path(path: &str) -> String {
+    if path.is_empty() {
+        return String::new();
+    }
+    if path == "/" || path == "\\" {
+        return "_".to_string();
+    }
+    let mut s = path.to_string();
+    let b = s.as_bytes();
+    if b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && (b[2] == b'/' || b[2] == b'\\')
+    {
+        s = format!("{}-{}", &s[..1], &s[3..]);
+    }
+    let s = s
+        .strip_prefix('/')
+        .or_else(|| s.strip_prefix('\\'))
+        .unwrap_or(&s);
+    let mut out = String::with_capacity(s.len());
+    for (i, c) in s.chars().enumerate() {
+        out.push(match c {
+            '.' if i == 0 => '_',
+            '/' | '\\' => '-',
+            ':' => '_',
+            c if python_isspace(c) => '_',
+            c => c,
+        });
+    }
+    out
+}
+
+/// Whether `now` falls on the configured starting day (never, when unset).
+pub fn is_start_of_week(
+    starting_day: Option<Weekday>,
+    now: &chrono::DateTime<chrono::Local>,
+) -> bool {
+    let Some(day) = starting_day else {
+        return false;
+    };
+    let want = match day {
+        Weekday::Monday => chrono::Weekday::Mon,
+        Weekday::Tuesday => chrono::Weekday::Tue,
+        Weekday::Wednesday => chrono::Weekday::Wed,
+        Weekday::Thursday => chrono::Weekday::Thu,
+        Weekday::Friday => chrono::Weekday::Fri,
+        Weekday::Saturday => chrono::Weekday::Sat,
+        Weekday::Sunday => chrono::Weekday::Sun,
+    };
+    now.weekday() == want
+}
+
+/// `<base>/YYYY/MM/DD` for the day of `now`.
+pub fn day_dir(base: &Path, now: &chrono::DateTime<chrono::Local>) -> PathBuf {
+    base.join(now.format("%Y/%m/%d").to_string())
+}
+
+/// Cedar's `pathJoin` (`os.path.join`) on raw path strings: no separator is
+/// added after a base that already ends in `/`, and an absolute `rest`
+/// replaces the base. Unlike `PathBuf::join`, nothing is normalized, so
+/// string comparisons behave exactly as Cedar's do.
+pub fn join(base: &OsStr, rest: &OsStr) -> OsString {
+    let r = rest.as_bytes();
+    if r.first() == Some(&b'/') {
+        return rest.to_os_string();
+    }
+    let mut v = base.as_bytes().to_vec();
+    if !v.is_empty() && v.last() != Some(&b'/') {
+        v.push(b'/');
+    }
+    v.extend_from_slice(r);
+    OsString::from_vec(v)
+}
+
+/// Python's `os.path.normpath` for absolute and relative POSIX paths.
+pub fn normpath(path: &OsStr) -> OsString {
+    let b = path.as_bytes();
+    if b.is_empty() {
+        return OsString::from(".");
+    }
+    // POSIX allows exactly two leading slashes to be special; Python keeps them.
+    let lead: &[u8] = if b.starts_with(b"//") && !b.starts_with(b"///") {
+        b"//"
+    } else if b.starts_with(b"/") {
+        b"/"
+    } else {
+        b""
+    };
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for comp in b.split(|&c| c == b'/') {
+        match comp {
+            b"" | b"." => {}
+            b".." => {
+                if parts.last().is_some_and(|p| *p != b"..") {
+                    parts.pop();
+                } else if lead.is_empty() {
+                    parts.push(comp);
+                }
+            }
+            c => parts.push(c),
+        }
+    }
+    let mut out = lead.to_vec();
+    out.extend_from_slice(&parts.join(&b'/'));
+    if out.is_empty() {
+        out.push(b'.');
+    }
+    OsString::from_vec(out)
+}
+
+/// Running as root (ownership changes and `su` only happen then).
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Numeric ids of a user and group by name.
+pub fn uid_gid(user: &str, group: &str) -> anyhow::Result<(u32, u32)> {
+    let u = nix::unistd::User::from_name(user)
+        .with_context(|| format!("looking up user {user}"))?
+        .with_context(|| format!("user {user} does not exist"))?;
+    let g = nix::unistd::Group::from_name(group)
+        .with_context(|| format!("looking up group {group}"))?
+        .with_context(|| format!("group {group} does not exist"))?;
+    Ok((u.uid.as_raw(), g.gid.as_raw()))
+}
+
+/// The ids outputs should be given: `Some` only when running as root and
+/// both backup user and group are configured, like Cedar's `changeOwnership`.
+pub fn backup_ownership(options: &crate::config::OptionsConfig) -> Option<(u32, u32)> {
+    if !is_root() {
+        return None;
+    }
+    let (user, group) = (
+        options.backup_user.as_deref()?,
+        options.backup_group.as_deref()?,
+    );
+    match uid_gid(user, group) {
+        Ok(ids) => Some(ids),
+        Err(e) => {
+            log::error!("Cannot give outputs to {user}:{group}: {e:#}");
+            None
+        }
+    }
+}
+
+/// Gives `path` to `ownership` (if any); a failure is logged, as in Cedar.
+pub fn change_ownership(path: &Path, ownership: Option<(u32, u32)>) {
+    if let Some((uid, gid)) = ownership {
+        if let Err(e) = std::os::unix::fs::lchown(path, Some(uid), Some(gid)) {
+            log::error!("Error changing ownership of [{}]: {e}", path.display());
+        }
+    }
+}
+
+/// Writes an empty indicator file `dir/name`, owned by the backup user.
+pub fn write_indicator(
+    dir: &Path,
+    name: &str,
+    ownership: Option<(u32, u32)>,
+) -> anyhow::Result<()> {
+    let path = dir.join(name);
+    log::debug!("Writing indicator file [{}].", path.display());
+    std::fs::write(&path, b"").with_context(|| format!("writing indicator {}", path.display()))?;
+    change_ownership(&path, ownership);
+    Ok(())
+}
+
+/// Human-readable size like Cedar's `displayBytes`.
+pub fn display_bytes(bytes: u64) -> String {
+    const KB: f64 = 1024.0;
+    let b = bytes as f64;
+    if b < KB {
+        format!("{bytes} bytes")
+    } else if b < KB * KB {
+        format!("{:.2} kB", b / KB)
+    } else if b < KB * KB * KB {
+        format!("{:.2} MB", b / KB / KB)
+    } else {
+        format!("{:.2} GB", b / KB / KB / KB)
+    }
+}
+
+/// Locates `program` on `PATH` unless it already names a path.
+pub fn which(program: &str) -> Option<PathBuf> {
+    if program.contains('/') {
+        return Some(PathBuf::from(program));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(program))
+        .find(|p| {
+            use std::os::unix::fs::PermissionsExt;
+            p.metadata()
+                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+                .unwrap_or(false)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_like_cedar3() {
+        assert_eq!(normalized_path("/"), "_");
+        assert_eq!(normalized_path("/var/log"), "var-log");
+        assert_eq!(normalized_path("/var/log/"), "var-log-");
+        assert_eq!(normalized_path("/a b/c\td"), "a_b-c_d");
+        assert_eq!(normalized_path(".hidden/x"), "_hidden-x");
+        assert_eq!(normalized_path("/.hidden/x"), "_hidden-x");
+        assert_eq!(normalized_path("/a:b/c"), "a_b-c");
+        assert_eq!(normalized_path("c:/data"), "c-data");
+        assert_eq!(normalized_path("//srv"), "-srv");
+        assert_eq!(normalized_path("/a\u{1f}b\u{a0}c"), "a_b_c");
+    }
+
+    #[test]
+    fn joins_and_normalizes_like_os_path() {
+        let j = |a: &str, b: &str| join(OsStr::new(a), OsStr::new(b));
+        assert_eq!(j("/a", "b"), "/a/b");
+        assert_eq!(j("/a/", "b"), "/a/b");
+        assert_eq!(j("/", "b"), "/b");
+        assert_eq!(j("/a", "/b"), "/b");
+        let n = |a: &str| normpath(OsStr::new(a));
+        assert_eq!(n("/a/./b/../c//d/"), "/a/c/d");
+        assert_eq!(n("/../x"), "/x");
+        assert_eq!(n("//x/y"), "//x/y");
+        assert_eq!(n("a/../../b"), "../b");
+    }
+
+    #[test]
+    fn starting_day() {
+        use chrono::TimeZone;
+        let monday = chrono::Local
+            .with_ymd_and_hms(2026, 11, 23, 3, 0, 0)
+            .unwrap();
+        assert!(is_start_of_week(Some(Weekday::Monday), &monday));
+        assert!(!is_start_of_week(Some(Weekday::Sunday), &monday));
+        assert!(!is_start_of_week(None, &monday));
+        assert_eq!(
+            day_dir(Path::new("/st"), &monday),
+            Path::new("/st/2026/11/23")
+        );
+    }
+}
