@@ -77,8 +77,8 @@ pub enum Added {
         /// Digest of a consistent read.
         digest: Option<String>,
     },
-    /// A symlink, a hard link to an earlier member, or something else with
-    /// no data.
+    /// A symlink (no data, no digest). A hard link to an earlier member is
+    /// reported as a [`Added::File`] of size 0 with that member's digest.
     Link,
     /// Not archived: the path vanished or could not be read (already logged).
     Skipped,
@@ -146,7 +146,7 @@ pub fn file_digest(path: &Path) -> io::Result<String> {
 pub struct TarWriter {
     path: PathBuf,
     builder: tar::Builder<Counting>,
-    inodes: HashMap<(u64, u64), Vec<u8>>,
+    inodes: HashMap<(u64, u64), (Vec<u8>, Option<String>)>,
     users: HashMap<u32, String>,
     groups: HashMap<u32, String>,
     members: usize,
@@ -297,16 +297,16 @@ impl TarWriter {
             Err(e) => return Ok(skip_source(&shown, &e)),
         };
         let meta = file.metadata()?;
+        let key = (meta.dev(), meta.ino());
         if meta.nlink() > 1 {
-            let key = (meta.dev(), meta.ino());
-            if let Some(first) = self.inodes.get(&key).cloned() {
+            if let Some((first, digest)) = self.inodes.get(&key).cloned() {
                 if first != name {
                     let h = self.header(&meta, EntryType::Link, 0);
                     self.write_header(h, &name, Some(&first), &mut io::empty())?;
-                    return Ok(Added::Link);
+                    // same inode, same content: it counts as backed up too
+                    return Ok(Added::File { size: 0, digest });
                 }
             }
-            self.inodes.insert(key, name.clone());
         }
         let size = meta.len();
         let h = self.header(&meta, EntryType::Regular, size);
@@ -337,11 +337,11 @@ impl TarWriter {
                 "File [{shown}] changed while being archived; its member may be inconsistent."
             );
         }
-        let consistent = !(short || grew || changed);
-        Ok(Added::File {
-            size,
-            digest: consistent.then_some(digest),
-        })
+        let digest = (!(short || grew || changed)).then_some(digest);
+        if meta.nlink() > 1 {
+            self.inodes.insert(key, (name, digest.clone()));
+        }
+        Ok(Added::File { size, digest })
     }
 
     /// Writes the end-of-archive blocks, pads to a whole record, finishes the

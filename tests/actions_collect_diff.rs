@@ -1,0 +1,456 @@
+//! Differential tests: cedar's collect against the real Cedar Backup 3 on the
+//! same generated trees — same archive names, same members per archive, same
+//! incremental selection over a sequence of days.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use cedar::actions::collect;
+use cedar::config::*;
+use support::*;
+
+struct Bench {
+    _tmp: tempfile::TempDir,
+    root: PathBuf,
+}
+
+impl Bench {
+    fn new() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().to_path_buf();
+        Bench { _tmp: tmp, root }
+    }
+    fn p(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+    fn s(&self, rel: &str) -> String {
+        self.p(rel).to_string_lossy().into_owned()
+    }
+}
+
+/// A tree with most of what the walk rules care about.
+fn build_tree(b: &Bench) {
+    let src = b.p("src");
+    write(&src.join("top.txt"), b"top\n");
+    write(&src.join("sp ace/file one.txt"), b"one\n");
+    write(&src.join(".hidden"), b"h\n");
+    write(&src.join("skip.tmp"), b"tmp\n");
+    write(&src.join("keep.tmp.gz"), b"gz\n");
+    write(&src.join("abs_ex/x"), b"x\n");
+    write(&src.join("rel_ex/y"), b"y\n");
+    write(&src.join("ign/.cbignore"), b"");
+    write(&src.join("ign/z"), b"z\n");
+    write(&src.join("deep/a/b/c/d.txt"), b"d\n");
+    write(&src.join("deep/a/b/c/skipme/e"), b"e\n");
+    write(&src.join("deep/a/f.txt"), b"f\n");
+    let long = "l".repeat(60);
+    write(&src.join(format!("{long}/{long}/{long}.txt")), b"long\n");
+    write(&b.p("other/o1"), b"o1\n");
+    write(&b.p("other/sub/o2"), b"o2\n");
+    write(&b.p("elsewhere.txt"), b"elsewhere\n");
+    link("top.txt", &src.join("l_file"));
+    link("../other", &src.join("l_dir"));
+    link(&b.s("other"), &src.join("deep/a/l_abs_dir"));
+    link(&b.s("elsewhere.txt"), &src.join("deep/l_out_file"));
+    link("nowhere", &src.join("dangling"));
+    let far = b.p(&format!("other/{}/{long}", "m".repeat(70)));
+    write(&far, b"far\n");
+    link(&far.to_string_lossy(), &src.join("long_link"));
+    std::fs::hard_link(src.join("top.txt"), src.join("hard")).unwrap();
+    nix::unistd::mkfifo(
+        &src.join("fifo"),
+        nix::sys::stat::Mode::from_bits_truncate(0o644),
+    )
+    .unwrap();
+}
+
+/// Runs one collect configuration through cback3 and cedar (each with its
+/// own collect and working dirs) and compares what they wrote.
+struct Pair {
+    cb3: PathBuf,
+    cb_conf: Config,
+    rs_conf: Config,
+    xml: PathBuf,
+}
+
+impl Pair {
+    fn new(
+        cb3: PathBuf,
+        b: &Bench,
+        tag: &str,
+        starting_day: Weekday,
+        collect: CollectConfig,
+    ) -> Self {
+        let mk = |who: &str| {
+            let cdir = b.p(&format!("{tag}-{who}-collect"));
+            let wdir = b.p(&format!("{tag}-{who}-work"));
+            std::fs::create_dir_all(&cdir).unwrap();
+            std::fs::create_dir_all(&wdir).unwrap();
+            Config {
+                options: Some(options(&wdir, starting_day)),
+                collect: Some(CollectConfig {
+                    target_dir: Some(cdir.to_string_lossy().into_owned()),
+                    ..collect.clone()
+                }),
+                ..Default::default()
+            }
+        };
+        let cb_conf = mk("cb3");
+        let rs_conf = mk("cedar");
+        let xml = b.p(&format!("{tag}.xml"));
+        std::fs::write(&xml, config_xml(&cb_conf)).unwrap();
+        Pair {
+            cb3,
+            cb_conf,
+            rs_conf,
+            xml,
+        }
+    }
+
+    fn set_starting_day(&mut self, day: Weekday) {
+        for c in [&mut self.cb_conf, &mut self.rs_conf] {
+            c.options.as_mut().unwrap().starting_day = Some(day);
+        }
+        std::fs::write(&self.xml, config_xml(&self.cb_conf)).unwrap();
+    }
+
+    fn dir(c: &Config) -> PathBuf {
+        PathBuf::from(c.collect.as_ref().unwrap().target_dir.clone().unwrap())
+    }
+    fn work(c: &Config) -> PathBuf {
+        PathBuf::from(c.options.as_ref().unwrap().working_dir.clone().unwrap())
+    }
+
+    /// Runs both (collect dirs emptied first) and compares; returns the
+    /// archive names.
+    fn run(&self, full: bool) -> Vec<String> {
+        for c in [&self.cb_conf, &self.rs_conf] {
+            let d = Self::dir(c);
+            std::fs::remove_dir_all(&d).unwrap();
+            std::fs::create_dir_all(&d).unwrap();
+        }
+        let args: &[&str] = if full {
+            &["--full", "collect"]
+        } else {
+            &["collect"]
+        };
+        run_cb3(&self.cb3, &self.xml, args);
+        cedar(&self.rs_conf, full, chrono::Local::now(), collect::run).expect("cedar collect");
+        let (a, b) = (Self::dir(&self.cb_conf), Self::dir(&self.rs_conf));
+        assert_eq!(names(&a), names(&b), "archive names differ");
+        assert!(names(&b).contains("cback.collect"));
+        let mut archives = Vec::new();
+        for n in names(&a) {
+            if n == "cback.collect" {
+                continue;
+            }
+            assert_eq!(
+                member_set(&a.join(&n)),
+                member_set(&b.join(&n)),
+                "members of {n} differ"
+            );
+            archives.push(n);
+        }
+        let sha = |c: &Config| {
+            names(&Self::work(c))
+                .into_iter()
+                .filter(|n| n.ends_with(".sha"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            sha(&self.cb_conf),
+            sha(&self.rs_conf),
+            "digest files differ"
+        );
+        archives
+    }
+
+    fn cedar_members(&self, archive: &str) -> Vec<String> {
+        member_set(&Self::dir(&self.rs_conf).join(archive))
+            .into_iter()
+            .map(|m| m.0)
+            .collect()
+    }
+}
+
+fn rel(b: &Bench, members: &[String]) -> Vec<String> {
+    let prefix = format!("{}/", b.root.to_string_lossy().trim_start_matches('/'));
+    members
+        .iter()
+        .map(|m| m.strip_prefix(&prefix).unwrap_or(m).to_string())
+        .collect()
+}
+
+fn archive_name(p: &Path, ext: &str) -> String {
+    format!(
+        "{}.{ext}",
+        cedar::actions::util::normalized_path(&p.to_string_lossy())
+    )
+}
+
+#[test]
+fn walk_rules_and_archive_modes_match_cedar() {
+    let Some(cb3) = cb3() else { return };
+    let b = Bench::new();
+    build_tree(&b);
+    let src = b.p("src");
+    let base = CollectConfig {
+        collect_mode: Some(CollectMode::Daily),
+        archive_mode: Some(ArchiveMode::Tar),
+        ignore_file: Some(".cbignore".into()),
+        ..Default::default()
+    };
+    let with_dir = |d: CollectDir| CollectConfig {
+        collect_dirs: Some(vec![d]),
+        ..base.clone()
+    };
+
+    // Excludes of every kind, gzip.
+    let excl = CollectConfig {
+        absolute_exclude_paths: Some(vec![b.s("src/abs_ex")]),
+        exclude_patterns: Some(vec![r".*\.tmp".into()]),
+        ..with_dir(CollectDir {
+            archive_mode: Some(ArchiveMode::Targz),
+            relative_exclude_paths: Some(vec!["rel_ex".into()]),
+            exclude_patterns: Some(vec![".*/skipme".into()]),
+            ..dir_item(&src)
+        })
+    };
+    let pair = Pair::new(cb3.clone(), &b, "excl", not_today(), excl);
+    let got = pair.run(true);
+    let name = archive_name(&src, "tar.gz");
+    assert_eq!(got, [name.clone()]);
+    let m = rel(&b, &pair.cedar_members(&name));
+    for want in [
+        "src/top.txt",
+        "src/sp ace/file one.txt",
+        "src/.hidden",
+        "src/keep.tmp.gz",
+        "src/l_file",
+        "src/l_dir",
+        "src/hard",
+        "src/deep/a/b/c/d.txt",
+        "src/long_link",
+    ] {
+        assert!(m.contains(&want.to_string()), "{want} missing from {m:?}");
+    }
+    for gone in [
+        "src/skip.tmp",
+        "src/abs_ex/x",
+        "src/rel_ex/y",
+        "src/ign/z",
+        "src/dangling",
+        "src/fifo",
+        "src/deep/a/b/c/skipme/e",
+    ] {
+        assert!(!m.contains(&gone.to_string()), "{gone} should be excluded");
+    }
+
+    // link_depth without and with dereference, bzip2.
+    for (tag, depth, deref) in [
+        ("ld1", 1, false),
+        ("ld2", 2, false),
+        ("ld3", 3, false),
+        ("dr1", 1, true),
+        ("dr3", 3, true),
+    ] {
+        let c = with_dir(CollectDir {
+            archive_mode: Some(ArchiveMode::Tarbz2),
+            link_depth: Some(depth),
+            dereference: deref,
+            ..dir_item(&src)
+        });
+        let pair = Pair::new(cb3.clone(), &b, tag, not_today(), c);
+        let got = pair.run(false);
+        let m = rel(&b, &pair.cedar_members(&got[0]));
+        // a link at the top level is followed from depth 1 on
+        assert!(
+            m.contains(&"src/l_dir/o1".to_string()) != deref,
+            "{tag}: {m:?}"
+        );
+        assert_eq!(m.contains(&"other/o1".to_string()), deref, "{tag}: {m:?}");
+    }
+
+    // recursion_level: one archive per subdirectory, then the rest.
+    for (tag, level) in [("rl1", 1), ("rl2", 2), ("rlinf", -1)] {
+        let c = with_dir(CollectDir {
+            recursion_level: Some(level),
+            absolute_exclude_paths: Some(vec![b.s("src/abs_ex")]),
+            ..dir_item(&src)
+        });
+        let pair = Pair::new(cb3.clone(), &b, tag, not_today(), c);
+        let got = pair.run(true);
+        assert!(
+            got.contains(&archive_name(&src.join("deep"), "tar")),
+            "{tag}: {got:?}"
+        );
+        assert!(got.contains(&archive_name(&src, "tar")), "{tag}: {got:?}");
+        assert!(
+            !got.iter()
+                .any(|n| n.contains("abs_ex") || n.contains("-ign")),
+            "{tag}: {got:?}"
+        );
+    }
+}
+
+#[test]
+fn files_and_collect_modes_match_cedar() {
+    let Some(cb3) = cb3() else { return };
+    let b = Bench::new();
+    build_tree(&b);
+    let src = b.p("src");
+    let file = |p: &str, mode: CollectMode, archive: ArchiveMode| CollectFile {
+        absolute_path: Some(b.s(p)),
+        collect_mode: Some(mode),
+        archive_mode: Some(archive),
+    };
+    let c = CollectConfig {
+        collect_mode: Some(CollectMode::Daily),
+        archive_mode: Some(ArchiveMode::Tar),
+        ignore_file: Some(".cbignore".into()),
+        collect_files: Some(vec![
+            file("src/top.txt", CollectMode::Daily, ArchiveMode::Targz),
+            file("src/l_file", CollectMode::Incr, ArchiveMode::Tar),
+            file(
+                "src/sp ace/file one.txt",
+                CollectMode::Weekly,
+                ArchiveMode::Tarbz2,
+            ),
+        ]),
+        collect_dirs: Some(vec![
+            CollectDir {
+                collect_mode: Some(CollectMode::Weekly),
+                ..dir_item(&src.join("deep"))
+            },
+            dir_item(&src.join("sp ace")),
+        ]),
+        ..Default::default()
+    };
+    let mut pair = Pair::new(cb3, &b, "modes", not_today(), c);
+    // Not the starting day: weekly items stay out.
+    let daily = pair.run(false);
+    assert_eq!(daily.len(), 3, "{daily:?}");
+    assert!(!daily
+        .iter()
+        .any(|n| n.contains("deep") || n.ends_with(".bz2")));
+    // --full takes everything.
+    assert_eq!(pair.run(true).len(), 5);
+    // So does the starting day.
+    pair.set_starting_day(today());
+    assert_eq!(pair.run(false).len(), 5);
+}
+
+fn mutate_day2(b: &Bench) {
+    let src = b.p("src");
+    write(&src.join("top.txt"), b"top changed\n");
+    write(&src.join("deep/a/b/c/d.txt"), b"d changed\n");
+    write(&src.join("new file.txt"), b"new\n");
+    std::fs::remove_file(src.join(".hidden")).unwrap();
+    // same content, new mtime: not a change for a digest
+    set_times(&src.join("deep/a/f.txt"), 1_000_000_000);
+}
+
+#[test]
+fn incremental_selection_over_days_matches_cedar() {
+    let Some(cb3) = cb3() else { return };
+    let b = Bench::new();
+    build_tree(&b);
+    let src = b.p("src");
+    let c = CollectConfig {
+        collect_mode: Some(CollectMode::Incr),
+        archive_mode: Some(ArchiveMode::Targz),
+        ignore_file: Some(".cbignore".into()),
+        collect_files: Some(vec![CollectFile {
+            absolute_path: Some(b.s("elsewhere.txt")),
+            ..Default::default()
+        }]),
+        collect_dirs: Some(vec![CollectDir {
+            recursion_level: Some(1),
+            ..dir_item(&src)
+        }]),
+        ..Default::default()
+    };
+    let mut pair = Pair::new(cb3, &b, "incr", not_today(), c);
+    let day1 = pair.run(true);
+    assert!(day1.len() >= 4, "{day1:?}");
+    // Day 2: only what changed (plus links, which Cedar always takes).
+    mutate_day2(&b);
+    let day2 = pair.run(false);
+    let top = archive_name(&src, "tar.gz");
+    let m = rel(&b, &pair.cedar_members(&top));
+    assert!(
+        m.contains(&"src/top.txt".to_string()) && m.contains(&"src/new file.txt".to_string()),
+        "{m:?}"
+    );
+    assert!(!m.contains(&"src/sp ace/file one.txt".to_string()));
+    assert!(m.contains(&"src/l_file".to_string()));
+    let deep = rel(
+        &b,
+        &pair.cedar_members(&archive_name(&src.join("deep"), "tar.gz")),
+    );
+    assert!(
+        deep.contains(&"src/deep/a/b/c/d.txt".to_string())
+            && !deep.contains(&"src/deep/a/f.txt".to_string()),
+        "{deep:?}"
+    );
+    assert!(
+        !day2.contains(&archive_name(&b.p("elsewhere.txt"), "tar.gz")),
+        "{day2:?}"
+    );
+    // Day 3: nothing changed.
+    let day3 = pair.run(false);
+    assert!(
+        !day3.contains(&archive_name(&src.join("deep"), "tar.gz"))
+            || pair
+                .cedar_members(&archive_name(&src.join("deep"), "tar.gz"))
+                .iter()
+                .all(|m| !m.ends_with(".txt"))
+    );
+    // Day 4 is the starting day: digests reset, everything again.
+    pair.set_starting_day(today());
+    write(&src.join("deep/a/f.txt"), b"f changed\n");
+    let day4 = pair.run(false);
+    assert_eq!(day4.len(), day1.len() + 0, "{day4:?} vs {day1:?}");
+}
+
+#[test]
+fn cedar_continues_from_cedar3_pickled_digests() {
+    let Some(cb3) = cb3() else { return };
+    let b = Bench::new();
+    build_tree(&b);
+    let src = b.p("src");
+    let c = CollectConfig {
+        collect_mode: Some(CollectMode::Incr),
+        archive_mode: Some(ArchiveMode::Tar),
+        ignore_file: Some(".cbignore".into()),
+        collect_dirs: Some(vec![dir_item(&src)]),
+        ..Default::default()
+    };
+    let pair = Pair::new(cb3.clone(), &b, "mig", not_today(), c);
+    pair.run(true);
+    // The migrating user: cedar takes over cback3's working dir.
+    let (cbw, rsw) = (Pair::work(&pair.cb_conf), Pair::work(&pair.rs_conf));
+    let sha = format!(
+        "{}.sha",
+        cedar::actions::util::normalized_path(&src.to_string_lossy())
+    );
+    std::fs::copy(cbw.join(&sha), rsw.join(&sha)).unwrap();
+    assert!(
+        std::fs::read(rsw.join(&sha)).unwrap().starts_with(b"(dp0"),
+        "cback3 wrote a protocol-0 pickle"
+    );
+    mutate_day2(&b);
+    let got = pair.run(false);
+    let m = rel(&b, &pair.cedar_members(&got[0]));
+    assert!(
+        !m.contains(&"src/sp ace/file one.txt".to_string()),
+        "no surprise full backup: {m:?}"
+    );
+    assert!(m.contains(&"src/top.txt".to_string()));
+    // cedar rewrote it in its own format, which it reads back.
+    let own = std::fs::read(rsw.join(&sha)).unwrap();
+    assert!(own.starts_with(b"# cedar digest map 1\n"));
+    let map = cedar::actions::digest::parse(&own).unwrap();
+    assert!(map.contains_key(std::ffi::OsStr::new(&format!("{}/top.txt", src.display()))));
+}
