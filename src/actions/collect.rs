@@ -239,7 +239,8 @@ impl<'a> Job<'a> {
         collect_dir: &'a Path,
         reset: bool,
     ) -> anyhow::Result<Self> {
-        let progress = if ctx.progress && std::io::stderr().is_terminal() {
+        // Progress only on a terminal: silent from cron and under test harnesses.
+        let progress = if std::io::stderr().is_terminal() {
             let pb = indicatif::ProgressBar::new_spinner();
             pb.set_style(
                 indicatif::ProgressStyle::with_template(

@@ -32,9 +32,6 @@ pub struct ActionContext<'a> {
     pub log_output: bool,
     /// The moment the run started, in local time.
     pub now: chrono::DateTime<chrono::Local>,
-    /// Show progress bars when stderr is a terminal (default). Tests and
-    /// library callers may turn this off.
-    pub progress: bool,
 }
 
 impl<'a> ActionContext<'a> {
@@ -50,7 +47,6 @@ impl<'a> ActionContext<'a> {
             full,
             log_output,
             now,
-            progress: true,
         }
     }
 

@@ -369,8 +369,7 @@ pub fn cedar(
     now: chrono::DateTime<chrono::Local>,
     action: fn(&cedar::actions::ActionContext<'_>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let mut ctx = cedar::actions::ActionContext::new(config, full, false, now);
-    ctx.progress = false;
+    let ctx = cedar::actions::ActionContext::new(config, full, false, now);
     action(&ctx)
 }
 
