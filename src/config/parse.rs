@@ -181,6 +181,15 @@ impl Field {
         Ok(self.v)
     }
 
+    /// `store/target_device`: an absolute path as in Cedar, or (cedar
+    /// addition) cedar's emulated burner, `emulated:IMAGE[?profile=NAME]`.
+    fn device_path(self) -> PResult<String> {
+        if self.v.starts_with("emulated:") {
+            return Ok(self.v);
+        }
+        self.abs_path()
+    }
+
     fn choice<T: Copy>(self, table: &[(&str, T)]) -> PResult<T> {
         match table.iter().find(|(name, _)| *name == self.v) {
             Some(&(_, value)) => Ok(value),
@@ -401,11 +410,12 @@ pub(crate) fn parse_config(src: &str) -> PResult<Config> {
         lines: SourceLines::default(),
     };
     let mut config = Config::default();
+    p.mark("cb_config", root.line);
     if root.name != "cb_config" {
         // Cedar finds no <cb_config> and reads no sections at all.
+        config.lines = p.lines;
         return Ok(config);
     }
-    p.mark("cb_config", root.line);
     let r = &root;
     config.reference = p.reference(r);
     config.extensions = p.extensions(r)?;
@@ -672,7 +682,7 @@ impl Parser {
             source_dir: opt(self.field(s, b, "source_dir"), Field::abs_path)?,
             media_type: opt(self.field(s, b, "media_type"), |f| f.choice(MEDIA_TYPES))?,
             device_type: opt(self.field(s, b, "device_type"), |f| f.choice(DEVICE_TYPES))?,
-            device_path: opt(self.field(s, b, "target_device"), Field::abs_path)?,
+            device_path: opt(self.field(s, b, "target_device"), Field::device_path)?,
             device_scsi_id: opt(self.field(s, b, "target_scsi_id"), Field::scsi_id)?,
             drive_speed: opt(self.field(s, b, "drive_speed"), |f| f.int(Some(1)))?,
             ..Default::default()

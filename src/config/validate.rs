@@ -34,10 +34,9 @@ impl<'a> Problems<'a> {
             if let Some(&l) = lines.get(p) {
                 return Some(l);
             }
-            let cut = p.rfind(['/', '['])?;
-            p = &p[..cut];
-            if p.is_empty() {
-                return lines.get("cb_config").copied();
+            match p.rfind(['/', '[']) {
+                Some(cut) => p = &p[..cut],
+                None => return lines.get("cb_config").copied(),
             }
         }
     }
