@@ -57,7 +57,7 @@ pub fn run(ctx: &ActionContext<'_>) -> anyhow::Result<()> {
         "Full backup flag is [{}]; reset digest flag is [{reset}].",
         ctx.full
     );
-    let job = Job::new(ctx, collect, Path::new(target_dir), reset)?;
+    let job = Job::new(ctx, Path::new(target_dir), reset);
 
     for file in files {
         let path = file
@@ -136,41 +136,15 @@ pub fn selected(mode: CollectMode, full: bool, start_of_week: bool) -> bool {
 /// directory's absolute excludes, its relative excludes joined to its path,
 /// both sets of patterns, and the ignore file.
 pub fn dir_walk_options(collect: &CollectConfig, dir: &CollectDir) -> anyhow::Result<WalkOptions> {
-    let base = dir.absolute_path.as_deref().unwrap_or_default();
-    let mut paths: Vec<OsString> = Vec::new();
-    paths.extend(
-        collect
-            .absolute_exclude_paths
-            .iter()
-            .flatten()
-            .map(OsString::from),
-    );
-    paths.extend(
-        dir.absolute_exclude_paths
-            .iter()
-            .flatten()
-            .map(OsString::from),
-    );
-    for rel in dir.relative_exclude_paths.iter().flatten() {
-        paths.push(util::join(OsStr::new(base), OsStr::new(rel)));
-    }
-    let mut patterns: Vec<Regex> = Vec::new();
-    for p in collect
-        .exclude_patterns
+    let (paths, patterns) = dir.exclusions(collect);
+    let patterns = patterns
         .iter()
-        .flatten()
-        .chain(dir.exclude_patterns.iter().flatten())
-    {
-        patterns.push(compile_exclude_pattern(p).map_err(anyhow::Error::msg)?);
-    }
+        .map(|p| compile_exclude_pattern(p).map_err(anyhow::Error::msg))
+        .collect::<anyhow::Result<Vec<Regex>>>()?;
     Ok(WalkOptions {
-        exclude_paths: paths,
+        exclude_paths: paths.into_iter().map(OsString::from).collect(),
         exclude_patterns: patterns,
-        ignore_file: dir
-            .ignore_file
-            .as_ref()
-            .or(collect.ignore_file.as_ref())
-            .map(OsString::from),
+        ignore_file: dir.effective_ignore_file(collect).map(OsString::from),
         backup: true,
         ..Default::default()
     })
@@ -233,12 +207,7 @@ struct Job<'a> {
 }
 
 impl<'a> Job<'a> {
-    fn new(
-        ctx: &ActionContext<'a>,
-        _collect: &CollectConfig,
-        collect_dir: &'a Path,
-        reset: bool,
-    ) -> anyhow::Result<Self> {
+    fn new(ctx: &ActionContext<'a>, collect_dir: &'a Path, reset: bool) -> Self {
         // Progress only on a terminal: silent from cron and under test harnesses.
         let progress = if std::io::stderr().is_terminal() {
             let pb = indicatif::ProgressBar::new_spinner();
@@ -253,13 +222,13 @@ impl<'a> Job<'a> {
         } else {
             indicatif::ProgressBar::hidden()
         };
-        Ok(Job {
+        Job {
             collect_dir,
             working_dir: ctx.options().working_dir.as_ref().map(PathBuf::from),
             reset,
             ownership: util::backup_ownership(ctx.options()),
             progress,
-        })
+        }
     }
 
     fn collect_directory(
@@ -273,7 +242,7 @@ impl<'a> Job<'a> {
     ) -> anyhow::Result<()> {
         if level == 0 {
             log::info!("Collecting directory [{}]", path.to_string_lossy());
-            let list = backup_list(path, walk, dir.link_depth.unwrap_or(0), dir.dereference)?;
+            let list = backup_list(path, walk, dir.effective_link_depth(), dir.dereference)?;
             return self.execute(path, list, mode, archive);
         }
         for sub in split_subdirs(path, walk)? {

@@ -15,51 +15,34 @@ pub fn managed_peers(ctx: &ActionContext<'_>, action: &str) -> Vec<(RemotePeer, 
         runner: ctx.runner(),
         local_user: peer::local_user(options),
     };
+    let config = ctx.config;
     let mut out: Vec<(RemotePeer, String)> = Vec::new();
-    let peers = ctx
-        .config
-        .peers
-        .as_ref()
-        .and_then(|p| p.remote_peers.as_ref());
-    for p in peers.into_iter().flatten().filter(|p| p.managed) {
-        let actions = p
-            .managed_actions
-            .as_ref()
-            .or(options.managed_actions.as_ref());
-        if !actions.is_some_and(|a| a.iter().any(|x| x == action)) {
+    for p in config.managed_peers() {
+        if !config.managed_actions(p).iter().any(|x| x == action) {
             continue;
         }
         let Some(name) = p.name.clone() else { continue };
         if out.iter().any(|(q, _)| q.name == name) {
             continue;
         }
-        let cback = p
-            .cback_command
-            .clone()
-            .or_else(|| options.cback_command.clone())
-            .unwrap_or_else(|| peer::DEFAULT_CBACK.to_string());
         let remote = RemotePeer {
             name,
             collect_dir: p.collect_dir.clone(),
             working_dir: PathBuf::from(
                 options.working_dir.clone().unwrap_or_else(|| "/tmp".into()),
             ),
-            remote_user: p
-                .remote_user
-                .clone()
-                .or_else(|| options.backup_user.clone())
-                .unwrap_or_else(|| "backup".into()),
-            rcp: peer::command_or(
-                p.rcp_command.as_deref().or(options.rcp_command.as_deref()),
-                peer::DEFAULT_RCP,
-            ),
-            rsh: peer::command_or(
-                p.rsh_command.as_deref().or(options.rsh_command.as_deref()),
-                peer::DEFAULT_RSH,
-            ),
+            remote_user: config.remote_user(p).unwrap_or("backup").to_string(),
+            rcp: peer::command_or(config.rcp_command(p), peer::DEFAULT_RCP),
+            rsh: peer::command_or(config.rsh_command(p), peer::DEFAULT_RSH),
             commands: commands.clone(),
         };
-        out.push((remote, cback));
+        out.push((
+            remote,
+            config
+                .cback_command(p)
+                .unwrap_or(peer::DEFAULT_CBACK)
+                .to_string(),
+        ));
     }
     out
 }

@@ -68,12 +68,6 @@ impl<'a> ActionContext<'a> {
 
     /// A command runner honouring the config's `<override>` entries.
     pub fn runner(&self) -> CommandRunner {
-        let overrides = self
-            .options()
-            .overrides
-            .iter()
-            .filter_map(|o| Some((o.command.clone()?, o.absolute_path.clone()?)))
-            .collect();
-        CommandRunner::new(overrides)
+        CommandRunner::new(self.options().overrides_map())
     }
 }

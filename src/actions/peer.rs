@@ -77,9 +77,17 @@ impl Commands {
     }
 }
 
-/// A `user@host:path` operand, spaces escaped for the remote side as Cedar does.
+/// A `user@host:path` source operand, spaces escaped as Cedar does: the
+/// remote side globs it (both SFTP-mode and legacy scp honour the escape).
 fn remote(user: &str, host: &str, path: &str) -> String {
     format!("{user}@{host}:{}", path.replace(' ', "\\ "))
+}
+
+/// A `user@host:path` destination operand, unescaped: SFTP-mode scp (the
+/// default since OpenSSH 9) takes a destination literally. This is what
+/// Cedar does when run as root; only legacy `scp -O` would need escapes.
+fn remote_target(user: &str, host: &str, path: &str) -> String {
+    format!("{user}@{host}:{path}")
 }
 
 /// Regular files under `dir` (recursively, links excluded) with what
@@ -283,7 +291,7 @@ impl RemotePeer {
         let result = self.rcp(
             [
                 source.to_string_lossy().into_owned(),
-                remote(&self.remote_user, &self.name, &target),
+                remote_target(&self.remote_user, &self.name, &target),
             ],
             &format!("copying [{}] to remote host", source.display()),
         );

@@ -15,7 +15,7 @@ use anyhow::{bail, Context};
 use super::peer::{self, Commands, RemotePeer};
 use super::util::{self, change_ownership};
 use super::ActionContext;
-use crate::config::{IgnoreFailureMode, LocalPeer, RemotePeer as RemotePeerConfig};
+use crate::config::IgnoreFailureMode;
 
 enum Peer {
     Local {
@@ -86,38 +86,12 @@ pub fn ignore_failures(mode: Option<IgnoreFailureMode>, full_or_start: bool) -> 
     }
 }
 
-/// The peers stage works on: `<stage>`'s when it has any, else `<peers>`'.
-pub fn effective_peers<'c>(ctx: &ActionContext<'c>) -> (&'c [LocalPeer], &'c [RemotePeerConfig]) {
-    fn has(l: &Option<Vec<LocalPeer>>, r: &Option<Vec<RemotePeerConfig>>) -> bool {
-        l.as_ref().is_some_and(|v| !v.is_empty()) || r.as_ref().is_some_and(|v| !v.is_empty())
-    }
-    let config = ctx.config;
-    if let Some(s) = config
-        .stage
-        .as_ref()
-        .filter(|s| has(&s.local_peers, &s.remote_peers))
-    {
-        return (
-            s.local_peers.as_deref().unwrap_or_default(),
-            s.remote_peers.as_deref().unwrap_or_default(),
-        );
-    }
-    if let Some(p) = config
-        .peers
-        .as_ref()
-        .filter(|p| has(&p.local_peers, &p.remote_peers))
-    {
-        return (
-            p.local_peers.as_deref().unwrap_or_default(),
-            p.remote_peers.as_deref().unwrap_or_default(),
-        );
-    }
-    (&[], &[])
-}
-
 fn peers(ctx: &ActionContext<'_>) -> anyhow::Result<Vec<Peer>> {
     let options = ctx.options();
-    let (locals, remotes) = effective_peers(ctx);
+    let (locals, remotes) = (
+        ctx.config.stage_local_peers(),
+        ctx.config.stage_remote_peers(),
+    );
     let mut out = Vec::new();
     for p in locals {
         out.push(Peer::Local {
@@ -136,11 +110,11 @@ fn peers(ctx: &ActionContext<'_>) -> anyhow::Result<Vec<Peer>> {
         .context("remote peers need options/working_dir")?;
     for p in remotes {
         let name = p.name.clone().context("remote peer without a name")?;
-        let remote_user = p
-            .remote_user
-            .clone()
-            .or_else(|| options.backup_user.clone())
-            .with_context(|| format!("remote peer {name} has no backup user"))?;
+        let remote_user = ctx
+            .config
+            .remote_user(p)
+            .with_context(|| format!("remote peer {name} has no backup user"))?
+            .to_string();
         out.push(Peer::Remote {
             peer: RemotePeer {
                 name,

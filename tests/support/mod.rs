@@ -10,6 +10,8 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod sshd;
+
 use cedar::config::*;
 
 /// The reference `cback3`: `$CEDAR_CB3`, else /tmp/cb3/bin/cback3. When it is

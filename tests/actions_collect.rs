@@ -1,0 +1,237 @@
+//! collect through the library: archive contents and format, odd files,
+//! ownership, incremental state, errors.
+
+mod support;
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use cedar::actions::archive::{Added, TarWriter};
+use cedar::actions::collect;
+use cedar::config::*;
+use support::*;
+
+fn s(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+fn conf(root: &Path, mode: CollectMode, archive: ArchiveMode, dirs: Vec<CollectDir>) -> Config {
+    std::fs::create_dir_all(root.join("collect")).unwrap();
+    std::fs::create_dir_all(root.join("work")).unwrap();
+    Config {
+        options: Some(options(&root.join("work"), not_today())),
+        collect: Some(CollectConfig {
+            target_dir: Some(s(&root.join("collect"))),
+            collect_mode: Some(mode),
+            archive_mode: Some(archive),
+            ignore_file: Some(".ignore".into()),
+            collect_dirs: Some(dirs),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn archive_of(root: &Path, dir: &Path, ext: &str) -> PathBuf {
+    root.join("collect").join(format!(
+        "{}.{ext}",
+        cedar::actions::util::normalized_path(&s(dir))
+    ))
+}
+
+#[test]
+fn archives_hold_exact_data_links_and_long_names_in_gnu_format() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let src = root.join("src");
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    write(&src.join("big.bin"), &big);
+    write(&src.join("empty"), b"");
+    let long = format!("{}/{}.txt", "d".repeat(90), "n".repeat(120));
+    write(&src.join(&long), b"long");
+    link(&"t".repeat(150), &src.join("long-link"));
+    write(&root.join("t".repeat(150)), b"");
+    std::fs::rename(root.join("t".repeat(150)), src.join("t".repeat(150))).unwrap();
+    std::fs::hard_link(src.join("empty"), src.join("empty2")).unwrap();
+    for (mode, ext) in [
+        (ArchiveMode::Tar, "tar"),
+        (ArchiveMode::Targz, "tar.gz"),
+        (ArchiveMode::Tarbz2, "tar.bz2"),
+    ] {
+        let c = conf(root, CollectMode::Daily, mode, vec![dir_item(&src)]);
+        cedar(&c, false, chrono::Local::now(), collect::run).unwrap();
+        let path = archive_of(root, &src, ext);
+        let prefix = s(&src).trim_start_matches('/').to_string();
+        let ms = members(&path);
+        let get = |n: &str| {
+            ms.iter()
+                .find(|m| m.name == format!("{prefix}/{n}"))
+                .unwrap_or_else(|| panic!("{n} in {ms:?}"))
+        };
+        assert_eq!(get("big.bin").data, big);
+        assert_eq!(get("big.bin").kind, '0');
+        assert_eq!(get(&long).data, b"long");
+        assert_eq!(
+            (get("long-link").kind, get("long-link").link.clone()),
+            ('2', "t".repeat(150))
+        );
+        assert_eq!(
+            get("empty2").kind,
+            '1',
+            "second path to an inode is a hard link"
+        );
+        assert_eq!(ms.len(), 6);
+        // GNU tar reads it back, and the plain archive is padded to whole records.
+        let out = std::process::Command::new("tar")
+            .arg("-tf")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 6);
+        if mode == ArchiveMode::Tar {
+            assert_eq!(std::fs::metadata(&path).unwrap().len() % 10240, 0);
+        }
+        assert!(root.join("collect/cback.collect").exists());
+    }
+}
+
+#[test]
+fn vanished_and_changing_files_leave_a_valid_archive() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("a.tar");
+    let keep = tmp.path().join("keep");
+    write(&keep, b"keep");
+    let pb = indicatif::ProgressBar::hidden();
+    let mut w = TarWriter::create(&path, ArchiveMode::Tar).unwrap();
+    assert_eq!(
+        w.add(tmp.path().join("gone").as_os_str(), &pb).unwrap(),
+        Added::Skipped
+    );
+    // /proc files stat as empty but read as data: the member keeps the
+    // announced size and no digest is recorded for it.
+    match w
+        .add(std::ffi::OsStr::new("/proc/self/status"), &pb)
+        .unwrap()
+    {
+        Added::File {
+            size: 0,
+            digest: None,
+        } => {}
+        other => panic!("{other:?}"),
+    }
+    match w.add(keep.as_os_str(), &pb).unwrap() {
+        Added::File {
+            size: 4,
+            digest: Some(d),
+        } => assert_eq!(d, "1264bdfe5ff3215cf6abac2152fff607f7dc78dc"),
+        other => panic!("{other:?}"),
+    }
+    w.finish().unwrap();
+    let ms = members(&path);
+    assert_eq!(ms.len(), 2);
+    assert_eq!(ms[1].data, b"keep");
+}
+
+#[test]
+fn incremental_state_and_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let src = root.join("src");
+    write(&src.join("a"), b"a");
+    write(&src.join("b"), b"b");
+    let c = conf(
+        root,
+        CollectMode::Incr,
+        ArchiveMode::Tar,
+        vec![dir_item(&src)],
+    );
+    let now = chrono::Local::now();
+    cedar(&c, false, now, collect::run).unwrap();
+    let tar = archive_of(root, &src, "tar");
+    assert_eq!(members(&tar).len(), 2);
+    // nothing changed: no archive is written, the digest stays
+    std::fs::remove_file(&tar).unwrap();
+    cedar(&c, false, now, collect::run).unwrap();
+    assert!(!tar.exists());
+    let sha = root.join("work").join(format!(
+        "{}.sha",
+        cedar::actions::util::normalized_path(&s(&src))
+    ));
+    let map = cedar::actions::digest::parse(&std::fs::read(&sha).unwrap()).unwrap();
+    assert_eq!(map.len(), 2);
+    assert_eq!(
+        map[std::ffi::OsStr::new(&s(&src.join("a")))],
+        "86f7e437faa5a7fce15d1ddcb9eaeaea377667b8"
+    );
+    // a corrupt digest file means a full archive, not a failure
+    std::fs::write(&sha, b"garbage").unwrap();
+    cedar(&c, false, now, collect::run).unwrap();
+    assert_eq!(members(&tar).len(), 2);
+    // --full resets the digest
+    std::fs::remove_file(&tar).unwrap();
+    cedar(&c, true, now, collect::run).unwrap();
+    assert_eq!(members(&tar).len(), 2);
+    // an ignore file keeps the whole directory out
+    write(&src.join(".ignore"), b"");
+    std::fs::remove_file(&tar).unwrap();
+    cedar(&c, true, now, collect::run).unwrap();
+    assert!(!tar.exists());
+    // a missing directory is an error naming it
+    let bad = conf(
+        root,
+        CollectMode::Daily,
+        ArchiveMode::Tar,
+        vec![dir_item(&root.join("missing"))],
+    );
+    let err = cedar(&bad, false, now, collect::run).unwrap_err();
+    assert!(format!("{err:#}").contains("missing"), "{err:#}");
+}
+
+#[test]
+fn outputs_belong_to_the_backup_user_when_root() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipping: not root");
+        return;
+    }
+    let Ok(Some(nobody)) = nix::unistd::User::from_name("nobody") else {
+        return;
+    };
+    let Some(group) = ["nogroup", "nobody"]
+        .into_iter()
+        .find(|g| matches!(nix::unistd::Group::from_name(g), Ok(Some(_))))
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(&root.join("src/f"), b"f");
+    let mut c = conf(
+        root,
+        CollectMode::Incr,
+        ArchiveMode::Targz,
+        vec![dir_item(&root.join("src"))],
+    );
+    let o = c.options.as_mut().unwrap();
+    o.backup_user = Some("nobody".into());
+    o.backup_group = Some(group.into());
+    cedar(&c, false, chrono::Local::now(), collect::run).unwrap();
+    let uid = nobody.uid.as_raw();
+    for p in [
+        archive_of(root, &root.join("src"), "tar.gz"),
+        root.join("collect/cback.collect"),
+    ] {
+        assert_eq!(std::fs::metadata(&p).unwrap().uid(), uid, "{}", p.display());
+    }
+    let sha = std::fs::read_dir(root.join("work"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert_eq!(std::fs::metadata(sha).unwrap().uid(), uid);
+}
