@@ -100,12 +100,31 @@ impl Pair {
         let rs_conf = mk("cedar");
         let xml = b.p(&format!("{tag}.xml"));
         std::fs::write(&xml, config_xml(&cb_conf)).unwrap();
-        Pair {
+        let pair = Pair {
             cb3,
             cb_conf,
             rs_conf,
             xml,
-        }
+        };
+        pair.write_cedar_xml();
+        pair
+    }
+
+    /// cedar reads its configuration from XML too, through its own parser
+    /// and validation: the same document cback3 reads, but for the dirs.
+    fn write_cedar_xml(&self) {
+        std::fs::write(
+            self.xml.with_extension("cedar.xml"),
+            config_xml(&self.rs_conf),
+        )
+        .unwrap();
+    }
+
+    fn cedar_config(&self) -> Config {
+        let c =
+            cedar::config::parse_file(&self.xml.with_extension("cedar.xml")).expect("cedar parses");
+        c.validate().expect("cedar validates");
+        c
     }
 
     fn set_starting_day(&mut self, day: Weekday) {
@@ -113,6 +132,7 @@ impl Pair {
             c.options.as_mut().unwrap().starting_day = Some(day);
         }
         std::fs::write(&self.xml, config_xml(&self.cb_conf)).unwrap();
+        self.write_cedar_xml();
     }
 
     fn dir(c: &Config) -> PathBuf {
@@ -136,7 +156,13 @@ impl Pair {
             &["collect"]
         };
         run_cb3(&self.cb3, &self.xml, args);
-        cedar(&self.rs_conf, full, chrono::Local::now(), collect::run).expect("cedar collect");
+        cedar(
+            &self.cedar_config(),
+            full,
+            chrono::Local::now(),
+            collect::run,
+        )
+        .expect("cedar collect");
         let (a, b) = (Self::dir(&self.cb_conf), Self::dir(&self.rs_conf));
         assert_eq!(names(&a), names(&b), "archive names differ");
         assert!(names(&b).contains("cback.collect"));

@@ -332,3 +332,58 @@ fn stage_matches_cedar3() {
     }
     assert!(names(&b.join("127.0.0.1")).contains("with space.tar"));
 }
+
+#[test]
+fn staged_files_belong_to_the_backup_user_when_root() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipping: not root");
+        return;
+    }
+    let Ok(Some(nobody)) = nix::unistd::User::from_name("nobody") else {
+        return;
+    };
+    let Some(group) = ["nogroup", "nobody"]
+        .into_iter()
+        .find(|g| matches!(nix::unistd::Group::from_name(g), Ok(Some(_))))
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let local = collect_dir(root, "c", &["a.tar"], true);
+    let mut options = options(&root.join("work"), Weekday::Monday);
+    options.backup_user = Some("nobody".into());
+    options.backup_group = Some(group.into());
+    let config = Config {
+        options: Some(options),
+        stage: Some(StageConfig {
+            target_dir: Some(s(&root.join("staging"))),
+            local_peers: Some(vec![LocalPeer {
+                name: Some("p".into()),
+                collect_dir: Some(s(&local)),
+                ignore_failure_mode: None,
+            }]),
+            remote_peers: None,
+        }),
+        ..Default::default()
+    };
+    let now = chrono::Local.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+    cedar(&config, false, now, stage::run).unwrap();
+    let uid = nobody.uid.as_raw();
+    for rel in [
+        "2026",
+        "2026/01",
+        "2026/01/02",
+        "2026/01/02/p",
+        "2026/01/02/p/a.tar",
+        "2026/01/02/cback.stage",
+    ] {
+        let m = std::fs::metadata(root.join("staging").join(rel)).unwrap();
+        assert_eq!(m.uid(), uid, "{rel}");
+    }
+    assert_eq!(
+        std::fs::metadata(root.join("staging")).unwrap().uid(),
+        0,
+        "staging_dir itself untouched"
+    );
+}

@@ -2,6 +2,11 @@
 //! `managed` and lists it in its `managed_actions` (else the options'),
 //! as `<rsh_command> user@peer '<cback_command> [--full] <action>'`.
 //! A failing peer is logged as an error and never stops the run.
+//!
+//! As root the remote shell runs as the backup user (through `su`, without a
+//! shell, see [`super::peer`]). Not as root it runs as the current user,
+//! where Cedar 3 refused outright ("Only root can remote shell as another
+//! user") because it always asked for the backup user.
 
 use std::path::PathBuf;
 
