@@ -194,17 +194,7 @@ fn incremental_state_and_errors() {
 
 #[test]
 fn outputs_belong_to_the_backup_user_when_root() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipping: not root");
-        return;
-    }
-    let Ok(Some(nobody)) = nix::unistd::User::from_name("nobody") else {
-        return;
-    };
-    let Some(group) = ["nogroup", "nobody"]
-        .into_iter()
-        .find(|g| matches!(nix::unistd::Group::from_name(g), Ok(Some(_))))
-    else {
+    let Some((uid, group)) = unprivileged_owner() else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -220,7 +210,6 @@ fn outputs_belong_to_the_backup_user_when_root() {
     o.backup_user = Some("nobody".into());
     o.backup_group = Some(group.into());
     cedar(&c, false, chrono::Local::now(), collect::run).unwrap();
-    let uid = nobody.uid.as_raw();
     for p in [
         archive_of(root, &root.join("src"), "tar.gz"),
         root.join("collect/cback.collect"),

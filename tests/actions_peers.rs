@@ -335,17 +335,7 @@ fn stage_matches_cedar3() {
 
 #[test]
 fn staged_files_belong_to_the_backup_user_when_root() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipping: not root");
-        return;
-    }
-    let Ok(Some(nobody)) = nix::unistd::User::from_name("nobody") else {
-        return;
-    };
-    let Some(group) = ["nogroup", "nobody"]
-        .into_iter()
-        .find(|g| matches!(nix::unistd::Group::from_name(g), Ok(Some(_))))
-    else {
+    let Some((uid, group)) = unprivileged_owner() else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -369,7 +359,6 @@ fn staged_files_belong_to_the_backup_user_when_root() {
     };
     let now = chrono::Local.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
     cedar(&config, false, now, stage::run).unwrap();
-    let uid = nobody.uid.as_raw();
     for rel in [
         "2026",
         "2026/01",

@@ -382,3 +382,18 @@ pub fn dir_item(path: &Path) -> CollectDir {
         ..Default::default()
     }
 }
+
+/// When running as root: `nobody`'s uid and a group for it (`nogroup` or
+/// `nobody`), to check that outputs are given to the backup user. `None`
+/// (the test skips) when not root or when those do not exist.
+pub fn unprivileged_owner() -> Option<(u32, &'static str)> {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipping: not root");
+        return None;
+    }
+    let nobody = nix::unistd::User::from_name("nobody").ok()??;
+    let group = ["nogroup", "nobody"]
+        .into_iter()
+        .find(|g| matches!(nix::unistd::Group::from_name(g), Ok(Some(_))))?;
+    Some((nobody.uid.as_raw(), group))
+}
