@@ -292,16 +292,28 @@ impl TarWriter {
             log::info!("Unable to add file [{shown}]; it is not a regular file or link any more.");
             return Ok(Added::Skipped);
         }
-        let mut file = match File::open(path) {
+        let file = match File::open(path) {
             Ok(f) => f,
             Err(e) => return Ok(skip_source(&shown, &e)),
         };
         let meta = file.metadata()?;
+        self.add_open_file(file, &meta, name, &shown, progress)
+    }
+
+    /// Archives an open regular file whose metadata was taken at open time.
+    fn add_open_file(
+        &mut self,
+        mut file: File,
+        meta: &std::fs::Metadata,
+        name: Vec<u8>,
+        shown: &str,
+        progress: &indicatif::ProgressBar,
+    ) -> io::Result<Added> {
         let key = (meta.dev(), meta.ino());
         if meta.nlink() > 1 {
             if let Some((first, digest)) = self.inodes.get(&key).cloned() {
                 if first != name {
-                    let h = self.header(&meta, EntryType::Link, 0);
+                    let h = self.header(meta, EntryType::Link, 0);
                     self.write_header(h, &name, Some(&first), &mut io::empty())?;
                     // same inode, same content: it counts as backed up too
                     return Ok(Added::File { size: 0, digest });
@@ -309,7 +321,7 @@ impl TarWriter {
             }
         }
         let size = meta.len();
-        let h = self.header(&meta, EntryType::Regular, size);
+        let h = self.header(meta, EntryType::Regular, size);
         let mut reader = ExactReader {
             file: &mut file,
             remaining: size,
@@ -377,4 +389,96 @@ fn skip_source(shown: &str, e: &io::Error) -> Added {
         log::error!("Unable to read [{shown}]: {e}; it is not in the archive.");
     }
     Added::Skipped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn archive_one(prepare: impl FnOnce(&Path)) -> (Added, Vec<u8>) {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("f");
+        std::fs::write(&src, vec![7u8; 10_000]).unwrap();
+        let file = File::open(&src).unwrap();
+        let meta = file.metadata().unwrap();
+        prepare(&src);
+        let tar = dir.path().join("a.tar");
+        let mut w = TarWriter::create(&tar, ArchiveMode::Tar).unwrap();
+        let pb = indicatif::ProgressBar::hidden();
+        let added = w
+            .add_open_file(file, &meta, b"f".to_vec(), "f", &pb)
+            .unwrap();
+        w.finish().unwrap();
+        let mut archive = tar::Archive::new(File::open(&tar).unwrap());
+        let mut entry = archive.entries().unwrap().next().unwrap().unwrap();
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).unwrap();
+        (added, data)
+    }
+
+    #[test]
+    fn a_file_that_shrinks_while_read_is_zero_padded() {
+        let (added, data) = archive_one(|p| {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_len(100)
+                .unwrap();
+        });
+        assert_eq!(
+            added,
+            Added::File {
+                size: 10_000,
+                digest: None
+            }
+        );
+        assert_eq!(data.len(), 10_000);
+        assert!(data[..100].iter().all(|&b| b == 7) && data[100..].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn a_file_that_grows_while_read_is_cut_at_its_announced_size() {
+        let (added, data) = archive_one(|p| {
+            let mut f = std::fs::OpenOptions::new().append(true).open(p).unwrap();
+            f.write_all(&[9u8; 500]).unwrap();
+        });
+        assert_eq!(
+            added,
+            Added::File {
+                size: 10_000,
+                digest: None
+            }
+        );
+        assert_eq!(data, vec![7u8; 10_000]);
+    }
+
+    #[test]
+    fn a_file_rewritten_while_read_gets_no_digest() {
+        let (added, data) = archive_one(|p| {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            std::fs::write(p, vec![8u8; 10_000]).unwrap();
+        });
+        assert_eq!(
+            added,
+            Added::File {
+                size: 10_000,
+                digest: None
+            }
+        );
+        assert_eq!(data.len(), 10_000);
+    }
+
+    #[test]
+    fn an_unchanged_file_gets_the_digest_of_its_bytes() {
+        let (added, _) = archive_one(|_| {});
+        let want = hex::encode(Sha1::digest(vec![7u8; 10_000]));
+        assert_eq!(
+            added,
+            Added::File {
+                size: 10_000,
+                digest: Some(want)
+            }
+        );
+    }
 }
