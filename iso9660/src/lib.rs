@@ -1,8 +1,58 @@
 //! Streaming ISO9660 + Rock Ridge image writer and hardened reader.
 //!
-//! This crate knows nothing about discs or backups: it turns a tree of entries
-//! into a stream of 2048-byte sectors, and reads such streams back.
+//! This crate knows nothing about discs or backups: it turns a [`Tree`] of
+//! entries into a stream of 2048-byte sectors, and reads such streams back.
+//!
+//! Writing is plan-then-stream: [`Layout::plan`] fixes every address, so the
+//! exact size ([`Layout::sectors`]) is known before the first byte, and
+//! [`Layout::write`] produces the image in one sequential pass to any
+//! [`std::io::Write`] — a file, a pipe or a drive.
+//!
+//! ```
+//! use iso9660::{FileData, Layout, Metadata, Options, Reader, Tree};
+//!
+//! let mut tree = Tree::new(Metadata::new(0o755, 0, 0, 1_700_000_000));
+//! let hello = b"hello, world\n".to_vec();
+//! let size = hello.len() as u64;
+//! tree.add_file(b"docs/hello.txt", Metadata::new(0o644, 1000, 100, 1_700_000_000), FileData::Bytes(hello), size)?;
+//! let mut layout = Layout::plan(tree, Options { volume_id: "EXAMPLE".into(), ..Options::default() })?;
+//! let mut image = Vec::new();
+//! layout.write(&mut image, &mut ())?;
+//! assert_eq!(image.len() as u64, layout.bytes());
+//!
+//! let mut reader = Reader::open(std::io::Cursor::new(image))?;
+//! let file = reader.lookup("/docs/hello.txt")?.expect("present");
+//! assert_eq!(reader.read_to_vec(&file)?, b"hello, world\n");
+//! assert_eq!(file.meta.uid, 1000);
+//! # Ok::<(), iso9660::Error>(())
+//! ```
 #![deny(missing_docs)]
+
+mod codec;
+mod descriptor;
+mod error;
+mod layout;
+mod names;
+mod pathtable;
+mod read;
+mod record;
+mod scan;
+mod susp;
+mod tree;
+mod write;
+
+pub use codec::{decode_long_date, decode_short_date, encode_long_date, encode_short_date, Civil};
+pub use descriptor::{terminator, VolumeDescriptor};
+pub use error::{Error, Result};
+pub use layout::{Layout, Options, RockRidge, MAX_EXTENT};
+pub use names::{ecma_cmp, mangle_siblings, Level};
+pub use pathtable::PathRecord;
+pub use read::{Entry, EntryKind, Limits, ReadSeekSource, Reader, SectorSource, Volume};
+pub use record::{DirRecord, FileFlags};
+pub use scan::{host_metadata, GraftPoint};
+pub use susp::{nm_entries, sl_entries, sl_join, Entry as SuspEntry, SlComponent, Times};
+pub use tree::{DeviceKind, FileData, Metadata, Node, NodeId, NodeKind, Tree};
+pub use write::Progress;
 
 /// Size of one logical sector of an ISO9660 image, in bytes.
 pub const SECTOR_SIZE: usize = 2048;

@@ -1,0 +1,70 @@
+//! The crate's error type.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Everything that can go wrong while planning, writing or reading an image.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An I/O error on the image stream itself.
+    #[error("I/O error: {0}")]
+    Io(#[from] io::Error),
+    /// An I/O error on one host file or directory, with its path.
+    #[error("{}: {source}", path.display())]
+    Host {
+        /// The host path that failed.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// A file changed size between planning and writing; the image would be
+    /// inconsistent, so writing stops.
+    #[error("{path}: file shrank from {planned} to {actual} bytes while the image was written")]
+    FileShrank {
+        /// Path of the file inside the image.
+        path: String,
+        /// Size recorded in the layout.
+        planned: u64,
+        /// Bytes actually available.
+        actual: u64,
+    },
+    /// A caller-supplied value cannot be represented.
+    #[error("invalid {what}: {why}")]
+    Invalid {
+        /// Which value.
+        what: &'static str,
+        /// Why it was refused.
+        why: String,
+    },
+    /// The tree does not fit the format's limits.
+    #[error("image limit exceeded: {0}")]
+    Limit(String),
+    /// A file source was already consumed by an earlier write.
+    #[error("{0}: file source was already consumed by an earlier write")]
+    SourceConsumed(String),
+    /// The image being read is malformed; `at` is the byte offset concerned.
+    #[error("malformed image at byte {at}: {why}")]
+    Malformed {
+        /// Absolute byte offset in the image.
+        at: u64,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn malformed(at: u64, why: impl Into<String>) -> Self {
+        Error::Malformed { at, why: why.into() }
+    }
+
+    pub(crate) fn invalid(what: &'static str, why: impl Into<String>) -> Self {
+        Error::Invalid { what, why: why.into() }
+    }
+
+    pub(crate) fn host(path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Host { path: path.into(), source }
+    }
+}

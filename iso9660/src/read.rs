@@ -1,0 +1,562 @@
+//! Reading images back: descriptors, directories, Rock Ridge and file data.
+//!
+//! Everything here parses bytes from discs that may be damaged or hostile,
+//! so every length and address is checked against the volume, every chain
+//! and recursion is bounded, and nothing panics or allocates beyond what the
+//! [`Limits`] allow.
+
+use std::collections::HashSet;
+use std::io::{self, Read, Seek, SeekFrom};
+
+use crate::descriptor::{VolumeDescriptor, STANDARD_ID, TYPE_PRIMARY, TYPE_TERMINATOR};
+use crate::error::{Error, Result};
+use crate::record::{DirRecord, FileFlags};
+use crate::susp::{sl_join, Entry as Susp, SlComponent, RRIP_IDS};
+use crate::tree::Metadata;
+use crate::{decode_short_date, SECTOR_SIZE};
+
+const SECTOR: u64 = SECTOR_SIZE as u64;
+
+/// Where the reader gets sectors from: an image file, a pipe that can seek,
+/// or a drive.
+pub trait SectorSource {
+    /// Fills `buf` from absolute byte offset `offset`.
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
+}
+
+/// A [`SectorSource`] over any `Read + Seek`.
+#[derive(Debug)]
+pub struct ReadSeekSource<R>(pub R);
+
+impl<R: Read + Seek> SectorSource for ReadSeekSource<R> {
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        self.0.seek(SeekFrom::Start(offset))?;
+        self.0.read_exact(buf)
+    }
+}
+
+/// Bounds that keep a hostile image from making the reader loop, recurse or
+/// allocate without end.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Deepest directory nesting followed by [`Reader::walk`].
+    pub max_depth: usize,
+    /// Most continuation areas followed for one record (Linux: 32).
+    pub max_ce_chain: usize,
+    /// Largest directory extent read, in bytes.
+    pub max_dir_bytes: u64,
+    /// Most volume descriptors examined before the terminator.
+    pub max_descriptors: u32,
+    /// Largest Rock Ridge name or symlink target, in bytes.
+    pub max_name: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_depth: 1024, max_ce_chain: 32, max_dir_bytes: 64 << 20, max_descriptors: 64, max_name: 65_536 }
+    }
+}
+
+/// Facts about the volume from its primary descriptor.
+#[derive(Debug, Clone)]
+pub struct Volume {
+    /// The decoded primary volume descriptor.
+    pub descriptor: VolumeDescriptor,
+    /// Block at which the session was opened.
+    pub session_start: u32,
+    /// ER identifier of the Rock Ridge extension, when SUSP is in use.
+    pub rock_ridge: Option<Vec<u8>>,
+    /// Whether the root carries an SP entry (SUSP in use).
+    pub susp: bool,
+}
+
+/// What an entry is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A directory.
+    Directory,
+    /// A regular file.
+    File,
+    /// A symbolic link with its target.
+    Symlink(Vec<u8>),
+    /// A character device.
+    CharDevice {
+        /// Major number.
+        major: u32,
+        /// Minor number.
+        minor: u32,
+    },
+    /// A block device.
+    BlockDevice {
+        /// Major number.
+        major: u32,
+        /// Minor number.
+        minor: u32,
+    },
+    /// A named pipe.
+    Fifo,
+    /// A socket.
+    Socket,
+}
+
+/// One directory entry as read from the image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The name: Rock Ridge NM when present, else the ISO identifier
+    /// without its version and trailing dot.
+    pub name: Vec<u8>,
+    /// The ISO9660 identifier as recorded.
+    pub iso_name: Vec<u8>,
+    /// Kind.
+    pub kind: EntryKind,
+    /// Permission bits (`0o7777`), owners and times.
+    pub meta: Metadata,
+    /// Rock Ridge link count (1 without Rock Ridge).
+    pub nlink: u32,
+    /// Rock Ridge serial number (inode), if recorded.
+    pub serial: Option<u32>,
+    /// Data extents as (block, bytes); several for multi-extent files.
+    pub extents: Vec<(u32, u32)>,
+    /// Total size in bytes.
+    pub size: u64,
+}
+
+/// Rock Ridge facts gathered from one record's SUSP entries.
+#[derive(Default)]
+struct Rr {
+    px: Option<(u32, u32, u32, u32, Option<u32>)>,
+    pn: Option<(u32, u32)>,
+    sl: Vec<SlComponent>,
+    sl_len: usize,
+    nm: Option<Vec<u8>>,
+    tf: Option<crate::susp::Times>,
+    cl: Option<u32>,
+    re: bool,
+    sp: Option<u8>,
+    er: Vec<Vec<u8>>,
+}
+
+/// Reads an ISO9660 image (one session of it).
+pub struct Reader<S> {
+    src: S,
+    volume: Volume,
+    limits: Limits,
+    /// End of the readable volume in blocks (absolute).
+    end: u64,
+    skip: usize,
+    root: Entry,
+}
+
+impl<R: Read + Seek> Reader<ReadSeekSource<R>> {
+    /// Opens the session that starts at block 0.
+    pub fn open(r: R) -> Result<Self> {
+        Self::open_at(r, 0)
+    }
+
+    /// Opens the session that starts at absolute block `session_start`
+    /// (its descriptors are at `session_start + 16`).
+    pub fn open_at(r: R, session_start: u32) -> Result<Self> {
+        Reader::from_source(ReadSeekSource(r), session_start, Limits::default())
+    }
+}
+
+impl<S: SectorSource> Reader<S> {
+    /// Opens a session of any sector source with explicit limits.
+    pub fn from_source(mut src: S, session_start: u32, limits: Limits) -> Result<Self> {
+        let mut sector = vec![0u8; SECTOR_SIZE];
+        let mut pvd = None;
+        for i in 0..limits.max_descriptors {
+            let lba = u64::from(session_start) + 16 + u64::from(i);
+            src.read_at(lba * SECTOR, &mut sector)?;
+            if &sector[1..6] != STANDARD_ID {
+                return Err(Error::malformed(lba * SECTOR, "no volume descriptor (CD001) where one must be"));
+            }
+            match sector[0] {
+                TYPE_PRIMARY if pvd.is_none() => {
+                    pvd = Some(VolumeDescriptor::decode(&sector).map_err(|w| Error::malformed(lba * SECTOR, w))?)
+                }
+                TYPE_TERMINATOR => break,
+                _ => {}
+            }
+        }
+        let descriptor = pvd.ok_or_else(|| Error::malformed(0, "no primary volume descriptor"))?;
+        // Writers disagree on whether a later session's size is absolute or
+        // relative to the session; accept both.
+        let size = u64::from(descriptor.volume_space_size);
+        let end = size.max(u64::from(session_start) + size);
+        let root_rec = descriptor.root.clone();
+        let mut reader = Reader {
+            src,
+            volume: Volume { descriptor, session_start, rock_ridge: None, susp: false },
+            limits,
+            end,
+            skip: 0,
+            root: Entry {
+                name: Vec::new(),
+                iso_name: vec![0],
+                kind: EntryKind::Directory,
+                meta: Metadata::new(0o555, 0, 0, 0),
+                nlink: 2,
+                serial: None,
+                extents: vec![(root_rec.extent, root_rec.size)],
+                size: u64::from(root_rec.size),
+            },
+        };
+        reader.check_extent(root_rec.extent, u64::from(root_rec.size))?;
+        // The root's own "." record says whether SUSP and Rock Ridge are used.
+        let first = reader.first_record(root_rec.extent)?;
+        if first.system_use.len() >= 7 && &first.system_use[..2] == b"SP" {
+            if let Ok(Some((Susp::Sp { skip }, _))) = Susp::decode(&first.system_use) {
+                reader.volume.susp = true;
+                let mut rr = reader.parse_su(&first.system_use, u64::from(root_rec.extent) * SECTOR)?;
+                reader.volume.rock_ridge =
+                    std::mem::take(&mut rr.er).into_iter().find(|id| RRIP_IDS.contains(&id.as_slice())).or_else(|| {
+                        // Some writers omit ER; a PX on the root still means Rock Ridge.
+                        rr.px.map(|_| b"RRIP_1991A".to_vec())
+                    });
+                reader.skip = usize::from(skip);
+                let mut root = reader.entry_from(&first, rr, u64::from(root_rec.extent) * SECTOR)?;
+                root.name.clear();
+                root.kind = EntryKind::Directory;
+                reader.root = root;
+            }
+        } else {
+            reader.root.meta.mtime = decode_short_date(&first.date).unwrap_or(0);
+        }
+        Ok(reader)
+    }
+
+    /// Volume facts.
+    pub fn volume(&self) -> &Volume {
+        &self.volume
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> Entry {
+        self.root.clone()
+    }
+
+    fn check_extent(&self, lba: u32, bytes: u64) -> Result<()> {
+        if u64::from(lba) + bytes.div_ceil(SECTOR) > self.end {
+            return Err(Error::malformed(
+                u64::from(lba) * SECTOR,
+                format!("extent of {bytes} bytes at block {lba} runs past the volume end (block {})", self.end),
+            ));
+        }
+        Ok(())
+    }
+
+    fn first_record(&mut self, lba: u32) -> Result<DirRecord> {
+        self.check_extent(lba, SECTOR)?;
+        let mut sector = vec![0u8; SECTOR_SIZE];
+        self.src.read_at(u64::from(lba) * SECTOR, &mut sector)?;
+        DirRecord::decode(&sector).map_err(|w| Error::malformed(u64::from(lba) * SECTOR, w))
+    }
+
+    /// Parses a record's system use area, following CE continuations.
+    fn parse_su(&mut self, su: &[u8], at: u64) -> Result<Rr> {
+        let mut rr = Rr::default();
+        let mut area: Vec<u8> = su.get(self.skip.min(su.len())..).unwrap_or(&[]).to_vec();
+        let mut area_at = at;
+        let mut seen = HashSet::new();
+        let mut hops = 0;
+        loop {
+            let mut next = None;
+            let mut pos = 0;
+            while pos < area.len() {
+                let (entry, len) = match Susp::decode(&area[pos..]) {
+                    Ok(Some(x)) => x,
+                    Ok(None) => break,
+                    Err(w) => return Err(Error::malformed(area_at + pos as u64, w)),
+                };
+                pos += len;
+                match entry {
+                    Susp::St => break,
+                    Susp::Ce { block, offset, len } => next = Some((block, offset, len)),
+                    other => self.absorb(&mut rr, other, area_at)?,
+                }
+            }
+            let Some((block, offset, len)) = next else { break };
+            hops += 1;
+            if hops > self.limits.max_ce_chain {
+                return Err(Error::malformed(area_at, "too many continuation areas"));
+            }
+            if !seen.insert((block, offset)) {
+                return Err(Error::malformed(area_at, "continuation areas form a loop"));
+            }
+            if len as usize > SECTOR_SIZE || u64::from(offset) >= SECTOR {
+                return Err(Error::malformed(area_at, "continuation area larger than a block"));
+            }
+            let start = u64::from(block) * SECTOR + u64::from(offset);
+            if start + u64::from(len) > self.end * SECTOR {
+                return Err(Error::malformed(area_at, "continuation area outside the volume"));
+            }
+            area = vec![0u8; len as usize];
+            self.src.read_at(start, &mut area)?;
+            area_at = start;
+        }
+        Ok(rr)
+    }
+
+    fn absorb(&self, rr: &mut Rr, entry: Susp, at: u64) -> Result<()> {
+        let max = self.limits.max_name;
+        match entry {
+            Susp::Sp { skip } => rr.sp = Some(skip),
+            Susp::Er { id, .. } => rr.er.push(id),
+            Susp::Px { mode, nlink, uid, gid, serial } => rr.px = Some((mode, nlink, uid, gid, serial)),
+            Susp::Pn { high, low } => rr.pn = Some((high, low)),
+            Susp::Sl { components, .. } => {
+                rr.sl_len += components.iter().map(|c| c.content.len() + 1).sum::<usize>();
+                if rr.sl_len > max {
+                    return Err(Error::malformed(at, "symlink target too long"));
+                }
+                rr.sl.extend(components);
+            }
+            Susp::Nm { flags, name } => {
+                let nm = rr.nm.get_or_insert_with(Vec::new);
+                if flags & 2 != 0 {
+                    nm.extend_from_slice(b".");
+                } else if flags & 4 != 0 {
+                    nm.extend_from_slice(b"..");
+                } else {
+                    nm.extend_from_slice(&name);
+                }
+                if nm.len() > max {
+                    return Err(Error::malformed(at, "name too long"));
+                }
+            }
+            Susp::Tf { times, .. } => rr.tf = Some(times),
+            Susp::Cl { block } => rr.cl = Some(block),
+            Susp::Re => rr.re = true,
+            Susp::Ce { .. } | Susp::Pl { .. } | Susp::St | Susp::Other { .. } => {}
+        }
+        Ok(())
+    }
+
+    fn entry_from(&mut self, rec: &DirRecord, rr: Rr, at: u64) -> Result<Entry> {
+        let iso_name = rec.ident.clone();
+        let name = match rr.nm {
+            Some(n) if self.volume.rock_ridge.is_some() => n,
+            _ => {
+                let mut n = iso_name.clone();
+                if let Some(i) = n.iter().position(|&c| c == b';') {
+                    n.truncate(i);
+                }
+                if n.last() == Some(&b'.') && !rec.flags.contains(FileFlags::DIRECTORY) {
+                    n.pop();
+                }
+                n
+            }
+        };
+        let is_dir = rec.flags.contains(FileFlags::DIRECTORY) || rr.cl.is_some();
+        let date = decode_short_date(&rec.date).unwrap_or(0);
+        let times = rr.tf.unwrap_or_default();
+        let mtime = times.modify.unwrap_or(date);
+        let (mode, nlink, uid, gid, serial) = match rr.px {
+            Some(px) => px,
+            None if is_dir => (0o040555, 2, 0, 0, None),
+            None => (0o100444, 1, 0, 0, None),
+        };
+        let kind = if is_dir {
+            EntryKind::Directory
+        } else {
+            let (major, minor) = rr.pn.unwrap_or((0, 0));
+            match mode & 0o170000 {
+                0o120000 => EntryKind::Symlink(sl_join(&rr.sl)),
+                0o020000 => EntryKind::CharDevice { major, minor },
+                0o060000 => EntryKind::BlockDevice { major, minor },
+                0o010000 => EntryKind::Fifo,
+                0o140000 => EntryKind::Socket,
+                _ => EntryKind::File,
+            }
+        };
+        let mut extents = vec![(rec.extent, rec.size)];
+        let mut size = u64::from(rec.size);
+        if let Some(block) = rr.cl {
+            // A placeholder for a relocated directory: its real extent and
+            // size are in the relocated directory's own "." record.
+            let dot = self.first_record(block)?;
+            if dot.extent != block {
+                return Err(Error::malformed(at, "CL does not point at a directory"));
+            }
+            extents = vec![(block, dot.size)];
+            size = u64::from(dot.size);
+        }
+        if matches!(kind, EntryKind::File | EntryKind::Directory) {
+            self.check_extent(extents[0].0, size)?;
+        } else {
+            extents.clear();
+            size = 0;
+        }
+        Ok(Entry {
+            name,
+            iso_name,
+            kind,
+            meta: Metadata {
+                mode: mode & 0o7777,
+                uid,
+                gid,
+                mtime,
+                atime: times.access.unwrap_or(mtime),
+                ctime: times.attributes.unwrap_or(mtime),
+            },
+            nlink,
+            serial,
+            extents,
+            size,
+        })
+    }
+
+    /// Lists a directory (without "." and ".."). Relocated directories appear
+    /// where they belong; the relocation directory and records marked RE do
+    /// not appear at all.
+    pub fn read_dir(&mut self, dir: &Entry) -> Result<Vec<Entry>> {
+        if dir.kind != EntryKind::Directory {
+            return Err(Error::invalid("directory", "entry is not a directory"));
+        }
+        let Some(&(lba, bytes)) = dir.extents.first() else { return Ok(Vec::new()) };
+        let bytes = u64::from(bytes);
+        if bytes > self.limits.max_dir_bytes {
+            return Err(Error::malformed(u64::from(lba) * SECTOR, "directory larger than the reader's limit"));
+        }
+        self.check_extent(lba, bytes)?;
+        let mut out = Vec::new();
+        let mut pending: Option<Entry> = None;
+        let mut sector = vec![0u8; SECTOR_SIZE];
+        for s in 0..bytes.div_ceil(SECTOR) {
+            let base = (u64::from(lba) + s) * SECTOR;
+            self.src.read_at(base, &mut sector)?;
+            let limit = (bytes - s * SECTOR).min(SECTOR) as usize;
+            let mut pos = 0;
+            while pos < limit {
+                if sector[pos] == 0 {
+                    break;
+                }
+                let rec = DirRecord::decode(&sector[pos..limit]).map_err(|w| Error::malformed(base + pos as u64, w))?;
+                let at = base + pos as u64;
+                pos += usize::from(sector[pos]);
+                if rec.ident == [0] || rec.ident == [1] {
+                    continue;
+                }
+                let rr = if self.volume.susp { self.parse_su(&rec.system_use, at)? } else { Rr::default() };
+                if rr.re {
+                    continue;
+                }
+                let multi = rec.flags.contains(FileFlags::MULTI_EXTENT);
+                match pending.take() {
+                    Some(mut first) => {
+                        if first.iso_name != rec.ident {
+                            return Err(Error::malformed(at, "multi-extent file ends without its last section"));
+                        }
+                        self.check_extent(rec.extent, u64::from(rec.size))?;
+                        first.extents.push((rec.extent, rec.size));
+                        first.size += u64::from(rec.size);
+                        if multi {
+                            pending = Some(first);
+                        } else {
+                            out.push(first);
+                        }
+                    }
+                    None => {
+                        let entry = self.entry_from(&rec, rr, at)?;
+                        if multi && entry.kind == EntryKind::File {
+                            pending = Some(entry);
+                        } else {
+                            out.push(entry);
+                        }
+                    }
+                }
+            }
+        }
+        if pending.is_some() {
+            return Err(Error::malformed(u64::from(lba) * SECTOR, "directory ends inside a multi-extent file"));
+        }
+        Ok(out)
+    }
+
+    /// Visits every entry below the root depth-first, calling `f` with the
+    /// slash-separated path and the entry. Fails on directory loops or
+    /// nesting deeper than the limits allow.
+    pub fn walk(&mut self, mut f: impl FnMut(&[u8], &Entry) -> Result<()>) -> Result<()> {
+        let root = self.root();
+        let mut seen = HashSet::new();
+        seen.insert(root.extents.first().map_or(0, |e| e.0));
+        let mut stack: Vec<(Vec<u8>, Entry, usize)> = vec![(Vec::new(), root, 0)];
+        while let Some((path, dir, depth)) = stack.pop() {
+            if depth >= self.limits.max_depth {
+                return Err(Error::malformed(0, "directories nested deeper than the limit"));
+            }
+            for entry in self.read_dir(&dir)? {
+                let mut p = path.clone();
+                p.push(b'/');
+                p.extend_from_slice(&entry.name);
+                f(&p, &entry)?;
+                if entry.kind == EntryKind::Directory {
+                    let lba = entry.extents.first().map_or(0, |e| e.0);
+                    if !seen.insert(lba) {
+                        return Err(Error::malformed(u64::from(lba) * SECTOR, "directory loop"));
+                    }
+                    stack.push((p, entry, depth + 1));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Finds an entry by slash-separated path (Rock Ridge names when present).
+    pub fn lookup(&mut self, path: &str) -> Result<Option<Entry>> {
+        let mut cur = self.root();
+        for comp in path.split('/').filter(|c| !c.is_empty()) {
+            if cur.kind != EntryKind::Directory {
+                return Ok(None);
+            }
+            match self.read_dir(&cur)?.into_iter().find(|e| e.name == comp.as_bytes()) {
+                Some(e) => cur = e,
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(cur))
+    }
+
+    /// A reader over a file's bytes (all its extents in order).
+    pub fn open_file(&mut self, entry: &Entry) -> Result<FileReader<'_, S>> {
+        for &(lba, len) in &entry.extents {
+            self.check_extent(lba, u64::from(len))?;
+        }
+        Ok(FileReader { reader: self, extents: entry.extents.clone(), index: 0, offset: 0 })
+    }
+
+    /// Reads a whole file into memory, growing the buffer as data arrives
+    /// rather than trusting the recorded size.
+    pub fn read_to_vec(&mut self, entry: &Entry) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.open_file(entry)?.read_to_end(&mut out)?;
+        Ok(out)
+    }
+}
+
+/// Reads one file's data; see [`Reader::open_file`].
+pub struct FileReader<'a, S> {
+    reader: &'a mut Reader<S>,
+    extents: Vec<(u32, u32)>,
+    index: usize,
+    offset: u32,
+}
+
+impl<S: SectorSource> Read for FileReader<'_, S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while let Some(&(lba, len)) = self.extents.get(self.index) {
+            if self.offset >= len {
+                self.index += 1;
+                self.offset = 0;
+                continue;
+            }
+            let n = ((len - self.offset) as usize).min(buf.len()).min(1 << 20);
+            let at = u64::from(lba) * SECTOR + u64::from(self.offset);
+            self.reader.src.read_at(at, &mut buf[..n])?;
+            self.offset += n as u32;
+            return Ok(n);
+        }
+        Ok(0)
+    }
+}

@@ -1,0 +1,296 @@
+//! Writing a planned [`Layout`] as one sequential stream of sectors.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+
+use crate::codec::encode_short_date;
+use crate::descriptor::{terminator, VolumeDescriptor, TYPE_PRIMARY};
+use crate::error::{Error, Result};
+use crate::layout::{CeAlloc, Layout};
+use crate::pathtable::PathRecord;
+use crate::record::{DirRecord, FileFlags};
+use crate::susp::Entry;
+use crate::tree::{FileData, NodeId, NodeKind};
+use crate::SECTOR_SIZE;
+
+/// Receives progress while an image is written. Every method has a no-op
+/// default, so implementors pick what they need.
+pub trait Progress {
+    /// Called once before the first byte, with the image size in blocks.
+    fn start(&mut self, total_sectors: u64) {
+        let _ = total_sectors;
+    }
+
+    /// Called before a file's data is written, with its path in the image.
+    /// Building the path costs time, so it is only done when
+    /// [`Progress::wants_paths`] says so.
+    fn file(&mut self, path: &str, size: u64) {
+        let _ = (path, size);
+    }
+
+    /// Whether [`Progress::file`] should be called at all.
+    fn wants_paths(&self) -> bool {
+        false
+    }
+
+    /// Called whenever buffered output reaches the sink.
+    fn written(&mut self, sectors_done: u64, total_sectors: u64) {
+        let _ = (sectors_done, total_sectors);
+    }
+}
+
+/// The do-nothing progress sink.
+impl Progress for () {}
+
+/// Size of the output buffer: large writes keep pipes and drives busy and
+/// syscalls rare.
+const BUF: usize = 4 << 20;
+
+/// Buffered sector output that counts what it wrote.
+struct Out<'a, W: Write, P: Progress> {
+    sink: W,
+    buf: Vec<u8>,
+    done: u64,
+    total: u64,
+    progress: &'a mut P,
+}
+
+impl<W: Write, P: Progress> Out<'_, W, P> {
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.buf.is_empty() {
+            self.sink.write_all(&self.buf)?;
+            self.done += self.buf.len() as u64;
+            self.buf.clear();
+            self.progress.written(self.done / SECTOR_SIZE as u64, self.total);
+        }
+        Ok(())
+    }
+
+    fn put(&mut self, mut data: &[u8]) -> io::Result<()> {
+        while !data.is_empty() {
+            let room = BUF - self.buf.len();
+            let n = room.min(data.len());
+            self.buf.extend_from_slice(&data[..n]);
+            data = &data[n..];
+            if self.buf.len() == BUF {
+                self.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn zeros(&mut self, mut n: u64) -> io::Result<()> {
+        while n > 0 {
+            let room = (BUF - self.buf.len()) as u64;
+            let k = room.min(n) as usize;
+            self.buf.resize(self.buf.len() + k, 0);
+            n -= k as u64;
+            if self.buf.len() == BUF {
+                self.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Position in bytes from the start of the session.
+    fn pos(&self) -> u64 {
+        self.done + self.buf.len() as u64
+    }
+
+    /// Copies exactly `size` bytes from `r` straight into the buffer, so
+    /// file data is copied once; returns how many bytes `r` actually had.
+    fn copy_from(&mut self, r: &mut dyn Read, size: u64) -> io::Result<u64> {
+        let mut left = size;
+        while left > 0 {
+            if self.buf.len() == BUF {
+                self.flush()?;
+            }
+            let start = self.buf.len();
+            let want = ((BUF - start) as u64).min(left) as usize;
+            self.buf.resize(start + want, 0);
+            let got = loop {
+                match r.read(&mut self.buf[start..]) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        self.buf.truncate(start);
+                        return Err(e);
+                    }
+                }
+            };
+            self.buf.truncate(start + got);
+            if got == 0 {
+                return Ok(size - left);
+            }
+            left -= got as u64;
+        }
+        Ok(size)
+    }
+}
+
+impl Layout {
+    /// Writes the image to `sink` in one pass and returns the bytes written
+    /// (always [`Layout::bytes`]). File data is read in large chunks while it
+    /// is written; memory does not depend on file sizes.
+    pub fn write<W: Write, P: Progress>(&mut self, sink: W, progress: &mut P) -> Result<u64> {
+        let total = u64::from(self.total);
+        progress.start(total);
+        let mut out = Out { sink, buf: Vec::with_capacity(BUF), done: 0, total, progress };
+        out.zeros(16 * SECTOR_SIZE as u64)?;
+        out.put(&self.primary_descriptor().encode())?;
+        out.put(&terminator())?;
+        for big_endian in [false, true] {
+            let mut table = Vec::with_capacity(self.path_table as usize);
+            for d in &self.dirs {
+                PathRecord { extent: d.lba, parent: (d.parent + 1) as u16, ident: d.ident.clone() }
+                    .encode(big_endian, &mut table);
+            }
+            out.put(&table)?;
+            out.zeros(pad(table.len() as u64))?;
+        }
+        let mut ce_buf = vec![0u8; self.ce_blocks as usize * SECTOR_SIZE];
+        let mut ce = CeAlloc::new(self.ce_base);
+        for d in 0..self.dirs.len() {
+            self.check_pos(&out, self.dirs[d].lba)?;
+            let dir = self.encode_dir(d, &mut ce, &mut ce_buf);
+            out.put(&dir)?;
+        }
+        self.check_pos(&out, self.ce_base)?;
+        out.put(&ce_buf)?;
+        drop(ce_buf);
+        let order = std::mem::take(&mut self.data_order);
+        let result = self.write_data(&mut out, &order);
+        self.data_order = order;
+        result?;
+        self.check_pos(&out, self.opts.start_lba + self.total)?;
+        out.flush()?;
+        out.sink.flush()?;
+        Ok(out.done)
+    }
+
+    fn write_data<W: Write, P: Progress>(&mut self, out: &mut Out<'_, W, P>, order: &[NodeId]) -> Result<()> {
+        for &n in order {
+            let size = self.file_size(n);
+            if size == 0 {
+                continue;
+            }
+            self.check_pos(out, self.data_lba[n.index()])?;
+            if out.progress.wants_paths() {
+                let path = self.tree.path_of(n);
+                out.progress.file(&path, size);
+            }
+            let got = match &mut self.tree.nodes[n.index()].kind {
+                NodeKind::File { data: FileData::Path(p), .. } => {
+                    let mut f = File::open(&*p).map_err(|e| Error::host(&*p, e))?;
+                    out.copy_from(&mut f, size).map_err(|e| Error::host(&*p, e))?
+                }
+                NodeKind::File { data: FileData::Bytes(b), .. } => {
+                    let n = (b.len() as u64).min(size) as usize;
+                    out.put(&b[..n])?;
+                    n as u64
+                }
+                NodeKind::File { data: FileData::Reader(r), .. } => match r.take() {
+                    Some(mut r) => out.copy_from(&mut r, size)?,
+                    None => return Err(Error::SourceConsumed(self.tree.path_of(n))),
+                },
+                _ => 0,
+            };
+            if got < size {
+                return Err(Error::FileShrank { path: self.tree.path_of(n), planned: size, actual: got });
+            }
+            out.zeros(pad(size))?;
+        }
+        Ok(())
+    }
+
+    fn check_pos<W: Write, P: Progress>(&self, out: &Out<'_, W, P>, lba: u32) -> Result<()> {
+        let expect = u64::from(lba - self.opts.start_lba) * SECTOR_SIZE as u64;
+        if out.pos() != expect {
+            return Err(Error::Limit(format!("internal layout error: at byte {} instead of block {lba}", out.pos())));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn primary_descriptor(&self) -> VolumeDescriptor {
+        let root = &self.dirs[0];
+        let root_mtime = self.tree.node(self.tree.root()).meta.mtime;
+        let o = &self.opts;
+        VolumeDescriptor {
+            kind: TYPE_PRIMARY,
+            system_id: o.system_id.clone(),
+            volume_id: o.volume_id.clone(),
+            volume_space_size: o.start_lba + self.total,
+            escapes: [0; 32],
+            path_table_size: self.path_table,
+            l_path_table: self.l_table,
+            m_path_table: self.m_table,
+            root: DirRecord {
+                extent: root.lba,
+                size: root.size,
+                date: encode_short_date(root_mtime),
+                flags: FileFlags::DIRECTORY,
+                ident: vec![0],
+                system_use: Vec::new(),
+            },
+            volume_set_id: o.volume_set_id.clone(),
+            publisher_id: o.publisher_id.clone(),
+            preparer_id: o.preparer_id.clone(),
+            application_id: o.application_id.clone(),
+            created: Some(o.timestamp),
+            modified: Some(o.timestamp),
+            expires: None,
+            effective: None,
+        }
+    }
+
+    /// Encodes directory `d`; continuation areas go into `ce_buf`.
+    fn encode_dir(&self, d: usize, ce: &mut CeAlloc, ce_buf: &mut [u8]) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(self.dirs[d].size as usize);
+        for rec in self.records(d) {
+            let p = rec.placement();
+            let len = rec.len(&p);
+            let sector_used = buf.len() % SECTOR_SIZE;
+            if sector_used + len > SECTOR_SIZE {
+                buf.resize(buf.len() + SECTOR_SIZE - sector_used, 0);
+            }
+            let spots: Vec<(u32, u32)> = p.area_lens.iter().map(|&l| ce.alloc(l)).collect();
+            let ce_entry = |k: usize| Entry::Ce { block: spots[k].0, offset: spots[k].1, len: p.area_lens[k] as u32 };
+            let mut su = Vec::with_capacity(p.inline_len);
+            for e in &rec.entries[..p.inline] {
+                e.encode(&mut su);
+            }
+            if !spots.is_empty() {
+                ce_entry(0).encode(&mut su);
+            }
+            let mut at = p.inline;
+            for (k, &n) in p.areas.iter().enumerate() {
+                let mut area = Vec::with_capacity(p.area_lens[k]);
+                for e in &rec.entries[at..at + n] {
+                    e.encode(&mut area);
+                }
+                at += n;
+                if k + 1 < spots.len() {
+                    ce_entry(k + 1).encode(&mut area);
+                }
+                let off = (spots[k].0 - self.ce_base) as usize * SECTOR_SIZE + spots[k].1 as usize;
+                ce_buf[off..off + area.len()].copy_from_slice(&area);
+            }
+            DirRecord {
+                extent: rec.extent,
+                size: rec.size,
+                date: encode_short_date(rec.mtime),
+                flags: rec.flags,
+                ident: rec.ident,
+                system_use: su,
+            }
+            .encode(&mut buf);
+        }
+        buf.resize(self.dirs[d].size as usize, 0);
+        buf
+    }
+}
+
+/// Zero bytes that complete the last sector of `len` bytes.
+fn pad(len: u64) -> u64 {
+    (SECTOR_SIZE as u64 - len % SECTOR_SIZE as u64) % SECTOR_SIZE as u64
+}
