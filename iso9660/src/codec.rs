@@ -127,7 +127,12 @@ pub fn decode_short_date(b: &[u8; 7]) -> Option<i64> {
         minute: b[4],
         second: b[5],
     };
-    if !(1..=12).contains(&c.month) || !(1..=31).contains(&c.day) || c.hour > 23 || c.minute > 59 || c.second > 60 {
+    if !(1..=12).contains(&c.month)
+        || !(1..=31).contains(&c.day)
+        || c.hour > 23
+        || c.minute > 59
+        || c.second > 60
+    {
         return None;
     }
     Some(c.to_unix(b[6] as i8))
@@ -158,7 +163,9 @@ pub fn decode_long_date(b: &[u8; 17]) -> Option<i64> {
         return None;
     }
     let num = |r: std::ops::Range<usize>| -> i64 {
-        digits[r].iter().fold(0, |a, &d| a * 10 + i64::from(d - b'0'))
+        digits[r]
+            .iter()
+            .fold(0, |a, &d| a * 10 + i64::from(d - b'0'))
     };
     let c = Civil {
         year: num(0..4),
@@ -182,8 +189,14 @@ mod tests {
     #[test]
     fn known_dates() {
         assert_eq!(encode_short_date(0), [70, 1, 1, 0, 0, 0, 0]);
-        assert_eq!(encode_short_date(1_700_000_000), [123, 11, 14, 22, 13, 20, 0]);
-        assert_eq!(&encode_long_date(Some(951_782_400))[..16], b"2000022900000000");
+        assert_eq!(
+            encode_short_date(1_700_000_000),
+            [123, 11, 14, 22, 13, 20, 0]
+        );
+        assert_eq!(
+            &encode_long_date(Some(951_782_400))[..16],
+            b"2000022900000000"
+        );
         assert_eq!(encode_long_date(None), *b"0000000000000000\0");
         assert_eq!(decode_long_date(&encode_long_date(None)), None);
     }

@@ -57,14 +57,23 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub(crate) fn malformed(at: u64, why: impl Into<String>) -> Self {
-        Error::Malformed { at, why: why.into() }
+        Error::Malformed {
+            at,
+            why: why.into(),
+        }
     }
 
     pub(crate) fn invalid(what: &'static str, why: impl Into<String>) -> Self {
-        Error::Invalid { what, why: why.into() }
+        Error::Invalid {
+            what,
+            why: why.into(),
+        }
     }
 
     pub(crate) fn host(path: impl Into<PathBuf>, source: io::Error) -> Self {
-        Error::Host { path: path.into(), source }
+        Error::Host {
+            path: path.into(),
+            source,
+        }
     }
 }

@@ -129,7 +129,11 @@ pub(crate) struct CeAlloc {
 
 impl CeAlloc {
     pub fn new(base: u32) -> Self {
-        CeAlloc { base, block: 0, offset: 0 }
+        CeAlloc {
+            base,
+            block: 0,
+            offset: 0,
+        }
     }
 
     pub fn alloc(&mut self, len: usize) -> (u32, u32) {
@@ -165,6 +169,10 @@ pub struct Layout {
     pub(crate) dir_of: HashMap<NodeId, usize>,
     pub(crate) rr_moved: Option<usize>,
     pub(crate) rr_moved_serial: u32,
+    /// Relocated directories in the order they were found.
+    pub(crate) relocated: Vec<usize>,
+    /// Directories in extent (on-disc) order; see [`Layout::extent_order`].
+    pub(crate) dir_order: Vec<usize>,
     pub(crate) path_table: u32,
     pub(crate) l_table: u32,
     pub(crate) m_table: u32,
@@ -182,7 +190,10 @@ fn blocks_for(bytes: u64) -> u64 {
 
 fn check_len(what: &'static str, s: &str, max: usize) -> Result<()> {
     if s.len() > max {
-        return Err(Error::invalid(what, format!("{s:?} is longer than {max} bytes")));
+        return Err(Error::invalid(
+            what,
+            format!("{s:?} is longer than {max} bytes"),
+        ));
     }
     Ok(())
 }
@@ -200,8 +211,14 @@ impl Layout {
         ] {
             check_len(what, s, 128)?;
         }
-        if opts.max_extent == 0 || opts.max_extent % SECTOR_SIZE as u32 != 0 || opts.max_extent > MAX_EXTENT {
-            return Err(Error::invalid("max extent", "must be a non-zero multiple of 2048 up to 4 GiB - 2048"));
+        if opts.max_extent == 0
+            || !opts.max_extent.is_multiple_of(SECTOR_SIZE as u32)
+            || opts.max_extent > MAX_EXTENT
+        {
+            return Err(Error::invalid(
+                "max extent",
+                "must be a non-zero multiple of 2048 up to 4 GiB - 2048",
+            ));
         }
         let n = tree.nodes.len();
         let mut layout = Layout {
@@ -214,6 +231,8 @@ impl Layout {
             dir_of: HashMap::new(),
             rr_moved: None,
             rr_moved_serial: 0,
+            relocated: Vec::new(),
+            dir_order: Vec::new(),
             path_table: 0,
             l_table: 0,
             m_table: 0,
@@ -258,21 +277,36 @@ impl Layout {
             relocated: bool,
         }
         let root = self.tree.root();
-        let mut plans: Vec<Plan> = vec![Plan { node: root, relocated: false }];
+        let mut plans: Vec<Plan> = vec![Plan {
+            node: root,
+            relocated: false,
+        }];
         let mut stack = vec![(root, 1u32)];
         while let Some((dir, level)) = stack.pop() {
             for (_, child) in self.tree.children(dir) {
                 if !matches!(self.tree.node(child).kind, NodeKind::Directory(_)) {
                     continue;
                 }
-                let (relocated, child_level) = if level + 1 > MAX_LEVEL { (true, 3) } else { (false, level + 1) };
-                plans.push(Plan { node: child, relocated });
+                let (relocated, child_level) = if level + 1 > MAX_LEVEL {
+                    (true, 3)
+                } else {
+                    (false, level + 1)
+                };
+                plans.push(Plan {
+                    node: child,
+                    relocated,
+                });
                 stack.push((child, child_level));
             }
         }
         let any_relocated = plans.iter().any(|p| p.relocated);
-        let relocated_nodes: Vec<NodeId> = plans.iter().filter(|p| p.relocated).map(|p| p.node).collect();
-        let relocated: std::collections::HashSet<NodeId> = relocated_nodes.iter().copied().collect();
+        let relocated_nodes: Vec<NodeId> = plans
+            .iter()
+            .filter(|p| p.relocated)
+            .map(|p| p.node)
+            .collect();
+        let relocated: std::collections::HashSet<NodeId> =
+            relocated_nodes.iter().copied().collect();
 
         // Pass 2: members of each ISO directory, breadth first so that
         // directory numbers come out in path table order.
@@ -281,7 +315,8 @@ impl Layout {
             Node(NodeId),
             RrMoved,
         }
-        let mut queue: Vec<(Src, usize, Option<NodeId>, Vec<u8>)> = vec![(Src::Node(root), 0, None, vec![0])];
+        let mut queue: Vec<(Src, usize, Option<NodeId>, Vec<u8>)> =
+            vec![(Src::Node(root), 0, None, vec![0])];
         let mut qi = 0;
         while qi < queue.len() {
             let (src, parent, orig_parent_node, ident) = queue[qi].clone();
@@ -295,7 +330,13 @@ impl Layout {
                 Src::Node(dir) => {
                     for (name, child) in self.tree.children(dir) {
                         let is_dir = matches!(self.tree.node(child).kind, NodeKind::Directory(_));
-                        let tag = if is_dir && relocated.contains(&child) { 1 } else if is_dir { 0 } else { 2 };
+                        let tag = if is_dir && relocated.contains(&child) {
+                            1
+                        } else if is_dir {
+                            0
+                        } else {
+                            2
+                        };
                         raw.push((name.to_vec(), tag == 0, Some(child), tag));
                     }
                     if dir == root && any_relocated {
@@ -308,7 +349,8 @@ impl Layout {
                     }
                 }
             }
-            let pairs: Vec<(&[u8], bool)> = raw.iter().map(|(n, d, _, _)| (n.as_slice(), *d)).collect();
+            let pairs: Vec<(&[u8], bool)> =
+                raw.iter().map(|(n, d, _, _)| (n.as_slice(), *d)).collect();
             let idents = mangle_siblings(&pairs, self.opts.level);
             let mut members = Vec::with_capacity(raw.len());
             for ((_, is_dir, node, tag), mut ident) in raw.into_iter().zip(idents) {
@@ -329,7 +371,12 @@ impl Layout {
                         queue.push((Src::RrMoved, idx, None, ident.clone()));
                         MemberKind::Dir(usize::MAX)
                     }
-                    (_, Some(n)) if matches!(self.tree.node(n).kind, NodeKind::File { .. } | NodeKind::HardLink(_)) => {
+                    (_, Some(n))
+                        if matches!(
+                            self.tree.node(n).kind,
+                            NodeKind::File { .. } | NodeKind::HardLink(_)
+                        ) =>
+                    {
                         MemberKind::File(n)
                     }
                     (_, Some(n)) => MemberKind::Special(n),
@@ -372,11 +419,17 @@ impl Layout {
             for m in 0..self.dirs[d].members.len() {
                 let member = &self.dirs[d].members[m];
                 let kind = match member.kind {
-                    MemberKind::Dir(_) => by_ident.get(&(d, member.ident.clone())).map(|&i| MemberKind::Dir(i)),
-                    MemberKind::Placeholder(n) => self.dir_of.get(&NodeId(n as u32)).map(|&i| MemberKind::Placeholder(i)),
+                    MemberKind::Dir(_) => by_ident
+                        .get(&(d, member.ident.clone()))
+                        .map(|&i| MemberKind::Dir(i)),
+                    MemberKind::Placeholder(n) => self
+                        .dir_of
+                        .get(&NodeId(n as u32))
+                        .map(|&i| MemberKind::Placeholder(i)),
                     other => Some(other),
                 };
-                self.dirs[d].members[m].kind = kind.ok_or_else(|| Error::Limit("internal: unresolved directory".into()))?;
+                self.dirs[d].members[m].kind =
+                    kind.ok_or_else(|| Error::Limit("internal: unresolved directory".into()))?;
             }
         }
         for d in &mut self.dirs {
@@ -384,6 +437,11 @@ impl Layout {
                 d.orig_parent = self.dir_of.get(&NodeId(orig as u32)).copied();
             }
         }
+        self.relocated = relocated_nodes
+            .iter()
+            .filter_map(|n| self.dir_of.get(n).copied())
+            .collect();
+        self.dir_order = self.extent_order();
         Ok(())
     }
 }
@@ -416,11 +474,33 @@ impl RecSpec {
             area_lens.push(lens[at..at + n].iter().sum::<usize>() + ce);
             at += n;
         }
-        Placement { inline, areas, inline_len, area_lens }
+        Placement {
+            inline,
+            areas,
+            inline_len,
+            area_lens,
+        }
     }
 
     pub(crate) fn len(&self, p: &Placement) -> usize {
         record_len(self.ident.len(), p.inline_len)
+    }
+}
+
+/// Small device numbers go in the old 16-bit form (high 0), which the Linux
+/// kernel, libisofs and libarchive all decode alike; larger ones as
+/// major/minor, the kernel's reading.
+fn pn_entry(major: u32, minor: u32) -> Entry {
+    if major < 256 && minor < 256 {
+        Entry::Pn {
+            high: 0,
+            low: (major << 8) | minor,
+        }
+    } else {
+        Entry::Pn {
+            high: major,
+            low: minor,
+        }
     }
 }
 
@@ -436,6 +516,36 @@ fn rationalize(perm: u32, keep: bool) -> u32 {
 }
 
 impl Layout {
+    /// Directory extents are laid out depth first, with the relocation
+    /// directory and its subtrees (in the order they were relocated) right
+    /// after the root, as mkisofs does: libarchive reads directories in
+    /// address order and can only connect a CL to a relocated directory it
+    /// has already read.
+    fn extent_order(&self) -> Vec<usize> {
+        let mut order = Vec::with_capacity(self.dirs.len());
+        let mut stack = vec![0];
+        while let Some(d) = stack.pop() {
+            order.push(d);
+            let mut kids: Vec<usize> = if Some(d) == self.rr_moved {
+                self.relocated.clone()
+            } else {
+                self.dirs[d]
+                    .members
+                    .iter()
+                    .filter_map(|m| match m.kind {
+                        MemberKind::Dir(i) if Some(i) != self.rr_moved => Some(i),
+                        _ => None,
+                    })
+                    .collect()
+            };
+            if d == 0 {
+                kids.splice(0..0, self.rr_moved);
+            }
+            stack.extend(kids.into_iter().rev());
+        }
+        order
+    }
+
     fn count_links(&mut self) {
         for i in 0..self.tree.nodes.len() {
             match &self.tree.nodes[i].kind {
@@ -505,7 +615,7 @@ impl Layout {
         rel += pt_blocks;
         self.m_table = (start + rel) as u32;
         rel += pt_blocks;
-        for d in 0..self.dirs.len() {
+        for &d in &self.dir_order {
             let mut sectors = 1u64;
             let mut offset = 0usize;
             for rec in self.records(d) {
@@ -524,7 +634,7 @@ impl Layout {
         // the writer will produce them.
         self.ce_base = (start + rel) as u32;
         let mut ce = CeAlloc::new(self.ce_base);
-        for d in 0..self.dirs.len() {
+        for &d in &self.dir_order {
             for rec in self.records(d) {
                 for len in rec.placement().area_lens {
                     ce.alloc(len);
@@ -533,9 +643,11 @@ impl Layout {
         }
         self.ce_blocks = ce.blocks();
         rel += u64::from(self.ce_blocks);
-        for d in 0..self.dirs.len() {
+        for &d in &self.dir_order {
             for m in 0..self.dirs[d].members.len() {
-                let MemberKind::File(n) = self.dirs[d].members[m].kind else { continue };
+                let MemberKind::File(n) = self.dirs[d].members[m].kind else {
+                    continue;
+                };
                 if n != self.primary(n) {
                     continue;
                 }
@@ -590,9 +702,20 @@ impl Layout {
 
     fn posix(meta: &Metadata, mode: u32, nlink: u32, serial: u32) -> [Entry; 2] {
         [
-            Entry::Px { mode, nlink, uid: meta.uid, gid: meta.gid, serial: Some(serial) },
+            Entry::Px {
+                mode,
+                nlink,
+                uid: meta.uid,
+                gid: meta.gid,
+                serial: Some(serial),
+            },
             Entry::Tf {
-                times: Times { create: None, modify: Some(meta.mtime), access: Some(meta.atime), attributes: Some(meta.ctime) },
+                times: Times {
+                    create: None,
+                    modify: Some(meta.mtime),
+                    access: Some(meta.atime),
+                    attributes: Some(meta.ctime),
+                },
                 long_form: false,
             },
         ]
@@ -623,18 +746,34 @@ impl Layout {
                 entries.push(rrip_er());
             }
         }
-        out.push(RecSpec { ident: vec![0], flags: FileFlags::DIRECTORY, extent: dir.lba, size: dir.size, mtime: meta.mtime, entries });
+        out.push(RecSpec {
+            ident: vec![0],
+            flags: FileFlags::DIRECTORY,
+            extent: dir.lba,
+            size: dir.size,
+            mtime: meta.mtime,
+            entries,
+        });
         let rr_parent = dir.orig_parent.unwrap_or(dir.parent);
         let (pmeta, pmode, pnlink, pserial) = self.dir_meta(rr_parent);
         let mut entries = Vec::new();
         if rr {
             entries.extend(Self::posix(&pmeta, pmode, pnlink, pserial));
             if dir.orig_parent.is_some() {
-                entries.push(Entry::Pl { block: self.dirs[rr_parent].lba });
+                entries.push(Entry::Pl {
+                    block: self.dirs[rr_parent].lba,
+                });
             }
         }
         let parent = &self.dirs[dir.parent];
-        out.push(RecSpec { ident: vec![1], flags: FileFlags::DIRECTORY, extent: parent.lba, size: parent.size, mtime: pmeta.mtime, entries });
+        out.push(RecSpec {
+            ident: vec![1],
+            flags: FileFlags::DIRECTORY,
+            extent: parent.lba,
+            size: parent.size,
+            mtime: pmeta.mtime,
+            entries,
+        });
         for m in &dir.members {
             match m.kind {
                 MemberKind::Dir(i) | MemberKind::Placeholder(i) => {
@@ -645,7 +784,9 @@ impl Layout {
                         entries.extend(Self::posix(&meta, mode, nlink, serial));
                         entries.extend(nm_entries(self.dir_name(i)));
                         if placeholder {
-                            entries.push(Entry::Cl { block: self.dirs[i].lba });
+                            entries.push(Entry::Cl {
+                                block: self.dirs[i].lba,
+                            });
                         } else if self.dirs[i].orig_parent.is_some() || Some(i) == self.rr_moved {
                             // Hidden from Rock Ridge readers: relocated
                             // directories are reached through their CL, and
@@ -658,13 +799,25 @@ impl Layout {
                     } else {
                         (FileFlags::DIRECTORY, self.dirs[i].lba, self.dirs[i].size)
                     };
-                    out.push(RecSpec { ident: m.ident.clone(), flags, extent, size, mtime: meta.mtime, entries });
+                    out.push(RecSpec {
+                        ident: m.ident.clone(),
+                        flags,
+                        extent,
+                        size,
+                        mtime: meta.mtime,
+                        entries,
+                    });
                 }
                 MemberKind::File(n) => {
                     let (meta, mode) = self.meta(n);
                     let mut entries = Vec::new();
                     if rr {
-                        entries.extend(Self::posix(&meta, mode, self.nlink[n.index()], self.serial[n.index()]));
+                        entries.extend(Self::posix(
+                            &meta,
+                            mode,
+                            self.nlink[n.index()],
+                            self.serial[n.index()],
+                        ));
                         entries.extend(nm_entries(&self.tree.node(n).name));
                     }
                     let size = self.file_size(n);
@@ -674,10 +827,18 @@ impl Layout {
                     for s in 0..sections {
                         let last = s + 1 == sections;
                         let len = if last { size - s * max } else { max };
-                        let extent = if size == 0 { 0 } else { lba + (s * max / SECTOR_SIZE as u64) as u32 };
+                        let extent = if size == 0 {
+                            0
+                        } else {
+                            lba + (s * max / SECTOR_SIZE as u64) as u32
+                        };
                         out.push(RecSpec {
                             ident: m.ident.clone(),
-                            flags: if last { FileFlags::empty() } else { FileFlags::MULTI_EXTENT },
+                            flags: if last {
+                                FileFlags::empty()
+                            } else {
+                                FileFlags::MULTI_EXTENT
+                            },
                             extent,
                             size: len as u32,
                             mtime: meta.mtime,
@@ -691,15 +852,29 @@ impl Layout {
                     let (meta, mode) = self.meta(n);
                     let mut entries = Vec::new();
                     if rr {
-                        entries.extend(Self::posix(&meta, mode, self.nlink[n.index()], self.serial[n.index()]));
+                        entries.extend(Self::posix(
+                            &meta,
+                            mode,
+                            self.nlink[n.index()],
+                            self.serial[n.index()],
+                        ));
                         entries.extend(nm_entries(&self.tree.node(n).name));
                         match &self.tree.node(n).kind {
                             NodeKind::Symlink(target) => entries.extend(sl_entries(target)),
-                            NodeKind::Device { major, minor, .. } => entries.push(Entry::Pn { high: *major, low: *minor }),
+                            NodeKind::Device { major, minor, .. } => {
+                                entries.push(pn_entry(*major, *minor))
+                            }
                             _ => {}
                         }
                     }
-                    out.push(RecSpec { ident: m.ident.clone(), flags: FileFlags::empty(), extent: 0, size: 0, mtime: meta.mtime, entries });
+                    out.push(RecSpec {
+                        ident: m.ident.clone(),
+                        flags: FileFlags::empty(),
+                        extent: 0,
+                        size: 0,
+                        mtime: meta.mtime,
+                        entries,
+                    });
                 }
             }
         }

@@ -96,7 +96,10 @@ fn natural(host: &[u8], is_dir: bool, level: Level) -> Ident {
     if name.is_empty() && ext.is_empty() {
         name.push(b'_');
     }
-    Ident { name, ext: Some(ext) }
+    Ident {
+        name,
+        ext: Some(ext),
+    }
 }
 
 /// Replaces the tail of `ident.name` with `n`, keeping within the length
@@ -110,7 +113,10 @@ fn numbered(ident: &Ident, n: u64, is_dir: bool, level: Level) -> Ident {
         let ext = ident.ext.clone().unwrap_or_default();
         // A long extension may have to give room to the number.
         let ext_keep = ext.len().min(max_total.saturating_sub(digits.len()));
-        (max_name.min(max_total - ext_keep), Some(ext[..ext_keep].to_vec()))
+        (
+            max_name.min(max_total - ext_keep),
+            Some(ext[..ext_keep].to_vec()),
+        )
     };
     let keep = max_name.saturating_sub(digits.len()).min(ident.name.len());
     let mut name = ident.name[..keep].to_vec();
@@ -170,7 +176,12 @@ pub fn ecma_cmp(a: &[u8], b: &[u8]) -> Ordering {
     fn padded(a: &[u8], b: &[u8]) -> Ordering {
         let n = a.len().max(b.len());
         (0..n)
-            .map(|i| (a.get(i).copied().unwrap_or(b' '), b.get(i).copied().unwrap_or(b' ')))
+            .map(|i| {
+                (
+                    a.get(i).copied().unwrap_or(b' '),
+                    b.get(i).copied().unwrap_or(b' '),
+                )
+            })
             .find_map(|(x, y)| (x != y).then(|| x.cmp(&y)))
             .unwrap_or(Ordering::Equal)
     }

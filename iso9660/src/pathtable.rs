@@ -51,7 +51,11 @@ impl PathRecord {
         } else {
             (u32::from_le_bytes(ext), u16::from_le_bytes(par))
         };
-        Some(PathRecord { extent, parent, ident })
+        Some(PathRecord {
+            extent,
+            parent,
+            ident,
+        })
     }
 }
 

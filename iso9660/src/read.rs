@@ -53,7 +53,13 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_depth: 1024, max_ce_chain: 32, max_dir_bytes: 64 << 20, max_descriptors: 64, max_name: 65_536 }
+        Limits {
+            max_depth: 1024,
+            max_ce_chain: 32,
+            max_dir_bytes: 64 << 20,
+            max_descriptors: 64,
+            max_name: 65_536,
+        }
     }
 }
 
@@ -169,11 +175,17 @@ impl<S: SectorSource> Reader<S> {
             let lba = u64::from(session_start) + 16 + u64::from(i);
             src.read_at(lba * SECTOR, &mut sector)?;
             if &sector[1..6] != STANDARD_ID {
-                return Err(Error::malformed(lba * SECTOR, "no volume descriptor (CD001) where one must be"));
+                return Err(Error::malformed(
+                    lba * SECTOR,
+                    "no volume descriptor (CD001) where one must be",
+                ));
             }
             match sector[0] {
                 TYPE_PRIMARY if pvd.is_none() => {
-                    pvd = Some(VolumeDescriptor::decode(&sector).map_err(|w| Error::malformed(lba * SECTOR, w))?)
+                    pvd = Some(
+                        VolumeDescriptor::decode(&sector)
+                            .map_err(|w| Error::malformed(lba * SECTOR, w))?,
+                    )
                 }
                 TYPE_TERMINATOR => break,
                 _ => {}
@@ -187,7 +199,12 @@ impl<S: SectorSource> Reader<S> {
         let root_rec = descriptor.root.clone();
         let mut reader = Reader {
             src,
-            volume: Volume { descriptor, session_start, rock_ridge: None, susp: false },
+            volume: Volume {
+                descriptor,
+                session_start,
+                rock_ridge: None,
+                susp: false,
+            },
             limits,
             end,
             skip: 0,
@@ -208,14 +225,18 @@ impl<S: SectorSource> Reader<S> {
         if first.system_use.len() >= 7 && &first.system_use[..2] == b"SP" {
             if let Ok(Some((Susp::Sp { skip }, _))) = Susp::decode(&first.system_use) {
                 reader.volume.susp = true;
-                let mut rr = reader.parse_su(&first.system_use, u64::from(root_rec.extent) * SECTOR)?;
-                reader.volume.rock_ridge =
-                    std::mem::take(&mut rr.er).into_iter().find(|id| RRIP_IDS.contains(&id.as_slice())).or_else(|| {
+                let mut rr =
+                    reader.parse_su(&first.system_use, u64::from(root_rec.extent) * SECTOR)?;
+                reader.volume.rock_ridge = std::mem::take(&mut rr.er)
+                    .into_iter()
+                    .find(|id| RRIP_IDS.contains(&id.as_slice()))
+                    .or_else(|| {
                         // Some writers omit ER; a PX on the root still means Rock Ridge.
                         rr.px.map(|_| b"RRIP_1991A".to_vec())
                     });
                 reader.skip = usize::from(skip);
-                let mut root = reader.entry_from(&first, rr, u64::from(root_rec.extent) * SECTOR)?;
+                let mut root =
+                    reader.entry_from(&first, rr, u64::from(root_rec.extent) * SECTOR)?;
                 root.name.clear();
                 root.kind = EntryKind::Directory;
                 reader.root = root;
@@ -240,7 +261,10 @@ impl<S: SectorSource> Reader<S> {
         if u64::from(lba) + bytes.div_ceil(SECTOR) > self.end {
             return Err(Error::malformed(
                 u64::from(lba) * SECTOR,
-                format!("extent of {bytes} bytes at block {lba} runs past the volume end (block {})", self.end),
+                format!(
+                    "extent of {bytes} bytes at block {lba} runs past the volume end (block {})",
+                    self.end
+                ),
             ));
         }
         Ok(())
@@ -276,7 +300,9 @@ impl<S: SectorSource> Reader<S> {
                     other => self.absorb(&mut rr, other, area_at)?,
                 }
             }
-            let Some((block, offset, len)) = next else { break };
+            let Some((block, offset, len)) = next else {
+                break;
+            };
             hops += 1;
             if hops > self.limits.max_ce_chain {
                 return Err(Error::malformed(area_at, "too many continuation areas"));
@@ -285,11 +311,17 @@ impl<S: SectorSource> Reader<S> {
                 return Err(Error::malformed(area_at, "continuation areas form a loop"));
             }
             if len as usize > SECTOR_SIZE || u64::from(offset) >= SECTOR {
-                return Err(Error::malformed(area_at, "continuation area larger than a block"));
+                return Err(Error::malformed(
+                    area_at,
+                    "continuation area larger than a block",
+                ));
             }
             let start = u64::from(block) * SECTOR + u64::from(offset);
             if start + u64::from(len) > self.end * SECTOR {
-                return Err(Error::malformed(area_at, "continuation area outside the volume"));
+                return Err(Error::malformed(
+                    area_at,
+                    "continuation area outside the volume",
+                ));
             }
             area = vec![0u8; len as usize];
             self.src.read_at(start, &mut area)?;
@@ -303,10 +335,19 @@ impl<S: SectorSource> Reader<S> {
         match entry {
             Susp::Sp { skip } => rr.sp = Some(skip),
             Susp::Er { id, .. } => rr.er.push(id),
-            Susp::Px { mode, nlink, uid, gid, serial } => rr.px = Some((mode, nlink, uid, gid, serial)),
+            Susp::Px {
+                mode,
+                nlink,
+                uid,
+                gid,
+                serial,
+            } => rr.px = Some((mode, nlink, uid, gid, serial)),
             Susp::Pn { high, low } => rr.pn = Some((high, low)),
             Susp::Sl { components, .. } => {
-                rr.sl_len += components.iter().map(|c| c.content.len() + 1).sum::<usize>();
+                rr.sl_len += components
+                    .iter()
+                    .map(|c| c.content.len() + 1)
+                    .sum::<usize>();
                 if rr.sl_len > max {
                     return Err(Error::malformed(at, "symlink target too long"));
                 }
@@ -360,7 +401,12 @@ impl<S: SectorSource> Reader<S> {
         let kind = if is_dir {
             EntryKind::Directory
         } else {
-            let (major, minor) = rr.pn.unwrap_or((0, 0));
+            // Decoded as the Linux kernel does (see the writer's PN).
+            let (major, minor) = match rr.pn {
+                Some((0, low)) => (low >> 8, low & 0xff),
+                Some(hl) => hl,
+                None => (0, 0),
+            };
             match mode & 0o170000 {
                 0o120000 => EntryKind::Symlink(sl_join(&rr.sl)),
                 0o020000 => EntryKind::CharDevice { major, minor },
@@ -414,10 +460,15 @@ impl<S: SectorSource> Reader<S> {
         if dir.kind != EntryKind::Directory {
             return Err(Error::invalid("directory", "entry is not a directory"));
         }
-        let Some(&(lba, bytes)) = dir.extents.first() else { return Ok(Vec::new()) };
+        let Some(&(lba, bytes)) = dir.extents.first() else {
+            return Ok(Vec::new());
+        };
         let bytes = u64::from(bytes);
         if bytes > self.limits.max_dir_bytes {
-            return Err(Error::malformed(u64::from(lba) * SECTOR, "directory larger than the reader's limit"));
+            return Err(Error::malformed(
+                u64::from(lba) * SECTOR,
+                "directory larger than the reader's limit",
+            ));
         }
         self.check_extent(lba, bytes)?;
         let mut out = Vec::new();
@@ -432,13 +483,18 @@ impl<S: SectorSource> Reader<S> {
                 if sector[pos] == 0 {
                     break;
                 }
-                let rec = DirRecord::decode(&sector[pos..limit]).map_err(|w| Error::malformed(base + pos as u64, w))?;
+                let rec = DirRecord::decode(&sector[pos..limit])
+                    .map_err(|w| Error::malformed(base + pos as u64, w))?;
                 let at = base + pos as u64;
                 pos += usize::from(sector[pos]);
                 if rec.ident == [0] || rec.ident == [1] {
                     continue;
                 }
-                let rr = if self.volume.susp { self.parse_su(&rec.system_use, at)? } else { Rr::default() };
+                let rr = if self.volume.susp {
+                    self.parse_su(&rec.system_use, at)?
+                } else {
+                    Rr::default()
+                };
                 if rr.re {
                     continue;
                 }
@@ -446,7 +502,10 @@ impl<S: SectorSource> Reader<S> {
                 match pending.take() {
                     Some(mut first) => {
                         if first.iso_name != rec.ident {
-                            return Err(Error::malformed(at, "multi-extent file ends without its last section"));
+                            return Err(Error::malformed(
+                                at,
+                                "multi-extent file ends without its last section",
+                            ));
                         }
                         self.check_extent(rec.extent, u64::from(rec.size))?;
                         first.extents.push((rec.extent, rec.size));
@@ -469,7 +528,10 @@ impl<S: SectorSource> Reader<S> {
             }
         }
         if pending.is_some() {
-            return Err(Error::malformed(u64::from(lba) * SECTOR, "directory ends inside a multi-extent file"));
+            return Err(Error::malformed(
+                u64::from(lba) * SECTOR,
+                "directory ends inside a multi-extent file",
+            ));
         }
         Ok(out)
     }
@@ -484,7 +546,10 @@ impl<S: SectorSource> Reader<S> {
         let mut stack: Vec<(Vec<u8>, Entry, usize)> = vec![(Vec::new(), root, 0)];
         while let Some((path, dir, depth)) = stack.pop() {
             if depth >= self.limits.max_depth {
-                return Err(Error::malformed(0, "directories nested deeper than the limit"));
+                return Err(Error::malformed(
+                    0,
+                    "directories nested deeper than the limit",
+                ));
             }
             for entry in self.read_dir(&dir)? {
                 let mut p = path.clone();
@@ -510,7 +575,11 @@ impl<S: SectorSource> Reader<S> {
             if cur.kind != EntryKind::Directory {
                 return Ok(None);
             }
-            match self.read_dir(&cur)?.into_iter().find(|e| e.name == comp.as_bytes()) {
+            match self
+                .read_dir(&cur)?
+                .into_iter()
+                .find(|e| e.name == comp.as_bytes())
+            {
                 Some(e) => cur = e,
                 None => return Ok(None),
             }
@@ -523,7 +592,12 @@ impl<S: SectorSource> Reader<S> {
         for &(lba, len) in &entry.extents {
             self.check_extent(lba, u64::from(len))?;
         }
-        Ok(FileReader { reader: self, extents: entry.extents.clone(), index: 0, offset: 0 })
+        Ok(FileReader {
+            reader: self,
+            extents: entry.extents.clone(),
+            index: 0,
+            offset: 0,
+        })
     }
 
     /// Reads a whole file into memory, growing the buffer as data arrives

@@ -138,7 +138,10 @@ mod tests {
 
     #[test]
     fn rejects_truncation() {
-        let rec = DirRecord { ident: b"ABC.;1".to_vec(), ..Default::default() };
+        let rec = DirRecord {
+            ident: b"ABC.;1".to_vec(),
+            ..Default::default()
+        };
         let mut out = vec![];
         rec.encode(&mut out);
         assert!(DirRecord::decode(&out[..out.len() - 1]).is_err());

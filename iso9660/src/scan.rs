@@ -33,7 +33,10 @@ impl GraftPoint {
                     i += 2;
                 }
                 b'=' => {
-                    return GraftPoint { disc, host: PathBuf::from(OsStr::from_bytes(&bytes[i + 1..])) };
+                    return GraftPoint {
+                        disc,
+                        host: PathBuf::from(OsStr::from_bytes(&bytes[i + 1..])),
+                    };
                 }
                 c => {
                     disc.push(c);
@@ -41,13 +44,23 @@ impl GraftPoint {
                 }
             }
         }
-        GraftPoint { disc: Vec::new(), host: PathBuf::from(spec) }
+        GraftPoint {
+            disc: Vec::new(),
+            host: PathBuf::from(spec),
+        }
     }
 }
 
 /// Metadata of a host file as the tree records it.
 pub fn host_metadata(m: &fs::Metadata) -> Metadata {
-    Metadata { mode: m.mode() & 0o7777, uid: m.uid(), gid: m.gid(), mtime: m.mtime(), atime: m.atime(), ctime: m.ctime() }
+    Metadata {
+        mode: m.mode() & 0o7777,
+        uid: m.uid(),
+        gid: m.gid(),
+        mtime: m.mtime(),
+        atime: m.atime(),
+        ctime: m.ctime(),
+    }
 }
 
 fn major(dev: u64) -> u32 {
@@ -72,7 +85,10 @@ impl Tree {
         }
         let mut disc = graft.disc.clone();
         if disc.is_empty() || disc.ends_with(b"/") {
-            let name = graft.host.file_name().ok_or_else(|| Error::invalid("graft point", "host path has no file name"))?;
+            let name = graft
+                .host
+                .file_name()
+                .ok_or_else(|| Error::invalid("graft point", "host path has no file name"))?;
             disc.extend_from_slice(name.as_bytes());
         }
         let (parent, name) = split_parent(&disc);
@@ -96,14 +112,25 @@ impl Tree {
             let key = (meta.dev(), meta.ino());
             match self.host_links.get(&key) {
                 Some(&first) if meta.nlink() > 1 => NodeKind::HardLink(first),
-                _ => NodeKind::File { data: FileData::Path(path.to_path_buf()), size: meta.len() },
+                _ => NodeKind::File {
+                    data: FileData::Path(path.to_path_buf()),
+                    size: meta.len(),
+                },
             }
         } else if ft.is_symlink() {
             let target = fs::read_link(path).map_err(|e| Error::host(path, e))?;
             NodeKind::Symlink(target.as_os_str().as_bytes().to_vec())
         } else if ft.is_char_device() || ft.is_block_device() {
-            let kind = if ft.is_char_device() { DeviceKind::Char } else { DeviceKind::Block };
-            NodeKind::Device { kind, major: major(meta.rdev()), minor: minor(meta.rdev()) }
+            let kind = if ft.is_char_device() {
+                DeviceKind::Char
+            } else {
+                DeviceKind::Block
+            };
+            NodeKind::Device {
+                kind,
+                major: major(meta.rdev()),
+                minor: minor(meta.rdev()),
+            }
         } else if ft.is_fifo() {
             NodeKind::Fifo
         } else {
@@ -193,17 +220,27 @@ mod tests {
         fs::hard_link(p.join("sub/f"), p.join("g")).unwrap();
         std::os::unix::fs::symlink("sub/f", p.join("l")).unwrap();
         let mut t = Tree::new(Metadata::new(0o755, 0, 0, 0));
-        t.add_graft(&GraftPoint::parse(OsStr::from_bytes(format!("x/y={}", p.display()).as_bytes()))).unwrap();
-        t.add_graft(&GraftPoint::parse(OsStr::from_bytes(format!("x/={}", p.join("sub/f").display()).as_bytes()))).unwrap();
+        t.add_graft(&GraftPoint::parse(OsStr::from_bytes(
+            format!("x/y={}", p.display()).as_bytes(),
+        )))
+        .unwrap();
+        t.add_graft(&GraftPoint::parse(OsStr::from_bytes(
+            format!("x/={}", p.join("sub/f").display()).as_bytes(),
+        )))
+        .unwrap();
         let y = t.mkdir_p(b"x/y").unwrap();
         let g = t.child(y, b"g").unwrap();
         let sub = t.child(y, b"sub").unwrap();
         let f = t.child(sub, b"f").unwrap();
         assert!(matches!(t.node(g).kind, NodeKind::File { size: 4, .. }));
         assert!(matches!(t.node(f).kind, NodeKind::HardLink(id) if id == g));
-        assert!(matches!(&t.node(t.child(y, b"l").unwrap()).kind, NodeKind::Symlink(s) if s == b"sub/f"));
+        assert!(
+            matches!(&t.node(t.child(y, b"l").unwrap()).kind, NodeKind::Symlink(s) if s == b"sub/f")
+        );
         let x = t.mkdir_p(b"x").unwrap();
         assert!(t.child(x, b"f").is_some());
-        assert!(t.add_graft(&GraftPoint::parse(OsStr::new("z=/nonexistent/really"))).is_err());
+        assert!(t
+            .add_graft(&GraftPoint::parse(OsStr::new("z=/nonexistent/really")))
+            .is_err());
     }
 }

@@ -9,8 +9,7 @@ pub const CE_LEN: usize = 28;
 
 /// ER identifier written by this crate (RRIP 1.12).
 pub const ER_ID: &[u8] = b"IEEE_P1282";
-const ER_DESC: &[u8] =
-    b"THE IEEE P1282 PROTOCOL PROVIDES SUPPORT FOR POSIX FILE SYSTEM SEMANTICS.";
+const ER_DESC: &[u8] = b"THE IEEE P1282 PROTOCOL PROVIDES SUPPORT FOR POSIX FILE SYSTEM SEMANTICS.";
 const ER_SRC: &[u8] = b"PLEASE CONTACT THE IEEE STANDARDS DEPARTMENT, PISCATAWAY, NJ, USA FOR THE P1282 SPECIFICATION.";
 
 /// ER identifiers that announce Rock Ridge.
@@ -170,7 +169,10 @@ impl Entry {
             }
             Entry::Pn { .. } => 20,
             Entry::Sl { components, .. } => {
-                5 + components.iter().map(|c| 2 + c.content.len()).sum::<usize>()
+                5 + components
+                    .iter()
+                    .map(|c| 2 + c.content.len())
+                    .sum::<usize>()
             }
             Entry::Nm { name, .. } => 5 + name.len(),
             Entry::Tf { times, long_form } => {
@@ -200,20 +202,40 @@ impl Entry {
                 header(out, b"SP", len);
                 out.extend_from_slice(&[0xBE, 0xEF, *skip]);
             }
-            Entry::Ce { block, offset, len: l } => {
+            Entry::Ce {
+                block,
+                offset,
+                len: l,
+            } => {
                 header(out, b"CE", len);
                 both32(out, *block);
                 both32(out, *offset);
                 both32(out, *l);
             }
-            Entry::Er { id, desc, src, version } => {
+            Entry::Er {
+                id,
+                desc,
+                src,
+                version,
+            } => {
                 header(out, b"ER", len);
-                out.extend_from_slice(&[id.len() as u8, desc.len() as u8, src.len() as u8, *version]);
+                out.extend_from_slice(&[
+                    id.len() as u8,
+                    desc.len() as u8,
+                    src.len() as u8,
+                    *version,
+                ]);
                 out.extend_from_slice(id);
                 out.extend_from_slice(desc);
                 out.extend_from_slice(src);
             }
-            Entry::Px { mode, nlink, uid, gid, serial } => {
+            Entry::Px {
+                mode,
+                nlink,
+                uid,
+                gid,
+                serial,
+            } => {
                 header(out, b"PX", len);
                 for v in [*mode, *nlink, *uid, *gid] {
                     both32(out, v);
@@ -227,7 +249,10 @@ impl Entry {
                 both32(out, *high);
                 both32(out, *low);
             }
-            Entry::Sl { continues, components } => {
+            Entry::Sl {
+                continues,
+                components,
+            } => {
                 header(out, b"SL", len);
                 out.push(u8::from(*continues));
                 for c in components {
@@ -292,7 +317,11 @@ impl Entry {
         let num = |at: usize| get_le32(p.get(at..at + 8).unwrap_or(&[])).ok_or("short SUSP entry");
         let entry = match &sig {
             b"SP" if p.len() >= 3 && p[0] == 0xBE && p[1] == 0xEF => Entry::Sp { skip: p[2] },
-            b"CE" => Entry::Ce { block: num(0)?, offset: num(8)?, len: num(16)? },
+            b"CE" => Entry::Ce {
+                block: num(0)?,
+                offset: num(8)?,
+                len: num(16)?,
+            },
             b"ER" => {
                 let (li, ld, ls) = (
                     *p.first().ok_or("short ER")? as usize,
@@ -314,7 +343,10 @@ impl Entry {
                 gid: num(24)?,
                 serial: if p.len() >= 40 { Some(num(32)?) } else { None },
             },
-            b"PN" => Entry::Pn { high: num(0)?, low: num(8)? },
+            b"PN" => Entry::Pn {
+                high: num(0)?,
+                low: num(8)?,
+            },
             b"SL" => {
                 let flags = *p.first().ok_or("short SL")?;
                 let mut components = Vec::new();
@@ -322,12 +354,21 @@ impl Entry {
                 while rest.len() >= 2 {
                     let n = rest[1] as usize;
                     let content = rest.get(2..2 + n).ok_or("SL component overruns entry")?;
-                    components.push(SlComponent { flags: rest[0], content: content.to_vec() });
+                    components.push(SlComponent {
+                        flags: rest[0],
+                        content: content.to_vec(),
+                    });
                     rest = &rest[2 + n..];
                 }
-                Entry::Sl { continues: flags & 1 != 0, components }
+                Entry::Sl {
+                    continues: flags & 1 != 0,
+                    components,
+                }
             }
-            b"NM" => Entry::Nm { flags: *p.first().ok_or("short NM")?, name: p.get(1..).unwrap_or(&[]).to_vec() },
+            b"NM" => Entry::Nm {
+                flags: *p.first().ok_or("short NM")?,
+                name: p.get(1..).unwrap_or(&[]).to_vec(),
+            },
             b"TF" => {
                 let flags = *p.first().ok_or("short TF")?;
                 let long_form = flags & 0x80 != 0;
@@ -347,7 +388,12 @@ impl Entry {
                     };
                 }
                 Entry::Tf {
-                    times: Times { create: vals[0], modify: vals[1], access: vals[2], attributes: vals[3] },
+                    times: Times {
+                        create: vals[0],
+                        modify: vals[1],
+                        access: vals[2],
+                        attributes: vals[3],
+                    },
                     long_form,
                 }
             }
@@ -355,7 +401,10 @@ impl Entry {
             b"PL" => Entry::Pl { block: num(0)? },
             b"RE" => Entry::Re,
             b"ST" => Entry::St,
-            _ => Entry::Other { sig, data: p.to_vec() },
+            _ => Entry::Other {
+                sig,
+                data: p.to_vec(),
+            },
         };
         Ok(Some((entry, len)))
     }
@@ -363,37 +412,76 @@ impl Entry {
 
 /// The ER entry this crate writes.
 pub fn rrip_er() -> Entry {
-    Entry::Er { id: ER_ID.to_vec(), desc: ER_DESC.to_vec(), src: ER_SRC.to_vec(), version: 1 }
+    Entry::Er {
+        id: ER_ID.to_vec(),
+        desc: ER_DESC.to_vec(),
+        src: ER_SRC.to_vec(),
+        version: 1,
+    }
 }
 
 /// Splits a POSIX name into NM entries of at most 255 bytes each.
 pub fn nm_entries(name: &[u8]) -> Vec<Entry> {
     const MAX: usize = 250;
     if name.is_empty() {
-        return vec![Entry::Nm { flags: 0, name: Vec::new() }];
+        return vec![Entry::Nm {
+            flags: 0,
+            name: Vec::new(),
+        }];
     }
     let chunks: Vec<&[u8]> = name.chunks(MAX).collect();
     let last = chunks.len() - 1;
     chunks
         .into_iter()
         .enumerate()
-        .map(|(i, c)| Entry::Nm { flags: if i < last { NM_CONTINUE } else { 0 }, name: c.to_vec() })
+        .map(|(i, c)| Entry::Nm {
+            flags: if i < last { NM_CONTINUE } else { 0 },
+            name: c.to_vec(),
+        })
         .collect()
+}
+
+/// Ends an SL entry that is not the last. libarchive joins consecutive SL
+/// entries without a separator, as if the boundary always fell inside a
+/// component, so a boundary between whole components gets an empty
+/// "continue" record, which every reader turns into the missing `/`.
+fn close_entry(entries: &mut Vec<Vec<SlComponent>>) {
+    if let Some(last) = entries.last_mut() {
+        if last.last().is_some_and(|c| c.flags & SLC_CONTINUE == 0) {
+            last.push(SlComponent {
+                flags: SLC_CONTINUE,
+                content: Vec::new(),
+            });
+        }
+    }
+    entries.push(Vec::new());
 }
 
 /// Encodes a symlink target as SL entries, splitting long components and
 /// long targets over several component records and entries.
 pub fn sl_entries(target: &[u8]) -> Vec<Entry> {
-    const ROOM: usize = 250; // component bytes per SL entry (255 - 5)
+    const ROOM: usize = 248; // component bytes per SL entry (255 - 5), less a closing record
     let mut pieces: Vec<SlComponent> = Vec::new();
     if target.first() == Some(&b'/') {
-        pieces.push(SlComponent { flags: SLC_ROOT, content: Vec::new() });
+        pieces.push(SlComponent {
+            flags: SLC_ROOT,
+            content: Vec::new(),
+        });
     }
     for comp in target.split(|&c| c == b'/').filter(|c| !c.is_empty()) {
         match comp {
-            b"." => pieces.push(SlComponent { flags: SLC_CURRENT, content: Vec::new() }),
-            b".." => pieces.push(SlComponent { flags: SLC_PARENT, content: Vec::new() }),
-            _ => pieces.push(SlComponent { flags: 0, content: comp.to_vec() }),
+            b"." => pieces.push(SlComponent {
+                flags: SLC_CURRENT,
+                content: Vec::new(),
+            }),
+            b".." => pieces.push(SlComponent {
+                flags: SLC_PARENT,
+                content: Vec::new(),
+            }),
+            _ => pieces.push(SlComponent {
+                flags: 0,
+                content: comp.to_vec(),
+            }),
         }
     }
     let mut entries: Vec<Vec<SlComponent>> = vec![Vec::new()];
@@ -405,14 +493,17 @@ pub fn sl_entries(target: &[u8]) -> Vec<Entry> {
         while first || !content.is_empty() {
             first = false;
             if ROOM - used < 3 {
-                entries.push(Vec::new());
+                close_entry(&mut entries);
                 used = 0;
             }
             let take = content.len().min(ROOM - used - 2).min(255);
             let (now, rest) = content.split_at(take);
             let flags = piece.flags | if rest.is_empty() { 0 } else { SLC_CONTINUE };
             if let Some(e) = entries.last_mut() {
-                e.push(SlComponent { flags, content: now.to_vec() });
+                e.push(SlComponent {
+                    flags,
+                    content: now.to_vec(),
+                });
             }
             used += 2 + take;
             content = rest;
@@ -422,7 +513,10 @@ pub fn sl_entries(target: &[u8]) -> Vec<Entry> {
     entries
         .into_iter()
         .enumerate()
-        .map(|(i, components)| Entry::Sl { continues: i < last, components })
+        .map(|(i, components)| Entry::Sl {
+            continues: i < last,
+            components,
+        })
         .collect()
 }
 
@@ -503,25 +597,59 @@ mod tests {
     #[test]
     fn fixed_entries_round_trip() {
         round_trip(&Entry::Sp { skip: 0 });
-        round_trip(&Entry::Ce { block: 40, offset: 100, len: 300 });
+        round_trip(&Entry::Ce {
+            block: 40,
+            offset: 100,
+            len: 300,
+        });
         round_trip(&rrip_er());
-        round_trip(&Entry::Px { mode: 0o104755, nlink: 1, uid: 1000, gid: 100, serial: Some(7) });
-        round_trip(&Entry::Px { mode: 0o644, nlink: 2, uid: 0, gid: 0, serial: None });
+        round_trip(&Entry::Px {
+            mode: 0o104755,
+            nlink: 1,
+            uid: 1000,
+            gid: 100,
+            serial: Some(7),
+        });
+        round_trip(&Entry::Px {
+            mode: 0o644,
+            nlink: 2,
+            uid: 0,
+            gid: 0,
+            serial: None,
+        });
         round_trip(&Entry::Pn { high: 8, low: 1 });
         round_trip(&Entry::Cl { block: 99 });
         round_trip(&Entry::Pl { block: 98 });
         round_trip(&Entry::Re);
         round_trip(&Entry::Tf {
-            times: Times { create: None, modify: Some(1_700_000_000), access: Some(0), attributes: Some(86_400) },
+            times: Times {
+                create: None,
+                modify: Some(1_700_000_000),
+                access: Some(0),
+                attributes: Some(86_400),
+            },
             long_form: false,
         });
-        round_trip(&Entry::Tf { times: Times { create: Some(1_000), ..Default::default() }, long_form: true });
+        round_trip(&Entry::Tf {
+            times: Times {
+                create: Some(1_000),
+                ..Default::default()
+            },
+            long_form: true,
+        });
     }
 
     #[test]
     fn px_serial_is_at_fixed_offset() {
         let mut out = vec![];
-        Entry::Px { mode: 0o100644, nlink: 1, uid: 1, gid: 2, serial: Some(0x0102_0304) }.encode(&mut out);
+        Entry::Px {
+            mode: 0o100644,
+            nlink: 1,
+            uid: 1,
+            gid: 2,
+            serial: Some(0x0102_0304),
+        }
+        .encode(&mut out);
         assert_eq!(out.len(), 44);
         assert_eq!(&out[36..40], &[4, 3, 2, 1]);
     }

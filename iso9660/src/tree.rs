@@ -39,7 +39,14 @@ pub struct Metadata {
 impl Metadata {
     /// Metadata with the same time for all three timestamps.
     pub fn new(mode: u32, uid: u32, gid: u32, time: i64) -> Self {
-        Metadata { mode: mode & 0o7777, uid, gid, mtime: time, atime: time, ctime: time }
+        Metadata {
+            mode: mode & 0o7777,
+            uid,
+            gid,
+            mtime: time,
+            atime: time,
+            ctime: time,
+        }
     }
 }
 
@@ -59,7 +66,11 @@ impl fmt::Debug for FileData {
         match self {
             FileData::Path(p) => f.debug_tuple("Path").field(p).finish(),
             FileData::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
-            FileData::Reader(r) => write!(f, "Reader({})", if r.is_some() { "ready" } else { "consumed" }),
+            FileData::Reader(r) => write!(
+                f,
+                "Reader({})",
+                if r.is_some() { "ready" } else { "consumed" }
+            ),
         }
     }
 }
@@ -109,8 +120,14 @@ impl NodeKind {
             NodeKind::Directory(_) => 0o040000,
             NodeKind::File { .. } | NodeKind::HardLink(_) => 0o100000,
             NodeKind::Symlink(_) => 0o120000,
-            NodeKind::Device { kind: DeviceKind::Char, .. } => 0o020000,
-            NodeKind::Device { kind: DeviceKind::Block, .. } => 0o060000,
+            NodeKind::Device {
+                kind: DeviceKind::Char,
+                ..
+            } => 0o020000,
+            NodeKind::Device {
+                kind: DeviceKind::Block,
+                ..
+            } => 0o060000,
             NodeKind::Fifo => 0o010000,
         }
     }
@@ -199,7 +216,8 @@ impl Tree {
             NodeKind::Directory(m) => Some(m),
             _ => None,
         };
-        map.into_iter().flat_map(|m| m.iter().map(|(k, v)| (k.as_slice(), *v)))
+        map.into_iter()
+            .flat_map(|m| m.iter().map(|(k, v)| (k.as_slice(), *v)))
     }
 
     /// Looks a member up by name.
@@ -225,9 +243,21 @@ impl Tree {
     /// Adds a member to directory `parent`. Fails if the name is taken or is
     /// not a valid single path component, or if a hard link does not point
     /// at a regular file.
-    pub fn insert(&mut self, parent: NodeId, name: &[u8], meta: Metadata, kind: NodeKind) -> Result<NodeId> {
+    pub fn insert(
+        &mut self,
+        parent: NodeId,
+        name: &[u8],
+        meta: Metadata,
+        kind: NodeKind,
+    ) -> Result<NodeId> {
         if bad_name(name) {
-            return Err(Error::invalid("name", format!("{:?} is not a path component", String::from_utf8_lossy(name))));
+            return Err(Error::invalid(
+                "name",
+                format!(
+                    "{:?} is not a path component",
+                    String::from_utf8_lossy(name)
+                ),
+            ));
         }
         if let NodeKind::HardLink(target) = &kind {
             let ok = self
@@ -235,24 +265,41 @@ impl Tree {
                 .get(target.index())
                 .is_some_and(|n| matches!(n.kind, NodeKind::File { .. }));
             if !ok {
-                return Err(Error::invalid("hard link", "target is not a regular file node"));
+                return Err(Error::invalid(
+                    "hard link",
+                    "target is not a regular file node",
+                ));
             }
         }
-        let id = NodeId(u32::try_from(self.nodes.len()).map_err(|_| Error::Limit("too many nodes".into()))?);
+        let id = NodeId(
+            u32::try_from(self.nodes.len()).map_err(|_| Error::Limit("too many nodes".into()))?,
+        );
         let path = self.path_of(parent);
         match &mut self.nodes[parent.index()].kind {
             NodeKind::Directory(m) => {
                 if m.contains_key(name) {
                     return Err(Error::invalid(
                         "path",
-                        format!("{}/{} is added twice", path.trim_end_matches('/'), String::from_utf8_lossy(name)),
+                        format!(
+                            "{}/{} is added twice",
+                            path.trim_end_matches('/'),
+                            String::from_utf8_lossy(name)
+                        ),
                     ));
                 }
                 m.insert(name.to_vec(), id);
             }
             _ => return Err(Error::invalid("path", format!("{path} is not a directory"))),
         }
-        self.nodes.push(Node { name: name.to_vec(), parent, meta: Metadata { mode: meta.mode & 0o7777, ..meta }, kind });
+        self.nodes.push(Node {
+            name: name.to_vec(),
+            parent,
+            meta: Metadata {
+                mode: meta.mode & 0o7777,
+                ..meta
+            },
+            kind,
+        });
         Ok(id)
     }
 
@@ -260,11 +307,17 @@ impl Tree {
     /// directories with the tree's implied metadata.
     pub fn mkdir_p(&mut self, path: &[u8]) -> Result<NodeId> {
         let mut cur = self.root();
-        for comp in path.split(|&c| c == b'/').filter(|c| !c.is_empty() && *c != b".") {
+        for comp in path
+            .split(|&c| c == b'/')
+            .filter(|c| !c.is_empty() && *c != b".")
+        {
             cur = match self.child(cur, comp) {
                 Some(id) if matches!(self.node(id).kind, NodeKind::Directory(_)) => id,
                 Some(_) => {
-                    return Err(Error::invalid("path", format!("{} is not a directory", String::from_utf8_lossy(path))))
+                    return Err(Error::invalid(
+                        "path",
+                        format!("{} is not a directory", String::from_utf8_lossy(path)),
+                    ))
                 }
                 None => {
                     let meta = self.implied_dir;
@@ -276,7 +329,13 @@ impl Tree {
     }
 
     /// Adds a regular file at slash-separated `path` (parents are created).
-    pub fn add_file(&mut self, path: &[u8], meta: Metadata, data: FileData, size: u64) -> Result<NodeId> {
+    pub fn add_file(
+        &mut self,
+        path: &[u8],
+        meta: Metadata,
+        data: FileData,
+        size: u64,
+    ) -> Result<NodeId> {
         let (parent, name) = self.parent_for(path)?;
         self.insert(parent, &name, meta, NodeKind::File { data, size })
     }
@@ -311,14 +370,33 @@ mod tests {
     #[test]
     fn builds_and_rejects_duplicates() {
         let mut t = Tree::new(Metadata::new(0o755, 0, 0, 0));
-        let f = t.add_file(b"a/b/c.txt", Metadata::new(0o644, 1, 2, 3), FileData::Bytes(b"hi".to_vec()), 2).unwrap();
+        let f = t
+            .add_file(
+                b"a/b/c.txt",
+                Metadata::new(0o644, 1, 2, 3),
+                FileData::Bytes(b"hi".to_vec()),
+                2,
+            )
+            .unwrap();
         assert_eq!(t.path_of(f), "/a/b/c.txt");
-        assert!(t.add_file(b"a/b/c.txt", Metadata::default(), FileData::Bytes(vec![]), 0).is_err());
-        assert!(t.add(b"a/b/c.txt/x", Metadata::default(), NodeKind::Fifo).is_err());
+        assert!(t
+            .add_file(
+                b"a/b/c.txt",
+                Metadata::default(),
+                FileData::Bytes(vec![]),
+                0
+            )
+            .is_err());
+        assert!(t
+            .add(b"a/b/c.txt/x", Metadata::default(), NodeKind::Fifo)
+            .is_err());
         assert!(t.add(b"a/..", Metadata::default(), NodeKind::Fifo).is_err());
         let dir = t.mkdir_p(b"a/b").unwrap();
-        assert!(t.insert(dir, b"l", Metadata::default(), NodeKind::HardLink(dir)).is_err());
-        t.insert(dir, b"l", Metadata::default(), NodeKind::HardLink(f)).unwrap();
+        assert!(t
+            .insert(dir, b"l", Metadata::default(), NodeKind::HardLink(dir))
+            .is_err());
+        t.insert(dir, b"l", Metadata::default(), NodeKind::HardLink(f))
+            .unwrap();
         let names: Vec<_> = t.children(dir).map(|(n, _)| n.to_vec()).collect();
         assert_eq!(names, vec![b"c.txt".to_vec(), b"l".to_vec()]);
     }

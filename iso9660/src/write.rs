@@ -61,7 +61,8 @@ impl<W: Write, P: Progress> Out<'_, W, P> {
             self.sink.write_all(&self.buf)?;
             self.done += self.buf.len() as u64;
             self.buf.clear();
-            self.progress.written(self.done / SECTOR_SIZE as u64, self.total);
+            self.progress
+                .written(self.done / SECTOR_SIZE as u64, self.total);
         }
         Ok(())
     }
@@ -135,22 +136,32 @@ impl Layout {
     pub fn write<W: Write, P: Progress>(&mut self, sink: W, progress: &mut P) -> Result<u64> {
         let total = u64::from(self.total);
         progress.start(total);
-        let mut out = Out { sink, buf: Vec::with_capacity(BUF), done: 0, total, progress };
+        let mut out = Out {
+            sink,
+            buf: Vec::with_capacity(BUF),
+            done: 0,
+            total,
+            progress,
+        };
         out.zeros(16 * SECTOR_SIZE as u64)?;
         out.put(&self.primary_descriptor().encode())?;
         out.put(&terminator())?;
         for big_endian in [false, true] {
             let mut table = Vec::with_capacity(self.path_table as usize);
             for d in &self.dirs {
-                PathRecord { extent: d.lba, parent: (d.parent + 1) as u16, ident: d.ident.clone() }
-                    .encode(big_endian, &mut table);
+                PathRecord {
+                    extent: d.lba,
+                    parent: (d.parent + 1) as u16,
+                    ident: d.ident.clone(),
+                }
+                .encode(big_endian, &mut table);
             }
             out.put(&table)?;
             out.zeros(pad(table.len() as u64))?;
         }
         let mut ce_buf = vec![0u8; self.ce_blocks as usize * SECTOR_SIZE];
         let mut ce = CeAlloc::new(self.ce_base);
-        for d in 0..self.dirs.len() {
+        for &d in &self.dir_order {
             self.check_pos(&out, self.dirs[d].lba)?;
             let dir = self.encode_dir(d, &mut ce, &mut ce_buf);
             out.put(&dir)?;
@@ -168,7 +179,11 @@ impl Layout {
         Ok(out.done)
     }
 
-    fn write_data<W: Write, P: Progress>(&mut self, out: &mut Out<'_, W, P>, order: &[NodeId]) -> Result<()> {
+    fn write_data<W: Write, P: Progress>(
+        &mut self,
+        out: &mut Out<'_, W, P>,
+        order: &[NodeId],
+    ) -> Result<()> {
         for &n in order {
             let size = self.file_size(n);
             if size == 0 {
@@ -180,23 +195,37 @@ impl Layout {
                 out.progress.file(&path, size);
             }
             let got = match &mut self.tree.nodes[n.index()].kind {
-                NodeKind::File { data: FileData::Path(p), .. } => {
+                NodeKind::File {
+                    data: FileData::Path(p),
+                    ..
+                } => {
                     let mut f = File::open(&*p).map_err(|e| Error::host(&*p, e))?;
-                    out.copy_from(&mut f, size).map_err(|e| Error::host(&*p, e))?
+                    out.copy_from(&mut f, size)
+                        .map_err(|e| Error::host(&*p, e))?
                 }
-                NodeKind::File { data: FileData::Bytes(b), .. } => {
+                NodeKind::File {
+                    data: FileData::Bytes(b),
+                    ..
+                } => {
                     let n = (b.len() as u64).min(size) as usize;
                     out.put(&b[..n])?;
                     n as u64
                 }
-                NodeKind::File { data: FileData::Reader(r), .. } => match r.take() {
+                NodeKind::File {
+                    data: FileData::Reader(r),
+                    ..
+                } => match r.take() {
                     Some(mut r) => out.copy_from(&mut r, size)?,
                     None => return Err(Error::SourceConsumed(self.tree.path_of(n))),
                 },
                 _ => 0,
             };
             if got < size {
-                return Err(Error::FileShrank { path: self.tree.path_of(n), planned: size, actual: got });
+                return Err(Error::FileShrank {
+                    path: self.tree.path_of(n),
+                    planned: size,
+                    actual: got,
+                });
             }
             out.zeros(pad(size))?;
         }
@@ -206,7 +235,10 @@ impl Layout {
     fn check_pos<W: Write, P: Progress>(&self, out: &Out<'_, W, P>, lba: u32) -> Result<()> {
         let expect = u64::from(lba - self.opts.start_lba) * SECTOR_SIZE as u64;
         if out.pos() != expect {
-            return Err(Error::Limit(format!("internal layout error: at byte {} instead of block {lba}", out.pos())));
+            return Err(Error::Limit(format!(
+                "internal layout error: at byte {} instead of block {lba}",
+                out.pos()
+            )));
         }
         Ok(())
     }
@@ -254,7 +286,11 @@ impl Layout {
                 buf.resize(buf.len() + SECTOR_SIZE - sector_used, 0);
             }
             let spots: Vec<(u32, u32)> = p.area_lens.iter().map(|&l| ce.alloc(l)).collect();
-            let ce_entry = |k: usize| Entry::Ce { block: spots[k].0, offset: spots[k].1, len: p.area_lens[k] as u32 };
+            let ce_entry = |k: usize| Entry::Ce {
+                block: spots[k].0,
+                offset: spots[k].1,
+                len: p.area_lens[k] as u32,
+            };
             let mut su = Vec::with_capacity(p.inline_len);
             for e in &rec.entries[..p.inline] {
                 e.encode(&mut su);

@@ -1,0 +1,672 @@
+//! Images built by `cback mkisofs` (and the iso9660 library) are read back
+//! with readers nobody on this project wrote — xorriso, bsdtar, isoinfo and
+//! pycdlib — and what they extract is compared with the source tree.
+//!
+//! A missing reader fails the test when `CI` is set; locally it is skipped
+//! with a note.
+
+use std::collections::BTreeMap;
+use std::ffi::CString;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{symlink, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn have(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{tool} is required in CI but not installed"
+        );
+        eprintln!("note: {tool} not installed; skipping");
+    }
+    found
+}
+
+fn have_pycdlib() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import pycdlib"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "python3 with pycdlib is required in CI"
+        );
+        eprintln!("note: pycdlib not importable; skipping");
+    }
+    ok
+}
+
+fn is_root() -> bool {
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn cpath(p: &Path) -> CString {
+    CString::new(p.as_os_str().as_bytes()).expect("no NUL in test paths")
+}
+
+/// Sets a path's times without following symlinks.
+fn set_mtime(p: &Path, secs: i64) {
+    let ts = [
+        libc::timespec {
+            tv_sec: secs,
+            tv_nsec: 0,
+        },
+        libc::timespec {
+            tv_sec: secs,
+            tv_nsec: 0,
+        },
+    ];
+    let rc = unsafe {
+        libc::utimensat(
+            libc::AT_FDCWD,
+            cpath(p).as_ptr(),
+            ts.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+    assert_eq!(rc, 0, "utimensat {}", p.display());
+}
+
+fn chmod(p: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Builds the awkward tree every reader test uses. `huge_link` adds a
+/// symlink whose target (1.4 KB) is over libisofs' 1024-byte limit, so
+/// xorriso cannot load it; the other readers must.
+fn make_tree(root: &Path, huge_link: bool) {
+    let w = |rel: &str, data: &[u8]| {
+        let p = root.join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, data).unwrap();
+    };
+    w("plain.txt", b"plain\n");
+    w("empty", b"");
+    let long = "L".repeat(250) + ".txt";
+    w(&long, b"long name");
+    w("ünïcødé ✓ name.dat", "utf-8 content ✓".as_bytes());
+    for n in [
+        "Collide.txt",
+        "collide.txt",
+        "COLLIDE.TXT",
+        "collide.txt.",
+        "collide_txt",
+        "a b c.tar.gz",
+        "a-b-c.tar.gz",
+    ] {
+        w(&format!("collide/{n}"), n.as_bytes());
+    }
+    for i in 0..40 {
+        w(
+            &format!("many/same-prefix-name-{i:03}.log"),
+            format!("{i}").repeat(i * 50).as_bytes(),
+        );
+    }
+    let big: Vec<u8> = (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    w("big/blob.bin", &big);
+    w("big/exact.bin", &vec![7u8; 4096]);
+    let deep = "d1/d2/d3/d4/d5/d6/d7/d8/d9/d10/d11/d12/d13/d14/d15/d16/d17/d18";
+    w(&format!("{deep}/bottom.txt"), b"bottom");
+    w("d1/d2/d3/d4/d5/d6/d7/d8/d9/side.txt", b"side");
+    fs::create_dir_all(root.join("d1/d2/d3/d4/d5/d6/d7/d8/twin/d10")).unwrap();
+    fs::create_dir_all(root.join("emptydir/inner-empty")).unwrap();
+    symlink("plain.txt", root.join("link-rel")).unwrap();
+    symlink("/no/such/target/dangling", root.join("link-dangling")).unwrap();
+    // Rock Ridge cannot record a trailing slash, so targets have none.
+    let long_target = format!(
+        "/{}/{}/../{}end",
+        "t".repeat(200),
+        "u".repeat(255),
+        "v/".repeat(250)
+    );
+    symlink(&long_target, root.join("link-long")).unwrap();
+    if huge_link {
+        let huge = format!(
+            "/{}/{}/../{}end",
+            "t".repeat(200),
+            "u".repeat(255),
+            "v/".repeat(470)
+        );
+        symlink(&huge, root.join("link-huge")).unwrap();
+    }
+    symlink("../../../plain.txt", root.join("d1/d2/d3/link-up")).unwrap();
+    symlink(".", root.join("link-dot")).unwrap();
+    w("hard/one", b"hard linked data");
+    fs::hard_link(root.join("hard/one"), root.join("hard/two")).unwrap();
+    fs::hard_link(root.join("hard/one"), root.join("three-hard")).unwrap();
+    let fifo = root.join("fifo");
+    assert_eq!(unsafe { libc::mkfifo(cpath(&fifo).as_ptr(), 0o640) }, 0);
+    w("modes/setuid", b"#!/bin/sh\n");
+    chmod(&root.join("modes/setuid"), 0o4755);
+    w("modes/setgid", b"x");
+    chmod(&root.join("modes/setgid"), 0o2711);
+    w("modes/private", b"secret");
+    chmod(&root.join("modes/private"), 0o600);
+    fs::create_dir_all(root.join("modes/sticky")).unwrap();
+    chmod(&root.join("modes/sticky"), 0o1777);
+    if is_root() {
+        std::os::unix::fs::chown(root.join("plain.txt"), Some(1234), Some(5678)).unwrap();
+        std::os::unix::fs::chown(root.join("modes/private"), Some(4_000_000), Some(70_000))
+            .unwrap();
+        std::os::unix::fs::lchown(root.join("link-rel"), Some(42), Some(43)).unwrap();
+        let dev = root.join("chardev");
+        let rc = unsafe {
+            libc::mknod(
+                cpath(&dev).as_ptr(),
+                libc::S_IFCHR | 0o620,
+                libc::makedev(1, 3),
+            )
+        };
+        assert_eq!(rc, 0);
+        let dev = root.join("blockdev");
+        let rc = unsafe {
+            libc::mknod(
+                cpath(&dev).as_ptr(),
+                libc::S_IFBLK | 0o660,
+                libc::makedev(7, 200),
+            )
+        };
+        assert_eq!(rc, 0);
+    }
+    // Times last, children before parents, so nothing disturbs them.
+    let mut all: Vec<PathBuf> = walk(root).into_keys().map(|k| root.join(k)).collect();
+    all.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    for (i, p) in all.iter().enumerate() {
+        set_mtime(p, 946_684_800 + i as i64 * 3_601);
+    }
+}
+
+/// What a reader should have reproduced about one path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Info {
+    kind: u32,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    mtime: i64,
+    content: Vec<u8>,
+    target: Vec<u8>,
+    rdev: u64,
+    ino: u64,
+    nlink: u64,
+}
+
+fn walk(root: &Path) -> BTreeMap<PathBuf, Info> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            let m = fs::symlink_metadata(&p).unwrap();
+            let kind = m.mode() & 0o170000;
+            let info = Info {
+                kind,
+                mode: m.mode() & 0o7777,
+                uid: m.uid(),
+                gid: m.gid(),
+                mtime: m.mtime(),
+                content: if m.is_file() {
+                    fs::read(&p).unwrap()
+                } else {
+                    Vec::new()
+                },
+                target: if m.file_type().is_symlink() {
+                    fs::read_link(&p).unwrap().as_os_str().as_bytes().to_vec()
+                } else {
+                    Vec::new()
+                },
+                rdev: m.rdev(),
+                ino: m.ino(),
+                nlink: m.nlink(),
+            };
+            if m.is_dir() {
+                stack.push(p.clone());
+            }
+            out.insert(p.strip_prefix(root).unwrap().to_path_buf(), info);
+        }
+    }
+    out
+}
+
+#[derive(Clone, Copy)]
+struct Check {
+    owners: bool,
+    file_times: bool,
+    dir_times: bool,
+    link_times: bool,
+    hard_links: bool,
+    rationalized: bool,
+}
+
+fn rational(mode: u32) -> u32 {
+    let mut m = mode | 0o444;
+    if mode & 0o111 != 0 {
+        m |= 0o111;
+    }
+    m & !0o7222
+}
+
+fn compare(src: &Path, out: &Path, c: Check) {
+    let want = walk(src);
+    let got = walk(out);
+    let missing: Vec<_> = want.keys().filter(|k| !got.contains_key(*k)).collect();
+    let extra: Vec<_> = got.keys().filter(|k| !want.contains_key(*k)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "extracted names differ: missing {missing:?}, extra {extra:?}"
+    );
+    let mut groups: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+    for (path, w) in &want {
+        let g = &got[path];
+        let what = path.display();
+        assert_eq!(g.kind, w.kind, "{what}: kind");
+        let is_link = w.kind == 0o120000;
+        if !is_link {
+            let expect = if c.rationalized {
+                rational(w.mode)
+            } else {
+                w.mode
+            };
+            // Extractors apply their own umask-free modes to directories they
+            // create, but keep what the image says for everything here.
+            assert_eq!(g.mode, expect, "{what}: mode {:o} vs {:o}", g.mode, expect);
+        }
+        assert!(
+            g.content == w.content,
+            "{what}: content differs ({} vs {} bytes)",
+            g.content.len(),
+            w.content.len()
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&g.target),
+            String::from_utf8_lossy(&w.target),
+            "{what}: symlink target"
+        );
+        if c.owners && (!is_link || c.link_times) {
+            let (uid, gid) = if c.rationalized {
+                (0, 0)
+            } else {
+                (w.uid, w.gid)
+            };
+            assert_eq!((g.uid, g.gid), (uid, gid), "{what}: owner");
+        }
+        let check_time = match w.kind {
+            0o040000 => c.dir_times,
+            0o120000 => c.link_times,
+            _ => c.file_times,
+        };
+        if check_time {
+            assert_eq!(g.mtime, w.mtime, "{what}: mtime");
+        }
+        if matches!(w.kind, 0o020000 | 0o060000) {
+            assert_eq!(g.rdev, w.rdev, "{what}: device number");
+        }
+        if c.hard_links && w.nlink > 1 && w.kind == 0o100000 {
+            groups.entry(w.ino).or_default().push(g.ino);
+        }
+    }
+    for (_, inos) in groups {
+        assert!(
+            inos.windows(2).all(|p| p[0] == p[1]),
+            "hard links were not preserved: {inos:?}"
+        );
+    }
+}
+
+fn cback() -> &'static str {
+    env!("CARGO_BIN_EXE_cback")
+}
+
+fn mkisofs(args: &[&str], src: &Path, img: &Path) {
+    let out = Command::new(cback())
+        .arg("mkisofs")
+        .args(args)
+        .arg("-quiet")
+        .arg("-o")
+        .arg(img)
+        .arg(src)
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cback mkisofs failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    src: PathBuf,
+    img: PathBuf,
+    work: PathBuf,
+}
+
+fn fixture(args: &[&str], huge_link: bool) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    fs::create_dir(&src).unwrap();
+    make_tree(&src, huge_link);
+    let img = dir.path().join("image.iso");
+    mkisofs(args, &src, &img);
+    let work = dir.path().join("work");
+    fs::create_dir(&work).unwrap();
+    Fixture {
+        src,
+        img,
+        work,
+        _dir: dir,
+    }
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{cmd:?} failed:\n{text}");
+    text
+}
+
+/// Extracts `img` into `out` with xorriso (device files included).
+fn xorriso_extract(img: &Path, out: &Path) {
+    run(Command::new("xorriso")
+        .args(["-osirrox", "on:device_files", "-indev"])
+        .arg(img)
+        .args(["-extract", "/"])
+        .arg(out));
+}
+
+/// Extracts `img` into a new directory `out` with bsdtar, keeping modes.
+fn bsdtar_extract(img: &Path, out: &Path) {
+    fs::create_dir(out).unwrap();
+    run(Command::new("bsdtar")
+        .arg("-xpf")
+        .arg(img)
+        .arg("-C")
+        .arg(out));
+}
+
+const FAITHFUL: Check = Check {
+    owners: true,
+    file_times: true,
+    dir_times: true,
+    link_times: false,
+    hard_links: false,
+    rationalized: false,
+};
+
+/// Builds the fixture image with `args`, extracts it with `tool` and
+/// compares the result with the source tree.
+fn extract_and_compare(tool: &str, args: &[&str], check: Check) {
+    if !have(tool) {
+        return;
+    }
+    let xorriso = tool == "xorriso";
+    let f = fixture(args, !xorriso);
+    let out = f.work.join(tool);
+    if xorriso {
+        xorriso_extract(&f.img, &out);
+    } else {
+        bsdtar_extract(&f.img, &out);
+    }
+    compare(
+        &f.src,
+        &out,
+        Check {
+            owners: is_root(),
+            ..check
+        },
+    );
+}
+
+#[test]
+fn xorriso_extracts_the_source_tree() {
+    extract_and_compare("xorriso", &["-R"], FAITHFUL);
+}
+
+#[test]
+fn bsdtar_extracts_the_source_tree() {
+    let check = Check {
+        link_times: true,
+        hard_links: true,
+        ..FAITHFUL
+    };
+    extract_and_compare("bsdtar", &["-R"], check);
+}
+
+#[test]
+fn bsdtar_sees_rationalized_modes_and_owners() {
+    let check = Check {
+        rationalized: true,
+        hard_links: true,
+        ..FAITHFUL
+    };
+    extract_and_compare("bsdtar", &["-r"], check);
+}
+
+#[test]
+fn isoinfo_extracts_every_file() {
+    if !have("isoinfo") {
+        return;
+    }
+    let f = fixture(&["-R"], true);
+    let listing = run(Command::new("isoinfo")
+        .arg("-i")
+        .arg(&f.img)
+        .args(["-R", "-l"]));
+    assert!(
+        listing.contains("link-long ->"),
+        "isoinfo lost a symlink:\n{listing}"
+    );
+    assert!(
+        listing.contains("bottom.txt"),
+        "isoinfo lost the deepest file:\n{listing}"
+    );
+    for (path, info) in walk(&f.src) {
+        // isoinfo does not follow CL/RE; files below relocated directories
+        // are only checked through the listing above.
+        if info.kind != 0o100000 || path.components().count() > 9 {
+            continue;
+        }
+        let out = Command::new("isoinfo")
+            .arg("-i")
+            .arg(&f.img)
+            .args(["-R", "-x"])
+            .arg(Path::new("/").join(&path))
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert!(
+            out.stdout == info.content,
+            "isoinfo -x /{} gave {} bytes, want {}",
+            path.display(),
+            out.stdout.len(),
+            info.content.len()
+        );
+    }
+}
+
+#[test]
+fn xorriso_check_media_and_listing_are_clean() {
+    if !have("xorriso") {
+        return;
+    }
+    let f = fixture(&["-r"], false);
+    let text = run(Command::new("xorriso")
+        .arg("-indev")
+        .arg(&f.img)
+        .args(["-check_media", "--"]));
+    assert!(text.contains("+ good"), "{text}");
+    for bad in ["SORRY", "FAILURE", "WARNING", "- bad", "damaged"] {
+        assert!(
+            !text.contains(bad),
+            "xorriso -check_media reported {bad}:\n{text}"
+        );
+    }
+    let text = run(Command::new("xorriso")
+        .arg("-indev")
+        .arg(&f.img)
+        .args(["-find", "/", "-exec", "lsdl", "--"]));
+    assert!(
+        !text.contains("rr_moved"),
+        "relocation directory is visible:\n{text}"
+    );
+    assert!(text.contains("d18/bottom.txt"), "{text}");
+}
+
+const PYCDLIB_DUMP: &str = r#"
+import json, sys, pycdlib
+iso = pycdlib.PyCdlib()
+iso.open(sys.argv[1])
+out = {}
+for root, dirs, files in iso.walk(rr_path='/'):
+    for name in dirs + files:
+        path = (root.rstrip('/') + '/' + name)
+        rec = iso.get_record(rr_path=path)
+        rr = rec.rock_ridge
+        info = {'mode': rr.get_file_mode(), 'uid': rr.dr_entries.px_record.posix_user_id,
+                'gid': rr.dr_entries.px_record.posix_group_id, 'dir': rec.is_dir()}
+        if rr.is_symlink():
+            info['target'] = rr.symlink_path().decode('utf-8', 'surrogateescape')
+        elif not rec.is_dir() and (rr.get_file_mode() & 0o170000) == 0o100000:
+            import io
+            buf = io.BytesIO()
+            iso.get_file_from_iso_fp(buf, rr_path=path)
+            info['content'] = buf.getvalue().hex()
+        out[path] = info
+iso.close()
+json.dump(out, sys.stdout)
+"#;
+
+#[test]
+fn pycdlib_opens_strictly_and_agrees() {
+    if !have_pycdlib() {
+        return;
+    }
+    let f = fixture(&["-R"], true);
+    let text = Command::new("python3")
+        .arg("-c")
+        .arg(PYCDLIB_DUMP)
+        .arg(&f.img)
+        .output()
+        .unwrap();
+    assert!(
+        text.status.success(),
+        "pycdlib failed: {}",
+        String::from_utf8_lossy(&text.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&text.stdout).unwrap();
+    let seen = seen.as_object().unwrap();
+    let want = walk(&f.src);
+    for (path, w) in &want {
+        let key = format!("/{}", path.display());
+        let g = seen
+            .get(&key)
+            .unwrap_or_else(|| panic!("pycdlib does not see {key}"));
+        assert_eq!(
+            g["mode"].as_u64().unwrap() as u32,
+            w.kind | w.mode,
+            "{key}: mode"
+        );
+        if is_root() && w.kind != 0o120000 {
+            assert_eq!(g["uid"].as_u64().unwrap() as u32, w.uid, "{key}: uid");
+            assert_eq!(g["gid"].as_u64().unwrap() as u32, w.gid, "{key}: gid");
+        }
+        if w.kind == 0o120000 {
+            assert_eq!(
+                g["target"].as_str().unwrap(),
+                String::from_utf8_lossy(&w.target),
+                "{key}: target"
+            );
+        }
+        if w.kind == 0o100000 {
+            assert!(
+                g["content"].as_str().unwrap() == hex(&w.content),
+                "{key}: content differs"
+            );
+        }
+    }
+    // pycdlib lists the (empty) relocation directory; nothing else may be extra.
+    let extra: Vec<_> = seen
+        .keys()
+        .filter(|k| !want.contains_key(Path::new(&k[1..])) && *k != "/rr_moved")
+        .collect();
+    assert!(extra.is_empty(), "pycdlib sees extra entries: {extra:?}");
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Multi-extent files, forced small so the test stays small: the library
+/// splits anything over `max_extent` into sections, as it does at 4 GiB.
+#[test]
+fn multi_extent_files_read_back_in_xorriso_and_bsdtar() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    fs::create_dir(&src).unwrap();
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    fs::write(src.join("split.bin"), &data).unwrap();
+    fs::write(src.join("exact.bin"), vec![1u8; 65_536]).unwrap();
+    fs::write(src.join("small.txt"), b"small").unwrap();
+    let mut tree = iso9660::Tree::new(iso9660::Metadata::new(0o755, 0, 0, 1_700_000_000));
+    tree.add_graft(&iso9660::GraftPoint {
+        disc: Vec::new(),
+        host: src.clone(),
+    })
+    .unwrap();
+    let opts = iso9660::Options {
+        level: iso9660::Level::Three,
+        max_extent: 32_768,
+        ..Default::default()
+    };
+    let mut layout = iso9660::Layout::plan(tree, opts).unwrap();
+    let img = dir.path().join("multi.iso");
+    layout
+        .write(fs::File::create(&img).unwrap(), &mut ())
+        .unwrap();
+
+    let mut reader = iso9660::Reader::open(fs::File::open(&img).unwrap()).unwrap();
+    let e = reader.lookup("/split.bin").unwrap().unwrap();
+    assert_eq!(e.extents.len(), 7);
+    assert_eq!(reader.read_to_vec(&e).unwrap(), data);
+
+    if have("xorriso") {
+        let out = dir.path().join("x");
+        xorriso_extract(&img, &out);
+        compare(
+            &src,
+            &out,
+            Check {
+                owners: is_root(),
+                ..FAITHFUL
+            },
+        );
+    }
+    if have("bsdtar") {
+        let out = dir.path().join("b");
+        bsdtar_extract(&img, &out);
+        compare(
+            &src,
+            &out,
+            Check {
+                owners: is_root(),
+                ..FAITHFUL
+            },
+        );
+    }
+}
