@@ -4,6 +4,7 @@
 
 mod support;
 
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use cedar::actions::collect;
@@ -35,6 +36,11 @@ fn build_tree(b: &Bench) {
     write(&src.join("top.txt"), b"top\n");
     write(&src.join("sp ace/file one.txt"), b"one\n");
     write(&src.join(".hidden"), b"h\n");
+    // a name that is not UTF-8 (Python sees it through surrogateescape)
+    write(
+        &src.join(std::ffi::OsStr::from_bytes(b"bad\xffname")),
+        b"bad\n",
+    );
     write(&src.join("skip.tmp"), b"tmp\n");
     write(&src.join("keep.tmp.gz"), b"gz\n");
     write(&src.join("abs_ex/x"), b"x\n");
@@ -474,6 +480,10 @@ fn cedar_continues_from_cedar3_pickled_digests() {
         "no surprise full backup: {m:?}"
     );
     assert!(m.contains(&"src/top.txt".to_string()));
+    assert!(
+        !m.iter().any(|n| n.contains("bad")),
+        "non-UTF-8 names survive the pickle: {m:?}"
+    );
     // cedar rewrote it in its own format, which it reads back.
     let own = std::fs::read(rsw.join(&sha)).unwrap();
     assert!(own.starts_with(b"# cedar digest map 1\n"));

@@ -290,3 +290,33 @@ impl Walk {
         added
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn dereference_resolves_one_level_like_cedar() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("f"), b"").unwrap();
+        symlink("f", d.join("rel")).unwrap();
+        symlink("/x/../y", d.join("abs")).unwrap();
+        symlink("rel", d.join("chain")).unwrap();
+        let p = |n: &str| d.join(n).into_os_string();
+        assert_eq!(dereference_link(&p("rel")), p("f"));
+        // absolute targets are used as they are, not normalized
+        assert_eq!(dereference_link(&p("abs")), "/x/../y");
+        // one readlink only: a chain stops at the next link
+        assert_eq!(dereference_link(&p("chain")), p("rel"));
+        assert_eq!(dereference_link(&p("f")), p("f"));
+    }
+
+    #[test]
+    fn normalize_dir_drops_one_trailing_slash() {
+        assert_eq!(normalize_dir(OsStr::new("/a/")), "/a");
+        assert_eq!(normalize_dir(OsStr::new("/a//")), "/a/");
+        assert_eq!(normalize_dir(OsStr::new("/")), "/");
+    }
+}
