@@ -195,10 +195,7 @@ fn execute(config: &Config, options: &Options, plan: &[ActionItem]) -> anyhow::R
             }
             Target::Managed => {
                 log::info!("Executing managed action [{}] on remote peers.", item.name);
-                anyhow::bail!(
-                    "managed peers (-M/-N) are not implemented yet in this version of cedar (action {})",
-                    item.name
-                );
+                actions::managed::run_managed(&ctx, &item.name)?;
             }
         }
     }
