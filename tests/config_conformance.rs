@@ -546,3 +546,144 @@ fn differential_against_cback3() {
         divergent.len()
     );
 }
+
+/// Runs a Python snippet with `input` on stdin and returns its stdout.
+fn run_python(python: &Path, script: &str, input: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "python failed");
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Exclude patterns (fixtures/config/patterns.txt, one per line): Cedar
+/// rejects at parse time exactly those Python's `re` cannot compile; cedar
+/// must too. Patterns Python compiles but cedar cannot apply must parse and
+/// then fail validation (a cedar addition), never be silently accepted.
+#[test]
+fn exclude_patterns_against_python_re() {
+    let Some(python) = find_python() else { return };
+    let list = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/config/patterns.txt"
+    ))
+    .expect("patterns.txt");
+    let patterns: Vec<&str> = list.lines().filter(|l| !l.is_empty()).collect();
+    let script = "import re,sys,warnings\nwarnings.simplefilter('ignore')\nfor l in sys.stdin.read().split('\\n'):\n    if not l: continue\n    try:\n        re.compile(l); print('ok')\n    except Exception:\n        print('error')\n";
+    let out = run_python(&python, script, &list);
+    let verdicts: Vec<String> = out.lines().map(str::to_string).collect();
+    assert_eq!(verdicts.len(), patterns.len());
+    let mut mismatches = Vec::new();
+    for (pattern, python_says) in patterns.iter().zip(&verdicts) {
+        let doc = format!(
+            "<cb_config><options><starting_day>monday</starting_day><working_dir>/w</working_dir>\
+             <backup_user>b</backup_user><backup_group>b</backup_group><rcp_command>scp</rcp_command></options>\
+             <collect><collect_dir>/c</collect_dir><collect_mode>daily</collect_mode><archive_mode>tar</archive_mode>\
+             <ignore_file>.i</ignore_file><exclude><pattern>{}</pattern></exclude></collect></cb_config>",
+            xml_escape(pattern)
+        );
+        let ours = match config::parse_str(&doc, "pattern") {
+            Err(_) => "error",
+            Ok(c) => match (
+                c.validate(),
+                config::pattern::compile_exclude_pattern(pattern),
+            ) {
+                (Ok(()), Ok(_)) => "ok",
+                (Err(_), Err(_)) => "ok (cedar cannot apply it: invalid)",
+                (v, p) => panic!("{pattern}: validate {v:?} disagrees with compile {p:?}"),
+            },
+        };
+        if !ours.starts_with(python_says.as_str()) {
+            mismatches.push(format!("{pattern:?}: Python {python_says}, cedar {ours}"));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "exclude patterns judged differently:\n{}",
+        mismatches.join("\n")
+    );
+
+    // Patterns both accept must match the same strings (Python's fullmatch is
+    // the pattern anchored at both ends).
+    let samples = [
+        "",
+        "a",
+        "ab",
+        "abc",
+        "ABC",
+        "aaaaa",
+        "a{1",
+        "{",
+        "b",
+        "x",
+        "xy",
+        "A",
+        "é",
+        "éé",
+        "𝔘nicode",
+        "/var/log/messages",
+        "/home/joe/.mozilla/firefox/x/Cache",
+        "/tmp/a.swp",
+        "/tmp/a.swo",
+        "notes~",
+        "photo.jpg",
+        "photo.JPG",
+        "/var/spool/cups/tmp",
+        ":",
+        ":]",
+        "[",
+        "]",
+        "-",
+        "&",
+        "a&b",
+        "a\u{7}",
+        "\u{0}",
+        "—",
+        "aa",
+        "a a",
+        " ",
+        "#",
+    ];
+    let usable: Vec<&str> = patterns
+        .iter()
+        .zip(&verdicts)
+        .filter(|(p, v)| *v == "ok" && config::pattern::compile_exclude_pattern(p).is_ok())
+        .map(|(p, _)| *p)
+        .collect();
+    let script = "import re,sys,json\nd=json.load(sys.stdin)\nprint(json.dumps([[bool(re.fullmatch(p,s)) for s in d['s']] for p in d['p']]))\n";
+    let input = serde_json::json!({"p": usable, "s": &samples[..]}).to_string();
+    let out = run_python(&python, script, &input);
+    let python_matches: Vec<Vec<bool>> = serde_json::from_str(&out).expect("json");
+    let mut differ = Vec::new();
+    for (pattern, theirs) in usable.iter().zip(&python_matches) {
+        let re = config::pattern::compile_exclude_pattern(pattern).unwrap();
+        for (sample, want) in samples.iter().zip(theirs) {
+            if re.is_match(sample) != *want {
+                differ.push(format!("{pattern:?} on {sample:?}: Python {want}"));
+            }
+        }
+    }
+    assert!(usable.len() > 80, "only {} usable patterns", usable.len());
+    assert!(
+        differ.is_empty(),
+        "patterns match differently:\n{}",
+        differ.join("\n")
+    );
+}

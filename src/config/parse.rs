@@ -90,20 +90,14 @@ static SCSI_ID: LazyLock<Regex> =
 static SCSI_ID_DARWIN: LazyLock<Regex> =
     LazyLock::new(|| py_regex(r"^\s*IO.*Services(/[0-9][0-9]*)?\s*"));
 
-/// Python-only regular expression syntax the `regex` crate lacks: look-around,
-/// back-references, conditionals, atomic groups, possessive quantifiers, `\Z`.
-fn uses_python_only_syntax(p: &str) -> bool {
-    static PY_ONLY: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\(\?(=|!|<=|<!|P=|\(|>)|\\[1-9]|\\Z|[*+?}]\+").expect("static regex")
-    });
-    PY_ONLY.is_match(p)
-}
-
 /// True when Python's `re.compile` would reject the pattern (Cedar then
 /// fails at parse time). Patterns only Python can compile pass here and are
 /// rejected later by validation, since cedar cannot apply them.
 pub(crate) fn python_rejects_pattern(p: &str) -> bool {
-    super::pattern::compile_exclude_pattern(p).is_err() && !uses_python_only_syntax(p)
+    matches!(
+        super::pyre::translate(p),
+        Err(super::pyre::PyReError::Invalid(_))
+    )
 }
 
 /// Named values of an enumerated field.
