@@ -141,6 +141,30 @@ fn stages_local_and_remote_peers_over_ssh() {
     assert!(st.root.join("remote collect/cback.stage").exists());
 }
 
+/// A remote peer on the test sshd, run as the current user without `su`.
+fn direct_peer(
+    sshd: &Sshd,
+    work: &Path,
+    dir: &Path,
+    rcp: &str,
+) -> cedar::actions::peer::RemotePeer {
+    cedar::actions::peer::RemotePeer {
+        name: "127.0.0.1".into(),
+        collect_dir: Some(s(dir)),
+        working_dir: work.to_path_buf(),
+        remote_user: nix::unistd::User::from_uid(nix::unistd::geteuid())
+            .unwrap()
+            .unwrap()
+            .name,
+        rcp: cedar::exec::split_command_line(rcp),
+        rsh: cedar::exec::split_command_line(&sshd.rsh()),
+        commands: cedar::actions::peer::Commands {
+            runner: Default::default(),
+            local_user: None,
+        },
+    }
+}
+
 #[test]
 fn remote_commands_run_without_su_and_without_a_shell() {
     let Some(sshd) = Sshd::start() else { return };
@@ -148,22 +172,7 @@ fn remote_commands_run_without_su_and_without_a_shell() {
     let remote_dir = collect_dir(tmp.path(), "rc", &["$HOME;`x`.tar"], true);
     let target = tmp.path().join("target");
     std::fs::create_dir_all(&target).unwrap();
-    let user = nix::unistd::User::from_uid(nix::unistd::geteuid())
-        .unwrap()
-        .unwrap()
-        .name;
-    let peer = cedar::actions::peer::RemotePeer {
-        name: "127.0.0.1".into(),
-        collect_dir: Some(s(&remote_dir)),
-        working_dir: tmp.path().to_path_buf(),
-        remote_user: user,
-        rcp: cedar::exec::split_command_line(&sshd.rcp()),
-        rsh: cedar::exec::split_command_line(&sshd.rsh()),
-        commands: cedar::actions::peer::Commands {
-            runner: Default::default(),
-            local_user: None,
-        },
-    };
+    let peer = direct_peer(&sshd, tmp.path(), &remote_dir, &sshd.rcp());
     assert!(peer.check_collect_indicator());
     assert_eq!(peer.stage(&target, None).unwrap(), 2);
     assert!(target.join("$HOME;`x`.tar").exists());
@@ -375,4 +384,23 @@ fn staged_files_belong_to_the_backup_user_when_root() {
         0,
         "staging_dir itself untouched"
     );
+}
+
+#[test]
+fn legacy_scp_protocol_works_too() {
+    let Some(sshd) = Sshd::start() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let remote_dir = collect_dir(tmp.path(), "legacy dir", &["a.tar"], true);
+    let target = tmp.path().join("target");
+    std::fs::create_dir_all(&target).unwrap();
+    let peer = direct_peer(
+        &sshd,
+        tmp.path(),
+        &remote_dir,
+        &format!("{} -O", sshd.rcp()),
+    );
+    assert!(peer.check_collect_indicator());
+    assert_eq!(peer.stage(&target, None).unwrap(), 2);
+    peer.write_stage_indicator().unwrap();
+    assert!(remote_dir.join("cback.stage").exists());
 }

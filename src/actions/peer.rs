@@ -85,7 +85,8 @@ fn remote(user: &str, host: &str, path: &str) -> String {
 
 /// A `user@host:path` destination operand, unescaped: SFTP-mode scp (the
 /// default since OpenSSH 9) takes a destination literally. This is what
-/// Cedar does when run as root; only legacy `scp -O` would need escapes.
+/// Cedar does when run as root; legacy `scp -O` needs escapes, so a failed
+/// push to a path with a space is retried escaped.
 fn remote_target(user: &str, host: &str, path: &str) -> String {
     format!("{user}@{host}:{path}")
 }
@@ -288,13 +289,22 @@ impl RemotePeer {
             .join(format!("{}.{}", util::STAGE_INDICATOR, self.name));
         let target = format!("{}/{}", dir.trim_end_matches('/'), util::STAGE_INDICATOR);
         std::fs::write(&source, b"").with_context(|| format!("writing {}", source.display()))?;
-        let result = self.rcp(
+        let what = format!("copying [{}] to remote host", source.display());
+        let local = source.to_string_lossy().into_owned();
+        let mut result = self.rcp(
             [
-                source.to_string_lossy().into_owned(),
+                local.clone(),
                 remote_target(&self.remote_user, &self.name, &target),
             ],
-            &format!("copying [{}] to remote host", source.display()),
+            &what,
         );
+        if result.is_err() && target.contains(' ') {
+            // a legacy-protocol scp (`-O`) needs the escapes after all
+            result = self.rcp(
+                [local, remote(&self.remote_user, &self.name, &target)],
+                &what,
+            );
+        }
         let _ = std::fs::remove_file(&source);
         result
     }
