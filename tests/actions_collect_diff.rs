@@ -78,6 +78,7 @@ struct Pair {
     cb_conf: Config,
     rs_conf: Config,
     xml: PathBuf,
+    via_cli: bool,
 }
 
 impl Pair {
@@ -111,6 +112,7 @@ impl Pair {
             cb_conf,
             rs_conf,
             xml,
+            via_cli: false,
         };
         pair.write_cedar_xml();
         pair
@@ -162,13 +164,31 @@ impl Pair {
             &["collect"]
         };
         run_cb3(&self.cb3, &self.xml, args);
-        cedar(
-            &self.cedar_config(),
-            full,
-            chrono::Local::now(),
-            collect::run,
-        )
-        .expect("cedar collect");
+        if self.via_cli {
+            // the `cback` binary, exactly as cron would run it
+            let xml = self.xml.with_extension("cedar.xml");
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_cback"))
+                .arg("-c")
+                .arg(&xml)
+                .arg("-l")
+                .arg(xml.with_extension("log"))
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "cback failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        } else {
+            cedar(
+                &self.cedar_config(),
+                full,
+                chrono::Local::now(),
+                collect::run,
+            )
+            .expect("cedar collect");
+        }
         let (a, b) = (Self::dir(&self.cb_conf), Self::dir(&self.rs_conf));
         assert_eq!(names(&a), names(&b), "archive names differ");
         assert!(names(&b).contains("cback.collect"));
@@ -489,4 +509,32 @@ fn cedar_continues_from_cedar3_pickled_digests() {
     assert!(own.starts_with(b"# cedar digest map 1\n"));
     let map = cedar::actions::digest::parse(&own).unwrap();
     assert!(map.contains_key(std::ffi::OsStr::new(&format!("{}/top.txt", src.display()))));
+}
+
+#[test]
+fn the_cback_binary_collects_like_cback3() {
+    let Some(cb3) = cb3() else { return };
+    let b = Bench::new();
+    build_tree(&b);
+    let src = b.p("src");
+    let c = CollectConfig {
+        collect_mode: Some(CollectMode::Incr),
+        archive_mode: Some(ArchiveMode::Tarbz2),
+        ignore_file: Some(".cbignore".into()),
+        collect_dirs: Some(vec![CollectDir {
+            link_depth: Some(1),
+            relative_exclude_paths: Some(vec!["abs_ex".into()]),
+            ..dir_item(&src)
+        }]),
+        ..Default::default()
+    };
+    let mut pair = Pair::new(cb3, &b, "cli", not_today(), c);
+    pair.via_cli = true;
+    assert_eq!(pair.run(true).len(), 1);
+    mutate_day2(&b);
+    let m = rel(&b, &pair.cedar_members(&pair.run(false)[0]));
+    assert!(
+        m.contains(&"src/top.txt".to_string()) && !m.contains(&"src/deep/a/f.txt".to_string()),
+        "{m:?}"
+    );
 }
