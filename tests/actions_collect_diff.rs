@@ -31,6 +31,25 @@ impl Bench {
 }
 
 /// A tree with most of what the walk rules care about.
+/// cback3 (or skip), a bench with the tree built, and the tree's root.
+fn setup() -> Option<(PathBuf, Bench, PathBuf)> {
+    let cb3 = cb3()?;
+    let b = Bench::new();
+    build_tree(&b);
+    let src = b.p("src");
+    Some((cb3, b, src))
+}
+
+/// A `<collect>` section with modes and Cedar's usual ignore file.
+fn section(mode: CollectMode, archive: ArchiveMode) -> CollectConfig {
+    CollectConfig {
+        collect_mode: Some(mode),
+        archive_mode: Some(archive),
+        ignore_file: Some(".cbignore".into()),
+        ..Default::default()
+    }
+}
+
 fn build_tree(b: &Bench) {
     let src = b.p("src");
     write(&src.join("top.txt"), b"top\n");
@@ -243,16 +262,8 @@ fn archive_name(p: &Path, ext: &str) -> String {
 
 #[test]
 fn walk_rules_and_archive_modes_match_cedar() {
-    let Some(cb3) = cb3() else { return };
-    let b = Bench::new();
-    build_tree(&b);
-    let src = b.p("src");
-    let base = CollectConfig {
-        collect_mode: Some(CollectMode::Daily),
-        archive_mode: Some(ArchiveMode::Tar),
-        ignore_file: Some(".cbignore".into()),
-        ..Default::default()
-    };
+    let Some((cb3, b, src)) = setup() else { return };
+    let base = section(CollectMode::Daily, ArchiveMode::Tar);
     let with_dir = |d: CollectDir| CollectConfig {
         collect_dirs: Some(vec![d]),
         ..base.clone()
@@ -348,19 +359,13 @@ fn walk_rules_and_archive_modes_match_cedar() {
 
 #[test]
 fn files_and_collect_modes_match_cedar() {
-    let Some(cb3) = cb3() else { return };
-    let b = Bench::new();
-    build_tree(&b);
-    let src = b.p("src");
+    let Some((cb3, b, src)) = setup() else { return };
     let file = |p: &str, mode: CollectMode, archive: ArchiveMode| CollectFile {
         absolute_path: Some(b.s(p)),
         collect_mode: Some(mode),
         archive_mode: Some(archive),
     };
     let c = CollectConfig {
-        collect_mode: Some(CollectMode::Daily),
-        archive_mode: Some(ArchiveMode::Tar),
-        ignore_file: Some(".cbignore".into()),
         collect_files: Some(vec![
             file("src/top.txt", CollectMode::Daily, ArchiveMode::Targz),
             file("src/l_file", CollectMode::Incr, ArchiveMode::Tar),
@@ -377,7 +382,7 @@ fn files_and_collect_modes_match_cedar() {
             },
             dir_item(&src.join("sp ace")),
         ]),
-        ..Default::default()
+        ..section(CollectMode::Daily, ArchiveMode::Tar)
     };
     let mut pair = Pair::new(cb3, &b, "modes", not_today(), c);
     // Not the starting day: weekly items stay out.
@@ -405,14 +410,8 @@ fn mutate_day2(b: &Bench) {
 
 #[test]
 fn incremental_selection_over_days_matches_cedar() {
-    let Some(cb3) = cb3() else { return };
-    let b = Bench::new();
-    build_tree(&b);
-    let src = b.p("src");
+    let Some((cb3, b, src)) = setup() else { return };
     let c = CollectConfig {
-        collect_mode: Some(CollectMode::Incr),
-        archive_mode: Some(ArchiveMode::Targz),
-        ignore_file: Some(".cbignore".into()),
         collect_files: Some(vec![CollectFile {
             absolute_path: Some(b.s("elsewhere.txt")),
             ..Default::default()
@@ -421,7 +420,7 @@ fn incremental_selection_over_days_matches_cedar() {
             recursion_level: Some(1),
             ..dir_item(&src)
         }]),
-        ..Default::default()
+        ..section(CollectMode::Incr, ArchiveMode::Targz)
     };
     let mut pair = Pair::new(cb3, &b, "incr", not_today(), c);
     let day1 = pair.run(true);
@@ -468,16 +467,10 @@ fn incremental_selection_over_days_matches_cedar() {
 
 #[test]
 fn cedar_continues_from_cedar3_pickled_digests() {
-    let Some(cb3) = cb3() else { return };
-    let b = Bench::new();
-    build_tree(&b);
-    let src = b.p("src");
+    let Some((cb3, b, src)) = setup() else { return };
     let c = CollectConfig {
-        collect_mode: Some(CollectMode::Incr),
-        archive_mode: Some(ArchiveMode::Tar),
-        ignore_file: Some(".cbignore".into()),
         collect_dirs: Some(vec![dir_item(&src)]),
-        ..Default::default()
+        ..section(CollectMode::Incr, ArchiveMode::Tar)
     };
     let pair = Pair::new(cb3.clone(), &b, "mig", not_today(), c);
     pair.run(true);
@@ -513,20 +506,14 @@ fn cedar_continues_from_cedar3_pickled_digests() {
 
 #[test]
 fn the_cback_binary_collects_like_cback3() {
-    let Some(cb3) = cb3() else { return };
-    let b = Bench::new();
-    build_tree(&b);
-    let src = b.p("src");
+    let Some((cb3, b, src)) = setup() else { return };
     let c = CollectConfig {
-        collect_mode: Some(CollectMode::Incr),
-        archive_mode: Some(ArchiveMode::Tarbz2),
-        ignore_file: Some(".cbignore".into()),
         collect_dirs: Some(vec![CollectDir {
             link_depth: Some(1),
             relative_exclude_paths: Some(vec!["abs_ex".into()]),
             ..dir_item(&src)
         }]),
-        ..Default::default()
+        ..section(CollectMode::Incr, ArchiveMode::Tarbz2)
     };
     let mut pair = Pair::new(cb3, &b, "cli", not_today(), c);
     pair.via_cli = true;
