@@ -2,8 +2,57 @@
 //! emulated burner.
 //!
 //! This crate knows nothing about files or backups: it moves 2048-byte blocks
-//! to and from optical drives (real or emulated).
+//! to and from optical drives, real or emulated. Three layers, as in libburn:
+//!
+//! - **transport** ([`Transport`]): one CDB in, status and sense out. [`SgIo`]
+//!   talks to /dev/srN or /dev/sgN; [`Emulator`] is a file-backed burner that
+//!   answers the same bytes.
+//! - **commands** ([`cdb`]): a typed builder and response parser per MMC
+//!   command, each encodable and decodable.
+//! - **drive logic** ([`Drive`]): identify, blank, format, write a session,
+//!   close, eject, read back — built only from the command layer.
+//!
+//! [`open_device`] (or [`Drive::open`]) takes either a device path or an
+//! emulated device string `emulated:PATH?profile=NAME`.
+//!
+//! ```
+//! use mmc::{Drive, MediaState, NoProgress, WriteOptions};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let spec = format!("emulated:{}?profile=dvd+r", dir.path().join("disc.iso").display());
+//! let mut drive = Drive::open(&spec).unwrap();
+//! let session = vec![0u8; 32 * 2048];
+//! let report = drive
+//!     .write_session(&mut &session[..], &WriteOptions::default(), &mut NoProgress)
+//!     .unwrap();
+//! assert_eq!((report.start, report.blocks), (0, 32));
+//! let info = drive.medium_info().unwrap();
+//! assert_eq!(info.state, MediaState::Appendable);
+//! assert_eq!(info.msinfo(), Some((0, 32)));
+//! ```
 #![deny(missing_docs)]
+
+pub mod cdb;
+mod device;
+mod drive;
+pub mod emulator;
+mod error;
+pub mod profile;
+pub mod sense;
+mod sgio;
+mod transport;
+
+pub use device::open_device;
+pub use drive::{
+    BlankMode, Drive, Identity, MediaState, MediumInfo, NoProgress, Progress, WriteOptions,
+    WriteReport,
+};
+pub use emulator::Emulator;
+pub use error::{DecodeError, Error, Result};
+pub use profile::{MediaType, Profile};
+pub use sense::Sense;
+pub use sgio::{SgIo, SgIoHdr};
+pub use transport::{Completion, DataPhase, Transport, DEFAULT_TIMEOUT, LONG_TIMEOUT};
 
 /// Size of one user-data block on optical media, in bytes.
 pub const BLOCK_SIZE: usize = 2048;

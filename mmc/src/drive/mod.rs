@@ -1,0 +1,255 @@
+//! The drive-logic layer: what a backup program asks of a burner (identify
+//! drive and medium, blank, format, write a session, close, eject, read back),
+//! built only from the command layer, so it works the same on a real drive and
+//! on the emulated one.
+
+mod erase;
+mod info;
+mod write;
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+pub use erase::BlankMode;
+pub use info::{Identity, MediaState, MediumInfo};
+pub use write::{NoProgress, Progress, WriteOptions, WriteReport};
+
+use crate::cdb::config::{Configuration, GetConfiguration, RequestType};
+use crate::cdb::perf::{SetCdSpeed, MAX_SPEED};
+use crate::cdb::rw::Read10;
+use crate::cdb::spc::{PreventAllowMediumRemoval, StartStopAction, StartStopUnit, TestUnitReady};
+use crate::cdb::{run, Command, Response};
+use crate::error::{Error, Result};
+use crate::transport::{DataPhase, Transport, DEFAULT_TIMEOUT, LONG_TIMEOUT};
+use crate::BLOCK_SIZE;
+
+/// How long a long operation (blank, format, close) may keep the drive busy.
+const BUSY_LIMIT: Duration = Duration::from_secs(2 * 60 * 60);
+/// Unit attentions in a row before giving up on a command.
+const ATTENTION_RETRIES: u32 = 4;
+
+/// A drive (real or emulated) and the state the drive logic keeps about it.
+pub struct Drive {
+    t: Box<dyn Transport>,
+    poll_max: Duration,
+}
+
+impl std::fmt::Debug for Drive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Drive")
+            .field("device", &self.t.name())
+            .finish()
+    }
+}
+
+impl Drive {
+    /// Wraps an opened transport.
+    pub fn new(t: Box<dyn Transport>) -> Drive {
+        Drive {
+            t,
+            poll_max: Duration::from_millis(500),
+        }
+    }
+
+    /// Opens a device path or `emulated:` string ([`crate::open_device`]).
+    pub fn open(spec: &str) -> Result<Drive> {
+        Ok(Drive::new(crate::open_device(spec)?))
+    }
+
+    /// The device name used in messages.
+    pub fn name(&self) -> &str {
+        self.t.name()
+    }
+
+    /// The longest pause between TEST UNIT READY polls (default 500 ms;
+    /// polling starts at 10 ms and doubles up to this).
+    pub fn set_poll_interval(&mut self, max: Duration) {
+        self.poll_max = max;
+    }
+
+    /// The transport, for sending commands the drive layer does not wrap.
+    pub fn transport_mut(&mut self) -> &mut dyn Transport {
+        self.t.as_mut()
+    }
+
+    /// Gives the transport back.
+    pub fn into_transport(self) -> Box<dyn Transport> {
+        self.t
+    }
+
+    pub(crate) fn medium_error(&self, message: impl Into<String>) -> Error {
+        Error::Medium {
+            device: self.t.name().to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// Sends one command, retrying after unit attentions (medium changed,
+    /// reset) and while the drive reports it is becoming ready.
+    pub(crate) fn exec<C: Command>(
+        &mut self,
+        cmd: &C,
+        mut data: DataPhase<'_>,
+        timeout: Duration,
+    ) -> Result<usize> {
+        let mut attentions = 0;
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(10);
+        loop {
+            let phase = match &mut data {
+                DataPhase::None => DataPhase::None,
+                DataPhase::ToDevice(b) => DataPhase::ToDevice(b),
+                DataPhase::FromDevice(b) => DataPhase::FromDevice(b),
+            };
+            match run(self.t.as_mut(), cmd, phase, timeout) {
+                Err(Error::Sense { sense, .. })
+                    if sense.is_unit_attention() && attentions < ATTENTION_RETRIES =>
+                {
+                    attentions += 1;
+                }
+                // Becoming ready, or a long write still draining: wait and resend.
+                Err(Error::Sense { sense, .. })
+                    if sense.key == 2
+                        && sense.asc == 4
+                        && matches!(sense.ascq, 1 | 7 | 8)
+                        && started.elapsed() < BUSY_LIMIT =>
+                {
+                    thread::sleep(pause);
+                    pause = (pause * 2).min(self.poll_max);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Sends a data-in command and parses the reply.
+    pub(crate) fn ask<C: Command, R: Response>(&mut self, cmd: &C, alloc: usize) -> Result<R> {
+        let mut buf = vec![0u8; alloc];
+        let n = self.exec(cmd, DataPhase::FromDevice(&mut buf), DEFAULT_TIMEOUT)?;
+        R::parse(&buf[..n.min(alloc)]).map_err(|source| Error::Response {
+            device: self.t.name().to_string(),
+            command: C::NAME,
+            source,
+        })
+    }
+
+    /// Polls TEST UNIT READY until the drive stops reporting "in progress"
+    /// (after an Immed sync, close, blank or format). Fails on any other sense.
+    pub fn wait_ready(&mut self) -> Result<()> {
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(10);
+        loop {
+            match run(
+                self.t.as_mut(),
+                &TestUnitReady,
+                DataPhase::None,
+                DEFAULT_TIMEOUT,
+            ) {
+                Ok(_) => return Ok(()),
+                Err(Error::Sense { sense, .. })
+                    if (sense.is_in_progress() || sense.is_unit_attention())
+                        && started.elapsed() < BUSY_LIMIT =>
+                {
+                    if let Some(p) = sense.progress {
+                        log::debug!(
+                            "{}: {:.0}% done",
+                            self.t.name(),
+                            f64::from(p) * 100.0 / 65536.0
+                        );
+                    }
+                    if sense.is_in_progress() {
+                        thread::sleep(pause);
+                        pause = (pause * 2).min(self.poll_max);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Whether a medium is loaded and ready (false for "no medium").
+    pub fn medium_present(&mut self) -> Result<bool> {
+        match self.wait_ready() {
+            Ok(()) => Ok(true),
+            Err(Error::Sense { sense, .. }) if sense.is_no_medium() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The current profile number (0 when there is no medium).
+    pub fn current_profile(&mut self) -> Result<u16> {
+        let cmd = GetConfiguration {
+            request: RequestType::Current,
+            start_feature: 0,
+            alloc: 8,
+        };
+        let c: Configuration = self.ask(&cmd, 8)?;
+        Ok(c.current_profile)
+    }
+
+    /// Sets the write speed in kB/s (None: as fast as possible). Drives that
+    /// do not know SET CD SPEED for the loaded medium are left at their own choice.
+    pub fn set_speed(&mut self, write_kbs: Option<u16>) -> Result<()> {
+        let cmd = SetCdSpeed {
+            rotation: 0,
+            read_kbs: MAX_SPEED,
+            write_kbs: write_kbs.unwrap_or(MAX_SPEED),
+        };
+        match self.exec(&cmd, DataPhase::None, DEFAULT_TIMEOUT) {
+            Err(Error::Sense { sense, .. }) if sense.key == 5 => {
+                log::debug!("{}: speed not set: {sense}", self.t.name());
+                Ok(())
+            }
+            other => other.map(|_| ()),
+        }
+    }
+
+    /// Unlocks the tray and ejects the medium.
+    pub fn eject(&mut self) -> Result<()> {
+        self.exec(
+            &PreventAllowMediumRemoval { prevent: false },
+            DataPhase::None,
+            DEFAULT_TIMEOUT,
+        )?;
+        let cmd = StartStopUnit {
+            immed: false,
+            action: StartStopAction::Eject,
+        };
+        self.exec(&cmd, DataPhase::None, LONG_TIMEOUT).map(|_| ())
+    }
+
+    /// Closes the tray and waits for the medium to become ready.
+    pub fn load(&mut self) -> Result<()> {
+        let cmd = StartStopUnit {
+            immed: false,
+            action: StartStopAction::Load,
+        };
+        self.exec(&cmd, DataPhase::None, LONG_TIMEOUT)?;
+        match self.wait_ready() {
+            Err(Error::Sense { sense, .. }) if sense.is_no_medium() => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Reads `buf.len() / 2048` blocks starting at `lba`.
+    pub fn read_blocks(&mut self, lba: u32, buf: &mut [u8]) -> Result<()> {
+        if !buf.len().is_multiple_of(BLOCK_SIZE) {
+            return Err(self.medium_error(format!(
+                "read buffer of {} bytes is not a whole number of 2048-byte blocks",
+                buf.len()
+            )));
+        }
+        let per = (self.t.max_transfer() / BLOCK_SIZE).clamp(1, usize::from(u16::MAX));
+        let mut lba = lba;
+        for chunk in buf.chunks_mut(per * BLOCK_SIZE) {
+            let blocks = (chunk.len() / BLOCK_SIZE) as u16;
+            self.exec(
+                &Read10 { lba, blocks },
+                DataPhase::FromDevice(chunk),
+                DEFAULT_TIMEOUT,
+            )?;
+            lba += u32::from(blocks);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,431 @@
+//! The MMC recording rules of one disc, with no bytes and no files: where the
+//! next writable address is, what a write, reservation, close, blank or format
+//! does to the track/session structure, and which sense a drive reports when a
+//! rule is broken.
+
+use crate::cdb::format::BlankType;
+use crate::cdb::format::{
+    FORMAT_BD_RE, FORMAT_BD_RE_NO_SPARE, FORMAT_BD_R_SRM, FORMAT_DVD_PLUS_RW, FORMAT_DVD_RW_QUICK,
+    FORMAT_FULL,
+};
+use crate::profile::{Family, MediaType, Profile};
+use crate::sense::Sense;
+
+/// Invalid address for write.
+pub(crate) const BAD_WRITE_ADDRESS: Sense = Sense::new(5, 0x21, 0x02);
+/// Logical block address out of range.
+pub(crate) const OUT_OF_RANGE: Sense = Sense::new(5, 0x21, 0x00);
+/// Invalid field in CDB.
+pub(crate) const INVALID_FIELD: Sense = Sense::new(5, 0x24, 0x00);
+/// Invalid field in parameter list.
+pub(crate) const INVALID_PARAMETER: Sense = Sense::new(5, 0x26, 0x00);
+/// Command sequence error.
+pub(crate) const SEQUENCE_ERROR: Sense = Sense::new(5, 0x2C, 0x00);
+/// Incompatible medium installed.
+pub(crate) const INCOMPATIBLE_MEDIUM: Sense = Sense::new(5, 0x30, 0x00);
+/// Cannot format medium, incompatible medium.
+pub(crate) const CANNOT_FORMAT: Sense = Sense::new(5, 0x30, 0x06);
+/// Medium not formatted.
+pub(crate) const NOT_FORMATTED: Sense = Sense::new(5, 0x30, 0x10);
+
+/// Blocks between the end of a CD's first session and the next track start
+/// (lead-out 6,750 + lead-in 4,500 + pregap 150).
+pub const CD_FIRST_SESSION_GAP: u32 = 11_400;
+/// The same for later sessions (lead-out 2,250 + lead-in 4,500 + pregap 150).
+pub const CD_LATER_SESSION_GAP: u32 = 6_900;
+/// Shortest track a CD allows.
+pub const CD_MIN_TRACK: u32 = 300;
+
+/// One track.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Track {
+    /// First block.
+    pub start: u32,
+    /// Blocks recorded.
+    pub written: u32,
+    /// Reserved size in blocks (0 = not reserved).
+    pub reserved: u32,
+    /// Closed tracks take no more writes.
+    pub closed: bool,
+}
+
+impl Track {
+    /// First block after the track's area.
+    pub fn end(&self) -> u32 {
+        self.start.saturating_add(self.written.max(self.reserved))
+    }
+
+    /// The track's next writable address, if it takes writes.
+    pub fn nwa(&self) -> Option<u32> {
+        let room = self.reserved == 0 || self.written < self.reserved;
+        (!self.closed && room).then(|| self.start + self.written)
+    }
+}
+
+/// One session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Tracks, in address order.
+    pub tracks: Vec<Track>,
+    /// Closed sessions have their lead-in/lead-out.
+    pub closed: bool,
+}
+
+/// One disc.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Medium {
+    /// Current profile (DVD-RW changes between sequential and restricted overwrite).
+    pub profile: Profile,
+    /// Capacity in blocks.
+    pub capacity: u32,
+    /// Overwritable media (and BD-R) only: formatted.
+    pub formatted: bool,
+    /// Write-once media: finalized (no more sessions).
+    pub finalized: bool,
+    /// Recorded sessions (sequential media only); the last may be open.
+    pub sessions: Vec<Session>,
+}
+
+fn align_up(v: u32, unit: u32) -> u32 {
+    v.div_ceil(unit).saturating_mul(unit)
+}
+
+impl Medium {
+    /// A blank disc of this media type.
+    pub fn blank(media: MediaType) -> Self {
+        Medium {
+            profile: media.profile,
+            capacity: media.capacity,
+            formatted: false,
+            finalized: false,
+            sessions: Vec::new(),
+        }
+    }
+
+    /// Whether nothing is recorded (and, on overwritable media, not formatted).
+    pub fn is_blank(&self) -> bool {
+        if self.profile.overwritable() {
+            !self.formatted
+        } else {
+            self.sessions.is_empty()
+        }
+    }
+
+    /// Tracks of all sessions, numbered from 1, with their session number.
+    pub fn tracks(&self) -> impl Iterator<Item = (u16, u16, &Track)> {
+        self.sessions
+            .iter()
+            .enumerate()
+            .flat_map(|(s, sess)| sess.tracks.iter().map(move |t| (s as u16 + 1, t)))
+            .enumerate()
+            .map(|(i, (s, t))| (i as u16 + 1, s, t))
+    }
+
+    /// Number of tracks recorded or reserved.
+    pub fn track_count(&self) -> u16 {
+        self.sessions.iter().map(|s| s.tracks.len()).sum::<usize>() as u16
+    }
+
+    /// Number of closed sessions.
+    pub fn closed_sessions(&self) -> u16 {
+        self.sessions.iter().filter(|s| s.closed).count() as u16
+    }
+
+    fn last_end(&self) -> u32 {
+        self.sessions
+            .iter()
+            .flat_map(|s| s.tracks.iter())
+            .map(Track::end)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Blocks between a closed session and the next track.
+    fn session_gap(&self, closed: u16) -> u32 {
+        match (self.profile.family(), closed) {
+            (Family::Cd, 1) => CD_FIRST_SESSION_GAP,
+            (Family::Cd, _) => CD_LATER_SESSION_GAP,
+            _ => 0,
+        }
+    }
+
+    /// Where a new track would start.
+    pub fn next_track_start(&self) -> u32 {
+        match self.sessions.last() {
+            None => 0,
+            Some(s) if s.closed => align_up(self.last_end(), self.profile.ecc_blocks())
+                .saturating_add(self.session_gap(self.closed_sessions())),
+            Some(_) => align_up(self.last_end(), self.profile.ecc_blocks()),
+        }
+    }
+
+    /// The incomplete (open, unreserved) track, as (session index, track index).
+    fn incomplete_track(&self) -> Option<(usize, usize)> {
+        let s = self.sessions.len().checked_sub(1)?;
+        let sess = &self.sessions[s];
+        let t = sess.tracks.len().checked_sub(1)?;
+        let track = &sess.tracks[t];
+        (!sess.closed && !track.closed && track.reserved == 0).then_some((s, t))
+    }
+
+    /// The next writable address of the invisible/incomplete track, or None
+    /// when the disc takes no more sequential writes.
+    pub fn nwa(&self, capacity: u32) -> Option<u32> {
+        if self.profile.overwritable() || self.finalized {
+            return None;
+        }
+        let nwa = match self.incomplete_track() {
+            Some((s, t)) => self.sessions[s].tracks[t].start + self.sessions[s].tracks[t].written,
+            None => self.next_track_start(),
+        };
+        (nwa < capacity).then_some(nwa)
+    }
+
+    /// The effective capacity: the disc's, or less when a fault shortens it.
+    pub fn free_blocks(&self, capacity: u32) -> u32 {
+        self.nwa(capacity).map_or(0, |n| capacity - n)
+    }
+
+    fn open_session_for_new_track(&mut self) -> &mut Session {
+        if self.sessions.last().is_none_or(|s| s.closed) {
+            self.sessions.push(Session {
+                tracks: Vec::new(),
+                closed: false,
+            });
+        }
+        let last = self.sessions.len() - 1;
+        &mut self.sessions[last]
+    }
+
+    /// Records `blocks` at `lba` on sequential media.
+    pub fn write_sequential(&mut self, lba: u32, blocks: u32, capacity: u32) -> Result<(), Sense> {
+        if self.finalized {
+            return Err(BAD_WRITE_ADDRESS);
+        }
+        if blocks == 0 {
+            return Ok(());
+        }
+        if lba.checked_add(blocks).is_none_or(|end| end > capacity) {
+            return Err(OUT_OF_RANGE);
+        }
+        // A write continues an open reserved track, the incomplete track, or
+        // starts a new track at the invisible track's start.
+        let last_session_open = self.sessions.last().is_some_and(|s| !s.closed);
+        if last_session_open {
+            let sess = self.sessions.last_mut().ok_or(SEQUENCE_ERROR)?;
+            for t in sess.tracks.iter_mut() {
+                if t.nwa() == Some(lba) {
+                    if t.reserved != 0 && t.written + blocks > t.reserved {
+                        return Err(OUT_OF_RANGE);
+                    }
+                    t.written += blocks;
+                    return Ok(());
+                }
+            }
+        }
+        if self.incomplete_track().is_some() || lba != self.next_track_start() {
+            return Err(BAD_WRITE_ADDRESS);
+        }
+        let start = lba;
+        self.open_session_for_new_track().tracks.push(Track {
+            start,
+            written: blocks,
+            reserved: 0,
+            closed: false,
+        });
+        Ok(())
+    }
+
+    /// Checks an overwrite of `blocks` at `lba` on overwritable media.
+    pub fn check_overwrite(&self, lba: u32, blocks: u32, capacity: u32) -> Result<(), Sense> {
+        if !self.formatted {
+            return Err(NOT_FORMATTED);
+        }
+        if lba.checked_add(blocks).is_none_or(|end| end > capacity) {
+            return Err(OUT_OF_RANGE);
+        }
+        Ok(())
+    }
+
+    /// RESERVE TRACK: a new track of `blocks` (rounded to the ECC unit).
+    pub fn reserve(&mut self, blocks: u32, capacity: u32) -> Result<u32, Sense> {
+        if self.profile.overwritable() || self.finalized || blocks == 0 {
+            return Err(INVALID_FIELD);
+        }
+        if self.incomplete_track().is_some() {
+            return Err(SEQUENCE_ERROR);
+        }
+        let size = align_up(blocks, self.profile.ecc_blocks());
+        let start = self.next_track_start();
+        if start.checked_add(size).is_none_or(|end| end > capacity) {
+            return Err(OUT_OF_RANGE);
+        }
+        self.open_session_for_new_track().tracks.push(Track {
+            start,
+            written: 0,
+            reserved: size,
+            closed: false,
+        });
+        Ok(start)
+    }
+
+    /// CLOSE TRACK for logical track `number`.
+    pub fn close_track(&mut self, number: u16) -> Result<(), Sense> {
+        let mut n = 0u16;
+        for sess in self.sessions.iter_mut() {
+            for t in sess.tracks.iter_mut() {
+                n += 1;
+                if n == number {
+                    t.closed = true;
+                    return Ok(());
+                }
+            }
+        }
+        Err(INVALID_FIELD)
+    }
+
+    /// Closes every open track (what TAO does at SYNCHRONIZE CACHE).
+    pub fn close_open_tracks(&mut self) {
+        if let Some(sess) = self.sessions.last_mut().filter(|s| !s.closed) {
+            for t in sess.tracks.iter_mut().filter(|t| t.reserved == 0) {
+                t.closed = true;
+            }
+        }
+    }
+
+    /// CLOSE SESSION, optionally finalizing. A disc with no room for another
+    /// session is finalized as well, as drives do.
+    pub fn close_session(&mut self, finalize: bool, capacity: u32) -> Result<(), Sense> {
+        match self.sessions.last_mut() {
+            Some(sess) if !sess.closed => {
+                if sess
+                    .tracks
+                    .iter()
+                    .any(|t| t.reserved != 0 && t.written == 0)
+                {
+                    return Err(Sense::new(5, 0x72, 0x04));
+                }
+                for t in sess.tracks.iter_mut() {
+                    t.closed = true;
+                }
+                sess.closed = true;
+            }
+            Some(_) if finalize && !self.finalized => {}
+            _ => return Err(SEQUENCE_ERROR),
+        }
+        let min_track = if self.profile.family() == Family::Cd {
+            CD_MIN_TRACK
+        } else {
+            1
+        };
+        let room = capacity.saturating_sub(self.next_track_start());
+        if finalize || room < min_track {
+            self.finalized = true;
+        }
+        Ok(())
+    }
+
+    /// BLANK on erasable sequential media.
+    pub fn blank_medium(&mut self, kind: BlankType) -> Result<(), Sense> {
+        let blankable = matches!(
+            self.profile,
+            Profile::CdRw | Profile::DvdMinusRwSequential | Profile::DvdMinusRwRestricted
+        );
+        if !blankable {
+            return Err(INCOMPATIBLE_MEDIUM);
+        }
+        match kind {
+            BlankType::Full | BlankType::Minimal => {
+                self.sessions.clear();
+                self.finalized = false;
+                self.formatted = false;
+                if self.profile == Profile::DvdMinusRwRestricted {
+                    self.profile = Profile::DvdMinusRwSequential;
+                }
+                Ok(())
+            }
+            BlankType::Session if !self.profile.overwritable() => {
+                self.sessions.pop().ok_or(SEQUENCE_ERROR)?;
+                self.finalized = false;
+                Ok(())
+            }
+            BlankType::UncloseSession if !self.profile.overwritable() => {
+                let last = self.sessions.last_mut().ok_or(SEQUENCE_ERROR)?;
+                last.closed = false;
+                self.finalized = false;
+                Ok(())
+            }
+            _ => Err(INVALID_FIELD),
+        }
+    }
+
+    /// FORMAT UNIT with one descriptor.
+    pub fn format(&mut self, format_type: u8, blocks: u32) -> Result<(), Sense> {
+        if blocks > self.capacity {
+            return Err(INVALID_PARAMETER);
+        }
+        match (self.profile, format_type) {
+            (Profile::DvdPlusRw, FORMAT_DVD_PLUS_RW)
+            | (Profile::BdRe, FORMAT_BD_RE | FORMAT_BD_RE_NO_SPARE) => {
+                self.formatted = true;
+                Ok(())
+            }
+            (
+                Profile::DvdMinusRwSequential | Profile::DvdMinusRwRestricted,
+                FORMAT_FULL | FORMAT_DVD_RW_QUICK,
+            ) => {
+                self.profile = Profile::DvdMinusRwRestricted;
+                self.sessions.clear();
+                self.finalized = false;
+                self.formatted = true;
+                Ok(())
+            }
+            (Profile::BdR, FORMAT_BD_R_SRM) => {
+                if !self.sessions.is_empty() {
+                    return Err(SEQUENCE_ERROR);
+                }
+                self.formatted = true;
+                Ok(())
+            }
+            (
+                Profile::DvdPlusRw
+                | Profile::BdRe
+                | Profile::DvdMinusRwSequential
+                | Profile::DvdMinusRwRestricted
+                | Profile::BdR,
+                _,
+            ) => Err(INVALID_PARAMETER),
+            _ => Err(CANNOT_FORMAT),
+        }
+    }
+
+    /// Whether every block of `lba..lba+blocks` can be read.
+    pub fn readable(&self, lba: u32, blocks: u32) -> bool {
+        let Some(end) = lba.checked_add(blocks) else {
+            return false;
+        };
+        if self.profile.overwritable() {
+            return self.formatted && end <= self.capacity;
+        }
+        let covered: u64 = self
+            .tracks()
+            .map(|(_, _, t)| {
+                let lo = t.start.max(lba);
+                let hi = (t.start + t.written).min(end);
+                u64::from(hi.saturating_sub(lo))
+            })
+            .sum();
+        covered == u64::from(blocks)
+    }
+
+    /// Last recorded block, if any.
+    pub fn last_recorded(&self) -> Option<u32> {
+        if self.profile.overwritable() {
+            return self.formatted.then(|| self.capacity.saturating_sub(1));
+        }
+        self.tracks()
+            .filter(|(_, _, t)| t.written > 0)
+            .map(|(_, _, t)| t.start + t.written - 1)
+            .max()
+    }
+}

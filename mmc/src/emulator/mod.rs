@@ -1,0 +1,862 @@
+//! An emulated burner behind [`Transport`]: it receives the CDB bytes a real
+//! drive would, enforces the MMC recording rules of its disc, and answers with
+//! real response bytes and sense data.
+//!
+//! The disc is a media image file (user block `n` at byte `n × 2048`, so after
+//! a session is written the file reads as a plain ISO image) plus a state
+//! sidecar `IMAGE.state` holding tray, sessions and tracks. Both persist, so a
+//! disc "stays in the drive" from one run to the next.
+
+mod fault;
+mod medium;
+mod respond;
+mod spec;
+mod state;
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nix::fcntl::{Flock, FlockArg};
+
+pub use fault::{Fault, Trigger};
+pub use medium::{Medium, Session, Track, CD_FIRST_SESSION_GAP, CD_LATER_SESSION_GAP};
+pub use spec::{parse as parse_spec, EmulatorOptions, PREFIX};
+pub use state::DriveState;
+
+use crate::cdb::config::MediaEventCode;
+use crate::cdb::format::{FormatParameters, FormatUnit};
+use crate::cdb::mode::{
+    ModeParameters, ModeSelect10, WriteParameters, WriteType, DATA_BLOCK_MODE1, PAGE_CAPABILITIES,
+    PAGE_WRITE_PARAMETERS,
+};
+use crate::cdb::perf::{SetStreaming, StreamingDescriptor};
+use crate::cdb::rw::{Read10, SynchronizeCache, Write10};
+use crate::cdb::spc::{StartStopAction, StartStopUnit};
+use crate::cdb::track::{CloseFunction, CloseTrackSession, ReserveTrack};
+use crate::cdb::{cdb_len, format::Blank, opcode_name, Command, Response};
+use crate::error::{Error, Result};
+use crate::profile::{Family, MediaType, Profile};
+use crate::sense::Sense;
+use crate::transport::{hex, Completion, DataPhase, Transport};
+use crate::BLOCK_SIZE;
+use medium::{INVALID_FIELD, INVALID_PARAMETER};
+
+/// Invalid command operation code.
+const INVALID_OPCODE: Sense = Sense::new(5, 0x20, 0x00);
+/// Illegal mode for this track (write type does not suit the medium).
+const ILLEGAL_MODE: Sense = Sense::new(5, 0x64, 0x00);
+/// Write protected.
+const WRITE_PROTECTED: Sense = Sense::new(7, 0x27, 0x00);
+/// Medium may have changed.
+const MEDIUM_CHANGED: Sense = Sense::new(6, 0x28, 0x00);
+/// Medium removal prevented.
+const REMOVAL_PREVENTED: Sense = Sense::new(5, 0x53, 0x02);
+
+/// Default number of busy polls after an Immed operation: enough to make the
+/// caller's polling loop run, short enough for tests.
+const DEFAULT_BUSY_POLLS: u32 = 2;
+
+/// A long operation still running (its effect is already applied; only its
+/// visibility is delayed, as with a drive working in the background).
+#[derive(Debug, Clone, Copy)]
+struct Busy {
+    sense: Sense,
+    left: u32,
+    total: u32,
+}
+
+type Reply = std::result::Result<usize, Sense>;
+
+/// The emulated drive.
+pub struct Emulator {
+    name: String,
+    image: Flock<File>,
+    state_path: PathBuf,
+    state: DriveState,
+    write_params: WriteParameters,
+    prevent: bool,
+    busy: Option<Busy>,
+    busy_polls: u32,
+    last_sense: Option<Sense>,
+    faults: Vec<Fault>,
+    counts: [u32; 256],
+    blocks_written: u64,
+    write_protected: bool,
+    medium_hidden: bool,
+    capacity_limit: Option<u32>,
+    media_event: MediaEventCode,
+    dirty: bool,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("name", &self.name)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The sidecar state path of an image.
+pub fn state_path(image: &Path) -> PathBuf {
+    let mut s = image.as_os_str().to_owned();
+    s.push(".state");
+    PathBuf::from(s)
+}
+
+impl Emulator {
+    /// Opens an emulated device string `emulated:PATH?profile=NAME&...`.
+    pub fn open_spec(spec: &str) -> Result<Emulator> {
+        let (path, opts) = spec::parse(spec)?;
+        Emulator::open_named(&path, opts, spec.to_string())
+    }
+
+    /// Opens (creating when missing) the image at `path`.
+    pub fn open(path: &Path, opts: EmulatorOptions) -> Result<Emulator> {
+        let name = format!("{PREFIX}{}", path.display());
+        Emulator::open_named(path, opts, name)
+    }
+
+    fn open_named(path: &Path, opts: EmulatorOptions, name: String) -> Result<Emulator> {
+        let open_err = |reason: String| Error::Open {
+            device: name.clone(),
+            reason,
+        };
+        let state_path = state_path(path);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| open_err(format!("{}: {e}", path.display())))?;
+        // One process at a time, as O_EXCL gives for a real drive.
+        let image = Flock::lock(file, FlockArg::LockExclusiveNonblock)
+            .map_err(|(_, e)| open_err(format!("image is in use by another process ({e})")))?;
+        let image_len = image
+            .metadata()
+            .map_err(|e| open_err(format!("{}: {e}", path.display())))?
+            .len();
+        let with_capacity = |m: MediaType| MediaType {
+            capacity: opts.capacity.unwrap_or(m.capacity),
+            ..m
+        };
+        let mut fresh = false;
+        let mut state = if state_path.exists() {
+            DriveState::load(&state_path).map_err(open_err)?
+        } else {
+            fresh = true;
+            let media = opts.media.ok_or_else(|| {
+                open_err(format!(
+                    "new emulated drive needs a disc type: add ?profile=NAME ({})",
+                    MediaType::names()
+                ))
+            })?;
+            let mut medium = Medium::blank(with_capacity(media));
+            // An existing image without state is a disc holding that image.
+            if image_len > 0 {
+                let blocks = u32::try_from(image_len.div_ceil(BLOCK_SIZE as u64))
+                    .map_err(|_| open_err("image is too large for a disc".into()))?;
+                if medium.profile.overwritable() {
+                    medium.formatted = true;
+                } else {
+                    medium.sessions.push(Session {
+                        tracks: vec![Track {
+                            start: 0,
+                            written: blocks,
+                            reserved: 0,
+                            closed: true,
+                        }],
+                        closed: true,
+                    });
+                }
+                medium.capacity = medium.capacity.max(blocks);
+            }
+            DriveState {
+                tray_open: false,
+                medium: Some(medium),
+                unit_attention: false,
+            }
+        };
+        if let (Some(want), Some(have)) = (opts.media, state.medium.as_ref()) {
+            let same = want.profile == have.profile
+                || (want.profile.family() == have.profile.family()
+                    && want.profile.erasable()
+                    && have.profile.erasable()
+                    && want.profile.overwritable() != have.profile.overwritable()
+                    && matches!(
+                        have.profile,
+                        Profile::DvdMinusRwRestricted | Profile::DvdMinusRwSequential
+                    ));
+            if !same {
+                return Err(open_err(format!(
+                    "the disc in this drive is {} ({}), not {}; remove {} to start over",
+                    have.profile,
+                    have.profile.key(),
+                    want.name,
+                    state_path.display()
+                )));
+            }
+        } else if let (Some(want), None) = (opts.media, state.medium.as_ref()) {
+            // An empty drive given a profile gets a new blank disc.
+            image.set_len(0).map_err(|e| open_err(e.to_string()))?;
+            state.medium = Some(Medium::blank(with_capacity(want)));
+            state.tray_open = false;
+            state.unit_attention = true;
+            fresh = true;
+        }
+        let mut emu = Emulator {
+            name: name.clone(),
+            image,
+            state_path,
+            state,
+            write_params: WriteParameters::default(),
+            prevent: false,
+            busy: None,
+            busy_polls: opts.busy_polls.unwrap_or(DEFAULT_BUSY_POLLS),
+            last_sense: None,
+            faults: opts.faults,
+            counts: [0; 256],
+            blocks_written: 0,
+            write_protected: opts.write_protected,
+            medium_hidden: opts.medium_removed,
+            capacity_limit: None,
+            media_event: MediaEventCode::NoChange,
+            dirty: fresh,
+        };
+        if opts.full {
+            let used = emu.medium_ref().map_or(0, |m| {
+                if m.profile.overwritable() {
+                    0
+                } else {
+                    m.next_track_start()
+                }
+            });
+            emu.capacity_limit = Some(used);
+        }
+        emu.save().map_err(|e| open_err(e.to_string()))?;
+        Ok(emu)
+    }
+
+    /// Writes the state sidecar now (it is also written after every command
+    /// that changes the disc structure, and on drop).
+    pub fn save(&mut self) -> Result<()> {
+        if self.dirty {
+            self.state
+                .save(&self.state_path)
+                .map_err(|e| Error::Medium {
+                    device: self.name.clone(),
+                    message: format!("saving {}: {e}", self.state_path.display()),
+                })?;
+            self.dirty = false;
+        }
+        Ok(())
+    }
+
+    /// Adds a fault to inject.
+    pub fn inject(&mut self, fault: Fault) {
+        self.faults.push(fault);
+    }
+
+    /// Reports the disc as write-protected (or not) from now on.
+    pub fn set_write_protected(&mut self, on: bool) {
+        self.write_protected = on;
+    }
+
+    /// Hides or shows the disc, as if it were taken out or put back; putting it
+    /// back raises a unit attention, as a real drive does.
+    pub fn set_medium_removed(&mut self, removed: bool) {
+        if self.medium_hidden && !removed {
+            self.state.unit_attention = true;
+            self.media_event = MediaEventCode::NewMedia;
+            self.dirty = true;
+        } else if removed && !self.medium_hidden {
+            self.media_event = MediaEventCode::MediaRemoval;
+        }
+        self.medium_hidden = removed;
+    }
+
+    /// Limits the usable capacity (a short or full disc); None restores it.
+    pub fn set_capacity_limit(&mut self, blocks: Option<u32>) {
+        self.capacity_limit = blocks;
+    }
+
+    /// Sets how many TEST UNIT READY polls an Immed operation stays busy.
+    pub fn set_busy_polls(&mut self, polls: u32) {
+        self.busy_polls = polls;
+    }
+
+    /// Replaces the disc with a new blank one of this type (the image is
+    /// emptied); the next command sees a unit attention.
+    pub fn load_blank(&mut self, media: MediaType) -> Result<()> {
+        self.image.set_len(0).map_err(|e| Error::Medium {
+            device: self.name.clone(),
+            message: format!("emptying the image: {e}"),
+        })?;
+        self.state.medium = Some(Medium::blank(media));
+        self.state.tray_open = false;
+        self.state.unit_attention = true;
+        self.media_event = MediaEventCode::NewMedia;
+        self.medium_hidden = false;
+        self.dirty = true;
+        self.save()
+    }
+
+    /// The disc as the emulator models it (None when the tray is empty).
+    pub fn medium(&self) -> Option<&Medium> {
+        self.state.medium.as_ref()
+    }
+
+    /// Whether the tray is open.
+    pub fn tray_open(&self) -> bool {
+        self.state.tray_open
+    }
+
+    /// How many commands with this opcode arrived since opening.
+    pub fn command_count(&self, opcode: u8) -> u32 {
+        self.counts[usize::from(opcode)]
+    }
+
+    /// Blocks written since opening.
+    pub fn blocks_written(&self) -> u64 {
+        self.blocks_written
+    }
+
+    fn medium_ref(&self) -> Option<&Medium> {
+        if self.state.tray_open || self.medium_hidden {
+            None
+        } else {
+            self.state.medium.as_ref()
+        }
+    }
+
+    fn capacity(&self, m: &Medium) -> u32 {
+        self.capacity_limit
+            .map_or(m.capacity, |l| l.min(m.capacity))
+    }
+
+    /// The disc, or the "no medium" sense a drive gives.
+    fn need_medium(&self) -> std::result::Result<&Medium, Sense> {
+        if self.state.tray_open {
+            return Err(Sense::new(2, 0x3A, 0x02));
+        }
+        self.medium_ref().ok_or(Sense::new(2, 0x3A, 0x01))
+    }
+
+    fn need_medium_mut(&mut self) -> std::result::Result<&mut Medium, Sense> {
+        self.need_medium()?;
+        self.dirty = true;
+        self.state.medium.as_mut().ok_or(Sense::new(2, 0x3A, 0x01))
+    }
+
+    fn need_writable(&self) -> std::result::Result<&Medium, Sense> {
+        let m = self.need_medium()?;
+        if self.write_protected {
+            return Err(WRITE_PROTECTED);
+        }
+        Ok(m)
+    }
+
+    fn start_busy(&mut self, immed: bool, sense: Sense) {
+        if immed && self.busy_polls > 0 {
+            self.busy = Some(Busy {
+                sense,
+                left: self.busy_polls,
+                total: self.busy_polls,
+            });
+        }
+    }
+
+    fn busy_sense(&self) -> Option<Sense> {
+        self.busy.map(|b| {
+            let done = u32::from(u16::MAX) * (b.total - b.left) / b.total.max(1);
+            b.sense.with_progress(done as u16)
+        })
+    }
+
+    fn io_err(&self, what: &str, e: std::io::Error) -> Error {
+        Error::Medium {
+            device: self.name.clone(),
+            message: format!("{what} the image: {e}"),
+        }
+    }
+
+    /// Runs one CDB. `Ok(Err(sense))` is a check condition.
+    fn dispatch(&mut self, cdb: &[u8], data: DataPhase<'_>) -> Result<Reply> {
+        let opcode = cdb[0];
+        self.counts[usize::from(opcode)] = self.counts[usize::from(opcode)].saturating_add(1);
+        let nth = self.counts[usize::from(opcode)];
+        if let Some(i) = self.faults.iter().position(
+            |f| matches!(f.trigger, Trigger::Command { opcode: o, nth: n } if o == opcode && n == nth),
+        ) {
+            return Ok(Err(self.faults.remove(i).sense));
+        }
+        // These report state without disturbing it, as MMC requires.
+        let passive = matches!(opcode, 0x12 | 0x46 | 0x4A);
+        if opcode == 0x03 {
+            return Ok(self.request_sense(cdb, data));
+        }
+        if !passive {
+            // Time passes with every command the host sends while waiting.
+            if let Some(b) = self.busy.as_mut() {
+                b.left = b.left.saturating_sub(1);
+                let sense = self.busy_sense();
+                if self.busy.is_some_and(|b| b.left == 0) {
+                    self.busy = None;
+                }
+                if let Some(s) = sense {
+                    return Ok(Err(s));
+                }
+            }
+            if self.state.unit_attention && self.medium_ref().is_some() {
+                self.state.unit_attention = false;
+                self.dirty = true;
+                return Ok(Err(MEDIUM_CHANGED));
+            }
+        }
+        let decode_fail = |_| INVALID_FIELD;
+        let reply = match opcode {
+            0x00 => self.need_medium().map(|_| 0),
+            0x12 => respond::inquiry(cdb, data),
+            0x46 => respond::configuration(self.medium_ref(), cdb, data),
+            0x4A => {
+                let r = respond::event_status(
+                    self.medium_ref(),
+                    self.state.tray_open,
+                    self.media_event,
+                    cdb,
+                    data,
+                );
+                if r.is_ok() {
+                    self.media_event = MediaEventCode::NoChange;
+                }
+                r
+            }
+            0x25 => self
+                .need_medium()
+                .and_then(|m| respond::capacity(m, cdb, data)),
+            0x51 => self
+                .need_medium()
+                .and_then(|m| respond::disc_information(m, self.capacity(m), cdb, data)),
+            0x52 => self
+                .need_medium()
+                .and_then(|m| respond::track_information(m, self.capacity(m), cdb, data)),
+            0x43 => self
+                .need_medium()
+                .and_then(|m| respond::toc(m, self.capacity(m), cdb, data)),
+            0x23 => respond::format_capacities(self.medium_ref(), cdb, data),
+            0x5A => respond::mode_sense(&self.write_params, self.prevent, cdb, data),
+            0x5C => respond::buffer_capacity(cdb, data),
+            0xAC => respond::performance(self.medium_ref(), cdb, data),
+            0xBB => crate::cdb::perf::SetCdSpeed::decode(cdb)
+                .map(|_| 0)
+                .map_err(decode_fail),
+            0xB6 => self.set_streaming(cdb, data),
+            0x55 => self.mode_select(cdb, data),
+            0x1E => match crate::cdb::spc::PreventAllowMediumRemoval::decode(cdb) {
+                Ok(p) => {
+                    self.prevent = p.prevent;
+                    Ok(0)
+                }
+                Err(_) => Err(INVALID_FIELD),
+            },
+            0x1B => self.start_stop(cdb),
+            0x28 => return self.read(cdb, data),
+            0x2A => return self.write(cdb, data),
+            0x35 => self.sync_cache(cdb),
+            0x5B => self.close(cdb),
+            0x53 => self.reserve(cdb),
+            0xA1 => return self.blank(cdb),
+            0x04 => return self.format(cdb, data),
+            _ => Err(INVALID_OPCODE),
+        };
+        Ok(reply)
+    }
+
+    fn request_sense(&mut self, cdb: &[u8], data: DataPhase<'_>) -> Reply {
+        let req = crate::cdb::spc::RequestSense::decode(cdb).map_err(|_| INVALID_FIELD)?;
+        let sense = match self.busy_sense() {
+            Some(s) => s,
+            None if self.state.unit_attention && self.medium_ref().is_some() => {
+                self.state.unit_attention = false;
+                self.dirty = true;
+                MEDIUM_CHANGED
+            }
+            None => self.last_sense.take().unwrap_or(Sense::new(0, 0, 0)),
+        };
+        Ok(respond::put(
+            data,
+            usize::from(req.alloc),
+            &sense.to_fixed(),
+        ))
+    }
+
+    fn mode_select(&mut self, cdb: &[u8], data: DataPhase<'_>) -> Reply {
+        let sel = ModeSelect10::decode(cdb).map_err(|_| INVALID_FIELD)?;
+        let DataPhase::ToDevice(bytes) = data else {
+            return Err(INVALID_FIELD);
+        };
+        let bytes = &bytes[..usize::from(sel.len).min(bytes.len())];
+        let params = ModeParameters::parse(bytes).map_err(|_| INVALID_PARAMETER)?;
+        for page in &params.pages {
+            match page.code {
+                PAGE_WRITE_PARAMETERS => {
+                    self.write_params =
+                        WriteParameters::from_page(page).map_err(|_| INVALID_PARAMETER)?;
+                }
+                PAGE_CAPABILITIES => {}
+                _ => return Err(INVALID_PARAMETER),
+            }
+        }
+        Ok(bytes.len())
+    }
+
+    fn set_streaming(&mut self, cdb: &[u8], data: DataPhase<'_>) -> Reply {
+        let cmd = SetStreaming::decode(cdb).map_err(|_| INVALID_FIELD)?;
+        let DataPhase::ToDevice(bytes) = data else {
+            return Err(INVALID_FIELD);
+        };
+        let d = StreamingDescriptor::parse(&bytes[..usize::from(cmd.len).min(bytes.len())])
+            .map_err(|_| INVALID_PARAMETER)?;
+        if d.end_lba < d.start_lba {
+            return Err(INVALID_PARAMETER);
+        }
+        Ok(28)
+    }
+
+    fn start_stop(&mut self, cdb: &[u8]) -> Reply {
+        let cmd = StartStopUnit::decode(cdb).map_err(|_| INVALID_FIELD)?;
+        match cmd.action {
+            StartStopAction::Eject => {
+                if self.prevent {
+                    return Err(REMOVAL_PREVENTED);
+                }
+                if !self.state.tray_open {
+                    self.state.tray_open = true;
+                    self.media_event = MediaEventCode::MediaRemoval;
+                    self.dirty = true;
+                }
+            }
+            StartStopAction::Load => {
+                if self.state.tray_open {
+                    self.state.tray_open = false;
+                    if self.state.medium.is_some() {
+                        self.state.unit_attention = true;
+                        self.media_event = MediaEventCode::NewMedia;
+                    }
+                    self.dirty = true;
+                }
+            }
+            StartStopAction::Start | StartStopAction::Stop => {
+                self.need_medium()?;
+            }
+        }
+        Ok(0)
+    }
+
+    fn read(&mut self, cdb: &[u8], data: DataPhase<'_>) -> Result<Reply> {
+        let Ok(cmd) = Read10::decode(cdb) else {
+            return Ok(Err(INVALID_FIELD));
+        };
+        let m = match self.need_medium() {
+            Ok(m) => m,
+            Err(s) => return Ok(Err(s)),
+        };
+        let len = usize::from(cmd.blocks) * BLOCK_SIZE;
+        let DataPhase::FromDevice(buf) = data else {
+            return Ok(Err(INVALID_FIELD));
+        };
+        if buf.len() < len {
+            return Err(self.length_mismatch(Read10::NAME, len, buf.len()));
+        }
+        if !m.readable(cmd.lba, u32::from(cmd.blocks)) {
+            return Ok(Err(medium::OUT_OF_RANGE));
+        }
+        let buf = &mut buf[..len];
+        buf.fill(0);
+        let mut at = 0;
+        let offset = u64::from(cmd.lba) * BLOCK_SIZE as u64;
+        // The image may end before the disc does: the rest reads as zeros.
+        while at < len {
+            match self.image.read_at(&mut buf[at..], offset + at as u64) {
+                Ok(0) => break,
+                Ok(n) => at += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.io_err("reading", e)),
+            }
+        }
+        Ok(Ok(len))
+    }
+
+    fn length_mismatch(&self, command: &'static str, want: usize, got: usize) -> Error {
+        Error::Transport {
+            device: self.name.clone(),
+            command,
+            detail: format!("transfer length is {want} bytes but the buffer holds {got}"),
+        }
+    }
+
+    fn write(&mut self, cdb: &[u8], data: DataPhase<'_>) -> Result<Reply> {
+        let Ok(cmd) = Write10::decode(cdb) else {
+            return Ok(Err(INVALID_FIELD));
+        };
+        let DataPhase::ToDevice(bytes) = data else {
+            return Ok(Err(INVALID_FIELD));
+        };
+        let len = usize::from(cmd.blocks) * BLOCK_SIZE;
+        if bytes.len() != len {
+            return Err(self.length_mismatch(Write10::NAME, len, bytes.len()));
+        }
+        // Rules first: a refused WRITE records nothing and consumes no fault.
+        let checked = self.need_writable().and_then(|m| {
+            self.check_write_mode(m)?;
+            let cap = self.capacity(m);
+            let overwrite = m.profile.overwritable();
+            if overwrite {
+                m.check_overwrite(cmd.lba, u32::from(cmd.blocks), cap)?;
+            }
+            Ok((cap, overwrite))
+        });
+        let (cap, overwrite) = match checked {
+            Ok(v) => v,
+            Err(s) => return Ok(Err(s)),
+        };
+        // A block fault lets the blocks before it reach the disc, then fails.
+        let first = self.blocks_written;
+        let fault = self.faults.iter().position(|f| {
+            matches!(f.trigger, Trigger::Block(b) if b >= first && b < first + u64::from(cmd.blocks))
+        });
+        let (blocks, fail) = match fault {
+            Some(i) => {
+                let f = self.faults.remove(i);
+                let good = match f.trigger {
+                    Trigger::Block(b) => (b - first) as u32,
+                    Trigger::Command { .. } => 0,
+                };
+                let mut sense = f.sense;
+                sense.information = Some(cmd.lba + good);
+                (good, Some(sense))
+            }
+            None => (u32::from(cmd.blocks), None),
+        };
+        if blocks > 0 {
+            if !overwrite {
+                let r = self
+                    .need_medium_mut()
+                    .and_then(|m| m.write_sequential(cmd.lba, blocks, cap));
+                if let Err(s) = r {
+                    return Ok(Err(s));
+                }
+            }
+            let n = blocks as usize * BLOCK_SIZE;
+            let offset = u64::from(cmd.lba) * BLOCK_SIZE as u64;
+            self.image
+                .write_all_at(&bytes[..n], offset)
+                .map_err(|e| self.io_err("writing", e))?;
+            self.blocks_written += u64::from(blocks);
+            self.dirty = true;
+        }
+        Ok(match fail {
+            Some(s) => Err(s),
+            None => Ok(len),
+        })
+    }
+
+    /// CD and DVD-R writing needs a write type and block type that fit.
+    fn check_write_mode(&self, m: &Medium) -> std::result::Result<(), Sense> {
+        let wp = &self.write_params;
+        match m.profile {
+            Profile::CdR | Profile::CdRw => {
+                let ok = matches!(
+                    wp.write_type,
+                    WriteType::TrackAtOnce | WriteType::Incremental
+                ) && wp.data_block_type == DATA_BLOCK_MODE1;
+                if ok {
+                    Ok(())
+                } else {
+                    Err(ILLEGAL_MODE)
+                }
+            }
+            Profile::DvdMinusR | Profile::DvdMinusRwSequential => {
+                let ok = matches!(
+                    wp.write_type,
+                    WriteType::Incremental | WriteType::SessionAtOnce
+                );
+                if ok {
+                    Ok(())
+                } else {
+                    Err(ILLEGAL_MODE)
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn sync_cache(&mut self, cdb: &[u8]) -> Reply {
+        let cmd = SynchronizeCache::decode(cdb).map_err(|_| INVALID_FIELD)?;
+        let m = self.need_medium()?;
+        // In TAO the drive ends the track when the host flushes.
+        if m.profile.family() == Family::Cd
+            && self.write_params.write_type == WriteType::TrackAtOnce
+        {
+            self.need_medium_mut()?.close_open_tracks();
+        }
+        self.start_busy(cmd.immed, Sense::new(2, 0x04, 0x07));
+        Ok(0)
+    }
+
+    fn close(&mut self, cdb: &[u8]) -> Reply {
+        let cmd = CloseTrackSession::decode(cdb).map_err(|_| INVALID_FIELD)?;
+        let m = self.need_writable()?;
+        let cap = self.capacity(m);
+        let profile = m.profile;
+        let overwritable = profile.overwritable();
+        // Page 05's multi-session field decides on CD and DVD-R whether a
+        // closed session also closes the disc.
+        let page_finalizes = matches!(profile.family(), Family::Cd)
+            || matches!(profile, Profile::DvdMinusR | Profile::DvdMinusRwSequential);
+        let finalize_by_page = page_finalizes && self.write_params.multisession == 0;
+        match cmd.function {
+            CloseFunction::StopFormat if profile == Profile::DvdPlusRw => {}
+            CloseFunction::Track if !overwritable => {
+                self.need_medium_mut()?.close_track(cmd.track)?
+            }
+            CloseFunction::Session if overwritable => {}
+            CloseFunction::Session => self
+                .need_medium_mut()?
+                .close_session(finalize_by_page, cap)?,
+            CloseFunction::FinalizeMinimalRadius if profile == Profile::DvdPlusR => {
+                self.need_medium_mut()?.close_session(true, cap)?
+            }
+            CloseFunction::Finalize if matches!(profile, Profile::DvdPlusR | Profile::BdR) => {
+                self.need_medium_mut()?.close_session(true, cap)?
+            }
+            _ => return Err(INVALID_FIELD),
+        }
+        if matches!(
+            cmd.function,
+            CloseFunction::Session | CloseFunction::Finalize | CloseFunction::FinalizeMinimalRadius
+        ) {
+            // Linux keeps the old disc size unless told the medium changed.
+            self.media_event = MediaEventCode::NewMedia;
+        }
+        self.start_busy(cmd.immed, Sense::new(2, 0x04, 0x07));
+        Ok(0)
+    }
+
+    fn reserve(&mut self, cdb: &[u8]) -> Reply {
+        let cmd = ReserveTrack::decode(cdb).map_err(|_| INVALID_FIELD)?;
+        let m = self.need_writable()?;
+        let cap = self.capacity(m);
+        self.need_medium_mut()?.reserve(cmd.blocks, cap)?;
+        Ok(0)
+    }
+
+    fn blank(&mut self, cdb: &[u8]) -> Result<Reply> {
+        let Ok(cmd) = Blank::decode(cdb) else {
+            return Ok(Err(INVALID_FIELD));
+        };
+        if let Err(s) = self.need_writable() {
+            return Ok(Err(s));
+        }
+        let r = self
+            .need_medium_mut()
+            .and_then(|m| m.blank_medium(cmd.kind));
+        if let Err(s) = r {
+            return Ok(Err(s));
+        }
+        let now_blank = self.state.medium.as_ref().is_some_and(Medium::is_blank);
+        if now_blank {
+            self.image
+                .set_len(0)
+                .map_err(|e| self.io_err("emptying", e))?;
+        }
+        self.start_busy(cmd.immed, Sense::new(2, 0x04, 0x07));
+        Ok(Ok(0))
+    }
+
+    fn format(&mut self, cdb: &[u8], data: DataPhase<'_>) -> Result<Reply> {
+        let Ok(cmd) = FormatUnit::decode(cdb) else {
+            return Ok(Err(INVALID_FIELD));
+        };
+        let DataPhase::ToDevice(bytes) = data else {
+            return Ok(Err(INVALID_FIELD));
+        };
+        if !cmd.fmt_data {
+            return Ok(Err(INVALID_FIELD));
+        }
+        let Ok(params) = FormatParameters::parse(bytes) else {
+            return Ok(Err(INVALID_PARAMETER));
+        };
+        if let Err(s) = self.need_writable() {
+            return Ok(Err(s));
+        }
+        let was = self.state.medium.as_ref().map(|m| m.profile);
+        let d = params.descriptor;
+        let r = self
+            .need_medium_mut()
+            .and_then(|m| m.format(d.format_type, d.blocks));
+        if let Err(s) = r {
+            return Ok(Err(s));
+        }
+        // Reformatting DVD-RW discards the sequential recording.
+        if was == Some(Profile::DvdMinusRwSequential) {
+            self.image
+                .set_len(0)
+                .map_err(|e| self.io_err("emptying", e))?;
+        }
+        self.start_busy(params.immed, Sense::new(2, 0x04, 0x04));
+        Ok(Ok(bytes.len()))
+    }
+}
+
+impl Transport for Emulator {
+    fn execute(
+        &mut self,
+        cdb: &[u8],
+        data: DataPhase<'_>,
+        _timeout: Duration,
+    ) -> Result<Completion> {
+        let Some(&opcode) = cdb.first() else {
+            return Err(Error::Transport {
+                device: self.name.clone(),
+                command: "empty CDB",
+                detail: "no bytes to send".into(),
+            });
+        };
+        if cdb.len() < cdb_len(opcode).min(12) {
+            return Ok(Completion::check(INVALID_FIELD));
+        }
+        log::debug!("{}: CDB {} ({})", self.name, hex(cdb), opcode_name(opcode));
+        let reply = self.dispatch(cdb, data)?;
+        let done = match reply {
+            Ok(n) => Completion::good(n),
+            Err(sense) => {
+                log::debug!("{}: {} -> {}", self.name, opcode_name(opcode), sense);
+                self.last_sense = Some(sense);
+                // The bytes travel as fixed-format sense and are decoded again,
+                // exactly as on the SG_IO path.
+                let decoded = Sense::parse(&sense.to_fixed()).unwrap_or(sense);
+                Completion::check(decoded)
+            }
+        };
+        if self.dirty && opcode != Write10::OPCODE {
+            self.save()?;
+        }
+        Ok(done)
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Err(e) = self.save() {
+            log::warn!("{e}");
+        }
+    }
+}
