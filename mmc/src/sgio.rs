@@ -134,11 +134,9 @@ pub struct SgIo {
     max_transfer: usize,
 }
 
-/// Canonical paths of everything mounted from a block device, with its rdev.
-fn mounted_devices() -> Vec<(PathBuf, u64)> {
-    let Ok(text) = std::fs::read_to_string("/proc/mounts") else {
-        return Vec::new();
-    };
+/// Canonical paths of everything mounted from a block device, with its rdev,
+/// from the text of /proc/mounts.
+fn mounted_devices(text: &str) -> Vec<(PathBuf, u64)> {
     text.lines()
         .filter_map(|l| l.split_whitespace().next())
         .filter(|src| src.starts_with('/'))
@@ -162,8 +160,9 @@ fn sg_block_sibling(path: &Path) -> Option<PathBuf> {
     Some(PathBuf::from("/dev").join(entry.file_name()))
 }
 
-/// Fails when `path` (or the sr device behind an sg device) is mounted.
-fn refuse_mounted(device: &str, path: &Path, rdev: u64, is_char: bool) -> Result<()> {
+/// Fails when `path` (or the sr device behind an sg device) is listed in
+/// `mounts` (the text of /proc/mounts).
+fn refuse_mounted(mounts: &str, device: &str, path: &Path, rdev: u64, is_char: bool) -> Result<()> {
     let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let sibling = if is_char {
         sg_block_sibling(path)
@@ -174,7 +173,7 @@ fn refuse_mounted(device: &str, path: &Path, rdev: u64, is_char: bool) -> Result
         .as_ref()
         .and_then(|s| std::fs::metadata(s).ok())
         .map(|m| m.rdev());
-    for (src, dev) in mounted_devices() {
+    for (src, dev) in mounted_devices(mounts) {
         let hit = src == canon || (!is_char && dev == rdev) || Some(dev) == sibling_rdev;
         if hit {
             return Err(Error::Open {
@@ -211,7 +210,9 @@ impl SgIo {
         if !ft.is_block_device() && !ft.is_char_device() {
             return Err(fail("is not a device node".into()));
         }
-        refuse_mounted(&device, path, md.rdev(), ft.is_char_device())?;
+        // Without /proc/mounts there is nothing to compare against.
+        let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+        refuse_mounted(&mounts, &device, path, md.rdev(), ft.is_char_device())?;
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -404,6 +405,38 @@ mod tests {
         assert_eq!(std::mem::offset_of!(SgIoHdr, status), 64);
         assert_eq!(std::mem::offset_of!(SgIoHdr, resid), 72);
         assert_eq!(std::mem::offset_of!(SgIoHdr, info), 80);
+    }
+
+    /// Any block device node on this machine, for the mount check.
+    fn some_block_device() -> Option<PathBuf> {
+        std::fs::read_dir("/dev")
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_block_device()))
+    }
+
+    #[test]
+    fn a_device_listed_in_proc_mounts_is_refused() {
+        let Some(dev) = some_block_device() else {
+            eprintln!("no block device node here: mount check not exercised");
+            return;
+        };
+        let rdev = std::fs::metadata(&dev).unwrap().rdev();
+        let name = dev.display().to_string();
+        let mounts = format!("{name} /media/cdrom iso9660 ro 0 0\nproc /proc proc rw 0 0\n");
+        let e = refuse_mounted(&mounts, &name, &dev, rdev, false).unwrap_err();
+        assert!(e.to_string().contains("is mounted"), "{e}");
+        assert!(e.to_string().contains("/proc/mounts"), "{e}");
+        refuse_mounted("proc /proc proc rw 0 0\n", &name, &dev, rdev, false).unwrap();
+        // The same device under another name (same rdev) is caught too.
+        let link = std::env::temp_dir().join(format!("mmc-test-link-{}", std::process::id()));
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&dev, &link).unwrap();
+        let via_link = format!("{} /mnt iso9660 ro 0 0\n", link.display());
+        let r = refuse_mounted(&via_link, &name, &dev, rdev, false);
+        std::fs::remove_file(&link).unwrap();
+        assert!(r.is_err());
     }
 
     #[test]

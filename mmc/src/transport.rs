@@ -126,3 +126,9 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     }
     s
 }
+
+impl std::fmt::Debug for dyn Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Transport({})", self.name())
+    }
+}

@@ -173,13 +173,12 @@ impl Drive {
 
     /// Writes `data` (whole 2048-byte blocks) at `lba` in chunks the medium
     /// likes, returning the blocks written. Stops at `limit` blocks with a
-    /// "does not fit" error.
+    /// "does not fit" error. Progress counts on from `already`.
     fn stream(
         &mut self,
         lba: u32,
         data: &mut dyn Read,
-        chunk_blocks: u32,
-        limit: u32,
+        (chunk_blocks, limit, already): (u32, u32, u32),
         progress: &mut dyn Progress,
     ) -> Result<u32> {
         let per = chunk_blocks
@@ -214,7 +213,7 @@ impl Drive {
             };
             self.exec(&cmd, DataPhase::ToDevice(&buf[..n]), DEFAULT_TIMEOUT)?;
             done += blocks;
-            progress.blocks_written(u64::from(done));
+            progress.blocks_written(u64::from(already + done));
         }
     }
 
@@ -265,7 +264,8 @@ impl Drive {
         self.select_write_parameters(Some(profile), opts.finalize)?;
         let track = self.track_information(INVISIBLE_TRACK)?.track;
         progress.phase("writing");
-        let mut blocks = self.stream(nwa, data, profile.write_chunk_blocks(), free, progress)?;
+        let chunk = profile.write_chunk_blocks();
+        let mut blocks = self.stream(nwa, data, (chunk, free, 0), progress)?;
         if blocks == 0 {
             return Err(self.medium_error("nothing to write: the data is empty"));
         }
@@ -274,8 +274,7 @@ impl Drive {
             blocks += self.stream(
                 nwa + blocks,
                 &mut &pad[..],
-                profile.write_chunk_blocks(),
-                free - blocks,
+                (chunk, free - blocks, blocks),
                 progress,
             )?;
         }
@@ -319,7 +318,12 @@ impl Drive {
         }
         self.set_speed(opts.speed_kbs)?;
         progress.phase("writing");
-        let blocks = self.stream(start, data, profile.write_chunk_blocks(), free, progress)?;
+        let blocks = self.stream(
+            start,
+            data,
+            (profile.write_chunk_blocks(), free, 0),
+            progress,
+        )?;
         progress.phase("synchronizing cache");
         self.sync_cache()?;
         if profile == Profile::DvdPlusRw {

@@ -397,9 +397,10 @@ pub(super) fn track_information(m: &Medium, cap: u32, cdb: &[u8], data: DataPhas
                 .map(|(n, s, t)| recorded_track(m, cap, n, s, t))
         };
         let found = match cmd.address {
-            TrackAddress::Track(INVISIBLE_TRACK) => {
-                incomplete().or_else(|| invisible_track(m, cap))
-            }
+            // A full disc has no invisible track: report the last one.
+            TrackAddress::Track(INVISIBLE_TRACK) => incomplete()
+                .or_else(|| invisible_track(m, cap))
+                .or_else(|| find(&|num, _, _| num == count)),
             TrackAddress::Track(n) if n >= 1 && n <= u32::from(count) => {
                 find(&|num, _, _| u32::from(num) == n)
             }

@@ -1,0 +1,320 @@
+//! The drive layer against the emulator, for every media type: several
+//! sessions (or in-place writes), msinfo after each, read-back, finalizing,
+//! blanking and formatting.
+
+use std::time::Duration;
+
+use mmc::profile::{Family, MEDIA_TYPES};
+use mmc::{BlankMode, Drive, MediaState, MediaType, NoProgress, Profile, Progress, WriteOptions};
+
+fn blocks(n: usize, tag: u8) -> Vec<u8> {
+    let mut v = vec![tag; n * 2048];
+    for (i, b) in v.chunks_mut(2048).enumerate() {
+        b[..4].copy_from_slice(&(i as u32).to_be_bytes());
+    }
+    v
+}
+
+fn open(dir: &tempfile::TempDir, media: &str) -> Drive {
+    let spec = format!(
+        "emulated:{}?profile={media}&busy=1",
+        dir.path().join("d.img").display()
+    );
+    let mut d = Drive::open(&spec).unwrap();
+    d.set_poll_interval(Duration::from_millis(1));
+    d
+}
+
+fn read(d: &mut Drive, lba: u32, n: usize) -> Vec<u8> {
+    let mut b = vec![0u8; n * 2048];
+    d.read_blocks(lba, &mut b).unwrap();
+    b
+}
+
+#[derive(Default)]
+struct Count {
+    last: u64,
+    phases: Vec<String>,
+}
+
+impl Progress for Count {
+    fn blocks_written(&mut self, done: u64) {
+        assert!(done > self.last);
+        self.last = done;
+    }
+    fn phase(&mut self, what: &str) {
+        self.phases.push(what.to_string());
+    }
+}
+
+/// Three sessions on a write-once/sequential medium, checking msinfo each time.
+fn three_sessions(media: MediaType) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = open(&dir, media.name);
+    let info = d.medium_info().unwrap();
+    assert_eq!(info.profile, Some(media.profile), "{}", media.name);
+    assert_eq!(info.state, MediaState::Blank);
+    assert_eq!(
+        (info.sessions, info.msinfo(), info.free_blocks),
+        (0, None, media.capacity)
+    );
+
+    let cd = media.profile.family() == Family::Cd;
+    let ecc = media.profile.ecc_blocks();
+    let sizes = [350usize, 40, 77];
+    let mut expected_start = 0u32;
+    let mut starts = Vec::new();
+    for (i, &n) in sizes.iter().enumerate() {
+        let data = blocks(n, i as u8 + 1);
+        let mut progress = Count::default();
+        let r = d
+            .write_session(&mut &data[..], &WriteOptions::default(), &mut progress)
+            .unwrap_or_else(|e| panic!("{} session {}: {e}", media.name, i + 1));
+        assert_eq!(r.start, expected_start, "{} session {}", media.name, i + 1);
+        assert_eq!(r.track as usize, i + 1);
+        let written = if cd { (n as u32).max(300) } else { n as u32 };
+        assert_eq!(r.blocks, written);
+        assert_eq!(progress.last, u64::from(written));
+        assert!(progress.phases.contains(&"closing session".to_string()));
+        starts.push(r.start);
+
+        let gap = match (cd, i) {
+            (true, 0) => 11_400,
+            (true, _) => 6_900,
+            (false, _) => 0,
+        };
+        expected_start = (r.start + written).div_ceil(ecc) * ecc + gap;
+        let info = d.medium_info().unwrap();
+        assert_eq!(info.state, MediaState::Appendable, "{}", media.name);
+        assert_eq!(info.sessions as usize, i + 1);
+        assert_eq!(
+            info.msinfo(),
+            Some((r.start, expected_start)),
+            "{} after session {}",
+            media.name,
+            i + 1
+        );
+        assert_eq!(info.free_blocks, media.capacity - expected_start);
+        assert_eq!(read(&mut d, r.start, n), data);
+    }
+    // Every earlier session is still readable.
+    for (i, (&start, &n)) in starts.iter().zip(&sizes).enumerate() {
+        assert_eq!(read(&mut d, start, n), blocks(n, i as u8 + 1));
+    }
+
+    // A last session that finalizes the disc.
+    let opts = WriteOptions {
+        finalize: true,
+        ..WriteOptions::default()
+    };
+    d.write_session(&mut &blocks(20, 9)[..], &opts, &mut NoProgress)
+        .unwrap();
+    let info = d.medium_info().unwrap();
+    assert_eq!(info.state, MediaState::Finalized, "{}", media.name);
+    assert_eq!(
+        (info.sessions, info.next_writable, info.free_blocks),
+        (4, None, 0)
+    );
+    assert_eq!(info.last_session_start, Some(expected_start));
+    let e = d
+        .write_session(
+            &mut &blocks(20, 9)[..],
+            &WriteOptions::default(),
+            &mut NoProgress,
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("finalized"), "{e}");
+}
+
+#[test]
+fn sessions_on_every_write_once_medium() {
+    for media in MEDIA_TYPES.iter().filter(|m| !m.profile.overwritable()) {
+        three_sessions(*media);
+    }
+}
+
+#[test]
+fn overwritable_media_are_formatted_then_written_in_place() {
+    for media in MEDIA_TYPES.iter().filter(|m| m.profile.overwritable()) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut d = open(&dir, media.name);
+        let info = d.medium_info().unwrap();
+        assert_eq!(info.state, MediaState::Blank, "{}", media.name);
+        let e = d
+            .write_session(
+                &mut &blocks(16, 1)[..],
+                &WriteOptions::default(),
+                &mut NoProgress,
+            )
+            .unwrap_err();
+        assert!(e.to_string().contains("not formatted"), "{e}");
+        d.format().unwrap();
+        let info = d.medium_info().unwrap();
+        assert_eq!(info.state, MediaState::Overwritable, "{}", media.name);
+        assert_eq!(info.capacity, media.capacity);
+        assert!(info.erasable);
+
+        let first = blocks(100, 1);
+        let r = d
+            .write_session(&mut &first[..], &WriteOptions::default(), &mut NoProgress)
+            .unwrap();
+        assert_eq!((r.start, r.blocks), (0, 100));
+        // A "second session" goes after the first, then the start is rewritten.
+        let second = blocks(50, 2);
+        let at = WriteOptions {
+            start: Some(112),
+            ..WriteOptions::default()
+        };
+        d.write_session(&mut &second[..], &at, &mut NoProgress)
+            .unwrap();
+        let head = blocks(16, 3);
+        d.write_session(&mut &head[..], &WriteOptions::default(), &mut NoProgress)
+            .unwrap();
+        assert_eq!(read(&mut d, 112, 50), second);
+        assert_eq!(read(&mut d, 0, 16), head);
+        assert_eq!(read(&mut d, 16, 84), first[16 * 2048..]);
+        let too_far = WriteOptions {
+            start: Some(media.capacity - 8),
+            ..WriteOptions::default()
+        };
+        let e = d
+            .write_session(&mut &blocks(16, 4)[..], &too_far, &mut NoProgress)
+            .unwrap_err();
+        assert!(e.to_string().contains("does not fit"), "{e}");
+    }
+}
+
+#[test]
+fn dvd_rw_switches_between_sequential_and_restricted_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = open(&dir, "dvd-rw");
+    d.write_session(
+        &mut &blocks(32, 1)[..],
+        &WriteOptions::default(),
+        &mut NoProgress,
+    )
+    .unwrap();
+    assert_eq!(
+        d.medium_info().unwrap().profile,
+        Some(Profile::DvdMinusRwSequential)
+    );
+    d.format().unwrap();
+    let info = d.medium_info().unwrap();
+    assert_eq!(
+        (info.profile, info.state),
+        (
+            Some(Profile::DvdMinusRwRestricted),
+            MediaState::Overwritable
+        )
+    );
+    d.blank(BlankMode::Fast).unwrap();
+    let info = d.medium_info().unwrap();
+    assert_eq!(
+        (info.profile, info.state),
+        (Some(Profile::DvdMinusRwSequential), MediaState::Blank)
+    );
+}
+
+#[test]
+fn blanking_a_cd_rw_makes_room_for_a_new_first_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = open(&dir, "cdrw-74");
+    let opts = WriteOptions {
+        finalize: true,
+        ..WriteOptions::default()
+    };
+    d.write_session(&mut &blocks(300, 1)[..], &opts, &mut NoProgress)
+        .unwrap();
+    assert_eq!(d.medium_info().unwrap().state, MediaState::Finalized);
+    d.blank(BlankMode::Fast).unwrap();
+    let r = d
+        .write_session(
+            &mut &blocks(300, 2)[..],
+            &WriteOptions::default(),
+            &mut NoProgress,
+        )
+        .unwrap();
+    assert_eq!(r.start, 0);
+    assert_eq!(read(&mut d, 0, 300), blocks(300, 2));
+}
+
+#[test]
+fn a_cd_with_no_room_for_another_session_is_closed_for_good() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = format!(
+        "emulated:{}?profile=cdr-74&capacity=12000&busy=0",
+        dir.path().join("d.img").display()
+    );
+    let mut d = Drive::open(&spec).unwrap();
+    // 500 + 11,400 leaves 100 blocks: less than a 300-block track.
+    d.write_session(
+        &mut &blocks(500, 1)[..],
+        &WriteOptions::default(),
+        &mut NoProgress,
+    )
+    .unwrap();
+    assert_eq!(d.medium_info().unwrap().state, MediaState::Finalized);
+}
+
+#[test]
+fn identity_eject_and_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = open(&dir, "dvd+rw");
+    let id = d.identify().unwrap();
+    assert_eq!(
+        (
+            id.vendor.as_str(),
+            id.product.as_str(),
+            id.revision.as_str()
+        ),
+        ("CEDAR", "EMULATED BURNER", "1.0")
+    );
+    d.eject().unwrap();
+    assert!(!d.medium_present().unwrap());
+    assert_eq!(d.current_profile().unwrap(), 0);
+    d.load().unwrap();
+    assert!(d.medium_present().unwrap());
+    assert_eq!(d.current_profile().unwrap(), 0x1A);
+}
+
+#[test]
+fn partial_blocks_and_empty_data_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = open(&dir, "dvd+r");
+    let e = d
+        .write_session(
+            &mut &[0u8; 3000][..],
+            &WriteOptions::default(),
+            &mut NoProgress,
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("partial block"), "{e}");
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = open(&dir, "bd-r");
+    let e = d
+        .write_session(&mut &[][..], &WriteOptions::default(), &mut NoProgress)
+        .unwrap_err();
+    assert!(e.to_string().contains("empty"), "{e}");
+    let mut buf = [0u8; 100];
+    assert!(d.read_blocks(0, &mut buf).is_err());
+}
+
+#[test]
+fn a_failing_reader_is_reported_as_input_error() {
+    struct Broken;
+    impl std::io::Read for Broken {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("disk on fire"))
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = open(&dir, "dvd+r");
+    let e = d
+        .write_session(&mut Broken, &WriteOptions::default(), &mut NoProgress)
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("reading the data to write: disk on fire"),
+        "{e}"
+    );
+}
