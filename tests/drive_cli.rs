@@ -1,0 +1,128 @@
+//! `cback drive` run as the real binary against emulated drives and bad devices.
+
+use std::process::{Command, Output};
+
+use mmc::{Drive, NoProgress, WriteOptions};
+
+fn cback(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cback"))
+        .arg("drive")
+        .args(args)
+        .output()
+        .expect("run cback")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn field<'a>(out: &'a str, label: &str) -> &'a str {
+    out.lines()
+        .find_map(|l| l.strip_prefix(&format!("{label}:")))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no {label} in:\n{out}"))
+}
+
+#[test]
+fn reports_a_blank_emulated_cd() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = format!(
+        "emulated:{}?profile=cdr-80",
+        dir.path().join("cd.iso").display()
+    );
+    let o = cback(&[&spec]);
+    let out = text(&o.stdout);
+    assert!(o.status.success(), "{out}{}", text(&o.stderr));
+    assert_eq!(field(&out, "Device"), spec);
+    assert_eq!(field(&out, "Drive"), "CEDAR EMULATED BURNER (revision 1.0)");
+    assert_eq!(field(&out, "Profile"), "CD-R (0009h)");
+    assert_eq!(field(&out, "Medium"), "blank, write-once");
+    assert_eq!(field(&out, "Sessions"), "0");
+    assert_eq!(field(&out, "Next writable"), "0");
+    assert!(field(&out, "msinfo").starts_with("none (blank"));
+    assert_eq!(field(&out, "Free blocks"), "358400 blocks (700.0 MiB)");
+}
+
+#[test]
+fn reports_sessions_and_msinfo_of_a_disc_left_in_the_drive() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cd.iso");
+    let spec = format!("emulated:{}?profile=cdrw-74", path.display());
+    {
+        let mut d = Drive::open(&spec).unwrap();
+        for _ in 0..2 {
+            let data = vec![0x55u8; 300 * 2048];
+            d.write_session(&mut &data[..], &WriteOptions::default(), &mut NoProgress)
+                .unwrap();
+        }
+    }
+    // A later run names only the image: the disc stayed in the drive.
+    let o = cback(&["info", &format!("emulated:{}", path.display())]);
+    let out = text(&o.stdout);
+    assert!(o.status.success(), "{out}{}", text(&o.stderr));
+    assert_eq!(field(&out, "Profile"), "CD-RW (000Ah)");
+    assert_eq!(field(&out, "Medium"), "appendable, rewritable");
+    assert_eq!(field(&out, "Sessions"), "2");
+    assert_eq!(field(&out, "Last session start"), "11700");
+    assert_eq!(field(&out, "msinfo"), "11700,18900");
+    assert_eq!(field(&out, "Free blocks"), "313900 blocks (613.1 MiB)");
+}
+
+#[test]
+fn reports_an_empty_drive() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bd.img");
+    let spec = format!("emulated:{}?profile=bd-re", path.display());
+    Drive::open(&spec).unwrap().eject().unwrap();
+    let o = cback(&[&format!("emulated:{}", path.display())]);
+    let out = text(&o.stdout);
+    assert!(o.status.success(), "{out}{}", text(&o.stderr));
+    assert_eq!(field(&out, "Medium"), "none (tray empty or open)");
+}
+
+#[test]
+fn bad_devices_give_one_line_and_exit_6() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plain.txt");
+    std::fs::write(&file, "x").unwrap();
+    let file = file.to_str().unwrap().to_string();
+    for (device, why) in [
+        ("/dev/null", "cannot use /dev/null: does not accept SG_IO"),
+        (
+            "/dev/sr77",
+            "cannot use /dev/sr77: No such file or directory",
+        ),
+        (file.as_str(), "is a regular file, not a drive"),
+        (
+            "emulated:/tmp/x.iso?profile=floppy",
+            "unknown profile \"floppy\"",
+        ),
+    ] {
+        let o = cback(&[device]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(6), "{device}: {err}");
+        assert!(
+            err.starts_with("cback drive: ") && err.contains(why),
+            "{device}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{device}: {err}");
+        assert!(o.stdout.is_empty());
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &[][..],
+        &["a", "b"][..],
+        &["--frobnicate", "x"][..],
+        &["info"][..],
+    ] {
+        let o = cback(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o.stderr));
+        assert!(text(&o.stderr).contains("usage: cback drive"));
+    }
+    let o = cback(&["--help"]);
+    assert!(o.status.success());
+    assert!(text(&o.stdout).contains("emulated:PATH?profile=NAME"));
+}
