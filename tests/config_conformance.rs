@@ -429,6 +429,78 @@ fn cedar_message_path(msg: &str) -> &'static str {
         .unwrap_or_else(|| panic!("Cedar validation message not mapped: {msg}"))
 }
 
+/// Compares cedar's reading of `file` with Cedar's (`theirs`, one line of
+/// cedar_dump_config.py): verdict, parsed values, the element named by the
+/// first validation problem, and each extension's own verdict.
+fn compare_with_cedar(name: &str, file: &Path, theirs: &Value) -> Vec<String> {
+    let mut mismatches = Vec::new();
+    let (verdict, value, config, problems) = our_verdict(file);
+    let their_verdict = theirs["verdict"].as_str().unwrap();
+    if verdict != their_verdict {
+        mismatches.push(format!(
+            "{name}: verdict cedar={verdict} {problems:?} / Cedar={their_verdict} {}",
+            theirs["message"]
+        ));
+        return mismatches;
+    }
+    if let Some(value) = value {
+        if value != theirs["config"] {
+            mismatches.push(format!(
+                "{name}: values differ\n  cedar: {value}\n  Cedar: {}",
+                theirs["config"]
+            ));
+        }
+    }
+    if verdict == "invalid" {
+        let msg = theirs["message"].as_str().unwrap();
+        if !problems[0].starts_with(cedar_message_path(msg)) {
+            mismatches.push(format!(
+                "{name}: first problem {:?} but Cedar says {msg:?}",
+                problems[0]
+            ));
+        }
+    }
+    if let Some(c) = config {
+        for ext in EXTENSIONS {
+            let ours = match c.validate_extension(ext) {
+                Ok(()) => "valid",
+                Err(_) if c.ext.parse_errors.contains_key(ext) => "parse-error",
+                Err(_) => "invalid",
+            };
+            let theirs = theirs["ext_verdicts"][ext].as_str().unwrap_or("?");
+            if ours != theirs {
+                mismatches.push(format!(
+                    "{name}: extension {ext}: cedar={ours} Cedar={theirs}"
+                ));
+            }
+        }
+    }
+    mismatches
+}
+
+/// Runs scripts/cedar_dump_config.py over `files`: one JSON object each.
+fn cedar_dump(python: &Path, files: &[PathBuf]) -> Vec<Value> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/cedar_dump_config.py");
+    let out = Command::new(python)
+        .arg(script)
+        .args(files)
+        .env("PYTHONUTF8", "1")
+        .output()
+        .expect("run cedar_dump_config.py");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: Vec<Value> = String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(list.len(), files.len());
+    list
+}
+
 #[test]
 fn differential_against_cback3() {
     let Some(python) = find_python() else { return };
@@ -442,28 +514,10 @@ fn differential_against_cback3() {
         env!("CARGO_MANIFEST_DIR"),
         "/fixtures/config/does-not-exist"
     )));
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/cedar_dump_config.py");
-    let out = Command::new(&python)
-        .arg(script)
-        .args(&files)
-        .env("PYTHONUTF8", "1")
-        .output()
-        .expect("run cedar_dump_config.py");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let cedar: BTreeMap<String, Value> = String::from_utf8(out.stdout)
-        .expect("utf-8")
-        .lines()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l).expect("json line");
-            (v["file"].as_str().expect("file").to_string(), v)
-        })
+    let cedar: BTreeMap<String, Value> = cedar_dump(&python, &files)
+        .into_iter()
+        .map(|v| (v["file"].as_str().expect("file").to_string(), v))
         .collect();
-    assert_eq!(cedar.len(), files.len());
-
     // Intentional cedar additions, where Cedar answers differently.
     let expected = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -482,56 +536,16 @@ fn differential_against_cback3() {
         let key = file.to_string_lossy().to_string();
         let name = file.file_name().unwrap().to_string_lossy().to_string();
         let theirs = &cedar[&key];
-        let (verdict, value, config, problems) = our_verdict(file);
-        let their_verdict = theirs["verdict"].as_str().unwrap();
         if divergent.contains(&name.as_str()) {
+            let (verdict, ..) = our_verdict(file);
             assert_ne!(
-                verdict, their_verdict,
+                verdict, theirs["verdict"],
                 "{name} is marked divergent but agrees with Cedar"
             );
             continue;
         }
         compared += 1;
-        if verdict != their_verdict {
-            mismatches.push(format!(
-                "{name}: verdict cedar={verdict} {problems:?} / Cedar={their_verdict} {}",
-                theirs["message"]
-            ));
-            continue;
-        }
-        if let Some(value) = value {
-            if value != theirs["config"] {
-                mismatches.push(format!(
-                    "{name}: values differ\n  cedar: {value}\n  Cedar: {}",
-                    theirs["config"]
-                ));
-            }
-        }
-        if verdict == "invalid" {
-            let msg = theirs["message"].as_str().unwrap();
-            let path = cedar_message_path(msg);
-            if !problems[0].starts_with(path) {
-                mismatches.push(format!(
-                    "{name}: first problem {:?} but Cedar says {msg:?}",
-                    problems[0]
-                ));
-            }
-        }
-        if let Some(c) = config {
-            for ext in EXTENSIONS {
-                let ours = match c.validate_extension(ext) {
-                    Ok(()) => "valid",
-                    Err(_) if c.ext.parse_errors.contains_key(ext) => "parse-error",
-                    Err(_) => "invalid",
-                };
-                let theirs = theirs["ext_verdicts"][ext].as_str().unwrap_or("?");
-                if ours != theirs {
-                    mismatches.push(format!(
-                        "{name}: extension {ext}: cedar={ours} Cedar={theirs}"
-                    ));
-                }
-            }
-        }
+        mismatches.extend(compare_with_cedar(&name, file, theirs));
     }
     assert!(
         mismatches.is_empty(),
@@ -685,5 +699,177 @@ fn exclude_patterns_against_python_re() {
         differ.is_empty(),
         "patterns match differently:\n{}",
         differ.join("\n")
+    );
+}
+
+/// A tiny deterministic generator (no randomness between runs).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 33) as usize) % n
+    }
+}
+
+/// Mutants of the full fixtures (a leaf's text replaced, a leaf or a block
+/// removed, a leaf doubled), read by Cedar and by cedar: same verdict, same
+/// values, same first problem.
+#[test]
+fn mutated_configs_against_cback3() {
+    let Some(python) = find_python() else { return };
+    let bases = [
+        "valid-full.conf",
+        "ext-subversion-valid.conf",
+        "ext-mbox-valid.conf",
+        "ext-amazons3-valid.conf",
+    ];
+    let values = [
+        "",
+        " ",
+        "0",
+        "1",
+        "-1",
+        "+2",
+        " 3 ",
+        "1_0",
+        "1.5",
+        "abc",
+        "/abs/path",
+        "rel/path",
+        " /lead",
+        "Y",
+        "y",
+        "N",
+        "n",
+        "yes",
+        "daily",
+        "weekly",
+        "incr",
+        "none",
+        "gzip",
+        "tar",
+        "targz",
+        "dvd+r",
+        "cdr-80",
+        "dvdwriter",
+        "monday",
+        "Sunday",
+        "index",
+        "dependency",
+        "collect",
+        "collect, stage",
+        "Bad-Name",
+        "a,,b",
+        "0,0,0",
+        "1 GB",
+        "0.5KB",
+        "12 TB",
+        "-3 MB",
+        "50",
+        "101",
+        "gpg",
+        ".*\\.tmp",
+        "(",
+        "(?=x)",
+        "1e3",
+        "nan",
+        "local",
+        "remote",
+        "&amp;",
+        "x&lt;y",
+    ];
+    let leaf = regex::Regex::new(r"<([a-z_]+)>([^<]*)</([a-z_]+)>").unwrap();
+    let block = regex::Regex::new(r"(?s)\n *<(peer|dir|file|action|override|pre_action_hook|post_action_hook|repository|repository_dir|blank_behavior|exclude|depends)>.*?</([a-z_]+)>").unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut rng = Lcg(0x5eed);
+    let mut files = Vec::new();
+    for base in bases {
+        let text = std::fs::read_to_string(
+            Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/config")).join(base),
+        )
+        .unwrap();
+        let blocks: Vec<_> = block
+            .captures_iter(&text)
+            .filter(|c| c[1] == c[2])
+            .map(|c| c.get(0).unwrap().range())
+            .collect();
+        for i in 0..300 {
+            let mut t = text.clone();
+            for _ in 0..1 + rng.next(2) {
+                let leaves: Vec<_> = leaf
+                    .captures_iter(&t)
+                    .filter(|c| c[1] == c[3])
+                    .map(|c| (c.get(0).unwrap().range(), c[1].to_string()))
+                    .collect();
+                if leaves.is_empty() {
+                    break;
+                }
+                let (range, name) = leaves[rng.next(leaves.len())].clone();
+                t = match rng.next(8) {
+                    0 => format!("{}{}", &t[..range.start], &t[range.end..]),
+                    1 => format!(
+                        "{}{}{}",
+                        &t[..range.end],
+                        &t[range.clone()],
+                        &t[range.end..]
+                    ),
+                    2 if !blocks.is_empty() => {
+                        let b = blocks[rng.next(blocks.len())].clone();
+                        if b.end <= t.len()
+                            && t.is_char_boundary(b.start)
+                            && t.is_char_boundary(b.end)
+                        {
+                            format!("{}{}", &t[..b.start], &t[b.end..])
+                        } else {
+                            t
+                        }
+                    }
+                    _ => {
+                        let v = values[rng.next(values.len())];
+                        format!(
+                            "{}<{name}>{v}</{name}>{}",
+                            &t[..range.start],
+                            &t[range.end..]
+                        )
+                    }
+                };
+            }
+            let path = tmp.path().join(format!("{base}.{i}"));
+            std::fs::write(&path, t).unwrap();
+            files.push(path);
+        }
+    }
+    let mut mismatches = Vec::new();
+    let mut verdicts = BTreeMap::new();
+    for (theirs, file) in cedar_dump(&python, &files).iter().zip(&files) {
+        let their_verdict = theirs["verdict"].as_str().unwrap().to_string();
+        *verdicts.entry(their_verdict).or_insert(0) += 1;
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        mismatches.extend(compare_with_cedar(&name, file, theirs));
+    }
+    if !mismatches.is_empty() {
+        let keep = std::env::temp_dir().join("cedar-config-mutants");
+        let _ = std::fs::remove_dir_all(&keep);
+        std::fs::create_dir_all(&keep).unwrap();
+        for f in &files {
+            std::fs::copy(f, keep.join(f.file_name().unwrap())).unwrap();
+        }
+        panic!(
+            "{} of {} mutants disagree (kept in {}):\n{}",
+            mismatches.len(),
+            files.len(),
+            keep.display(),
+            mismatches.join("\n")
+        );
+    }
+    // The mutants must exercise every verdict.
+    assert!(verdicts.len() >= 3, "{verdicts:?}");
+    eprintln!(
+        "{} mutants agree with Cedar Backup 3: {verdicts:?}",
+        files.len()
     );
 }
