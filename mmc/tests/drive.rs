@@ -318,3 +318,128 @@ fn a_failing_reader_is_reported_as_input_error() {
         "{e}"
     );
 }
+
+#[test]
+fn a_minimally_blanked_dvd_rw_needs_a_full_blank_before_incremental_writing() {
+    use mmc::cdb::format::{Blank, BlankType};
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = open(&dir, "dvd-rw");
+    let data = blocks(32, 1);
+    d.write_session(&mut &data[..], &WriteOptions::default(), &mut NoProgress)
+        .unwrap();
+    let quick = Blank {
+        immed: false,
+        kind: BlankType::Minimal,
+        address: 0,
+    };
+    mmc::cdb::run(
+        d.transport_mut(),
+        &quick,
+        mmc::DataPhase::None,
+        mmc::DEFAULT_TIMEOUT,
+    )
+    .unwrap();
+    assert!(!d.feature_current(0x21).unwrap());
+    let e = d
+        .write_session(&mut &data[..], &WriteOptions::default(), &mut NoProgress)
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("feature 0021h is not current"),
+        "{e}"
+    );
+    // The drive layer's blank is a full one on DVD-RW.
+    d.blank(BlankMode::Fast).unwrap();
+    assert!(d.feature_current(0x21).unwrap());
+    d.write_session(&mut &data[..], &WriteOptions::default(), &mut NoProgress)
+        .unwrap();
+}
+
+#[test]
+fn reserved_tracks_fix_the_next_session_start() {
+    for (media, reserve, ecc) in [
+        ("dvd+r", 100u32, 16u32),
+        ("bd-r", 100, 32),
+        ("dvd-r", 40, 16),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut d = open(&dir, media);
+        let opts = WriteOptions {
+            reserve: true,
+            expected_blocks: Some(reserve),
+            ..WriteOptions::default()
+        };
+        // Less data than reserved: the track keeps its reserved size.
+        let r = d
+            .write_session(&mut &blocks(30, 1)[..], &opts, &mut NoProgress)
+            .unwrap();
+        assert_eq!((r.start, r.blocks), (0, 30));
+        let info = d.medium_info().unwrap();
+        assert_eq!(
+            info.msinfo(),
+            Some((0, reserve.div_ceil(ecc) * ecc)),
+            "{media}"
+        );
+        assert_eq!(read(&mut d, 0, 30), blocks(30, 1));
+    }
+}
+
+#[test]
+fn speed_buffer_events_and_features() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = open(&dir, "dvd+r");
+    let speeds = d.write_speeds().unwrap();
+    assert!(
+        !speeds.is_empty() && speeds.windows(2).all(|w| w[0] >= w[1]),
+        "{speeds:?}"
+    );
+    let (size, free) = d.buffer_capacity().unwrap();
+    assert!(size > 0 && free <= size);
+    d.set_speed(Some(5540)).unwrap();
+    d.set_speed(None).unwrap();
+    assert!(d.feature_current(0x2B).unwrap());
+    assert!(!d.feature_current(0x2D).unwrap());
+    d.write_session(
+        &mut &blocks(16, 1)[..],
+        &WriteOptions::default(),
+        &mut NoProgress,
+    )
+    .unwrap();
+    // Closing a session tells the host the medium changed.
+    assert_eq!(
+        d.media_event().unwrap(),
+        Some(mmc::cdb::config::MediaEventCode::NewMedia)
+    );
+    assert_eq!(d.media_event().unwrap(), None);
+}
+
+#[test]
+fn the_speed_command_suits_the_medium() {
+    // A hardware error on the command proves which one was sent.
+    for (media, what, name) in [
+        ("dvd+r", "streaming", "SET STREAMING"),
+        ("bd-re", "streaming", "SET STREAMING"),
+        ("cdr-80", "speed", "SET CD SPEED"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = format!(
+            "emulated:{}?profile={media}&fault={what}@1:4/44/00",
+            dir.path().join("d.img").display()
+        );
+        let e = Drive::open(&spec)
+            .unwrap()
+            .set_speed(Some(1000))
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains(&format!("{name} failed: sense 4/44/00")),
+            "{e}"
+        );
+        // An illegal request just leaves the speed to the drive.
+        let dir = tempfile::tempdir().unwrap();
+        let spec = format!(
+            "emulated:{}?profile={media}&fault={what}@1:5/24/00",
+            dir.path().join("d.img").display()
+        );
+        Drive::open(&spec).unwrap().set_speed(Some(1000)).unwrap();
+    }
+}

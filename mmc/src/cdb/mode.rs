@@ -400,7 +400,7 @@ impl Capabilities {
             });
         }
         let b = &p.body;
-        need(b, 18, "capabilities page")?;
+        need(b, 20, "capabilities page")?;
         let (current, speeds) = if b.len() >= 30 {
             let n = usize::from(be16(b, 28));
             let speeds = b[30..]

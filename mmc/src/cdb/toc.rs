@@ -133,7 +133,7 @@ pub struct Toc {
 impl Response for Toc {
     fn parse(b: &[u8]) -> Result<Self, DecodeError> {
         need(b, 4, "TOC header")?;
-        let end = (usize::from(be16(b, 0)) + 2).min(b.len());
+        let end = (usize::from(be16(b, 0)) + 2).clamp(4, b.len());
         let entries = b[4..end]
             .chunks_exact(8)
             .map(|d| TocEntry {
@@ -235,7 +235,7 @@ pub struct FullToc {
 impl Response for FullToc {
     fn parse(b: &[u8]) -> Result<Self, DecodeError> {
         need(b, 4, "full TOC header")?;
-        let end = (usize::from(be16(b, 0)) + 2).min(b.len());
+        let end = (usize::from(be16(b, 0)) + 2).clamp(4, b.len());
         let entries = b[4..end]
             .chunks_exact(11)
             .map(|d| FullTocEntry {

@@ -21,7 +21,9 @@ pub enum BlankMode {
 }
 
 impl Drive {
-    /// Blanks a CD-RW or DVD-RW (Immed, then polls until done).
+    /// Blanks a CD-RW or DVD-RW (Immed, then polls until done). DVD-RW is
+    /// always blanked fully, since after a minimal blank it no longer takes
+    /// incremental writes.
     pub fn blank(&mut self, mode: BlankMode) -> Result<()> {
         let number = self.current_profile()?;
         let ok = matches!(
@@ -34,11 +36,14 @@ impl Drive {
                 profile_name(number)
             )));
         }
+        // A minimally blanked DVD-RW takes only DAO writes, which this layer
+        // does not do: DVD-RW is always blanked fully.
+        let dvd_rw = number != Profile::CdRw.number();
         let cmd = Blank {
             immed: true,
             kind: match mode {
-                BlankMode::Fast => BlankType::Minimal,
-                BlankMode::Full => BlankType::Full,
+                BlankMode::Fast if !dvd_rw => BlankType::Minimal,
+                _ => BlankType::Full,
             },
             address: 0,
         };

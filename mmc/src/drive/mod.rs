@@ -5,6 +5,7 @@
 
 mod erase;
 mod info;
+mod speed;
 mod write;
 
 use std::thread;
@@ -14,8 +15,10 @@ pub use erase::BlankMode;
 pub use info::{Identity, MediaState, MediumInfo};
 pub use write::{NoProgress, Progress, WriteOptions, WriteReport};
 
-use crate::cdb::config::{Configuration, GetConfiguration, RequestType};
-use crate::cdb::perf::{SetCdSpeed, MAX_SPEED};
+use crate::cdb::config::{
+    Configuration, EventStatus, GetConfiguration, GetEventStatusNotification, MediaEventCode,
+    RequestType, EVENT_CLASS_MEDIA,
+};
 use crate::cdb::rw::Read10;
 use crate::cdb::spc::{PreventAllowMediumRemoval, StartStopAction, StartStopUnit, TestUnitReady};
 use crate::cdb::{run, Command, Response};
@@ -187,21 +190,29 @@ impl Drive {
         Ok(c.current_profile)
     }
 
-    /// Sets the write speed in kB/s (None: as fast as possible). Drives that
-    /// do not know SET CD SPEED for the loaded medium are left at their own choice.
-    pub fn set_speed(&mut self, write_kbs: Option<u16>) -> Result<()> {
-        let cmd = SetCdSpeed {
-            rotation: 0,
-            read_kbs: MAX_SPEED,
-            write_kbs: write_kbs.unwrap_or(MAX_SPEED),
+    /// Whether the drive reports this feature as current for the loaded medium.
+    pub fn feature_current(&mut self, code: u16) -> Result<bool> {
+        let cmd = GetConfiguration {
+            request: RequestType::One,
+            start_feature: code,
+            alloc: 64,
         };
-        match self.exec(&cmd, DataPhase::None, DEFAULT_TIMEOUT) {
-            Err(Error::Sense { sense, .. }) if sense.key == 5 => {
-                log::debug!("{}: speed not set: {sense}", self.t.name());
-                Ok(())
-            }
-            other => other.map(|_| ()),
-        }
+        let c: Configuration = self.ask(&cmd, 64)?;
+        Ok(c.feature(code).is_some_and(|f| f.current))
+    }
+
+    /// Polls GET EVENT STATUS NOTIFICATION for a media event (new medium,
+    /// removal, eject request); None when nothing happened.
+    pub fn media_event(&mut self) -> Result<Option<MediaEventCode>> {
+        let cmd = GetEventStatusNotification {
+            polled: true,
+            class_request: EVENT_CLASS_MEDIA,
+            alloc: 8,
+        };
+        let e: EventStatus = self.ask(&cmd, 8)?;
+        Ok(e.media
+            .map(|m| m.code)
+            .filter(|c| *c != MediaEventCode::NoChange))
     }
 
     /// Unlocks the tray and ejects the medium.

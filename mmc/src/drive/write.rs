@@ -11,12 +11,15 @@ use crate::cdb::mode::{
     TRACK_MODE_DATA, TRACK_MODE_INCREMENTAL,
 };
 use crate::cdb::rw::{SynchronizeCache, Write10};
-use crate::cdb::track::{CloseFunction, CloseTrackSession};
+use crate::cdb::track::{CloseFunction, CloseTrackSession, ReserveTrack};
 use crate::cdb::Response;
 use crate::error::{Error, Result};
 use crate::profile::{Family, Profile};
 use crate::transport::{DataPhase, DEFAULT_TIMEOUT, LONG_TIMEOUT};
 use crate::BLOCK_SIZE;
+
+/// Incremental streaming writable: current when DVD-R(W) takes incremental writes.
+const FEATURE_INCREMENTAL_STREAMING: u16 = 0x0021;
 
 /// Shortest CD track; shorter data is padded with zero blocks.
 const CD_MIN_TRACK: u32 = 300;
@@ -51,6 +54,9 @@ pub struct WriteOptions {
     pub start: Option<u32>,
     /// Write speed in kB/s (None: fastest).
     pub speed_kbs: Option<u16>,
+    /// DVD±R, DVD-RW sequential, BD-R: reserve a track of `expected_blocks`
+    /// before writing (as growisofs does), so the track's size is fixed up front.
+    pub reserve: bool,
 }
 
 /// What a write did.
@@ -260,9 +266,28 @@ impl Drive {
                 )));
             }
         }
+        if matches!(profile, Profile::DvdMinusR | Profile::DvdMinusRwSequential)
+            && !self.feature_current(FEATURE_INCREMENTAL_STREAMING)?
+        {
+            return Err(self.medium_error(format!(
+                "the {profile} disc does not allow incremental writing \
+                 (feature 0021h is not current); blank it fully first"
+            )));
+        }
         self.set_speed(opts.speed_kbs)?;
         self.select_write_parameters(Some(profile), opts.finalize)?;
         let track = self.track_information(INVISIBLE_TRACK)?.track;
+        if let (true, Some(want), false) = (
+            opts.reserve,
+            opts.expected_blocks,
+            profile.family() == Family::Cd,
+        ) {
+            self.exec(
+                &ReserveTrack { blocks: want },
+                DataPhase::None,
+                DEFAULT_TIMEOUT,
+            )?;
+        }
         progress.phase("writing");
         let chunk = profile.write_chunk_blocks();
         let mut blocks = self.stream(nwa, data, (chunk, free, 0), progress)?;

@@ -80,6 +80,9 @@ pub struct Medium {
     pub capacity: u32,
     /// Overwritable media (and BD-R) only: formatted.
     pub formatted: bool,
+    /// DVD-RW after a minimal blank: only DAO works, incremental writes do
+    /// not (a full blank or format clears this).
+    pub quick_blanked: bool,
     /// Write-once media: finalized (no more sessions).
     pub finalized: bool,
     /// Recorded sessions (sequential media only); the last may be open.
@@ -97,6 +100,7 @@ impl Medium {
             profile: media.profile,
             capacity: media.capacity,
             formatted: false,
+            quick_blanked: false,
             finalized: false,
             sessions: Vec::new(),
         }
@@ -339,6 +343,7 @@ impl Medium {
                 self.sessions.clear();
                 self.finalized = false;
                 self.formatted = false;
+                self.quick_blanked = kind == BlankType::Minimal && self.profile != Profile::CdRw;
                 if self.profile == Profile::DvdMinusRwRestricted {
                     self.profile = Profile::DvdMinusRwSequential;
                 }
@@ -378,6 +383,7 @@ impl Medium {
                 self.sessions.clear();
                 self.finalized = false;
                 self.formatted = true;
+                self.quick_blanked = false;
                 Ok(())
             }
             (Profile::BdR, FORMAT_BD_R_SRM) => {
@@ -396,6 +402,14 @@ impl Medium {
                 _,
             ) => Err(INVALID_PARAMETER),
             _ => Err(CANNOT_FORMAT),
+        }
+    }
+
+    /// Whether the medium takes incremental (packet) writes now.
+    pub fn incremental_ok(&self) -> bool {
+        match self.profile {
+            Profile::DvdMinusRwSequential => !self.quick_blanked,
+            p => !p.overwritable(),
         }
     }
 

@@ -636,7 +636,7 @@ impl Emulator {
                     Trigger::Command { .. } => 0,
                 };
                 let mut sense = f.sense;
-                sense.information = Some(cmd.lba + good);
+                sense.information = Some(cmd.lba.saturating_add(good));
                 (good, Some(sense))
             }
             None => (u32::from(cmd.blocks), None),
@@ -680,10 +680,11 @@ impl Emulator {
                 }
             }
             Profile::DvdMinusR | Profile::DvdMinusRwSequential => {
-                let ok = matches!(
-                    wp.write_type,
-                    WriteType::Incremental | WriteType::SessionAtOnce
-                );
+                let ok = match wp.write_type {
+                    WriteType::Incremental => m.incremental_ok(),
+                    WriteType::SessionAtOnce => true,
+                    _ => false,
+                };
                 if ok {
                     Ok(())
                 } else {

@@ -73,7 +73,9 @@ fn feature(code: u16, current: bool, data: Vec<u8>) -> Feature {
 
 /// The feature list: profile list, core, morphing, removable medium, random
 /// readable, then the read/write features with their current bits.
-fn features(profile: Option<Profile>) -> Vec<Feature> {
+fn features(m: Option<&Medium>) -> Vec<Feature> {
+    let profile = m.map(|m| m.profile);
+    let incremental = m.is_some_and(Medium::incremental_ok);
     let cur = |ps: &[Profile]| profile.is_some_and(|p| ps.contains(&p));
     let mut list: Vec<ProfileDescriptor> = ALL_PROFILES
         .iter()
@@ -110,7 +112,7 @@ fn features(profile: Option<Profile>) -> Vec<Feature> {
         ),
         feature(
             0x0021,
-            cur(&[CdR, CdRw, DvdMinusR, DvdMinusRwSequential]),
+            cur(&[CdR, CdRw, DvdMinusR, DvdMinusRwSequential]) && incremental,
             vec![0, 0x01, 0, 1, 16, 0, 0, 0],
         ),
         feature(
@@ -150,7 +152,7 @@ fn features(profile: Option<Profile>) -> Vec<Feature> {
 pub(super) fn configuration(m: Option<&Medium>, cdb: &[u8], data: DataPhase<'_>) -> Reply {
     let cmd = GetConfiguration::decode(cdb).map_err(|_| INVALID_FIELD)?;
     let profile = m.map(|m| m.profile);
-    let all = features(profile);
+    let all = features(m);
     let selected = all
         .into_iter()
         .filter(|f| match cmd.request {

@@ -34,6 +34,7 @@ impl DriveState {
             s += &format!("medium {} {}\n", m.profile.key(), m.capacity);
             s += &format!("formatted {}\n", u8::from(m.formatted));
             s += &format!("finalized {}\n", u8::from(m.finalized));
+            s += &format!("quick-blanked {}\n", u8::from(m.quick_blanked));
             for sess in &m.sessions {
                 s += &format!("session {}\n", if sess.closed { "closed" } else { "open" });
                 for t in &sess.tracks {
@@ -86,6 +87,7 @@ impl DriveState {
                         profile,
                         capacity: num(words.get(2))?,
                         formatted: false,
+                        quick_blanked: false,
                         finalized: false,
                         sessions: Vec::new(),
                     });
@@ -95,6 +97,7 @@ impl DriveState {
                     match key {
                         "formatted" => m.formatted = flag(words.get(1))?,
                         "finalized" => m.finalized = flag(words.get(1))?,
+                        "quick-blanked" => m.quick_blanked = flag(words.get(1))?,
                         "session" => m.sessions.push(Session {
                             tracks: Vec::new(),
                             closed: words.get(1) == Some(&"closed"),
@@ -145,6 +148,7 @@ mod tests {
     fn text_round_trip_keeps_every_field() {
         let mut m = Medium::blank(MediaType::by_name("cdr-80").unwrap());
         m.finalized = true;
+        m.quick_blanked = true;
         m.sessions.push(Session {
             tracks: vec![Track {
                 start: 0,
