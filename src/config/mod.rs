@@ -22,10 +22,13 @@ pub use model::*;
 use std::path::Path;
 
 /// Why a configuration could not be loaded or is not valid.
+///
+/// Messages never name the file (callers such as `app::load_config` prefix
+/// it to each line); they name the element path and the line instead.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("{path}: {source}")]
+    #[error("{source}")]
     Io {
         /// The file.
         path: String,
@@ -33,7 +36,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The document could not be parsed into a [`Config`]: one line naming
-    /// the source, the element path (or XML problem) and the line.
+    /// the element path (or the XML problem) and the line.
     #[error("{0}")]
     Parse(String),
     /// The document parsed but breaks Cedar's validation rules: every
@@ -59,20 +62,21 @@ pub fn parse_file(path: &Path) -> Result<Config, ConfigError> {
         path: path.display().to_string(),
         source,
     })?;
-    let name = path.display().to_string();
     match String::from_utf8(bytes) {
-        Ok(text) => parse_str(&text, &name),
+        Ok(text) => parse_str(&text, &path.display().to_string()),
         Err(e) => Err(ConfigError::Parse(format!(
-            "{name}: not UTF-8 text (byte {})",
+            "not UTF-8 text (invalid byte at offset {})",
             e.utf8_error().valid_up_to()
         ))),
     }
 }
 
-/// Parses config text without validating it; `source_name` (usually the
-/// file name) prefixes parse errors.
+/// Parses config text without validating it. `source_name` (usually the
+/// file name) is not part of the messages, which callers prefix themselves;
+/// it only labels debug logging.
 pub fn parse_str(text: &str, source_name: &str) -> Result<Config, ConfigError> {
-    parse::parse_config(text).map_err(|e| ConfigError::Parse(format!("{source_name}: {e}")))
+    log::debug!("parsing configuration {source_name}");
+    parse::parse_config(text).map_err(ConfigError::Parse)
 }
 
 macro_rules! extension_accessor {
