@@ -30,15 +30,21 @@ const EXTENSIONS: [&str; 8] = [
     "amazons3",
 ];
 
+/// Cedar's test data: $CEDAR_TESTDATA, else ../shared/cedar-testdata, else
+/// the copy kept in fixtures/config/cedar-testdata (so CI always has it).
 fn testdata_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("CEDAR_TESTDATA") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(concat!(
+    let candidates = [
+        std::env::var_os("CEDAR_TESTDATA").map(PathBuf::from),
+        Some(PathBuf::from(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../shared/cedar-testdata"
-        )),
-    };
-    dir.is_dir().then_some(dir)
+        ))),
+        Some(PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/config/cedar-testdata"
+        ))),
+    ];
+    candidates.into_iter().flatten().find(|d| d.is_dir())
 }
 
 fn testdata_files(dir: &Path) -> Vec<PathBuf> {
