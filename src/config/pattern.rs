@@ -9,7 +9,13 @@ use regex::Regex;
 
 use super::pyre::{translate, PyReError};
 
-/// Compiles an exclude pattern anchored at both ends, as Cedar applies it.
+/// Compiles an exclude pattern anchored at both ends, as Cedar applies it to
+/// whole paths.
+///
+/// QUIRK fixed: Cedar builds `re.compile(r"^%s$" % pattern)` without a group,
+/// so in Cedar a top-level alternation `a|b` means "starts with a, or ends
+/// with b"; cedar anchors the whole pattern (`^(?:a|b)$`), which is what the
+/// configuration means.
 pub fn compile_exclude_pattern(pattern: &str) -> Result<Regex, String> {
     let rust = translate(pattern).map_err(|e| match e {
         PyReError::Invalid(why) => {

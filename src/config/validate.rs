@@ -172,7 +172,12 @@ impl Config {
     ) {
         let count = local.as_ref().map_or(0, Vec::len) + remote.as_ref().map_or(0, Vec::len);
         if count == 0 {
-            p.add(base, "at least one peer is required");
+            let msg = if base == "stage" && self.peers.is_none() {
+                "at least one peer is required (here or in <peers>)"
+            } else {
+                "at least one peer is required"
+            };
+            p.add(base, msg);
         }
         let opts = self.options.as_ref();
         let mut names = Vec::new();
@@ -298,22 +303,19 @@ impl Config {
         p.require(&s.source_dir, "store/source_dir");
         p.require(&s.media_type, "store/media_type");
         p.require(&s.device_path, "store/target_device");
-        let device = s.device_type.unwrap_or(DeviceType::Cdwriter);
-        let matches = match s.media_type {
-            Some(m) => m.is_dvd() == (device == DeviceType::Dvdwriter),
-            // Cedar: None is "not in" the list of either kind.
-            None => false,
-        };
-        if !matches {
-            let media = s.media_type.map_or("(none)", MediaType::name);
-            let dev = match device {
-                DeviceType::Cdwriter => "cdwriter",
-                DeviceType::Dvdwriter => "dvdwriter",
-            };
-            p.add(
-                "store/media_type",
-                format!("\"{media}\" does not match device type {dev}"),
-            );
+        // (A missing media type is reported above; Cedar would stop there.)
+        if let Some(media) = s.media_type {
+            let device = s.effective_device_type();
+            if media.is_dvd() != (device == DeviceType::Dvdwriter) {
+                let dev = match device {
+                    DeviceType::Cdwriter => "cdwriter",
+                    DeviceType::Dvdwriter => "dvdwriter",
+                };
+                p.add(
+                    "store/media_type",
+                    format!("\"{}\" does not match device type {dev}", media.name()),
+                );
+            }
         }
         if let Some(b) = &s.blank_behavior {
             // Cedar only objects when both are missing.
