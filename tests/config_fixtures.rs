@@ -432,3 +432,45 @@ fn lead_example_config_parses_and_validates() {
         "{device:?}"
     );
 }
+
+mod robustness {
+    use cedar::config::{self, pyre};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// Any Python pattern cedar accepts translates into a pattern the
+        /// `regex` crate compiles, anchored as collect uses it; nothing panics.
+        #[test]
+        fn pattern_translation_compiles(p in r"[ab(){}\[\]|*+?.^$\\:=!<>P#0-9,xuNdws-]{0,14}") {
+            if let Ok(rust) = pyre::translate(&p) {
+                prop_assert!(regex::Regex::new(&format!("^(?:{rust})$")).is_ok(), "{p:?} -> {rust:?}");
+                prop_assert!(config::pattern::compile_exclude_pattern(&p).is_ok());
+            }
+        }
+
+        /// Arbitrary edits of a full config never make parsing or validation panic.
+        #[test]
+        fn edited_config_never_panics(cut in 0usize..6000, len in 0usize..40, insert in r"[<>/&;a-z_ \n]{0,12}") {
+            let base = include_str!("../fixtures/config/valid-full.conf");
+            let mut start = cut.min(base.len());
+            while !base.is_char_boundary(start) { start -= 1; }
+            let mut end = (start + len).min(base.len());
+            while !base.is_char_boundary(end) { end -= 1; }
+            let text = format!("{}{}{}", &base[..start], insert, &base[end..]);
+            if let Ok(c) = config::parse_str(&text, "edited") {
+                let _ = c.validate();
+                for ext in ["mysql", "split", "capacity", "sysinfo"] {
+                    let _ = c.validate_extension(ext);
+                }
+            }
+        }
+
+        /// Random text is rejected or parsed, never a panic.
+        #[test]
+        fn random_text_never_panics(text in r"(<[a-z_:]{0,6}( [a-z]{1,3}=.[a-z&;#0-9]{0,4}.)?/?>|</[a-z_]{0,6}>|[^<]{0,6}|<!--.{0,4}-->|<!\[CDATA\[.{0,4}\]\]>|&[a-z#0-9]{0,4};?){0,16}") {
+            let _ = config::parse_str(&text, "random").map(|c| c.validate());
+        }
+    }
+}

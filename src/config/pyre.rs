@@ -12,7 +12,8 @@
 //! the end of the text, where Python also matches before one final newline;
 //! `\w`, `\s`, `\d` use the `regex` crate's Unicode classes; every `\N{NAME}` counts
 //! as unsupported (cedar has no Unicode name table), though Python rejects
-//! unknown names outright.
+//! unknown names outright; `\B` also matches in an empty text (Python's never
+//! does, but paths are never empty).
 
 use std::fmt::Write;
 
