@@ -747,7 +747,9 @@ fn push_literal(out: &mut String, c: char) {
 }
 
 fn push_class_char(out: &mut String, c: char) {
-    if c.is_ascii_punctuation() {
+    // Only what is special in a `regex` class (escaping `<` or `>` would
+    // make a word-boundary assertion, which a class cannot hold).
+    if "\\[]^-&~".contains(c) {
         out.push('\\');
         out.push(c);
     } else if c.is_control() || c.is_whitespace() {
@@ -802,8 +804,10 @@ mod tests {
         assert_eq!(ok("(?#note)abc"), "abc");
         assert_eq!(ok(r"\0"), r"\x{0}");
         assert_eq!(ok(r"\101"), "A");
-        assert_eq!(ok("[[:alpha:]]"), r"[\[\:alpha\:]\]");
+        assert_eq!(ok("[[:alpha:]]"), r"[\[:alpha:]\]");
+        assert_eq!(ok("[<>]"), "[<>]");
         assert_eq!(ok("[a&&b]"), r"[a\&\&b]");
+        assert_eq!(ok("[.*+?(){}|$#]"), "[.*+?(){}|$#]");
         assert_eq!(ok("[]a]"), r"[\]a]");
         assert_eq!(ok("[a-]"), r"[a\-]");
         assert_eq!(ok("(?x) a b # c\n"), "ab");
