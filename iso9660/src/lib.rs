@@ -47,7 +47,9 @@ pub use error::{Error, Result};
 pub use layout::{Layout, Options, RockRidge, MAX_EXTENT};
 pub use names::{ecma_cmp, mangle_siblings, Level};
 pub use pathtable::PathRecord;
-pub use read::{Entry, EntryKind, Limits, ReadSeekSource, Reader, SectorSource, Volume};
+pub use read::{
+    exercise, Entry, EntryKind, FileReader, Limits, ReadSeekSource, Reader, SectorSource, Volume,
+};
 pub use record::{DirRecord, FileFlags};
 pub use scan::{host_metadata, GraftPoint};
 pub use susp::{nm_entries, sl_entries, sl_join, Entry as SuspEntry, SlComponent, Times};

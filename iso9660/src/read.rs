@@ -634,3 +634,39 @@ impl<S: SectorSource> Read for FileReader<'_, S> {
         Ok(0)
     }
 }
+
+/// Opens `image`, walks every directory and reads every file, with small
+/// limits; returns the first error. This is the entry point the fuzz target
+/// and the mutation tests drive: it must return, never panic or hang,
+/// whatever the bytes are.
+#[doc(hidden)]
+pub fn exercise(image: &[u8]) -> Result<u64> {
+    let limits = Limits {
+        max_depth: 64,
+        max_dir_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    let mut reader = Reader::from_source(ReadSeekSource(io::Cursor::new(image)), 0, limits)?;
+    let mut files = Vec::new();
+    let mut count = 0u64;
+    reader.walk(|_, e| {
+        count += 1;
+        if e.kind == EntryKind::File && files.len() < 10_000 {
+            files.push(e.clone());
+        }
+        Ok(())
+    })?;
+    let mut bytes = 0u64;
+    for f in &files {
+        let mut r = reader.open_file(f)?;
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = r.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            bytes += n as u64;
+        }
+    }
+    Ok(count + bytes)
+}

@@ -1,0 +1,356 @@
+//! Property tests: whatever tree the writer is given, the reader gets the
+//! same names, kinds, metadata, link targets and bytes back, and the image
+//! has exactly the planned size and is reproducible.
+
+use std::collections::BTreeMap;
+use std::io::Cursor;
+
+use iso9660::{
+    DeviceKind, EntryKind, FileData, Layout, Level, Metadata, NodeKind, Options, Reader, RockRidge,
+    Tree,
+};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Dir,
+    File(Vec<u8>),
+    Link(String),
+    Fifo,
+    Dev(u32, u32),
+    HardLink(usize),
+}
+
+#[derive(Debug, Clone)]
+struct Item {
+    path: Vec<String>,
+    meta: (u32, u32, u32, i64),
+    op: Op,
+}
+
+fn name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-c]{1,3}",
+        "[A-Za-z0-9 ._-]{1,40}",
+        "[a-z]{200,255}",
+        "[ä-ü✓]{1,20}",
+        Just("same.txt".to_string()),
+        Just("SAME.TXT".to_string()),
+    ]
+    .prop_filter("path component", |n| n != "." && n != "..")
+}
+
+fn item() -> impl Strategy<Value = Item> {
+    let op = prop_oneof![
+        2 => Just(Op::Dir),
+        4 => proptest::collection::vec(any::<u8>(), 0..5000).prop_map(Op::File),
+        1 => "[a-z/.]{1,300}".prop_map(Op::Link),
+        1 => Just(Op::Fifo),
+        1 => (0u32..300, 0u32..70_000).prop_map(|(a, b)| Op::Dev(a, b)),
+        1 => any::<usize>().prop_map(Op::HardLink),
+    ];
+    (
+        proptest::collection::vec(name(), 1..12),
+        (
+            0u32..0o10000,
+            0u32..70_000,
+            0u32..70_000,
+            0i64..4_000_000_000,
+        ),
+        op,
+    )
+        .prop_map(|(path, meta, op)| Item { path, meta, op })
+}
+
+/// What the reader should report for one path.
+#[derive(Debug, PartialEq, Eq)]
+struct Seen {
+    kind: EntryKind,
+    meta: Metadata,
+    content: Vec<u8>,
+}
+
+fn build(items: &[Item]) -> (Tree, BTreeMap<String, Seen>) {
+    let mut tree = Tree::new(Metadata::new(0o755, 0, 0, 1_000));
+    let mut files: Vec<(iso9660::NodeId, String)> = Vec::new();
+    let mut want = BTreeMap::new();
+    for it in items {
+        let path = it.path.join("/");
+        let (mode, uid, gid, t) = it.meta;
+        let meta = Metadata::new(mode, uid, gid, t);
+        let (kind, content, expect_kind) = match &it.op {
+            Op::Dir => (
+                NodeKind::Directory(Default::default()),
+                vec![],
+                EntryKind::Directory,
+            ),
+            Op::File(b) => (
+                NodeKind::File {
+                    data: FileData::Bytes(b.clone()),
+                    size: b.len() as u64,
+                },
+                b.clone(),
+                EntryKind::File,
+            ),
+            Op::Link(t) => (
+                NodeKind::Symlink(t.clone().into_bytes()),
+                vec![],
+                EntryKind::Symlink(normalise(t)),
+            ),
+            Op::Fifo => (NodeKind::Fifo, vec![], EntryKind::Fifo),
+            Op::Dev(a, b) => (
+                NodeKind::Device {
+                    kind: DeviceKind::Block,
+                    major: *a,
+                    minor: *b,
+                },
+                vec![],
+                EntryKind::BlockDevice {
+                    major: *a,
+                    minor: *b,
+                },
+            ),
+            Op::HardLink(i) if !files.is_empty() => {
+                let (target, tpath) = files[i % files.len()].clone();
+                let seen: &Seen = &want[&tpath];
+                let content = seen.content.clone();
+                let meta = seen.meta;
+                if tree
+                    .add(path.as_bytes(), meta, NodeKind::HardLink(target))
+                    .is_ok()
+                {
+                    want.insert(
+                        path.clone(),
+                        Seen {
+                            kind: EntryKind::File,
+                            meta,
+                            content,
+                        },
+                    );
+                    record_parents(&tree, &path, &mut want);
+                }
+                continue;
+            }
+            Op::HardLink(_) => continue,
+        };
+        if let Ok(id) = tree.add(path.as_bytes(), meta, kind) {
+            if matches!(it.op, Op::File(_)) {
+                files.push((id, path.clone()));
+            }
+            want.insert(
+                path.clone(),
+                Seen {
+                    kind: expect_kind,
+                    meta,
+                    content,
+                },
+            );
+            record_parents(&tree, &path, &mut want);
+        }
+    }
+    (tree, want)
+}
+
+/// Directories created implicitly carry the tree's implied metadata.
+fn record_parents(tree: &Tree, path: &str, want: &mut BTreeMap<String, Seen>) {
+    let parts: Vec<&str> = path.split('/').collect();
+    for i in 1..parts.len() {
+        let p = parts[..i].join("/");
+        want.entry(p.clone()).or_insert_with(|| {
+            let mut id = tree.root();
+            for c in &parts[..i] {
+                id = tree.child(id, c.as_bytes()).expect("parent exists");
+            }
+            Seen {
+                kind: EntryKind::Directory,
+                meta: tree.node(id).meta,
+                content: vec![],
+            }
+        });
+    }
+}
+
+/// Rock Ridge stores a target as components, so empty components and a
+/// trailing slash do not survive.
+fn normalise(t: &str) -> Vec<u8> {
+    let abs = t.starts_with('/');
+    let parts: Vec<&str> = t.split('/').filter(|c| !c.is_empty()).collect();
+    let mut out = String::new();
+    if abs {
+        out.push('/');
+    }
+    out.push_str(&parts.join("/"));
+    out.into_bytes()
+}
+
+fn read_back(image: Vec<u8>) -> BTreeMap<String, Seen> {
+    let mut reader = Reader::open(Cursor::new(image)).expect("image opens");
+    let mut entries = Vec::new();
+    reader
+        .walk(|path, e| {
+            entries.push((String::from_utf8_lossy(&path[1..]).into_owned(), e.clone()));
+            Ok(())
+        })
+        .expect("walk succeeds");
+    entries
+        .into_iter()
+        .map(|(path, e)| {
+            let content = if e.kind == EntryKind::File {
+                reader.read_to_vec(&e).expect("file reads")
+            } else {
+                vec![]
+            };
+            (
+                path,
+                Seen {
+                    kind: e.kind,
+                    meta: e.meta,
+                    content,
+                },
+            )
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn writer_and_reader_agree(items in proptest::collection::vec(item(), 0..40),
+                               level in 1u8..=3, extent_blocks in 1u32..4) {
+        let (tree, want) = build(&items);
+        let opts = Options {
+            level: Level::from_number(level).unwrap(),
+            rock_ridge: Some(RockRidge::Faithful),
+            // Small sections exercise multi-extent files (level 3 only).
+            max_extent: if level == 3 { extent_blocks * 2048 } else { iso9660::MAX_EXTENT },
+            timestamp: 1_700_000_000,
+            ..Options::default()
+        };
+        let mut layout = Layout::plan(tree, opts.clone()).expect("plans");
+        let mut image = Vec::new();
+        let written = layout.write(&mut image, &mut ()).expect("writes");
+        prop_assert_eq!(written, layout.bytes());
+        prop_assert_eq!(image.len() as u64, layout.bytes());
+
+        let (tree2, _) = build(&items);
+        let mut again = Vec::new();
+        Layout::plan(tree2, opts).unwrap().write(&mut again, &mut ()).unwrap();
+        prop_assert!(image == again, "output is not reproducible");
+
+        let got = read_back(image);
+        let missing: Vec<_> = want.keys().filter(|k| !got.contains_key(*k)).collect();
+        let extra: Vec<_> = got.keys().filter(|k| !want.contains_key(*k)).collect();
+        prop_assert!(missing.is_empty() && extra.is_empty(), "missing {:?} extra {:?}", missing, extra);
+        for (path, w) in &want {
+            let g = &got[path];
+            prop_assert_eq!(&g.kind, &w.kind, "{}", path);
+            prop_assert_eq!(g.meta.mode, w.meta.mode, "{}", path);
+            prop_assert_eq!((g.meta.uid, g.meta.gid), (w.meta.uid, w.meta.gid), "{}", path);
+            prop_assert_eq!(g.meta.mtime, w.meta.mtime, "{}", path);
+            prop_assert!(g.content == w.content, "{}: content differs", path);
+        }
+    }
+}
+
+/// A session planned at a later block gets absolute addresses; placed at
+/// that block of a larger image, it reads back like any other.
+#[test]
+fn session_at_a_start_block_reads_back() {
+    let mut tree = Tree::new(Metadata::new(0o755, 0, 0, 0));
+    tree.add_file(
+        b"dir/file",
+        Metadata::new(0o644, 1, 2, 3),
+        FileData::Bytes(b"session two".to_vec()),
+        11,
+    )
+    .unwrap();
+    let start = 300;
+    let opts = Options {
+        start_lba: start,
+        ..Options::default()
+    };
+    let mut layout = Layout::plan(tree, opts).unwrap();
+    let mut image = vec![0u8; start as usize * 2048];
+    layout.write(&mut image, &mut ()).unwrap();
+    assert_eq!(image.len() as u64, u64::from(start) * 2048 + layout.bytes());
+    let mut reader = Reader::open_at(Cursor::new(image), start).unwrap();
+    assert_eq!(
+        reader.volume().descriptor.volume_space_size,
+        start + layout.sectors()
+    );
+    let e = reader.lookup("/dir/file").unwrap().unwrap();
+    assert_eq!(reader.read_to_vec(&e).unwrap(), b"session two");
+}
+
+/// `mkisofs -r` semantics: owners 0, read for all, execute widened, write
+/// and special bits cleared.
+#[test]
+fn rationalized_modes() {
+    let mut tree = Tree::new(Metadata::new(0o700, 5, 5, 0));
+    for (name, mode) in [("a", 0o4750), ("b", 0o600), ("c", 0o1777), ("d", 0o2710)] {
+        tree.add_file(
+            name.as_bytes(),
+            Metadata::new(mode, 7, 8, 0),
+            FileData::Bytes(vec![]),
+            0,
+        )
+        .unwrap();
+    }
+    let opts = Options {
+        rock_ridge: Some(RockRidge::Rationalized),
+        ..Options::default()
+    };
+    let mut image = Vec::new();
+    Layout::plan(tree, opts)
+        .unwrap()
+        .write(&mut image, &mut ())
+        .unwrap();
+    let mut reader = Reader::open(Cursor::new(image)).unwrap();
+    let root = reader.root();
+    assert_eq!(root.meta.mode, 0o555);
+    let modes: Vec<(Vec<u8>, u32, u32)> = reader
+        .read_dir(&root)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.name, e.meta.mode, e.meta.uid))
+        .collect();
+    assert_eq!(
+        modes,
+        vec![
+            (b"a".to_vec(), 0o555, 0),
+            (b"b".to_vec(), 0o444, 0),
+            (b"c".to_vec(), 0o555, 0),
+            (b"d".to_vec(), 0o555, 0)
+        ]
+    );
+}
+
+/// A file that shrinks between planning and writing stops the write rather
+/// than producing an image whose directory lies about it.
+#[test]
+fn shrinking_source_is_an_error() {
+    let mut tree = Tree::new(Metadata::default());
+    tree.add_file(
+        b"f",
+        Metadata::default(),
+        FileData::Reader(Some(Box::new(Cursor::new(vec![1u8; 10])))),
+        100,
+    )
+    .unwrap();
+    let mut layout = Layout::plan(tree, Options::default()).unwrap();
+    let err = layout.write(std::io::sink(), &mut ()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            iso9660::Error::FileShrank {
+                planned: 100,
+                actual: 10,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = layout.write(std::io::sink(), &mut ()).unwrap_err();
+    assert!(matches!(err, iso9660::Error::SourceConsumed(_)), "{err}");
+}
