@@ -46,10 +46,13 @@ impl Progress for () {}
 /// syscalls rare.
 const BUF: usize = 4 << 20;
 
-/// Buffered sector output that counts what it wrote.
+/// Buffered sector output that counts what it wrote. The buffer keeps its
+/// full length and `fill` marks the used part, so file data is read straight
+/// into it without zeroing first.
 struct Out<'a, W: Write, P: Progress> {
     sink: W,
-    buf: Vec<u8>,
+    buf: Box<[u8]>,
+    fill: usize,
     done: u64,
     total: u64,
     progress: &'a mut P,
@@ -57,45 +60,47 @@ struct Out<'a, W: Write, P: Progress> {
 
 impl<W: Write, P: Progress> Out<'_, W, P> {
     fn flush(&mut self) -> io::Result<()> {
-        if !self.buf.is_empty() {
-            self.sink.write_all(&self.buf)?;
-            self.done += self.buf.len() as u64;
-            self.buf.clear();
+        if self.fill > 0 {
+            self.sink.write_all(&self.buf[..self.fill])?;
+            self.done += self.fill as u64;
+            self.fill = 0;
             self.progress
                 .written(self.done / SECTOR_SIZE as u64, self.total);
         }
         Ok(())
     }
 
+    /// Room left in the buffer, flushing first when it is full.
+    fn room(&mut self) -> io::Result<usize> {
+        if self.fill == self.buf.len() {
+            self.flush()?;
+        }
+        Ok(self.buf.len() - self.fill)
+    }
+
     fn put(&mut self, mut data: &[u8]) -> io::Result<()> {
         while !data.is_empty() {
-            let room = BUF - self.buf.len();
-            let n = room.min(data.len());
-            self.buf.extend_from_slice(&data[..n]);
+            let n = self.room()?.min(data.len());
+            self.buf[self.fill..self.fill + n].copy_from_slice(&data[..n]);
+            self.fill += n;
             data = &data[n..];
-            if self.buf.len() == BUF {
-                self.flush()?;
-            }
         }
         Ok(())
     }
 
     fn zeros(&mut self, mut n: u64) -> io::Result<()> {
         while n > 0 {
-            let room = (BUF - self.buf.len()) as u64;
-            let k = room.min(n) as usize;
-            self.buf.resize(self.buf.len() + k, 0);
+            let k = (self.room()? as u64).min(n) as usize;
+            self.buf[self.fill..self.fill + k].fill(0);
+            self.fill += k;
             n -= k as u64;
-            if self.buf.len() == BUF {
-                self.flush()?;
-            }
         }
         Ok(())
     }
 
     /// Position in bytes from the start of the session.
     fn pos(&self) -> u64 {
-        self.done + self.buf.len() as u64
+        self.done + self.fill as u64
     }
 
     /// Copies exactly `size` bytes from `r` straight into the buffer, so
@@ -103,26 +108,18 @@ impl<W: Write, P: Progress> Out<'_, W, P> {
     fn copy_from(&mut self, r: &mut dyn Read, size: u64) -> io::Result<u64> {
         let mut left = size;
         while left > 0 {
-            if self.buf.len() == BUF {
-                self.flush()?;
-            }
-            let start = self.buf.len();
-            let want = ((BUF - start) as u64).min(left) as usize;
-            self.buf.resize(start + want, 0);
+            let want = (self.room()? as u64).min(left) as usize;
             let got = loop {
-                match r.read(&mut self.buf[start..]) {
+                match r.read(&mut self.buf[self.fill..self.fill + want]) {
                     Ok(n) => break n,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        self.buf.truncate(start);
-                        return Err(e);
-                    }
+                    Err(e) => return Err(e),
                 }
             };
-            self.buf.truncate(start + got);
             if got == 0 {
                 return Ok(size - left);
             }
+            self.fill += got;
             left -= got as u64;
         }
         Ok(size)
@@ -138,7 +135,8 @@ impl Layout {
         progress.start(total);
         let mut out = Out {
             sink,
-            buf: Vec::with_capacity(BUF),
+            buf: vec![0u8; BUF].into_boxed_slice(),
+            fill: 0,
             done: 0,
             total,
             progress,
