@@ -346,6 +346,14 @@ fn error_messages_name_path_and_line() {
     assert_eq!(problems[0], "options/rcp_command: is required (line 3)");
     assert!(matches!(err, ConfigError::Invalid(ref v) if v.len() == 3));
 
+    let err = load("invalid-options-empty-element.conf")
+        .validate()
+        .unwrap_err();
+    assert_eq!(
+        err.problems(),
+        ["options/working_dir: is required but empty (line 5)"]
+    );
+
     let missing = dir().join("no-such-file.conf");
     match config::parse_file(&missing) {
         Err(ConfigError::Io { path, source }) => {

@@ -43,6 +43,8 @@ pub struct SourceLines {
     pub(crate) lines: std::collections::HashMap<String, usize>,
     /// `peers/local_peer[1]`-style list positions -> element path (`peers/peer[3]`)
     pub(crate) alias: std::collections::HashMap<String, String>,
+    /// Element paths present without any text (which Cedar reads as absent).
+    pub(crate) empty: std::collections::HashSet<String>,
 }
 
 impl PartialEq for SourceLines {

@@ -335,7 +335,13 @@ impl Parser {
 
     fn field(&mut self, el: &Element, parent: &str, name: &str) -> Option<Field> {
         let path = join(parent, name);
-        let (v, line) = el.string(name)?;
+        let Some((v, line)) = el.string(name) else {
+            if let Some(child) = el.first_child(name) {
+                self.mark(&path, child.line);
+                self.lines.empty.insert(path);
+            }
+            return None;
+        };
         self.mark(&path, line);
         Some(Field { v, line, path })
     }

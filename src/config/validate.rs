@@ -55,7 +55,21 @@ impl<'a> Problems<'a> {
 
     fn require<T>(&mut self, value: &Option<T>, path: &str) {
         if value.is_none() {
-            self.add(path, "is required");
+            self.add_missing(path);
+        }
+    }
+
+    fn add_missing(&mut self, path: &str) {
+        let msg = self.missing(path);
+        self.add(path, msg);
+    }
+
+    /// "is required", or "is empty" when the element is there without text.
+    fn missing(&self, path: &str) -> &'static str {
+        if self.config.lines.empty.contains(path) {
+            "is required but empty"
+        } else {
+            "is required"
         }
     }
 
@@ -136,7 +150,7 @@ impl Config {
             let path = format!("extensions/action[{}]", i + 1);
             match &a.name {
                 Some(n) => names.push((n.clone(), format!("{path}/name"))),
-                None => p.add(&format!("{path}/name"), "is required"),
+                None => p.add_missing(&format!("{path}/name")),
             }
             p.require(&a.module, &format!("{path}/module"));
             p.require(&a.function, &format!("{path}/function"));
@@ -185,7 +199,7 @@ impl Config {
             let path = p.peer_path(base, "local", i + 1);
             match &peer.name {
                 Some(n) => names.push((n.clone(), format!("{path}/name"))),
-                None => p.add(&format!("{path}/name"), "is required"),
+                None => p.add_missing(&format!("{path}/name")),
             }
             p.require(&peer.collect_dir, &format!("{path}/collect_dir"));
         }
@@ -193,7 +207,7 @@ impl Config {
             let path = p.peer_path(base, "remote", i + 1);
             match &peer.name {
                 Some(n) => names.push((n.clone(), format!("{path}/name"))),
-                None => p.add(&format!("{path}/name"), "is required"),
+                None => p.add_missing(&format!("{path}/name")),
             }
             p.require(&peer.collect_dir, &format!("{path}/collect_dir"));
             let from_options = |f: &dyn Fn(&OptionsConfig) -> bool| opts.is_some_and(f);
