@@ -7,6 +7,23 @@
 //! bad integers, malformed XML) fails [`parse_file`]; what it rejects in
 //! `validate()` (missing required values, cross-field rules) fails
 //! [`Config::validate`].
+//!
+//! Conformance is tested against the real Cedar Backup 3 (tests/config_*.rs):
+//! its own test configs, one fixture per rule, XML edge cases, generated
+//! mutants and exclude patterns. Where cedar knowingly differs:
+//!
+//! - cedar additions: `store/target_device` may name cedar's emulated burner
+//!   (`emulated:IMAGE?profile=NAME`); an exclude pattern Python compiles but
+//!   cedar cannot apply (look-around, back-references, ...) is a validation
+//!   problem instead of being accepted; validation reports every problem
+//!   (the first is Cedar's).
+//! - extension sections are parsed with the document but, as in Cedar, their
+//!   problems only surface when the extension is used
+//!   ([`Config::validate_extension`], `Config::mysql()` and friends).
+//! - limits: integers beyond 64 bits and non-ASCII digits (which Python's
+//!   `int()` takes) are rejected; internal DTD entities are expanded
+//!   textually (also inside comments and CDATA); `\N{NAME}` in a pattern is
+//!   treated as unsupported.
 
 mod accessors;
 pub mod extensions;
