@@ -522,3 +522,21 @@ fn an_existing_image_without_state_is_a_disc_holding_it() {
     d.read_blocks(0, &mut back).unwrap();
     assert_eq!(back, blocks(50, 5));
 }
+
+#[test]
+fn a_dvd_rw_stays_the_same_disc_across_its_two_profiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = image(&dir);
+    let mut d = drive(&spec(&path, "profile=dvd-rw&busy=0"));
+    d.format().unwrap();
+    drop(d);
+    // Named by its media type, the reformatted disc still opens...
+    drive(&spec(&path, "profile=dvd-rw"));
+    // ...but another media type does not.
+    let e = Emulator::open_spec(&spec(&path, "profile=dvd+rw")).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("DVD-RW restricted overwrite (dvd-rw-ro), not dvd+rw"),
+        "{e}"
+    );
+}

@@ -352,8 +352,10 @@ impl Drive {
         progress.phase("synchronizing cache");
         self.sync_cache()?;
         if profile == Profile::DvdPlusRw {
-            // Stop background formatting so the disc reads everywhere.
+            // Stop background formatting so the disc reads everywhere, then
+            // let the drive update its lead-in, as growisofs does.
             self.close(CloseFunction::StopFormat, 0)?;
+            self.close(CloseFunction::Session, 0)?;
         }
         Ok(WriteReport {
             start,

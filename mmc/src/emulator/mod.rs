@@ -181,15 +181,15 @@ impl Emulator {
             }
         };
         if let (Some(want), Some(have)) = (opts.media, state.medium.as_ref()) {
-            let same = want.profile == have.profile
-                || (want.profile.family() == have.profile.family()
-                    && want.profile.erasable()
-                    && have.profile.erasable()
-                    && want.profile.overwritable() != have.profile.overwritable()
-                    && matches!(
-                        have.profile,
-                        Profile::DvdMinusRwRestricted | Profile::DvdMinusRwSequential
-                    ));
+            // DVD-RW changes profile when formatted or blanked: still the same disc.
+            let dvd_rw = |p: Profile| {
+                matches!(
+                    p,
+                    Profile::DvdMinusRwRestricted | Profile::DvdMinusRwSequential
+                )
+            };
+            let same =
+                want.profile == have.profile || (dvd_rw(want.profile) && dvd_rw(have.profile));
             if !same {
                 return Err(open_err(format!(
                     "the disc in this drive is {} ({}), not {}; remove {} to start over",
