@@ -40,6 +40,7 @@ mod error;
 pub mod profile;
 pub mod sense;
 mod sgio;
+pub mod tcmu;
 mod transport;
 
 pub use device::open_device;

@@ -1,0 +1,36 @@
+#!/bin/busybox sh
+# PID 1 of the test guest: load the SCSI target and sr/sg drivers, serve the
+# emulated burner named in /work/device.spec through TCMU + tcm_loop so that
+# it becomes /dev/sr0 and /dev/sg0, run /work/scenario.sh, power off.
+# Host binaries run from the read-only 9p share of the host root through the
+# host's dynamic loader ($HOSTLD); $TARGET is the host's cargo target dir.
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in $(cat /modules.list); do insmod "/modules/$m.ko" || echo "insmod $m failed"; done
+mount -t configfs configfs /sys/kernel/config
+mkdir -p /host /work
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 hostroot /host
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 work /work
+export HOSTLD="/host/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 --library-path /host/usr/lib/x86_64-linux-gnu"
+export TARGET="/host$(cat /work/target.dir)"
+{
+    C=/sys/kernel/config/target/core/user_1/mmc0
+    mkdir -p $C
+    echo -n dev_config=mmc/emu,dev_size=$((2306867*2048)),hw_block_size=2048 > $C/control
+    echo 1 > $C/enable
+    $HOSTLD $TARGET/examples/tcmu_serve /dev/uio0 "$(cat /work/device.spec)" &
+    # The handler must be up before the LUN is scanned.
+    sleep 1
+    L=/sys/kernel/config/target/loopback/naa.5001405000000001
+    mkdir -p $L/tpgt_1/lun/lun_0
+    echo -n naa.5001405000000002 > $L/tpgt_1/nexus
+    ln -s $C $L/tpgt_1/lun/lun_0/mmc0
+    for i in 1 2 3 4 5 6 7 8 9 10; do [ -e /dev/sr0 ] && break; sleep 1; done
+    dmesg | grep -E "sr0|sg0|CEDAR"
+    sh /work/scenario.sh
+    echo "scenario exit $?"
+} > /work/guest.log 2>&1
+sync
+poweroff -f
