@@ -354,3 +354,139 @@ fn shrinking_source_is_an_error() {
     let err = layout.write(std::io::sink(), &mut ()).unwrap_err();
     assert!(matches!(err, iso9660::Error::SourceConsumed(_)), "{err}");
 }
+
+/// Keeps the first `keep` bytes written and counts the rest.
+struct Head {
+    data: Vec<u8>,
+    keep: usize,
+    total: u64,
+}
+
+impl std::io::Write for Head {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let room = self.keep.saturating_sub(self.data.len()).min(buf.len());
+        self.data.extend_from_slice(&buf[..room]);
+        self.total += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn five_gib_tree() -> (Tree, u64) {
+    use std::io::Read;
+    let size = (5u64 << 30) + 12_345;
+    let mut tree = Tree::new(Metadata::default());
+    let data = FileData::Reader(Some(Box::new(std::io::repeat(0xA5).take(size))));
+    tree.add_file(b"big.tar", Metadata::new(0o644, 0, 0, 7), data, size)
+        .unwrap();
+    tree.add_file(
+        b"after",
+        Metadata::default(),
+        FileData::Bytes(b"after".to_vec()),
+        5,
+    )
+    .unwrap();
+    (tree, size)
+}
+
+/// A real 5 GiB file (streamed from memory, never stored) is split into
+/// 4 GiB - 2048 sections at level 3 and refused below it.
+#[test]
+fn files_over_4_gib_become_multi_extent() {
+    let (tree, size) = five_gib_tree();
+    let err = Layout::plan(tree, Options::default()).unwrap_err();
+    assert!(err.to_string().contains("ISO level 3"), "{err}");
+
+    let (tree, size2) = five_gib_tree();
+    assert_eq!(size, size2);
+    let mut layout = Layout::plan(
+        tree,
+        Options {
+            level: Level::Three,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    let mut head = Head {
+        data: Vec::new(),
+        keep: 1 << 20,
+        total: 0,
+    };
+    layout.write(&mut head, &mut ()).unwrap();
+    assert_eq!(head.total, layout.bytes());
+    assert!(layout.bytes() > size);
+
+    // Directories come before file data, so the head holds all metadata.
+    let mut reader = Reader::open(Cursor::new(head.data)).unwrap();
+    let big = reader.lookup("/big.tar").unwrap().unwrap();
+    assert_eq!(big.size, size);
+    let max = u64::from(iso9660::MAX_EXTENT);
+    assert_eq!(big.extents.len(), 2);
+    assert_eq!(u64::from(big.extents[0].1), max);
+    assert_eq!(u64::from(big.extents[1].1), size - max);
+    assert_eq!(
+        big.extents[1].0 - big.extents[0].0,
+        (max / 2048) as u32,
+        "sections are contiguous"
+    );
+    let after = reader.lookup("/after").unwrap().unwrap();
+    assert_eq!(reader.read_to_vec(&after).unwrap(), b"after");
+}
+
+#[derive(Default)]
+struct Counting {
+    total: u64,
+    last: u64,
+    calls: usize,
+    files: Vec<(String, u64)>,
+}
+
+impl iso9660::Progress for Counting {
+    fn start(&mut self, total: u64) {
+        self.total = total;
+    }
+
+    fn wants_paths(&self) -> bool {
+        true
+    }
+
+    fn file(&mut self, path: &str, size: u64) {
+        self.files.push((path.to_string(), size));
+    }
+
+    fn written(&mut self, done: u64, total: u64) {
+        assert!(done >= self.last && total == self.total);
+        self.last = done;
+        self.calls += 1;
+    }
+}
+
+#[test]
+fn progress_hook_sees_every_file_and_the_end() {
+    let mut tree = Tree::new(Metadata::default());
+    for i in 0..3 {
+        tree.add_file(
+            format!("d/f{i}").as_bytes(),
+            Metadata::default(),
+            FileData::Bytes(vec![1; 3 << 20]),
+            3 << 20,
+        )
+        .unwrap();
+    }
+    tree.add_file(b"empty", Metadata::default(), FileData::Bytes(vec![]), 0)
+        .unwrap();
+    let mut layout = Layout::plan(tree, Options::default()).unwrap();
+    let mut p = Counting::default();
+    layout.write(std::io::sink(), &mut p).unwrap();
+    assert_eq!(p.total, u64::from(layout.sectors()));
+    assert_eq!(p.last, p.total);
+    assert!(
+        p.calls >= 2,
+        "progress arrives during the write, not only at the end"
+    );
+    let names: Vec<&str> = p.files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["/d/f0", "/d/f1", "/d/f2"]);
+}
