@@ -14,7 +14,7 @@ use iso9660::{GraftPoint, Layout, Level, Metadata, Options, RockRidge, Tree};
 
 const USAGE: &str =
     "usage: cback mkisofs [-o FILE] [-V LABEL] [-R|-r] [-graft-points] [-print-size] [-quiet] \
-[-iso-level N] [-A ID] [-P ID] [-p ID] [-volset ID] [-sysid ID] PATH|DISC=PATH...";
+[-J] [-iso-level N] [-A ID] [-P ID] [-p ID] [-volset ID] [-sysid ID] PATH|DISC=PATH...";
 
 /// Parsed command line.
 #[derive(Debug, Default)]
@@ -76,11 +76,7 @@ fn parse(args: Vec<OsString>) -> Result<Args, Usage> {
             "-graft-points" => a.graft_points = true,
             "-print-size" => a.print_size = true,
             "-quiet" => a.quiet = true,
-            "-J" | "-joliet" => {
-                return Err(Usage(
-                    "-J (Joliet) is not supported by this version of cback mkisofs".into(),
-                ))
-            }
+            "-J" | "-joliet" => a.opts.joliet = true,
             "-C" | "-M" | "-cdrecord-params" | "-prev-session" => {
                 return Err(Usage(format!(
                     "{s} (multisession) is not supported by this version of cback mkisofs"

@@ -505,7 +505,7 @@ fn xorriso_check_media_and_listing_are_clean() {
     if !have("xorriso") {
         return;
     }
-    let f = fixture(&["-r"], false);
+    let f = fixture(&["-r", "-J"], false);
     let text = run(Command::new("xorriso")
         .arg("-indev")
         .arg(&f.img)
@@ -552,25 +552,32 @@ iso.close()
 json.dump(out, sys.stdout)
 "#;
 
+/// Runs a pycdlib script on `img` and parses the JSON object it prints.
+fn pycdlib_json(script: &str, img: &Path) -> serde_json::Map<String, serde_json::Value> {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(img)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pycdlib failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    match serde_json::from_slice(&out.stdout).unwrap() {
+        serde_json::Value::Object(m) => m,
+        other => panic!("pycdlib printed {other}"),
+    }
+}
+
 #[test]
 fn pycdlib_opens_strictly_and_agrees() {
     if !have_pycdlib() {
         return;
     }
-    let f = fixture(&["-R"], true);
-    let text = Command::new("python3")
-        .arg("-c")
-        .arg(PYCDLIB_DUMP)
-        .arg(&f.img)
-        .output()
-        .unwrap();
-    assert!(
-        text.status.success(),
-        "pycdlib failed: {}",
-        String::from_utf8_lossy(&text.stderr)
-    );
-    let seen: serde_json::Value = serde_json::from_slice(&text.stdout).unwrap();
-    let seen = seen.as_object().unwrap();
+    let f = fixture(&["-R", "-J"], true);
+    let seen = pycdlib_json(PYCDLIB_DUMP, &f.img);
     let want = walk(&f.src);
     for (path, w) in &want {
         let key = format!("/{}", path.display());
@@ -669,4 +676,102 @@ fn multi_extent_files_read_back_in_xorriso_and_bsdtar() {
             },
         );
     }
+}
+
+const PYCDLIB_JOLIET: &str = r#"
+import io, json, sys, pycdlib
+iso = pycdlib.PyCdlib()
+iso.open(sys.argv[1])
+out = {}
+for root, dirs, files in iso.walk(joliet_path='/'):
+    for d in dirs:
+        out[root.rstrip('/') + '/' + d] = None
+    for f in files:
+        path = root.rstrip('/') + '/' + f
+        buf = io.BytesIO()
+        iso.get_file_from_iso_fp(buf, joliet_path=path)
+        out[path] = buf.getvalue().hex()
+iso.close()
+json.dump(out, sys.stdout)
+"#;
+
+/// The Joliet names a source path should get, when it has no component
+/// over Joliet's 64 units or with characters Joliet forbids.
+fn joliet_path(path: &Path) -> Option<String> {
+    let mut out = String::new();
+    for c in path.components() {
+        let s = c.as_os_str().to_str()?;
+        if s.encode_utf16().count() > 64 || s.contains([':', ';', '?', '*', '\\']) {
+            return None;
+        }
+        out.push('/');
+        out.push_str(s);
+    }
+    Some(out)
+}
+
+#[test]
+fn joliet_tree_is_read_by_pycdlib_and_bsdtar() {
+    if !have_pycdlib() || !have("bsdtar") || !have("isoinfo") {
+        return;
+    }
+    let f = fixture(&["-J"], true);
+    let want: BTreeMap<PathBuf, Info> = walk(&f.src)
+        .into_iter()
+        .filter(|(_, i)| matches!(i.kind, 0o040000 | 0o100000))
+        .collect();
+
+    let seen = pycdlib_json(PYCDLIB_JOLIET, &f.img);
+    assert_eq!(
+        seen.len(),
+        want.len(),
+        "Joliet holds every directory and regular file once"
+    );
+    let mut checked = 0;
+    for (path, info) in &want {
+        let Some(jp) = joliet_path(path) else {
+            continue;
+        };
+        let key = if info.kind == 0o100000 {
+            format!("{jp};1")
+        } else {
+            jp
+        };
+        let g = seen
+            .get(&key)
+            .unwrap_or_else(|| panic!("pycdlib: no Joliet entry {key}"));
+        if info.kind == 0o100000 {
+            assert!(
+                g.as_str().unwrap() == hex(&info.content),
+                "{key}: content differs"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked > want.len() / 2, "too few paths checked");
+
+    // Without Rock Ridge, bsdtar reads the Joliet hierarchy.
+    let out = f.work.join("b");
+    bsdtar_extract(&f.img, &out);
+    let got = walk(&out);
+    for (path, info) in &want {
+        if joliet_path(path).is_none() || info.kind != 0o100000 {
+            continue;
+        }
+        let g = got
+            .get(path)
+            .unwrap_or_else(|| panic!("bsdtar: no {}", path.display()));
+        assert!(
+            g.content == info.content,
+            "bsdtar: {} differs",
+            path.display()
+        );
+    }
+    let listing = run(Command::new("isoinfo")
+        .arg("-i")
+        .arg(&f.img)
+        .args(["-J", "-l"]));
+    // isoinfo prints Joliet names in ISO 8859-1, so only the ASCII tail is
+    // compared.
+    assert!(listing.contains(" name.dat;1"), "{listing}");
 }

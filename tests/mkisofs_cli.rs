@@ -130,7 +130,7 @@ fn usage_errors_exit_2_with_one_line() {
         &["-frobnicate", "stage"][..],
         &["-o"][..],
         &["-r"][..],
-        &["-J", "stage"][..],
+        &["-C", "0,100", "stage"][..],
     ] {
         let out = cback(args, d.path(), "1700000000");
         assert_eq!(out.status.code(), Some(2), "{args:?}");

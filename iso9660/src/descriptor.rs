@@ -55,16 +55,39 @@ pub struct VolumeDescriptor {
     pub effective: Option<i64>,
 }
 
-fn put_str(dst: &mut [u8], s: &str) {
-    dst.fill(b' ');
-    let n = s.len().min(dst.len());
-    dst[..n].copy_from_slice(&s.as_bytes()[..n]);
+/// Text fields are ASCII in a primary descriptor and UCS-2 big-endian in a
+/// Joliet one; both are padded with spaces.
+fn put_str(dst: &mut [u8], s: &str, ucs2: bool) {
+    if ucs2 {
+        for pair in dst.chunks_mut(2) {
+            pair.copy_from_slice(&[0, b' '][..pair.len()]);
+        }
+        let text = crate::joliet::ucs2(s);
+        let n = text.len().min(dst.len()) & !1;
+        dst[..n].copy_from_slice(&text[..n]);
+    } else {
+        dst.fill(b' ');
+        let n = s.len().min(dst.len());
+        dst[..n].copy_from_slice(&s.as_bytes()[..n]);
+    }
 }
 
-fn get_str(src: &[u8]) -> String {
-    String::from_utf8_lossy(src)
-        .trim_end_matches([' ', '\0'])
-        .to_string()
+fn get_str(src: &[u8], ucs2: bool) -> String {
+    let text = if ucs2 {
+        let units: Vec<u16> = src
+            .chunks_exact(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]))
+            .collect();
+        String::from_utf16_lossy(&units)
+    } else {
+        String::from_utf8_lossy(src).into_owned()
+    };
+    text.trim_end_matches([' ', '\0']).to_string()
+}
+
+/// Whether escape sequences announce Joliet (UCS-2 levels 1 to 3).
+fn is_joliet(kind: u8, escapes: &[u8]) -> bool {
+    kind == TYPE_SUPPLEMENTARY && escapes.starts_with(b"%/")
 }
 
 fn put_date(dst: &mut [u8], d: Option<i64>) {
@@ -79,11 +102,12 @@ impl VolumeDescriptor {
     /// Encodes the descriptor into one sector.
     pub fn encode(&self) -> [u8; SECTOR_SIZE] {
         let mut b = [0u8; SECTOR_SIZE];
+        let u = is_joliet(self.kind, &self.escapes);
         b[0] = self.kind;
         b[1..6].copy_from_slice(STANDARD_ID);
         b[6] = 1;
-        put_str(&mut b[8..40], &self.system_id);
-        put_str(&mut b[40..72], &self.volume_id);
+        put_str(&mut b[8..40], &self.system_id, u);
+        put_str(&mut b[40..72], &self.volume_id, u);
         put_both32(&mut b[80..88], self.volume_space_size);
         b[88..120].copy_from_slice(&self.escapes);
         put_both16(&mut b[120..124], 1);
@@ -95,11 +119,11 @@ impl VolumeDescriptor {
         let mut root = Vec::with_capacity(34);
         self.root.encode(&mut root);
         b[156..156 + root.len()].copy_from_slice(&root);
-        put_str(&mut b[190..318], &self.volume_set_id);
-        put_str(&mut b[318..446], &self.publisher_id);
-        put_str(&mut b[446..574], &self.preparer_id);
-        put_str(&mut b[574..702], &self.application_id);
-        put_str(&mut b[702..813], "");
+        put_str(&mut b[190..318], &self.volume_set_id, u);
+        put_str(&mut b[318..446], &self.publisher_id, u);
+        put_str(&mut b[446..574], &self.preparer_id, u);
+        put_str(&mut b[574..702], &self.application_id, u);
+        put_str(&mut b[702..813], "", u);
         put_date(&mut b[813..830], self.created);
         put_date(&mut b[830..847], self.modified);
         put_date(&mut b[847..864], self.expires);
@@ -126,20 +150,21 @@ impl VolumeDescriptor {
         }
         let mut escapes = [0u8; 32];
         escapes.copy_from_slice(&b[88..120]);
+        let u = is_joliet(b[0], &escapes);
         Ok(VolumeDescriptor {
             kind: b[0],
-            system_id: get_str(&b[8..40]),
-            volume_id: get_str(&b[40..72]),
+            system_id: get_str(&b[8..40], u),
+            volume_id: get_str(&b[40..72], u),
             volume_space_size: get_le32(&b[80..88]).ok_or("volume space size")?,
             escapes,
             path_table_size: get_le32(&b[132..140]).ok_or("path table size")?,
             l_path_table: u32::from_le_bytes([b[140], b[141], b[142], b[143]]),
             m_path_table: u32::from_be_bytes([b[148], b[149], b[150], b[151]]),
             root: DirRecord::decode(&b[156..190])?,
-            volume_set_id: get_str(&b[190..318]),
-            publisher_id: get_str(&b[318..446]),
-            preparer_id: get_str(&b[446..574]),
-            application_id: get_str(&b[574..702]),
+            volume_set_id: get_str(&b[190..318], u),
+            publisher_id: get_str(&b[318..446], u),
+            preparer_id: get_str(&b[446..574], u),
+            application_id: get_str(&b[574..702], u),
             created: get_date(&b[813..830]),
             modified: get_date(&b[830..847]),
             expires: get_date(&b[847..864]),
@@ -205,6 +230,27 @@ mod tests {
         assert!(VolumeDescriptor::both_endian_consistent(&enc));
         assert_eq!(VolumeDescriptor::decode(&enc).unwrap(), d);
         assert_eq!(&enc[847..864], b"0000000000000000\0");
+    }
+
+    #[test]
+    fn joliet_text_is_ucs2() {
+        let mut escapes = [0u8; 32];
+        escapes[..3].copy_from_slice(b"%/E");
+        let d = VolumeDescriptor {
+            kind: TYPE_SUPPLEMENTARY,
+            escapes,
+            volume_id: "Sicherung ü".into(),
+            application_id: "CEDAR".into(),
+            root: DirRecord {
+                ident: vec![0],
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let enc = d.encode();
+        assert_eq!(&enc[40..44], &[0, b'S', 0, b'i']);
+        assert_eq!(&enc[70..72], &[0, b' ']);
+        assert_eq!(VolumeDescriptor::decode(&enc).unwrap(), d);
     }
 
     #[test]

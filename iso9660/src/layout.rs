@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use crate::error::{Error, Result};
+use crate::joliet::Joliet;
 use crate::names::{ecma_cmp, mangle_siblings, Level};
 use crate::record::{record_len, FileFlags};
 use crate::susp::{nm_entries, rrip_er, sl_entries, split_entries, Entry, Times, CE_LEN};
@@ -56,6 +57,9 @@ pub struct Options {
     /// Largest extent of one file section; bigger files become multi-extent
     /// (level 3 only). A multiple of 2048; lowered only by tests.
     pub max_extent: u32,
+    /// Also record a Joliet hierarchy (UCS-2 names) for readers without
+    /// Rock Ridge.
+    pub joliet: bool,
 }
 
 impl Default for Options {
@@ -72,6 +76,7 @@ impl Default for Options {
             timestamp: 0,
             start_lba: 0,
             max_extent: MAX_EXTENT,
+            joliet: false,
         }
     }
 }
@@ -182,6 +187,8 @@ pub struct Layout {
     pub(crate) data_order: Vec<NodeId>,
     /// Total blocks of this session.
     pub(crate) total: u32,
+    /// The Joliet hierarchy, when requested.
+    pub(crate) joliet: Option<Joliet>,
 }
 
 fn blocks_for(bytes: u64) -> u64 {
@@ -240,9 +247,13 @@ impl Layout {
             ce_blocks: 0,
             data_order: Vec::new(),
             total: 0,
+            joliet: None,
         };
         layout.build_hierarchy()?;
         layout.count_links();
+        if layout.opts.joliet {
+            layout.joliet = Some(Joliet::plan(&layout.tree)?);
+        }
         layout.assign_addresses()?;
         Ok(layout)
     }
@@ -595,6 +606,27 @@ impl Layout {
         }
     }
 
+    /// A file's sections as (extent, length, is last): one unless the file
+    /// is larger than the largest extent.
+    pub(crate) fn sections(&self, n: NodeId) -> Vec<(u32, u32, bool)> {
+        let size = self.file_size(n);
+        let lba = self.data_lba[self.primary(n).index()];
+        let max = u64::from(self.opts.max_extent);
+        let count = size.div_ceil(max).max(1);
+        (0..count)
+            .map(|s| {
+                let last = s + 1 == count;
+                let len = if last { size - s * max } else { max };
+                let extent = if size == 0 {
+                    0
+                } else {
+                    lba + (s * max / SECTOR_SIZE as u64) as u32
+                };
+                (extent, len as u32, last)
+            })
+            .collect()
+    }
+
     pub(crate) fn file_size(&self, n: NodeId) -> u64 {
         match self.tree.node(self.primary(n)).kind {
             NodeKind::File { size, .. } => size,
@@ -610,11 +642,19 @@ impl Layout {
         }
         self.path_table = pt_size as u32;
         let pt_blocks = blocks_for(pt_size);
-        let mut rel = 18u64;
+        // System area, primary descriptor, Joliet's, terminator.
+        let mut rel = 18 + u64::from(self.joliet.is_some());
         self.l_table = (start + rel) as u32;
         rel += pt_blocks;
         self.m_table = (start + rel) as u32;
         rel += pt_blocks;
+        if let Some(j) = &mut self.joliet {
+            let blocks = blocks_for(u64::from(j.path_table));
+            j.l_table = (start + rel) as u32;
+            rel += blocks;
+            j.m_table = (start + rel) as u32;
+            rel += blocks;
+        }
         for &d in &self.dir_order {
             let mut sectors = 1u64;
             let mut offset = 0usize;
@@ -629,6 +669,15 @@ impl Layout {
             self.dirs[d].lba = (start + rel) as u32;
             self.dirs[d].size = (sectors * SECTOR_SIZE as u64) as u32;
             rel += sectors;
+        }
+        if let Some(mut j) = self.joliet.take() {
+            let max = u64::from(self.opts.max_extent);
+            j.size_dirs(|n| self.file_size(n).div_ceil(max).max(1));
+            for d in &mut j.dirs {
+                d.lba = (start + rel) as u32;
+                rel += u64::from(d.size) / SECTOR_SIZE as u64;
+            }
+            self.joliet = Some(j);
         }
         // Sizes are final now; lay out the continuation areas in the order
         // the writer will produce them.
@@ -820,18 +869,7 @@ impl Layout {
                         ));
                         entries.extend(nm_entries(&self.tree.node(n).name));
                     }
-                    let size = self.file_size(n);
-                    let lba = self.data_lba[self.primary(n).index()];
-                    let max = u64::from(self.opts.max_extent);
-                    let sections = size.div_ceil(max).max(1);
-                    for s in 0..sections {
-                        let last = s + 1 == sections;
-                        let len = if last { size - s * max } else { max };
-                        let extent = if size == 0 {
-                            0
-                        } else {
-                            lba + (s * max / SECTOR_SIZE as u64) as u32
-                        };
+                    for (extent, len, last) in self.sections(n) {
                         out.push(RecSpec {
                             ident: m.ident.clone(),
                             flags: if last {
@@ -840,7 +878,7 @@ impl Layout {
                                 FileFlags::MULTI_EXTENT
                             },
                             extent,
-                            size: len as u32,
+                            size: len,
                             mtime: meta.mtime,
                             // Linux names a multi-extent file from its last
                             // record and reads attributes from its first.

@@ -31,6 +31,7 @@
 mod codec;
 mod descriptor;
 mod error;
+mod joliet;
 mod layout;
 mod names;
 mod pathtable;

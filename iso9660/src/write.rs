@@ -4,8 +4,9 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 
 use crate::codec::encode_short_date;
-use crate::descriptor::{terminator, VolumeDescriptor, TYPE_PRIMARY};
+use crate::descriptor::{terminator, VolumeDescriptor, TYPE_PRIMARY, TYPE_SUPPLEMENTARY};
 use crate::error::{Error, Result};
+use crate::joliet::{JKind, Joliet, ESCAPES};
 use crate::layout::{CeAlloc, Layout};
 use crate::pathtable::PathRecord;
 use crate::record::{DirRecord, FileFlags};
@@ -143,19 +144,21 @@ impl Layout {
         };
         out.zeros(16 * SECTOR_SIZE as u64)?;
         out.put(&self.primary_descriptor().encode())?;
+        if let Some(j) = &self.joliet {
+            out.put(&self.joliet_descriptor(j).encode())?;
+        }
         out.put(&terminator())?;
-        for big_endian in [false, true] {
-            let mut table = Vec::with_capacity(self.path_table as usize);
-            for d in &self.dirs {
-                PathRecord {
-                    extent: d.lba,
-                    parent: (d.parent + 1) as u16,
-                    ident: d.ident.clone(),
-                }
-                .encode(big_endian, &mut table);
-            }
-            out.put(&table)?;
-            out.zeros(pad(table.len() as u64))?;
+        let iso_table = self
+            .dirs
+            .iter()
+            .map(|d| (d.lba, d.parent, d.ident.as_slice()));
+        write_path_tables(&mut out, iso_table)?;
+        if let Some(j) = &self.joliet {
+            self.check_pos(&out, j.l_table)?;
+            write_path_tables(
+                &mut out,
+                j.dirs.iter().map(|d| (d.lba, d.parent, d.ident.as_slice())),
+            )?;
         }
         let mut ce_buf = vec![0u8; self.ce_blocks as usize * SECTOR_SIZE];
         let mut ce = CeAlloc::new(self.ce_base);
@@ -163,6 +166,12 @@ impl Layout {
             self.check_pos(&out, self.dirs[d].lba)?;
             let dir = self.encode_dir(d, &mut ce, &mut ce_buf);
             out.put(&dir)?;
+        }
+        if let Some(j) = &self.joliet {
+            for d in 0..j.dirs.len() {
+                self.check_pos(&out, j.dirs[d].lba)?;
+                out.put(&self.encode_joliet_dir(j, d))?;
+            }
         }
         self.check_pos(&out, self.ce_base)?;
         out.put(&ce_buf)?;
@@ -239,6 +248,68 @@ impl Layout {
             )));
         }
         Ok(())
+    }
+
+    /// The Joliet supplementary descriptor: the primary one with UCS-2 text
+    /// and the Joliet root and path tables.
+    fn joliet_descriptor(&self, j: &Joliet) -> VolumeDescriptor {
+        let mut d = self.primary_descriptor();
+        d.kind = TYPE_SUPPLEMENTARY;
+        d.escapes[..3].copy_from_slice(ESCAPES);
+        d.path_table_size = j.path_table;
+        d.l_path_table = j.l_table;
+        d.m_path_table = j.m_table;
+        d.root.extent = j.dirs[0].lba;
+        d.root.size = j.dirs[0].size;
+        d
+    }
+
+    /// Encodes Joliet directory `d`: no system use, same file extents.
+    fn encode_joliet_dir(&self, j: &Joliet, d: usize) -> Vec<u8> {
+        let dir = &j.dirs[d];
+        let mut buf = Vec::with_capacity(dir.size as usize);
+        let mtime = |n: NodeId| self.tree.node(self.primary(n)).meta.mtime;
+        let parent = &j.dirs[dir.parent];
+        let mut push = |rec: DirRecord| {
+            let used = buf.len() % SECTOR_SIZE;
+            if used + rec.len() > SECTOR_SIZE {
+                buf.resize(buf.len() + SECTOR_SIZE - used, 0);
+            }
+            rec.encode(&mut buf);
+        };
+        let dir_rec = |ident: Vec<u8>, x: &crate::joliet::JDir| DirRecord {
+            extent: x.lba,
+            size: x.size,
+            date: encode_short_date(mtime(x.node)),
+            flags: FileFlags::DIRECTORY,
+            ident,
+            system_use: Vec::new(),
+        };
+        push(dir_rec(vec![0], dir));
+        push(dir_rec(vec![1], parent));
+        for m in &dir.members {
+            match m.kind {
+                JKind::Dir(i) => push(dir_rec(m.ident.clone(), &j.dirs[i])),
+                JKind::File(n) => {
+                    for (extent, size, last) in self.sections(n) {
+                        push(DirRecord {
+                            extent,
+                            size,
+                            date: encode_short_date(mtime(n)),
+                            flags: if last {
+                                FileFlags::empty()
+                            } else {
+                                FileFlags::MULTI_EXTENT
+                            },
+                            ident: m.ident.clone(),
+                            system_use: Vec::new(),
+                        });
+                    }
+                }
+            }
+        }
+        buf.resize(dir.size as usize, 0);
+        buf
     }
 
     pub(crate) fn primary_descriptor(&self) -> VolumeDescriptor {
@@ -322,6 +393,28 @@ impl Layout {
         buf.resize(self.dirs[d].size as usize, 0);
         buf
     }
+}
+
+/// Writes the type L then the type M path table of a hierarchy given as
+/// (extent, parent index, identifier) in directory-number order.
+fn write_path_tables<'a, W: Write, P: Progress>(
+    out: &mut Out<'_, W, P>,
+    dirs: impl Iterator<Item = (u32, usize, &'a [u8])> + Clone,
+) -> io::Result<()> {
+    for big_endian in [false, true] {
+        let mut table = Vec::new();
+        for (extent, parent, ident) in dirs.clone() {
+            PathRecord {
+                extent,
+                parent: (parent + 1) as u16,
+                ident: ident.to_vec(),
+            }
+            .encode(big_endian, &mut table);
+        }
+        out.put(&table)?;
+        out.zeros(pad(table.len() as u64))?;
+    }
+    Ok(())
 }
 
 /// Zero bytes that complete the last sector of `len` bytes.

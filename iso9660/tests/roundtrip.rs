@@ -217,7 +217,7 @@ proptest! {
 
     #[test]
     fn writer_and_reader_agree(items in proptest::collection::vec(item(), 0..40),
-                               level in 1u8..=3, extent_blocks in 1u32..4) {
+                               level in 1u8..=3, extent_blocks in 1u32..4, joliet in any::<bool>()) {
         let (tree, want) = build(&items);
         let opts = Options {
             level: Level::from_number(level).unwrap(),
@@ -225,6 +225,7 @@ proptest! {
             // Small sections exercise multi-extent files (level 3 only).
             max_extent: if level == 3 { extent_blocks * 2048 } else { iso9660::MAX_EXTENT },
             timestamp: 1_700_000_000,
+            joliet,
             ..Options::default()
         };
         let mut layout = Layout::plan(tree, opts.clone()).expect("plans");
