@@ -472,7 +472,8 @@ pub(crate) struct Placement {
 impl RecSpec {
     pub(crate) fn placement(&self) -> Placement {
         let lens: Vec<usize> = self.entries.iter().map(Entry::len).collect();
-        let cap = 255 - record_len(self.ident.len(), 0);
+        // Records have an even length, so 254 is the longest.
+        let cap = 254 - record_len(self.ident.len(), 0);
         let (inline, areas) = split_entries(&lens, cap);
         let mut inline_len: usize = lens[..inline].iter().sum();
         if !areas.is_empty() {

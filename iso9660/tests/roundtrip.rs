@@ -491,3 +491,40 @@ fn progress_hook_sees_every_file_and_the_end() {
     let names: Vec<&str> = p.files.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["/d/f0", "/d/f1", "/d/f2"]);
 }
+
+/// Every Rock Ridge name length, at every ISO level, gives records that fit
+/// the one-byte length field (records are even, so 254 at most) and read
+/// back. A record of 255 bytes once slipped through the planner.
+#[test]
+fn every_name_length_fits_a_record() {
+    for level in 1..=3 {
+        let mut tree = Tree::new(Metadata::default());
+        for len in 1..=255usize {
+            let name = format!("{}{}", "n".repeat(len - len.min(4)), &"x.ab"[..len.min(4)]);
+            tree.add_file(
+                name.as_bytes(),
+                Metadata::new(0o644, 1, 1, 1),
+                FileData::Bytes(vec![len as u8]),
+                1,
+            )
+            .unwrap();
+        }
+        let opts = Options {
+            level: Level::from_number(level).unwrap(),
+            joliet: true,
+            ..Options::default()
+        };
+        let mut image = Vec::new();
+        Layout::plan(tree, opts)
+            .unwrap()
+            .write(&mut image, &mut ())
+            .unwrap();
+        let mut reader = Reader::open(Cursor::new(image)).unwrap();
+        let root = reader.root();
+        let entries = reader.read_dir(&root).unwrap();
+        assert_eq!(entries.len(), 255);
+        for e in entries {
+            assert_eq!(reader.read_to_vec(&e).unwrap(), vec![e.name.len() as u8]);
+        }
+    }
+}
