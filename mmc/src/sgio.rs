@@ -238,7 +238,7 @@ impl SgIo {
             name: device.clone(),
             max_transfer,
         };
-        let inq: InquiryData = query(&mut drive, &Inquiry { alloc: 36 }, 36, DEFAULT_TIMEOUT)
+        let inq: InquiryData = query(&mut drive, &Inquiry::standard(36), 36, DEFAULT_TIMEOUT)
             .map_err(|e| fail(format!("INQUIRY failed: {e}")))?;
         if inq.peripheral_type != PERIPHERAL_MMC {
             return Err(fail(format!(

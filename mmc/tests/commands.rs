@@ -35,7 +35,22 @@ fn reply<R: Response + PartialEq + Debug>(r: R, bytes: &[u8]) {
 
 #[test]
 fn inquiry() {
-    cdb(Inquiry { alloc: 36 }, &[0x12, 0, 0, 0, 0x24, 0]);
+    cdb(Inquiry::standard(36), &[0x12, 0, 0, 0, 0x24, 0]);
+    cdb(
+        Inquiry {
+            vpd_page: Some(0x80),
+            alloc: 255,
+        },
+        &[0x12, 1, 0x80, 0, 0xFF, 0],
+    );
+    reply(
+        VpdPage {
+            peripheral_type: 5,
+            page: 0x00,
+            data: vec![0x00, 0x80],
+        },
+        &[0x05, 0x00, 0, 2, 0x00, 0x80],
+    );
     let mut b = vec![0x05, 0x80, 0x05, 0x02, 31, 0, 0, 0];
     b.extend_from_slice(b"HL-DT-ST");
     b.extend_from_slice(b"DVDRAM GH24NSD1 ");
@@ -51,8 +66,8 @@ fn inquiry() {
         &b,
     );
     assert!(InquiryData::parse(&b[..35]).is_err());
-    // EVPD pages are not something a burner asks for.
-    assert!(Inquiry::decode(&[0x12, 1, 0x80, 0, 0xFF, 0]).is_err());
+    // A page code without EVPD is invalid.
+    assert!(Inquiry::decode(&[0x12, 0, 0x80, 0, 0xFF, 0]).is_err());
 }
 
 #[test]
@@ -502,6 +517,11 @@ fn mode_sense_select_and_page_05() {
     sel[0] = 0;
     sel[1] = 0;
     assert_eq!(ModeParameters::parse(&sel).unwrap(), params);
+    // The same page behind a 4-byte MODE SENSE(6) header.
+    let six = params.encode6();
+    assert_eq!(&six[..6], &[55, 0, 0, 0, 0x05, 0x32]);
+    assert_eq!(&six[4..], &b[8..]);
+    assert_eq!(ModeParameters::parse6(&six).unwrap(), params);
     // A page running past the buffer is an error.
     assert!(ModeParameters::parse(&b[..40]).is_err());
 }
@@ -516,6 +536,7 @@ fn capabilities_page_2a() {
         loading_mechanism: 1,
         eject: true,
         locked: false,
+        max_read_speed: 7056,
         buffer_kib: 2048,
         current_write_speed: 7056,
         write_speeds: vec![7056, 2822],
@@ -525,7 +546,9 @@ fn capabilities_page_2a() {
     let b = &page.body;
     assert_eq!(b.len(), 38);
     assert_eq!(&b[..5], &[0x0B, 0x03, 0xC0, 0, 0x29]);
+    assert_eq!(&b[6..8], &[0x1B, 0x90]);
     assert_eq!(&b[10..12], &[0x08, 0x00]);
+    assert_eq!(&b[16..18], &[0x1B, 0x90]);
     assert_eq!(&b[26..30], &[0x1B, 0x90, 0, 2]);
     assert_eq!(&b[30..38], &[0, 0, 0x1B, 0x90, 0, 0, 0x0B, 0x06]);
     assert_eq!(Capabilities::from_page(&page).unwrap(), caps);

@@ -29,6 +29,13 @@ fn target_dir() -> PathBuf {
 /// Boots the guest with `device` as /dev/sr0, runs `scenario`, returns its log.
 fn run_guest(work: &Path, device: &str, scenario: &str) -> String {
     let kdir = kernel_dir().expect("checked by caller");
+    // `cargo test --test qemu` alone does not build the examples the guest runs.
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let built = Command::new(cargo)
+        .args(["build", "-p", "mmc", "--examples"])
+        .status()
+        .unwrap();
+    assert!(built.success(), "building the examples failed");
     let script = work.join("scenario.in");
     std::fs::write(&script, scenario).unwrap();
     let run = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/qemu/run.sh");
@@ -72,6 +79,11 @@ cmp /work/s2.img /work/b2.img && echo "kernel read session 2 ok"
 "#,
     );
     assert!(log.contains("Attached scsi CD-ROM sr0"), "{log}");
+    // sr read the capabilities page through MODE SENSE(6).
+    assert!(
+        log.contains("scsi3-mmc drive: 40x/40x writer cd/rw"),
+        "{log}"
+    );
     assert!(
         log.contains("session /work/s1.img at 0 blocks 400 verified"),
         "{log}"

@@ -94,6 +94,8 @@ pub fn opcode_name(opcode: u8) -> &'static str {
         0x03 => "REQUEST SENSE",
         0x04 => "FORMAT UNIT",
         0x12 => "INQUIRY",
+        0x15 => "MODE SELECT(6)",
+        0x1A => "MODE SENSE(6)",
         0x1B => "START STOP UNIT",
         0x1E => "PREVENT ALLOW MEDIUM REMOVAL",
         0x23 => "READ FORMAT CAPACITIES",

@@ -12,6 +12,8 @@ pub const PAGE_WRITE_PARAMETERS: u8 = 0x05;
 pub const PAGE_CAPABILITIES: u8 = 0x2A;
 /// Length of the MODE SENSE(10)/SELECT(10) parameter header.
 pub const MODE_HEADER_LEN: usize = 8;
+/// Length of the MODE SENSE(6)/SELECT(6) parameter header.
+pub const MODE6_HEADER_LEN: usize = 4;
 
 /// Which values MODE SENSE returns (PC field).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,17 +131,9 @@ impl ModeParameters {
     }
 }
 
-impl Response for ModeParameters {
-    fn parse(b: &[u8]) -> Result<Self, DecodeError> {
-        need(b, MODE_HEADER_LEN, "mode parameter header")?;
-        // In a MODE SELECT list the data length is reserved (0): use the buffer.
-        let announced = usize::from(be16(b, 0));
-        let end = if announced == 0 {
-            b.len()
-        } else {
-            (announced + 2).min(b.len())
-        };
-        let mut at = MODE_HEADER_LEN + usize::from(be16(b, 6));
+impl ModeParameters {
+    /// Reads the pages in `b[at..end]`.
+    fn parse_pages(b: &[u8], mut at: usize, end: usize) -> Result<Self, DecodeError> {
         let mut pages = Vec::new();
         while at + 2 <= end {
             let len = usize::from(b[at + 1]);
@@ -159,16 +153,124 @@ impl Response for ModeParameters {
         }
         Ok(ModeParameters { pages })
     }
-    fn encode(&self) -> Vec<u8> {
-        let mut b = vec![0u8; MODE_HEADER_LEN];
+
+    fn push_pages(&self, b: &mut Vec<u8>) {
         for p in &self.pages {
             b.push((u8::from(p.ps) << 7) | (p.code & 0x3F));
             b.push(p.body.len().min(255) as u8);
             b.extend_from_slice(&p.body[..p.body.len().min(255)]);
         }
+    }
+
+    /// Decodes a list with the 4-byte MODE SENSE(6)/SELECT(6) header.
+    pub fn parse6(b: &[u8]) -> Result<Self, DecodeError> {
+        need(b, MODE6_HEADER_LEN, "mode(6) parameter header")?;
+        let end = match usize::from(b[0]) {
+            0 => b.len(),
+            n => (n + 1).min(b.len()),
+        };
+        ModeParameters::parse_pages(b, MODE6_HEADER_LEN + usize::from(b[3]), end)
+    }
+
+    /// Encodes the list with the 4-byte MODE SENSE(6) header.
+    pub fn encode6(&self) -> Vec<u8> {
+        let mut b = vec![0u8; MODE6_HEADER_LEN];
+        self.push_pages(&mut b);
+        b[0] = (b.len() - 1).min(255) as u8;
+        b
+    }
+}
+
+impl Response for ModeParameters {
+    fn parse(b: &[u8]) -> Result<Self, DecodeError> {
+        need(b, MODE_HEADER_LEN, "mode parameter header")?;
+        // In a MODE SELECT list the data length is reserved (0): use the buffer.
+        let end = match usize::from(be16(b, 0)) {
+            0 => b.len(),
+            n => (n + 2).min(b.len()),
+        };
+        ModeParameters::parse_pages(b, MODE_HEADER_LEN + usize::from(be16(b, 6)), end)
+    }
+    fn encode(&self) -> Vec<u8> {
+        let mut b = vec![0u8; MODE_HEADER_LEN];
+        self.push_pages(&mut b);
         let len = (b.len() - 2) as u16;
         put16(&mut b, 0, len);
         b
+    }
+}
+
+/// MODE SENSE(6) `1Ah`: what the Linux sr driver sends for page 2Ah.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModeSense6 {
+    /// Disable block descriptors.
+    pub dbd: bool,
+    /// Which values.
+    pub control: PageControl,
+    /// Page code.
+    pub page: u8,
+    /// Allocation length.
+    pub alloc: u8,
+}
+
+impl Command for ModeSense6 {
+    const OPCODE: u8 = 0x1A;
+    const NAME: &'static str = "MODE SENSE(6)";
+    fn encode(&self) -> Cdb {
+        let ten = ModeSense10 {
+            dbd: self.dbd,
+            control: self.control,
+            page: self.page,
+            alloc: 0,
+        }
+        .encode();
+        let mut c = Cdb::new(Self::OPCODE, 6);
+        let b = c.bytes_mut();
+        b[1] = ten.as_bytes()[1];
+        b[2] = ten.as_bytes()[2];
+        b[4] = self.alloc;
+        c
+    }
+    fn decode(cdb: &[u8]) -> Result<Self, DecodeError> {
+        check_cdb(cdb, Self::OPCODE, 6, Self::NAME)?;
+        let ten = ModeSense10::decode(&[0x5A, cdb[1], cdb[2], 0, 0, 0, 0, 0, 0, 0])?;
+        Ok(ModeSense6 {
+            dbd: ten.dbd,
+            control: ten.control,
+            page: ten.page,
+            alloc: cdb[4],
+        })
+    }
+}
+
+/// MODE SELECT(6) `15h`; the parameter list has the 4-byte header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModeSelect6 {
+    /// Page format.
+    pub pf: bool,
+    /// Save pages.
+    pub sp: bool,
+    /// Parameter list length.
+    pub len: u8,
+}
+
+impl Command for ModeSelect6 {
+    const OPCODE: u8 = 0x15;
+    const NAME: &'static str = "MODE SELECT(6)";
+    fn encode(&self) -> Cdb {
+        let mut c = Cdb::new(Self::OPCODE, 6);
+        let b = c.bytes_mut();
+        b[1] = (u8::from(self.pf) << 4) | u8::from(self.sp);
+        b[4] = self.len;
+        c
+    }
+    fn decode(cdb: &[u8]) -> Result<Self, DecodeError> {
+        check_cdb(cdb, Self::OPCODE, 6, Self::NAME)?;
+        Ok(ModeSelect6 {
+            pf: cdb[1] & 0x10 != 0,
+            sp: cdb[1] & 0x01 != 0,
+            len: cdb[4],
+        })
     }
 }
 
@@ -382,6 +484,8 @@ pub struct Capabilities {
     pub eject: bool,
     /// The tray is locked now.
     pub locked: bool,
+    /// Maximum read speed, kB/s (obsolete field, still read by Linux).
+    pub max_read_speed: u16,
     /// Buffer size in KiB.
     pub buffer_kib: u16,
     /// Current write speed, kB/s.
@@ -420,6 +524,7 @@ impl Capabilities {
             loading_mechanism: b[4] >> 5,
             eject: b[4] & 0x08 != 0,
             locked: b[4] & 0x02 != 0,
+            max_read_speed: be16(b, 6),
             buffer_kib: be16(b, 10),
             current_write_speed: current,
             write_speeds: speeds,
@@ -437,7 +542,12 @@ impl Capabilities {
             | (u8::from(self.eject) << 3)
             | (u8::from(self.locked) << 1)
             | 0x01;
+        put16(&mut b, 6, self.max_read_speed);
+        // Obsolete current read speed: Linux prints it; report the maximum.
+        put16(&mut b, 12, self.max_read_speed);
         put16(&mut b, 10, self.buffer_kib);
+        // Obsolete maximum write speed: the fastest descriptor.
+        put16(&mut b, 16, self.write_speeds.first().copied().unwrap_or(0));
         put16(&mut b, 18, self.current_write_speed);
         put16(&mut b, 26, self.current_write_speed);
         put16(&mut b, 28, self.write_speeds.len() as u16);

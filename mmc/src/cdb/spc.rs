@@ -7,11 +7,23 @@ use crate::error::DecodeError;
 /// Peripheral device type of an MMC (CD/DVD/BD) device.
 pub const PERIPHERAL_MMC: u8 = 0x05;
 
-/// INQUIRY `12h`: standard inquiry data.
+/// INQUIRY `12h`: standard inquiry data, or a vital product data page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Inquiry {
+    /// VPD page to fetch (EVPD set), or None for standard data.
+    pub vpd_page: Option<u8>,
     /// Allocation length.
     pub alloc: u16,
+}
+
+impl Inquiry {
+    /// Standard inquiry data, `alloc` bytes.
+    pub const fn standard(alloc: u16) -> Self {
+        Inquiry {
+            vpd_page: None,
+            alloc,
+        }
+    }
 }
 
 impl Command for Inquiry {
@@ -19,20 +31,56 @@ impl Command for Inquiry {
     const NAME: &'static str = "INQUIRY";
     fn encode(&self) -> Cdb {
         let mut c = Cdb::new(Self::OPCODE, 6);
-        put16(c.bytes_mut(), 3, self.alloc);
+        let b = c.bytes_mut();
+        if let Some(page) = self.vpd_page {
+            b[1] = 1;
+            b[2] = page;
+        }
+        put16(b, 3, self.alloc);
         c
     }
     fn decode(cdb: &[u8]) -> Result<Self, DecodeError> {
         check_cdb(cdb, Self::OPCODE, 6, Self::NAME)?;
-        if cdb[1] & 1 != 0 {
+        let evpd = cdb[1] & 1 != 0;
+        if !evpd && cdb[2] != 0 {
             return Err(DecodeError::Invalid {
                 what: Self::NAME,
-                detail: "vital product data pages are not supported".into(),
+                detail: "page code without EVPD".into(),
             });
         }
         Ok(Inquiry {
+            vpd_page: evpd.then_some(cdb[2]),
             alloc: be16(cdb, 3),
         })
+    }
+}
+
+/// A vital product data page (INQUIRY with EVPD).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VpdPage {
+    /// Peripheral device type.
+    pub peripheral_type: u8,
+    /// Page code.
+    pub page: u8,
+    /// Page contents after the 4-byte header.
+    pub data: Vec<u8>,
+}
+
+impl Response for VpdPage {
+    fn parse(b: &[u8]) -> Result<Self, DecodeError> {
+        need(b, 4, "VPD page")?;
+        let end = (4 + usize::from(be16(b, 2))).min(b.len());
+        Ok(VpdPage {
+            peripheral_type: b[0] & 0x1F,
+            page: b[1],
+            data: b[4..end].to_vec(),
+        })
+    }
+    fn encode(&self) -> Vec<u8> {
+        let mut b = vec![self.peripheral_type & 0x1F, self.page, 0, 0];
+        put16(&mut b, 2, self.data.len() as u16);
+        b.extend_from_slice(&self.data);
+        b
     }
 }
 

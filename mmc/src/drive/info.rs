@@ -89,7 +89,7 @@ impl MediumInfo {
 impl Drive {
     /// INQUIRY: vendor, product, revision.
     pub fn identify(&mut self) -> Result<Identity> {
-        let d: InquiryData = self.ask(&Inquiry { alloc: 36 }, 36)?;
+        let d: InquiryData = self.ask(&Inquiry::standard(36), 36)?;
         Ok(Identity {
             vendor: d.vendor,
             product: d.product,

@@ -28,8 +28,8 @@ pub use state::DriveState;
 use crate::cdb::config::MediaEventCode;
 use crate::cdb::format::{FormatParameters, FormatUnit};
 use crate::cdb::mode::{
-    ModeParameters, ModeSelect10, WriteParameters, WriteType, DATA_BLOCK_MODE1, PAGE_CAPABILITIES,
-    PAGE_WRITE_PARAMETERS,
+    ModeParameters, ModeSelect10, ModeSelect6, WriteParameters, WriteType, DATA_BLOCK_MODE1,
+    PAGE_CAPABILITIES, PAGE_WRITE_PARAMETERS,
 };
 use crate::cdb::perf::{SetStreaming, StreamingDescriptor};
 use crate::cdb::rw::{Read10, SynchronizeCache, Write10};
@@ -447,14 +447,14 @@ impl Emulator {
                 .need_medium()
                 .and_then(|m| respond::toc(m, self.capacity(m), cdb, data)),
             0x23 => respond::format_capacities(self.medium_ref(), cdb, data),
-            0x5A => respond::mode_sense(&self.write_params, self.prevent, cdb, data),
+            0x5A | 0x1A => respond::mode_sense(&self.write_params, self.prevent, cdb, data),
             0x5C => respond::buffer_capacity(cdb, data),
             0xAC => respond::performance(self.medium_ref(), cdb, data),
             0xBB => crate::cdb::perf::SetCdSpeed::decode(cdb)
                 .map(|_| 0)
                 .map_err(decode_fail),
             0xB6 => self.set_streaming(cdb, data),
-            0x55 => self.mode_select(cdb, data),
+            0x55 | 0x15 => self.mode_select(cdb, data),
             0x1E => match crate::cdb::spc::PreventAllowMediumRemoval::decode(cdb) {
                 Ok(p) => {
                     self.prevent = p.prevent;
@@ -494,12 +494,17 @@ impl Emulator {
     }
 
     fn mode_select(&mut self, cdb: &[u8], data: DataPhase<'_>) -> Reply {
-        let sel = ModeSelect10::decode(cdb).map_err(|_| INVALID_FIELD)?;
         let DataPhase::ToDevice(bytes) = data else {
             return Err(INVALID_FIELD);
         };
-        let bytes = &bytes[..usize::from(sel.len).min(bytes.len())];
-        let params = ModeParameters::parse(bytes).map_err(|_| INVALID_PARAMETER)?;
+        let params = if cdb[0] == ModeSelect6::OPCODE {
+            let sel = ModeSelect6::decode(cdb).map_err(|_| INVALID_FIELD)?;
+            ModeParameters::parse6(&bytes[..usize::from(sel.len).min(bytes.len())])
+        } else {
+            let sel = ModeSelect10::decode(cdb).map_err(|_| INVALID_FIELD)?;
+            ModeParameters::parse(&bytes[..usize::from(sel.len).min(bytes.len())])
+        }
+        .map_err(|_| INVALID_PARAMETER)?;
         for page in &params.pages {
             match page.code {
                 PAGE_WRITE_PARAMETERS => {

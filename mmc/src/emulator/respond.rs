@@ -17,14 +17,14 @@ use crate::cdb::format::{
     FORMAT_BD_RE_NO_SPARE, FORMAT_BD_R_SRM, FORMAT_DVD_PLUS_RW, FORMAT_DVD_RW_QUICK, FORMAT_FULL,
 };
 use crate::cdb::mode::{
-    Capabilities, ModePage, ModeParameters, ModeSense10, PageControl, ReadCaps, WriteCaps,
-    WriteParameters, PAGE_CAPABILITIES, PAGE_WRITE_PARAMETERS,
+    Capabilities, ModePage, ModeParameters, ModeSense10, ModeSense6, PageControl, ReadCaps,
+    WriteCaps, WriteParameters, PAGE_CAPABILITIES, PAGE_WRITE_PARAMETERS,
 };
 use crate::cdb::perf::{
     BufferCapacity, GetPerformance, NominalPerformance, Performance, PerformanceType,
     ReadBufferCapacity, WriteSpeedDescriptor,
 };
-use crate::cdb::spc::{Inquiry, InquiryData, PERIPHERAL_MMC};
+use crate::cdb::spc::{Inquiry, InquiryData, VpdPage, PERIPHERAL_MMC};
 use crate::cdb::toc::{
     lba_to_msf, FullToc, FullTocEntry, ReadToc, SessionInfo, Toc, TocEntry, TocFormat, LEAD_OUT,
 };
@@ -51,14 +51,31 @@ pub(super) fn put(data: DataPhase<'_>, alloc: usize, bytes: &[u8]) -> usize {
 
 pub(super) fn inquiry(cdb: &[u8], data: DataPhase<'_>) -> Reply {
     let cmd = Inquiry::decode(cdb).map_err(|_| INVALID_FIELD)?;
-    let reply = InquiryData {
-        peripheral_type: PERIPHERAL_MMC,
-        removable: true,
-        vendor: "CEDAR".into(),
-        product: "EMULATED BURNER".into(),
-        revision: "1.0".into(),
+    let bytes = match cmd.vpd_page {
+        None => InquiryData {
+            peripheral_type: PERIPHERAL_MMC,
+            removable: true,
+            vendor: "CEDAR".into(),
+            product: "EMULATED BURNER".into(),
+            revision: "1.0".into(),
+        }
+        .encode(),
+        // Supported pages, then the unit serial number.
+        Some(page @ 0x00) => VpdPage {
+            peripheral_type: PERIPHERAL_MMC,
+            page,
+            data: vec![0x00, 0x80],
+        }
+        .encode(),
+        Some(page @ 0x80) => VpdPage {
+            peripheral_type: PERIPHERAL_MMC,
+            page,
+            data: b"CEDAR0001".to_vec(),
+        }
+        .encode(),
+        Some(_) => return Err(INVALID_FIELD),
     };
-    Ok(put(data, usize::from(cmd.alloc), &reply.encode()))
+    Ok(put(data, usize::from(cmd.alloc), &bytes))
 }
 
 fn feature(code: u16, current: bool, data: Vec<u8>) -> Feature {
@@ -597,6 +614,7 @@ fn capabilities(locked: bool) -> Capabilities {
         loading_mechanism: 1,
         eject: true,
         locked,
+        max_read_speed: 7056,
         buffer_kib: (BUFFER_BYTES / 1024) as u16,
         current_write_speed: 7056,
         write_speeds: vec![7056, 5645, 2822],
@@ -609,8 +627,15 @@ pub(super) fn mode_sense(
     cdb: &[u8],
     data: DataPhase<'_>,
 ) -> Reply {
-    let cmd = ModeSense10::decode(cdb).map_err(|_| INVALID_FIELD)?;
-    let write_page = || match cmd.control {
+    // Both sizes ask the same question; only the reply header differs.
+    let (control, page, alloc, six) = if cdb[0] == ModeSense6::OPCODE {
+        let c = ModeSense6::decode(cdb).map_err(|_| INVALID_FIELD)?;
+        (c.control, c.page, u16::from(c.alloc), true)
+    } else {
+        let c = ModeSense10::decode(cdb).map_err(|_| INVALID_FIELD)?;
+        (c.control, c.page, c.alloc, false)
+    };
+    let write_page = || match control {
         // Everything in page 05 may be changed.
         PageControl::Changeable => {
             let p = wp.to_page();
@@ -622,17 +647,19 @@ pub(super) fn mode_sense(
         PageControl::Default | PageControl::Saved => WriteParameters::default().to_page(),
         PageControl::Current => wp.to_page(),
     };
-    let pages = match cmd.page {
+    let pages = match page {
         PAGE_WRITE_PARAMETERS => vec![write_page()],
         PAGE_CAPABILITIES => vec![capabilities(locked).to_page()],
         0x3F => vec![write_page(), capabilities(locked).to_page()],
         _ => return Err(INVALID_FIELD),
     };
-    Ok(put(
-        data,
-        usize::from(cmd.alloc),
-        &ModeParameters { pages }.encode(),
-    ))
+    let params = ModeParameters { pages };
+    let bytes = if six {
+        params.encode6()
+    } else {
+        params.encode()
+    };
+    Ok(put(data, usize::from(alloc), &bytes))
 }
 
 pub(super) fn buffer_capacity(cdb: &[u8], data: DataPhase<'_>) -> Reply {

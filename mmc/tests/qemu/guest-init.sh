@@ -20,6 +20,7 @@ export TARGET="/host$(cat /work/target.dir)"
     mkdir -p $C
     echo -n dev_config=mmc/emu,dev_size=$((2306867*2048)),hw_block_size=2048 > $C/control
     echo 1 > $C/enable
+    [ -e /work/trace ] && export MMC_TRACE=1
     $HOSTLD $TARGET/examples/tcmu_serve /dev/uio0 "$(cat /work/device.spec)" &
     # The handler must be up before the LUN is scanned.
     sleep 1
