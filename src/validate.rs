@@ -2,7 +2,6 @@
 //! the environment a (structurally valid) config will run in. Every problem
 //! is reported, not just the first, so one run shows everything to fix.
 
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use nix::unistd::{access, AccessFlags, Group, User};
@@ -70,13 +69,23 @@ pub fn environment_problems(config: &Config) -> Vec<String> {
     for action in config.extensions.iter().flat_map(|e| e.actions.iter()) {
         let module = action.module.as_deref().unwrap_or_default();
         let function = action.function.as_deref().unwrap_or_default();
-        match Extension::resolve(module, function) {
-            Err(e) => problems.push(e),
-            Ok(ext) if !ext.is_implemented() => problems.push(format!(
+        let ext = match Extension::resolve(module, function) {
+            Ok(ext) => ext,
+            Err(e) => {
+                problems.push(e);
+                continue;
+            }
+        };
+        // Cedar's extensions check their own section only when they run;
+        // reporting it here saves a failed night.
+        if let Err(e) = config.validate_extension(ext.module_name()) {
+            problems.extend(e.to_string().lines().map(str::to_string));
+        }
+        if !ext.is_implemented() {
+            problems.push(format!(
                 "Extension [{}] ({module}) is not implemented in this version of cedar.",
                 action.name.as_deref().unwrap_or_default()
-            )),
-            Ok(_) => {}
+            ));
         }
     }
     problems
@@ -103,12 +112,17 @@ fn dir_problem(path: Option<&str>, writable: bool, what: &str) -> Option<String>
     Some(format!("{what} [{path}] {reason}."))
 }
 
-/// Whether the store's target device can be used: an `emulated:` device
-/// whose image directory is writable, or a device node we can open.
+/// Whether the store's target device can be used: an `emulated:` string
+/// mmc accepts whose image can be created or written, or a real drive that
+/// mmc can open (exists, is an MMC device, not mounted, not busy).
 fn device_problem(device: Option<&str>) -> Option<String> {
     let device = device?;
-    if let Some(spec) = device.strip_prefix("emulated:") {
-        let image = Path::new(spec.split('?').next().unwrap_or_default());
+    if device.starts_with(mmc::emulator::PREFIX) {
+        // Parsed, not opened: validate must not create the image file.
+        let image = match mmc::emulator::parse_spec(device) {
+            Ok((image, _)) => image,
+            Err(e) => return Some(format!("Backup device [{device}] is not valid: {e}.")),
+        };
         let dir = image
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
@@ -119,7 +133,7 @@ fn device_problem(device: Option<&str>) -> Option<String> {
             ));
         }
         if image.exists() {
-            if access(image, AccessFlags::R_OK | AccessFlags::W_OK).is_err() {
+            if access(&image, AccessFlags::R_OK | AccessFlags::W_OK).is_err() {
                 return Some(format!(
                     "Backup device [{device}] is not valid: image {} is not readable and writable.",
                     image.display()
@@ -133,12 +147,7 @@ fn device_problem(device: Option<&str>) -> Option<String> {
         }
         return None;
     }
-    // O_NONBLOCK: opening a tray device must not wait for a medium.
-    match std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(device)
-    {
+    match mmc::open_device(device) {
         Ok(_) => None,
         Err(e) => Some(format!("Backup device [{device}] cannot be opened: {e}.")),
     }
@@ -190,7 +199,7 @@ mod tests {
                 format!("Purge directory [{}] is not a directory.", file.display()),
                 "Required reference configuration does not exist.".to_string(),
                 "Backup user:group [root:no-such-group-cedar] invalid.".to_string(),
-                "Backup device [/nonexistent/sr0] cannot be opened: No such file or directory (os error 2).".to_string(),
+                "Backup device [/nonexistent/sr0] cannot be opened: cannot use /nonexistent/sr0: No such file or directory (os error 2).".to_string(),
             ]
         );
     }
@@ -215,5 +224,42 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(environment_problems(&config), Vec::<String>::new());
+    }
+
+    #[test]
+    fn checks_extension_sections_and_emulated_specs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let xml = format!(
+            r#"<cb_config>
+  <extensions><action><name>mysql</name><module>CedarBackup3.extend.mysql</module>
+    <function>executeAction</function><index>99</index></action></extensions>
+  <mysql><compress_mode>zip</compress_mode><all>Y</all></mysql>
+  <store><source_dir>{d}</source_dir><media_type>dvd+r</media_type><device_type>dvdwriter</device_type>
+    <target_device>emulated:{d}/x.img?profile=nonsense</target_device></store>
+</cb_config>"#,
+            d = dir.path().display()
+        );
+        let config = crate::config::parse_str(&xml, "t.conf").expect("parses");
+        let problems = environment_problems(&config);
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("mysql") && p.contains("zip")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.contains("not implemented")),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("Backup device") && p.contains("nonsense")),
+            "{problems:?}"
+        );
+        assert!(
+            !dir.path().join("x.img").exists(),
+            "validate must not create the image"
+        );
     }
 }
