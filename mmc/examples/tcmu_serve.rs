@@ -17,6 +17,11 @@ impl Transport for Trace {
         timeout: Duration,
     ) -> mmc::Result<Completion> {
         let len = data.len();
+        if let DataPhase::ToDevice(b) = &data {
+            if b.len() <= 64 {
+                eprintln!("  data {:02X?}", &b[..b.len().min(16)]);
+            }
+        }
         let r = self.0.execute(cdb, data, timeout);
         let what = mmc::cdb::opcode_name(cdb.first().copied().unwrap_or(0));
         match &r {

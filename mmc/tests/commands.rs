@@ -380,6 +380,28 @@ fn read_toc_formats_and_legacy_byte() {
         TocFormat::FullToc
     );
     assert!(ReadToc::decode(&[0x43, 0, 5, 0, 0, 0, 0, 0, 12, 0]).is_err());
+    let atip = ReadToc {
+        msf: true,
+        format: TocFormat::Atip,
+        track_session: 0,
+        alloc: 28,
+        legacy: false,
+    };
+    cdb(atip, &[0x43, 2, 4, 0, 0, 0, 0, 0, 28, 0]);
+    let mut a = vec![0u8; 28];
+    a[1] = 26;
+    a[4] = 0xD0;
+    a[6] = 0xC0;
+    a[8..11].copy_from_slice(&[97, 26, 66]);
+    a[12..15].copy_from_slice(&[79, 59, 74]);
+    reply(
+        Atip {
+            cd_rw: true,
+            lead_in_start: [97, 26, 66],
+            last_lead_out_start: [79, 59, 74],
+        },
+        &a,
+    );
 
     reply(
         Toc {

@@ -10,6 +10,22 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// Whether the host has these programs (the guest runs the host's binaries).
+fn host_has(tools: &[&str]) -> bool {
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|t| !Path::new("/usr/bin").join(t).exists())
+        .collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "{} not installed on the host: cross-check not run",
+            missing.join(", ")
+        );
+    }
+    missing.is_empty()
+}
+
 fn kernel_dir() -> Option<String> {
     let dir = std::env::var("MMC_QEMU_KERNEL_DIR").ok()?;
     let qemu = Command::new("qemu-system-x86_64").arg("--version").output();
@@ -70,8 +86,8 @@ fn two_cd_sessions_through_sr_and_sg_read_back_by_the_kernel() {
         r#"
 dd if=/dev/urandom of=/work/s1.img bs=2048 count=400 2>/dev/null
 dd if=/dev/urandom of=/work/s2.img bs=2048 count=300 2>/dev/null
-$HOSTLD $TARGET/examples/burn /dev/sr0 /work/s1.img /work/s2.img
-$HOSTLD $TARGET/examples/burn /dev/sg0
+$TARGET/examples/burn /dev/sr0 /work/s1.img /work/s2.img
+$TARGET/examples/burn /dev/sg0
 dd if=/dev/sr0 of=/work/b1.img bs=2048 count=400 2>/dev/null
 dd if=/dev/sr0 of=/work/b2.img bs=2048 skip=11800 count=300 2>/dev/null
 cmp /work/s1.img /work/b1.img && echo "kernel read session 1 ok"
@@ -181,14 +197,14 @@ fn the_kernel_mounts_a_dvd_session_and_a_mounted_drive_is_refused() {
         work.path(),
         "emulated:/work/disc.iso?profile=dvd+r&busy=3",
         r#"
-$HOSTLD $TARGET/examples/burn /dev/sr0 /work/tiny.iso
+$TARGET/examples/burn /dev/sr0 /work/tiny.iso
 mkdir -p /mnt
 mount -t iso9660 -o ro /dev/sr0 /mnt && echo "mounted"
 cat /mnt/hello.txt
-$HOSTLD $TARGET/examples/burn /dev/sr0 /work/tiny.iso
+$TARGET/examples/burn /dev/sr0 /work/tiny.iso
 echo "burn while mounted: $?"
 umount /mnt
-$HOSTLD $TARGET/examples/burn /dev/sr0
+$TARGET/examples/burn /dev/sr0
 "#,
     );
     assert!(
@@ -202,4 +218,91 @@ $HOSTLD $TARGET/examples/burn /dev/sr0
     );
     assert!(log.contains("burn while mounted: 6"), "{log}");
     assert!(log.contains("msinfo 0,32 sessions 1"), "{log}");
+}
+
+/// Two directories, one per session, each with one file.
+const SESSION_DIRS: &str = r#"
+mkdir -p /work/d1 /work/d2
+echo "first session" > /work/d1/one.txt
+echo "second session" > /work/d2/two.txt
+"#;
+
+/// Mounts the disc and shows both sessions' files.
+const MOUNT_BOTH: &str = r#"
+mkdir -p /mnt
+mount -t iso9660 -o ro /dev/sr0 /mnt && ls /mnt && cat /mnt/one.txt /mnt/two.txt
+umount /mnt
+"#;
+
+#[test]
+fn cedar_cd_flow_with_cdrskin_and_genisoimage_matches_our_msinfo() {
+    // What Cedar does for CD: mkisofs, cdrecord -multi -data (TAO), and for
+    // the next session mkisofs -C $(cdrecord -msinfo) -M device.
+    if kernel_dir().is_none() || !host_has(&["cdrskin", "genisoimage"]) {
+        eprintln!("kernel-path cross-check not run");
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let scenario = format!(
+        "{SESSION_DIRS}{}{MOUNT_BOTH}",
+        r#"
+genisoimage -quiet -r -o /work/s1.iso /work/d1
+cdrskin dev=/dev/sr0 -tao -multi -data /work/s1.iso > /dev/null 2>&1
+echo "cdrskin msinfo 1: $(cdrskin -msinfo dev=/dev/sr0 2>/dev/null)"
+$TARGET/examples/burn /dev/sr0
+genisoimage -quiet -r -C $(cdrskin -msinfo dev=/dev/sr0 2>/dev/null) -M /dev/sr0 -o /work/s2.iso /work/d2
+cdrskin dev=/dev/sr0 -tao -multi -data /work/s2.iso > /dev/null 2>&1
+echo "cdrskin msinfo 2: $(cdrskin -msinfo dev=/dev/sr0 2>/dev/null)"
+$TARGET/examples/burn /dev/sr0
+"#
+    );
+    let log = run_guest(
+        work.path(),
+        "emulated:/work/disc.iso?profile=cdr-80&busy=3",
+        &scenario,
+    );
+    // Each session is padded to 300 blocks; the lead-in/out gaps follow.
+    assert!(log.contains("cdrskin msinfo 1: 0,11700"), "{log}");
+    assert!(log.contains("msinfo 0,11700 sessions 1"), "{log}");
+    assert!(log.contains("cdrskin msinfo 2: 11700,18900"), "{log}");
+    assert!(log.contains("msinfo 11700,18900 sessions 2"), "{log}");
+    assert!(
+        log.contains("one.txt\ntwo.txt\nfirst session\nsecond session"),
+        "{log}"
+    );
+}
+
+#[test]
+fn cedar_dvd_flow_with_growisofs_on_dvd_plus_r_and_dvd_plus_rw() {
+    // What Cedar does for DVD: growisofs -Z for a new disc, -M to append.
+    if kernel_dir().is_none() || !host_has(&["growisofs", "genisoimage"]) {
+        eprintln!("kernel-path cross-check not run");
+        return;
+    }
+    let scenario = format!(
+        "{SESSION_DIRS}{}{MOUNT_BOTH}",
+        r#"
+growisofs -Z /dev/sr0 -r -quiet /work/d1 2>&1 | grep -E "closing|lead-out|:-"
+$TARGET/examples/burn /dev/sr0
+growisofs -M /dev/sr0 -r -quiet /work/d2 2>&1 | grep -E "closing|lead-out|:-"
+$TARGET/examples/burn /dev/sr0
+"#
+    );
+    for (media, second_msinfo) in [
+        ("dvd+r", "msinfo 176,352 sessions 2"),
+        ("dvd+rw", "msinfo none sessions 1"),
+    ] {
+        let work = tempfile::tempdir().unwrap();
+        let device = format!("emulated:/work/disc.iso?profile={media}&busy=3");
+        let log = run_guest(work.path(), &device, &scenario);
+        assert!(
+            !log.contains(":-("),
+            "{media}: growisofs complained:\n{log}"
+        );
+        assert!(log.contains(second_msinfo), "{media}: {log}");
+        assert!(
+            log.contains("one.txt\ntwo.txt\nfirst session\nsecond session"),
+            "{media}: {log}"
+        );
+    }
 }

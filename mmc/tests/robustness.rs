@@ -27,6 +27,7 @@ fn parse_all(b: &[u8]) {
     let _ = Toc::parse(b);
     let _ = SessionInfo::parse(b);
     let _ = FullToc::parse(b);
+    let _ = mmc::cdb::toc::Atip::parse(b);
     let _ = FormatCapacities::parse(b);
     let _ = FormatParameters::parse(b);
     let _ = BufferCapacity::parse(b);

@@ -6,6 +6,8 @@ use bitflags::bitflags;
 use super::{be16, be32, check_cdb, need, put16, put32, Cdb, Command, Response};
 use crate::error::DecodeError;
 
+/// Page code of the read/write error recovery page.
+pub const PAGE_ERROR_RECOVERY: u8 = 0x01;
 /// Page code of the write parameters page.
 pub const PAGE_WRITE_PARAMETERS: u8 = 0x05;
 /// Page code of the capabilities and mechanical status page.

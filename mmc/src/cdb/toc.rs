@@ -35,6 +35,8 @@ pub enum TocFormat {
     SessionInfo,
     /// Format 2: raw Q sub-channel of the lead-ins (CD only).
     FullToc,
+    /// Format 4: ATIP of a recordable CD (disc type, lead-in/lead-out times).
+    Atip,
 }
 
 /// READ TOC/PMA/ATIP `43h`.
@@ -62,9 +64,12 @@ impl Command for ReadToc {
             TocFormat::Toc => 0,
             TocFormat::SessionInfo => 1,
             TocFormat::FullToc => 2,
+            TocFormat::Atip => 4,
         };
+        // Only formats 0–2 have a legacy encoding.
+        let legacy = self.legacy && code <= 2;
         b[1] = u8::from(self.msf) << 1;
-        if self.legacy {
+        if legacy {
             b[9] = code << 6;
         } else {
             b[2] = code;
@@ -86,6 +91,7 @@ impl Command for ReadToc {
             0 => TocFormat::Toc,
             1 => TocFormat::SessionInfo,
             2 => TocFormat::FullToc,
+            4 => TocFormat::Atip,
             other => {
                 return Err(DecodeError::Invalid {
                     what: Self::NAME,
@@ -265,6 +271,37 @@ impl Response for FullToc {
         }
         let len = (b.len() - 2) as u16;
         put16(&mut b, 0, len);
+        b
+    }
+}
+
+/// Format-4 reply: the ATIP of a recordable CD.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Atip {
+    /// CD-RW (disc type bit) rather than CD-R.
+    pub cd_rw: bool,
+    /// Start time of the lead-in (identifies the manufacturer).
+    pub lead_in_start: [u8; 3],
+    /// Last possible start time of the lead-out (the capacity).
+    pub last_lead_out_start: [u8; 3],
+}
+
+impl Response for Atip {
+    fn parse(b: &[u8]) -> Result<Self, DecodeError> {
+        need(b, 16, "ATIP")?;
+        Ok(Atip {
+            cd_rw: b[6] & 0x40 != 0,
+            lead_in_start: [b[8], b[9], b[10]],
+            last_lead_out_start: [b[12], b[13], b[14]],
+        })
+    }
+    fn encode(&self) -> Vec<u8> {
+        let mut b = vec![0u8; 28];
+        put16(&mut b, 0, 26);
+        b[4] = 0x80 | 0x50; // indicative writing power 5
+        b[6] = 0x80 | (u8::from(self.cd_rw) << 6);
+        b[8..11].copy_from_slice(&self.lead_in_start);
+        b[12..15].copy_from_slice(&self.last_lead_out_start);
         b
     }
 }

@@ -29,7 +29,7 @@ use crate::cdb::config::MediaEventCode;
 use crate::cdb::format::{FormatParameters, FormatUnit};
 use crate::cdb::mode::{
     ModeParameters, ModeSelect10, ModeSelect6, WriteParameters, WriteType, DATA_BLOCK_MODE1,
-    PAGE_CAPABILITIES, PAGE_WRITE_PARAMETERS,
+    PAGE_CAPABILITIES, PAGE_ERROR_RECOVERY, PAGE_WRITE_PARAMETERS,
 };
 use crate::cdb::perf::{SetStreaming, StreamingDescriptor};
 use crate::cdb::rw::{Read10, SynchronizeCache, Write10};
@@ -508,10 +508,17 @@ impl Emulator {
         for page in &params.pages {
             match page.code {
                 PAGE_WRITE_PARAMETERS => {
-                    self.write_params =
-                        WriteParameters::from_page(page).map_err(|_| INVALID_PARAMETER)?;
+                    let wp = WriteParameters::from_page(page).map_err(|_| INVALID_PARAMETER)?;
+                    // Burning programs probe write modes by MODE SELECT: refuse
+                    // what this drive cannot record on the loaded medium.
+                    if let Some(m) = self.medium_ref() {
+                        if !write_mode_supported(m.profile, &wp) {
+                            return Err(INVALID_PARAMETER);
+                        }
+                    }
+                    self.write_params = wp;
                 }
-                PAGE_CAPABILITIES => {}
+                PAGE_CAPABILITIES | PAGE_ERROR_RECOVERY => {}
                 _ => return Err(INVALID_PARAMETER),
             }
         }
@@ -669,34 +676,14 @@ impl Emulator {
         })
     }
 
-    /// CD and DVD-R writing needs a write type and block type that fit.
+    /// CD and DVD-R writing needs a write type and block type that fit, and a
+    /// quick-blanked DVD-RW takes no incremental writes.
     fn check_write_mode(&self, m: &Medium) -> std::result::Result<(), Sense> {
-        let wp = &self.write_params;
-        match m.profile {
-            Profile::CdR | Profile::CdRw => {
-                let ok = matches!(
-                    wp.write_type,
-                    WriteType::TrackAtOnce | WriteType::Incremental
-                ) && wp.data_block_type == DATA_BLOCK_MODE1;
-                if ok {
-                    Ok(())
-                } else {
-                    Err(ILLEGAL_MODE)
-                }
-            }
-            Profile::DvdMinusR | Profile::DvdMinusRwSequential => {
-                let ok = match wp.write_type {
-                    WriteType::Incremental => m.incremental_ok(),
-                    WriteType::SessionAtOnce => true,
-                    _ => false,
-                };
-                if ok {
-                    Ok(())
-                } else {
-                    Err(ILLEGAL_MODE)
-                }
-            }
-            _ => Ok(()),
+        let quick_blanked = m.profile == Profile::DvdMinusRwSequential && !m.incremental_ok();
+        if write_mode_supported(m.profile, &self.write_params) && !quick_blanked {
+            Ok(())
+        } else {
+            Err(ILLEGAL_MODE)
         }
     }
 
@@ -815,6 +802,20 @@ impl Emulator {
         }
         self.start_busy(params.immed, Sense::new(2, 0x04, 0x04));
         Ok(Ok(bytes.len()))
+    }
+}
+
+/// Write modes the emulated drive records: CD in TAO with Mode 1 blocks,
+/// DVD-R/-RW sequential in incremental mode; other media ignore page 05.
+fn write_mode_supported(profile: Profile, wp: &WriteParameters) -> bool {
+    match profile {
+        Profile::CdR | Profile::CdRw => {
+            wp.write_type == WriteType::TrackAtOnce && wp.data_block_type == DATA_BLOCK_MODE1
+        }
+        Profile::DvdMinusR | Profile::DvdMinusRwSequential => {
+            wp.write_type == WriteType::Incremental
+        }
+        _ => true,
     }
 }
 

@@ -18,7 +18,7 @@ use crate::cdb::format::{
 };
 use crate::cdb::mode::{
     Capabilities, ModePage, ModeParameters, ModeSense10, ModeSense6, PageControl, ReadCaps,
-    WriteCaps, WriteParameters, PAGE_CAPABILITIES, PAGE_WRITE_PARAMETERS,
+    WriteCaps, WriteParameters, PAGE_CAPABILITIES, PAGE_ERROR_RECOVERY, PAGE_WRITE_PARAMETERS,
 };
 use crate::cdb::perf::{
     BufferCapacity, GetPerformance, NominalPerformance, Performance, PerformanceType,
@@ -26,7 +26,8 @@ use crate::cdb::perf::{
 };
 use crate::cdb::spc::{Inquiry, InquiryData, VpdPage, PERIPHERAL_MMC};
 use crate::cdb::toc::{
-    lba_to_msf, FullToc, FullTocEntry, ReadToc, SessionInfo, Toc, TocEntry, TocFormat, LEAD_OUT,
+    lba_to_msf, Atip, FullToc, FullTocEntry, ReadToc, SessionInfo, Toc, TocEntry, TocFormat,
+    LEAD_OUT,
 };
 use crate::cdb::{Command, Response};
 use crate::profile::{Family, Profile, ALL_PROFILES};
@@ -151,10 +152,12 @@ fn features(m: Option<&Medium>) -> Vec<Feature> {
         feature(0x002A, cur(&[DvdPlusRw]), vec![0x01, 0, 0, 0]),
         feature(0x002B, cur(&[DvdPlusR]), vec![0x01, 0, 0, 0]),
         feature(0x002C, cur(&[DvdMinusRwRestricted]), vec![0, 0, 0, 0]),
-        feature(0x002D, cur(&[CdR, CdRw]), vec![0x46, 0, 0, 0]),
+        // TAO: BUF and CD-RW; data types: bit 8 = Mode 1 (block type 8) only.
+        feature(0x002D, cur(&[CdR, CdRw]), vec![0x42, 0, 0x01, 0x00]),
         feature(
             0x002F,
             cur(&[DvdMinusR, DvdMinusRwSequential]),
+            // BUF and DVD-RW; no test write, no dual layer.
             vec![0x42, 0, 0, 0],
         ),
         feature(
@@ -453,6 +456,18 @@ fn closed_sessions(m: &Medium) -> Vec<(u8, u32, u32, u8)> {
 
 pub(super) fn toc(m: &Medium, cap: u32, cdb: &[u8], data: DataPhase<'_>) -> Reply {
     let cmd = ReadToc::decode(cdb).map_err(|_| INVALID_FIELD)?;
+    // The ATIP is pressed into every recordable CD, blank or not.
+    if cmd.format == TocFormat::Atip {
+        if m.profile.family() != Family::Cd {
+            return Err(INVALID_FIELD);
+        }
+        let atip = Atip {
+            cd_rw: m.profile == Profile::CdRw,
+            lead_in_start: [97, 26, 66],
+            last_lead_out_start: lba_to_msf(i64::from(m.capacity)),
+        };
+        return Ok(put(data, usize::from(cmd.alloc), &atip.encode()));
+    }
     let addr = |lba: u32| {
         if cmd.msf {
             msf_word(i64::from(lba))
@@ -516,6 +531,7 @@ pub(super) fn toc(m: &Medium, cap: u32, cdb: &[u8], data: DataPhase<'_>) -> Repl
             start: addr(last.1),
         }
         .encode(),
+        TocFormat::Atip => return Err(INVALID_FIELD),
         TocFormat::FullToc => {
             if m.profile.family() != Family::Cd {
                 return Err(INVALID_FIELD);
@@ -647,10 +663,17 @@ pub(super) fn mode_sense(
         PageControl::Default | PageControl::Saved => WriteParameters::default().to_page(),
         PageControl::Current => wp.to_page(),
     };
+    // Read/write error recovery: retry counts only, which is all burners read.
+    let recovery = || ModePage {
+        code: PAGE_ERROR_RECOVERY,
+        ps: false,
+        body: vec![0, 5, 0, 0, 0, 0, 5, 0, 0, 0],
+    };
     let pages = match page {
+        PAGE_ERROR_RECOVERY => vec![recovery()],
         PAGE_WRITE_PARAMETERS => vec![write_page()],
         PAGE_CAPABILITIES => vec![capabilities(locked).to_page()],
-        0x3F => vec![write_page(), capabilities(locked).to_page()],
+        0x3F => vec![recovery(), write_page(), capabilities(locked).to_page()],
         _ => return Err(INVALID_FIELD),
     };
     let params = ModeParameters { pages };

@@ -2,8 +2,8 @@
 # PID 1 of the test guest: load the SCSI target and sr/sg drivers, serve the
 # emulated burner named in /work/device.spec through TCMU + tcm_loop so that
 # it becomes /dev/sr0 and /dev/sg0, run /work/scenario.sh, power off.
-# Host binaries run from the read-only 9p share of the host root through the
-# host's dynamic loader ($HOSTLD); $TARGET is the host's cargo target dir.
+# Host binaries run from the read-only 9p share of the host root (/host);
+# $TARGET is the host's cargo target dir.
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
@@ -13,7 +13,15 @@ mount -t configfs configfs /sys/kernel/config
 mkdir -p /host /work
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 hostroot /host
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 work /work
-export HOSTLD="/host/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 --library-path /host/usr/lib/x86_64-linux-gnu"
+# Host programs run as they are: the host's loader where they expect it,
+# the host's libraries on the path, busybox first for the basic tools.
+mkdir -p /lib64
+ln -s /host/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 /lib64/ld-linux-x86-64.so.2
+export LD_LIBRARY_PATH=/host/usr/lib/x86_64-linux-gnu
+export PATH=/bin:/sbin:/host/usr/bin:/host/usr/sbin
+mkdir -p /etc && ln -s /proc/mounts /etc/mtab
+ln -s /proc/self/fd /dev/fd
+export HOSTLD=""
 export TARGET="/host$(cat /work/target.dir)"
 {
     C=/sys/kernel/config/target/core/user_1/mmc0
