@@ -9,7 +9,7 @@ use crate::joliet::Joliet;
 use crate::names::{ecma_cmp, mangle_siblings, Level};
 use crate::record::{record_len, FileFlags};
 use crate::susp::{nm_entries, rrip_er, sl_entries, split_entries, Entry, Times, CE_LEN};
-use crate::tree::{Metadata, NodeId, NodeKind, Tree};
+use crate::tree::{FileData, Metadata, NodeId, NodeKind, Tree};
 use crate::SECTOR_SIZE;
 
 /// Largest section of a multi-extent file: the 32-bit size field rounded
@@ -611,6 +611,14 @@ impl Layout {
     /// A file's sections as (extent, length, is last): one unless the file
     /// is larger than the largest extent.
     pub(crate) fn sections(&self, n: NodeId) -> Vec<(u32, u32, bool)> {
+        if let Some(old) = self.imported(n) {
+            let count = old.len();
+            return old
+                .iter()
+                .enumerate()
+                .map(|(i, &(lba, len))| (lba, len, i + 1 == count))
+                .collect();
+        }
         let size = self.file_size(n);
         let lba = self.data_lba[self.primary(n).index()];
         let max = u64::from(self.opts.max_extent);
@@ -627,6 +635,41 @@ impl Layout {
                 (extent, len as u32, last)
             })
             .collect()
+    }
+
+    /// The extents of a file imported from an earlier session.
+    fn imported(&self, n: NodeId) -> Option<&[(u32, u32)]> {
+        match &self.tree.node(self.primary(n)).kind {
+            NodeKind::File {
+                data: FileData::Extents(e),
+                ..
+            } if !e.is_empty() => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Checks an imported file: its extents must add up to its size and
+    /// lie before this session.
+    fn check_imported(&self, n: NodeId) -> Result<()> {
+        let Some(ext) = self.imported(n) else {
+            return Ok(());
+        };
+        let sum: u64 = ext.iter().map(|e| u64::from(e.1)).sum();
+        let end = ext
+            .iter()
+            .map(|&(lba, len)| u64::from(lba) + u64::from(len).div_ceil(SECTOR_SIZE as u64))
+            .max();
+        if sum != self.file_size(n) || end.unwrap_or(0) > u64::from(self.opts.start_lba) {
+            return Err(Error::invalid(
+                "imported extents",
+                format!(
+                    "{}: extents must add up to the size and end before block {}",
+                    self.tree.path_of(n),
+                    self.opts.start_lba
+                ),
+            ));
+        }
+        Ok(())
     }
 
     pub(crate) fn file_size(&self, n: NodeId) -> u64 {
@@ -700,6 +743,10 @@ impl Layout {
                     continue;
                 };
                 if n != self.primary(n) {
+                    continue;
+                }
+                if self.imported(n).is_some() {
+                    self.check_imported(n)?;
                     continue;
                 }
                 let size = self.file_size(n);

@@ -10,6 +10,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 
 use crate::descriptor::{VolumeDescriptor, STANDARD_ID, TYPE_PRIMARY, TYPE_TERMINATOR};
 use crate::error::{Error, Result};
+use crate::pathtable::PathRecord;
 use crate::record::{DirRecord, FileFlags};
 use crate::susp::{sl_join, Entry as Susp, SlComponent, RRIP_IDS};
 use crate::tree::Metadata;
@@ -533,7 +534,77 @@ impl<S: SectorSource> Reader<S> {
                 "directory ends inside a multi-extent file",
             ));
         }
+        if dir.extents == self.root.extents && self.volume.rock_ridge.is_some() {
+            self.hide_relocation_dir(&mut out)?;
+        }
         Ok(out)
+    }
+
+    /// Writers other than this crate leave the relocation directory visible;
+    /// like libarchive, hide it when everything in it is relocated (RE).
+    fn hide_relocation_dir(&mut self, root: &mut Vec<Entry>) -> Result<()> {
+        let found = root.iter().position(|e| {
+            e.kind == EntryKind::Directory
+                && matches!(e.name.as_slice(), b"rr_moved" | b".rr_moved")
+        });
+        if let Some(i) = found {
+            // Its listing already drops RE records; empty means all were.
+            let moved = root[i].clone();
+            if moved.extents != self.root.extents && self.read_dir(&moved)?.is_empty() {
+                root.remove(i);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads and checks the type L path table: every record inside the
+    /// table, the first one the root, every parent an earlier directory.
+    /// The type M table must say the same.
+    pub fn path_table(&mut self) -> Result<Vec<PathRecord>> {
+        let d = &self.volume.descriptor;
+        let (size, l, m) = (u64::from(d.path_table_size), d.l_path_table, d.m_path_table);
+        if size > self.limits.max_dir_bytes {
+            return Err(Error::malformed(
+                u64::from(l) * SECTOR,
+                "path table larger than the reader's limit",
+            ));
+        }
+        let mut tables = Vec::with_capacity(2);
+        for (lba, big_endian) in [(l, false), (m, true)] {
+            self.check_extent(lba, size)?;
+            let mut bytes = vec![0u8; size as usize];
+            self.src.read_at(u64::from(lba) * SECTOR, &mut bytes)?;
+            let mut records = Vec::new();
+            let mut pos = 0;
+            while pos < bytes.len() {
+                let at = u64::from(lba) * SECTOR + pos as u64;
+                let rec = PathRecord::decode(&bytes[pos..], big_endian)
+                    .filter(|r| !r.ident.is_empty())
+                    .ok_or_else(|| Error::malformed(at, "truncated path table record"))?;
+                let parent = usize::from(rec.parent);
+                if parent == 0
+                    || parent > records.len().max(1)
+                    || (records.is_empty() && rec.ident != [0])
+                {
+                    return Err(Error::malformed(
+                        at,
+                        "path table record with an impossible parent",
+                    ));
+                }
+                pos += rec.len();
+                records.push(rec);
+            }
+            tables.push(records);
+        }
+        let m_table = tables.pop().unwrap_or_default();
+        let l_table = tables.pop().unwrap_or_default();
+        if l_table != m_table {
+            return Err(Error::malformed(
+                u64::from(m) * SECTOR,
+                "type L and type M path tables differ",
+            ));
+        }
+        Ok(l_table)
     }
 
     /// Visits every entry below the root depth-first, calling `f` with the
@@ -647,6 +718,7 @@ pub fn exercise(image: &[u8]) -> Result<u64> {
         ..Limits::default()
     };
     let mut reader = Reader::from_source(ReadSeekSource(io::Cursor::new(image)), 0, limits)?;
+    let dirs = reader.path_table().map_or(0, |t| t.len() as u64);
     let mut files = Vec::new();
     let mut count = 0u64;
     reader.walk(|_, e| {
@@ -668,5 +740,5 @@ pub fn exercise(image: &[u8]) -> Result<u64> {
             bytes += n as u64;
         }
     }
-    Ok(count + bytes)
+    Ok(count + bytes + dirs)
 }

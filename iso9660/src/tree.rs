@@ -59,6 +59,11 @@ pub enum FileData {
     /// A reader that yields the file's bytes once; a second write of the
     /// same layout fails with [`Error::SourceConsumed`].
     Reader(Option<Box<dyn Read + Send>>),
+    /// Data already recorded before this session (an earlier session of a
+    /// multisession disc), as absolute (block, bytes) extents in order, e.g.
+    /// [`Entry::extents`](crate::Entry::extents) from the [`Reader`](crate::Reader).
+    /// The records point at it; nothing is written.
+    Extents(Vec<(u32, u32)>),
 }
 
 impl fmt::Debug for FileData {
@@ -71,6 +76,7 @@ impl fmt::Debug for FileData {
                 "Reader({})",
                 if r.is_some() { "ready" } else { "consumed" }
             ),
+            FileData::Extents(e) => f.debug_tuple("Extents").field(e).finish(),
         }
     }
 }

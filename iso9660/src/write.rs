@@ -225,6 +225,8 @@ impl Layout {
                     Some(mut r) => out.copy_from(&mut r, size)?,
                     None => return Err(Error::SourceConsumed(self.tree.path_of(n))),
                 },
+                // Imported data is already on the medium and never in the
+                // data order.
                 _ => 0,
             };
             if got < size {

@@ -194,6 +194,21 @@ fn read_back(image: Vec<u8>) -> BTreeMap<String, Seen> {
             Ok(())
         })
         .expect("walk succeeds");
+    // Every directory is in the path table, at the extent its record gives.
+    let table: std::collections::HashSet<u32> = reader
+        .path_table()
+        .expect("path table is consistent")
+        .iter()
+        .map(|r| r.extent)
+        .collect();
+    for (path, e) in &entries {
+        if e.kind == EntryKind::Directory {
+            assert!(
+                table.contains(&e.extents[0].0),
+                "{path} is missing from the path table"
+            );
+        }
+    }
     entries
         .into_iter()
         .map(|(path, e)| {
