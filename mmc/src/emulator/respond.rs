@@ -347,13 +347,14 @@ fn recorded_track(m: &Medium, cap: u32, number: u16, session: u16, t: &Track) ->
         reserved: t.reserved != 0,
         blank: t.written == 0,
         packet: track_mode(m) == 5,
-        fixed_packet: track_mode(m) == 5,
+        // Incremental recording uses variable packets (FP clear), as on real DVD-R.
+        fixed_packet: false,
         data_mode: 1,
         next_writable: nwa,
         last_recorded: (t.written > 0).then(|| t.start + t.written - 1),
         start: t.start,
         free_blocks: free,
-        fixed_packet_size: if track_mode(m) == 5 { 16 } else { 0 },
+        fixed_packet_size: 0,
         size: if t.reserved != 0 || t.closed {
             t.end() - t.start
         } else {
@@ -372,12 +373,13 @@ fn invisible_track(m: &Medium, cap: u32) -> Option<TrackInformation> {
         track_mode: track_mode(m),
         blank: true,
         packet: track_mode(m) == 5,
-        fixed_packet: track_mode(m) == 5,
+        // Incremental recording uses variable packets (FP clear), as on real DVD-R.
+        fixed_packet: false,
         data_mode: 1,
         next_writable: Some(nwa),
         start: nwa,
         free_blocks: cap - nwa,
-        fixed_packet_size: if track_mode(m) == 5 { 16 } else { 0 },
+        fixed_packet_size: 0,
         size: cap - nwa,
         ..TrackInformation::default()
     })
