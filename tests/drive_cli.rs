@@ -126,3 +126,49 @@ fn usage_errors_exit_2() {
     assert!(o.status.success());
     assert!(text(&o.stdout).contains("emulated:PATH?profile=NAME"));
 }
+
+#[test]
+fn reports_an_overwritable_and_a_finalized_disc() {
+    let dir = tempfile::tempdir().unwrap();
+    let rw = format!(
+        "emulated:{}?profile=dvd+rw",
+        dir.path().join("rw.img").display()
+    );
+    Drive::open(&rw).unwrap().format().unwrap();
+    let o = cback(&[&rw]);
+    let out = text(&o.stdout);
+    assert!(o.status.success(), "{out}{}", text(&o.stderr));
+    assert_eq!(field(&out, "Profile"), "DVD+RW (001Ah)");
+    assert_eq!(
+        field(&out, "Medium"),
+        "overwritable (formatted), rewritable"
+    );
+    assert!(field(&out, "msinfo").contains("ISO volume end"), "{out}");
+
+    let r = format!(
+        "emulated:{}?profile=bd-r",
+        dir.path().join("r.img").display()
+    );
+    let opts = WriteOptions {
+        finalize: true,
+        ..WriteOptions::default()
+    };
+    let data = vec![1u8; 64 * 2048];
+    Drive::open(&r)
+        .unwrap()
+        .write_session(&mut &data[..], &opts, &mut NoProgress)
+        .unwrap();
+    let o = cback(&[&r]);
+    let out = text(&o.stdout);
+    assert!(o.status.success(), "{out}{}", text(&o.stderr));
+    assert_eq!(field(&out, "Profile"), "BD-R sequential recording (0041h)");
+    assert_eq!(field(&out, "Medium"), "finalized, write-once");
+    assert_eq!(field(&out, "Sessions"), "1");
+    assert_eq!(field(&out, "Last session start"), "0");
+    assert_eq!(field(&out, "Next writable"), "-");
+    assert!(
+        field(&out, "msinfo").starts_with("none (no further session"),
+        "{out}"
+    );
+    assert_eq!(field(&out, "Free blocks"), "0 blocks (0.0 MiB)");
+}
