@@ -486,7 +486,7 @@ pub(super) fn toc(m: &Medium, cap: u32, cdb: &[u8], data: DataPhase<'_>) -> Repl
     } else {
         closed_sessions(m)
     };
-    let (Some(first), Some(last)) = (sessions.first(), sessions.last()) else {
+    let Some(last) = sessions.last() else {
         return Err(INVALID_FIELD);
     };
     let bytes = match cmd.format {
@@ -578,7 +578,6 @@ pub(super) fn toc(m: &Medium, cap: u32, cdb: &[u8], data: DataPhase<'_>) -> Repl
             .encode()
         }
     };
-    let _ = first;
     Ok(put(data, usize::from(cmd.alloc), &bytes))
 }
 
