@@ -31,12 +31,14 @@
 mod codec;
 mod descriptor;
 mod error;
+mod hierarchy;
 mod joliet;
 mod layout;
 mod names;
 mod pathtable;
 mod read;
 mod record;
+mod records;
 mod scan;
 mod susp;
 mod tree;
