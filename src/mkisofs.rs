@@ -10,11 +10,11 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use iso9660::{GraftPoint, Layout, Level, Metadata, Options, RockRidge, Tree};
+use iso9660::{GraftPoint, Layout, Level, Metadata, Options, Reader, RockRidge, Tree};
 
 const USAGE: &str =
     "usage: cback mkisofs [-o FILE] [-V LABEL] [-R|-r] [-graft-points] [-print-size] [-quiet] \
-[-J] [-iso-level N] [-A ID] [-P ID] [-p ID] [-volset ID] [-sysid ID] PATH|DISC=PATH...";
+[-J] [-C LAST,NEXT [-M IMAGE]] [-iso-level N] [-A ID] [-P ID] [-p ID] [-volset ID] [-sysid ID] PATH|DISC=PATH...";
 
 /// Parsed command line.
 #[derive(Debug, Default)]
@@ -25,6 +25,10 @@ struct Args {
     print_size: bool,
     quiet: bool,
     operands: Vec<OsString>,
+    /// `-C last_session_start,next_writable`.
+    session: Option<(u32, u32)>,
+    /// `-M image`: the medium holding the previous session.
+    previous: Option<OsString>,
 }
 
 /// A usage error: reported on one line, exit status 2.
@@ -77,16 +81,34 @@ fn parse(args: Vec<OsString>) -> Result<Args, Usage> {
             "-print-size" => a.print_size = true,
             "-quiet" => a.quiet = true,
             "-J" | "-joliet" => a.opts.joliet = true,
-            "-C" | "-M" | "-cdrecord-params" | "-prev-session" => {
-                return Err(Usage(format!(
-                    "{s} (multisession) is not supported by this version of cback mkisofs"
-                )))
+            "-C" | "-cdrecord-params" => {
+                let v = text(value(&mut it, &s)?, &s)?;
+                let parsed = v
+                    .split_once(',')
+                    .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)));
+                a.session = Some(parsed.ok_or_else(|| {
+                    Usage(format!("{s} wants LAST_START,NEXT_WRITABLE, not {v:?}"))
+                })?);
             }
+            "-M" | "-prev-session" => a.previous = Some(value(&mut it, &s)?),
             _ => return Err(Usage(format!("unknown option {s}"))),
         }
     }
     if a.operands.is_empty() {
         return Err(Usage("no paths given".into()));
+    }
+    if a.previous.is_some() && a.session.is_none() {
+        return Err(Usage(
+            "-M needs -C LAST_START,NEXT_WRITABLE (cback mkisofs does not query drives)".into(),
+        ));
+    }
+    if let Some((last, next)) = a.session {
+        if a.previous.is_some() && last >= next {
+            return Err(Usage(format!(
+                "-C {last},{next}: the previous session must start before the next writable block"
+            )));
+        }
+        a.opts.start_lba = next;
     }
     Ok(a)
 }
@@ -107,6 +129,14 @@ fn timestamp() -> Result<i64, Usage> {
 
 fn build(args: &Args) -> Result<Layout, String> {
     let mut tree = Tree::new(Metadata::new(0o755, 0, 0, args.opts.timestamp));
+    if let (Some(prev), Some((last, _))) = (&args.previous, args.session) {
+        let name = prev.to_string_lossy();
+        let f = File::open(prev).map_err(|e| format!("{name}: {e}"))?;
+        let mut reader = Reader::open_at(f, last)
+            .map_err(|e| format!("{name}: session at block {last}: {e}"))?;
+        tree.import_session(&mut reader)
+            .map_err(|e| format!("{name}: {e}"))?;
+    }
     for op in &args.operands {
         let graft = if args.graft_points {
             GraftPoint::parse(op)

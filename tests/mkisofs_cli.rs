@@ -130,7 +130,7 @@ fn usage_errors_exit_2_with_one_line() {
         &["-frobnicate", "stage"][..],
         &["-o"][..],
         &["-r"][..],
-        &["-C", "0,100", "stage"][..],
+        &["-M", "old.iso", "stage"][..],
     ] {
         let out = cback(args, d.path(), "1700000000");
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -198,4 +198,110 @@ fn isoinfo_reads_the_label() {
         text.contains("Rock Ridge signatures version 1 found"),
         "{text}"
     );
+}
+
+/// `-C last,next -M image` writes a new session meant for block `next` that
+/// carries the previous session's tree (Cedar's daily append).
+#[test]
+fn appends_a_session_that_keeps_the_previous_one() {
+    let d = tree();
+    let p = d.path();
+    let out = cback(
+        &[
+            "-r",
+            "-graft-points",
+            "-quiet",
+            "-o",
+            "s1.iso",
+            "2026/11/21=stage",
+        ],
+        p,
+        "1700000000",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s1 = fs::read(p.join("s1.iso")).unwrap();
+    // Sessions start on a 16-block boundary here, as growisofs places them.
+    let next = ((s1.len() / 2048) as u32).div_ceil(16) * 16;
+    let c = format!("0,{next}");
+    fs::create_dir(p.join("day2")).unwrap();
+    fs::write(p.join("day2/new.tar"), b"day two").unwrap();
+    let args = [
+        "-r",
+        "-graft-points",
+        "-quiet",
+        "-C",
+        &c,
+        "-M",
+        "s1.iso",
+        "-o",
+        "s2.iso",
+        "2026/11/22=day2",
+    ];
+    let out = cback(&args, p, "1700086400");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let size = cback(
+        &[
+            "-r",
+            "-graft-points",
+            "-quiet",
+            "-print-size",
+            "-C",
+            &c,
+            "-M",
+            "s1.iso",
+            "2026/11/22=day2",
+        ],
+        p,
+        "1",
+    );
+    let sectors: u64 = String::from_utf8(size.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+
+    let s2 = fs::read(p.join("s2.iso")).unwrap();
+    assert_eq!(s2.len() as u64, sectors * 2048);
+    let mut disc = s1.clone();
+    disc.resize(next as usize * 2048, 0);
+    disc.extend_from_slice(&s2);
+    let mut r = iso9660::Reader::open_at(Cursor::new(disc.clone()), next).unwrap();
+    let old = r
+        .lookup("/2026/11/21/host1/etc.tar.gz")
+        .unwrap()
+        .expect("old session kept");
+    assert_eq!(r.read_to_vec(&old).unwrap(), vec![5u8; 10_000]);
+    let new = r.lookup("/2026/11/22/new.tar").unwrap().expect("new data");
+    assert_eq!(r.read_to_vec(&new).unwrap(), b"day two");
+    assert!(old.extents[0].0 < next && new.extents[0].0 >= next);
+
+    if Command::new("xorriso").arg("-version").output().is_ok() {
+        let img = p.join("disc.iso");
+        fs::write(&img, &disc).unwrap();
+        let x = Command::new("xorriso")
+            .args(["-load", "sbsector", &next.to_string(), "-indev"])
+            .arg(&img)
+            .args(["-find", "/", "-exec", "lsdl", "--"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&x.stdout);
+        assert!(x.status.success(), "{}", String::from_utf8_lossy(&x.stderr));
+        assert!(
+            text.contains("2026/11/21/host1/etc.tar.gz") && text.contains("2026/11/22/new.tar"),
+            "{text}"
+        );
+    } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "xorriso is required in CI"
+        );
+    }
 }

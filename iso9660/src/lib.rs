@@ -32,6 +32,7 @@ mod codec;
 mod descriptor;
 mod error;
 mod hierarchy;
+mod import;
 mod joliet;
 mod layout;
 mod names;

@@ -185,8 +185,8 @@ fn normalise(t: &str) -> Vec<u8> {
     out.into_bytes()
 }
 
-fn read_back(image: Vec<u8>) -> BTreeMap<String, Seen> {
-    let mut reader = Reader::open(Cursor::new(image)).expect("image opens");
+fn read_back(image: Vec<u8>, start: u32) -> BTreeMap<String, Seen> {
+    let mut reader = Reader::open_at(Cursor::new(image), start).expect("image opens");
     let mut entries = Vec::new();
     reader
         .walk(|path, e| {
@@ -256,10 +256,22 @@ proptest! {
         Layout::plan(tree2, opts).unwrap().write(&mut again, &mut ()).unwrap();
         prop_assert!(image == again, "output is not reproducible");
 
-        let got = read_back(image);
+        let got = read_back(image.clone(), 0);
         let missing: Vec<_> = want.keys().filter(|k| !got.contains_key(*k)).collect();
         let extra: Vec<_> = got.keys().filter(|k| !want.contains_key(*k)).collect();
         prop_assert!(missing.is_empty() && extra.is_empty(), "missing {:?} extra {:?}", missing, extra);
+        // A second session that imports the first reads back the same.
+        let start = (image.len() / 2048) as u32;
+        let mut next = Tree::new(Metadata::new(0o755, 0, 0, 1_000));
+        next.import_session(&mut Reader::open(Cursor::new(image.clone())).unwrap()).expect("imports");
+        let opts2 = Options { start_lba: start, level: Level::Three, joliet, ..Options::default() };
+        let mut both = image;
+        Layout::plan(next, opts2).expect("plans session 2").write(&mut both, &mut ()).expect("writes session 2");
+        let again = read_back(both, start);
+        prop_assert_eq!(again.keys().collect::<Vec<_>>(), got.keys().collect::<Vec<_>>());
+        for (path, g) in &got {
+            prop_assert_eq!(&again[path], g, "{} changed in session 2", path);
+        }
         for (path, w) in &want {
             let g = &got[path];
             prop_assert_eq!(&g.kind, &w.kind, "{}", path);
