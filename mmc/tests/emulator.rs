@@ -540,3 +540,21 @@ fn a_dvd_rw_stays_the_same_disc_across_its_two_profiles() {
         "{e}"
     );
 }
+
+#[test]
+fn overwritable_media_report_one_track_blank_until_formatted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = drive(&spec(&image(&dir), "profile=bd-re&busy=0"));
+    let t = d.track_information(1).unwrap();
+    assert_eq!(
+        (t.blank, t.next_writable, t.free_blocks, t.size),
+        (true, Some(0), 12_219_392, 12_219_392)
+    );
+    d.format().unwrap();
+    let t = d.track_information(0xFF).unwrap();
+    assert_eq!(
+        (t.blank, t.next_writable, t.free_blocks, t.last_recorded),
+        (false, None, 0, Some(12_219_391))
+    );
+    assert!(d.track_information(2).is_err());
+}

@@ -109,6 +109,7 @@ pub fn opcode_name(opcode: u8) -> &'static str {
         0x51 => "READ DISC INFORMATION",
         0x52 => "READ TRACK INFORMATION",
         0x53 => "RESERVE TRACK",
+        0x54 => "SEND OPC INFORMATION",
         0x55 => "MODE SELECT(10)",
         0x5A => "MODE SENSE(10)",
         0x5B => "CLOSE TRACK/SESSION",

@@ -339,3 +339,32 @@ impl Performance {
         b
     }
 }
+
+/// SEND OPC INFORMATION `54h`: ask the drive to run optimum power
+/// calibration now (DoOPC) instead of at the first write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendOpcInformation {
+    /// Perform OPC now.
+    pub do_opc: bool,
+    /// Parameter list length (0: no OPC table sent).
+    pub len: u16,
+}
+
+impl Command for SendOpcInformation {
+    const OPCODE: u8 = 0x54;
+    const NAME: &'static str = "SEND OPC INFORMATION";
+    fn encode(&self) -> Cdb {
+        let mut c = Cdb::new(Self::OPCODE, 10);
+        let b = c.bytes_mut();
+        b[1] = u8::from(self.do_opc);
+        put16(b, 7, self.len);
+        c
+    }
+    fn decode(cdb: &[u8]) -> Result<Self, DecodeError> {
+        check_cdb(cdb, Self::OPCODE, 10, Self::NAME)?;
+        Ok(SendOpcInformation {
+            do_opc: cdb[1] & 0x01 != 0,
+            len: be16(cdb, 7),
+        })
+    }
+}

@@ -450,6 +450,11 @@ impl Emulator {
             0x5A | 0x1A => respond::mode_sense(&self.write_params, self.prevent, cdb, data),
             0x5C => respond::buffer_capacity(cdb, data),
             0xAC => respond::performance(self.medium_ref(), cdb, data),
+            // Power calibration needs a disc but changes nothing we model.
+            0x54 => match crate::cdb::perf::SendOpcInformation::decode(cdb) {
+                Ok(_) => self.need_medium().map(|_| 0),
+                Err(_) => Err(INVALID_FIELD),
+            },
             0xBB => crate::cdb::perf::SetCdSpeed::decode(cdb)
                 .map(|_| 0)
                 .map_err(decode_fail),

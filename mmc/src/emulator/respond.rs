@@ -394,17 +394,23 @@ pub(super) fn track_information(m: &Medium, cap: u32, cdb: &[u8], data: DataPhas
                 | TrackAddress::Track(INVISIBLE_TRACK)
                 | TrackAddress::Session(1)
         ) || matches!(cmd.address, TrackAddress::Lba(a) if a < cap);
-        if !m.formatted || !one {
+        if !one {
             return Err(INVALID_FIELD);
         }
+        // One track spans the disc: blank and writable from 0 until
+        // formatted, complete afterwards (as DVD+RW drives report).
+        let blank = !m.formatted;
         TrackInformation {
             track: 1,
             session: 1,
             track_mode: 4,
             data_mode: 1,
+            blank,
             start: 0,
             size: cap,
-            last_recorded: Some(cap.saturating_sub(1)),
+            next_writable: blank.then_some(0),
+            free_blocks: if blank { cap } else { 0 },
+            last_recorded: (!blank).then(|| cap.saturating_sub(1)),
             ..TrackInformation::default()
         }
     } else {
