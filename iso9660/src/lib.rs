@@ -6,7 +6,22 @@
 //! Writing is plan-then-stream: [`Layout::plan`] fixes every address, so the
 //! exact size ([`Layout::sectors`]) is known before the first byte, and
 //! [`Layout::write`] produces the image in one sequential pass to any
-//! [`std::io::Write`] — a file, a pipe or a drive.
+//! [`std::io::Write`] — a file, a pipe or a drive. File data is read while
+//! it is written; memory grows with the number of entries, not their size.
+//!
+//! - Names: ECMA-119 levels 1–3 ([`Level`]), Rock Ridge 1.12 for POSIX names,
+//!   owners, modes, times, symlinks, devices, fifos and hard links
+//!   ([`RockRidge::Faithful`] or mkisofs `-r`'s [`RockRidge::Rationalized`]),
+//!   optional Joliet ([`Options::joliet`]).
+//! - Trees deeper than eight levels are relocated (CL/PL/RE); files larger
+//!   than 4 GiB − 2048 become multi-extent (level 3).
+//! - Sessions: [`Options::start_lba`] places a session anywhere with absolute
+//!   addresses, and [`Tree::import_session`] carries an earlier session's
+//!   entries (by their old extents, [`FileData::Extents`]) into a new one.
+//! - Reading: [`Reader`] opens any session of any [`SectorSource`] and
+//!   checks every address, length and chain against the volume and its
+//!   [`Limits`]; it never panics on hostile input (fuzzed).
+//! - Output is reproducible for equal input and [`Options::timestamp`].
 //!
 //! ```
 //! use iso9660::{FileData, Layout, Metadata, Options, Reader, Tree};
