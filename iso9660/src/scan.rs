@@ -152,16 +152,18 @@ impl Tree {
         let mut stack = vec![(dir, host.to_path_buf())];
         while let Some((dir, host)) = stack.pop() {
             let rd = fs::read_dir(&host).map_err(|e| Error::host(&host, e))?;
-            let mut entries: Vec<(Vec<u8>, PathBuf)> = Vec::new();
+            let mut entries: Vec<(Vec<u8>, PathBuf, fs::Metadata)> = Vec::new();
             for ent in rd {
                 let ent = ent.map_err(|e| Error::host(&host, e))?;
-                entries.push((ent.file_name().as_bytes().to_vec(), ent.path()));
+                // Relative to the open directory (fstatat), which saves a
+                // path walk per entry; it does not follow symlinks.
+                let meta = ent.metadata().map_err(|e| Error::host(ent.path(), e))?;
+                entries.push((ent.file_name().as_bytes().to_vec(), ent.path(), meta));
             }
             // Sorted so hard-link primaries and therefore the output do not
             // depend on readdir order.
-            entries.sort();
-            for (name, path) in entries {
-                let meta = fs::symlink_metadata(&path).map_err(|e| Error::host(&path, e))?;
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            for (name, path, meta) in entries {
                 let existing = self.child(dir, &name);
                 if let (Some(id), true) = (existing, meta.is_dir()) {
                     if matches!(self.node(id).kind, NodeKind::Directory(_)) {
