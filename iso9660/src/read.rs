@@ -50,6 +50,9 @@ pub struct Limits {
     pub max_descriptors: u32,
     /// Largest Rock Ridge name or symlink target, in bytes.
     pub max_name: usize,
+    /// Most directory bytes one [`Reader::walk`] reads in total, so that
+    /// overlapping directory extents cannot make a walk quadratic.
+    pub max_walk_bytes: u64,
 }
 
 impl Default for Limits {
@@ -60,6 +63,7 @@ impl Default for Limits {
             max_dir_bytes: 64 << 20,
             max_descriptors: 64,
             max_name: 65_536,
+            max_walk_bytes: 1 << 30,
         }
     }
 }
@@ -615,7 +619,11 @@ impl<S: SectorSource> Reader<S> {
         let mut seen = HashSet::new();
         seen.insert(root.extents.first().map_or(0, |e| e.0));
         let mut stack: Vec<(Vec<u8>, Entry, usize)> = vec![(Vec::new(), root, 0)];
+        let mut budget = self.limits.max_walk_bytes;
         while let Some((path, dir, depth)) = stack.pop() {
+            budget = budget.checked_sub(dir.size).ok_or_else(|| {
+                Error::malformed(0, "directories add up to more than the reader's walk limit")
+            })?;
             if depth >= self.limits.max_depth {
                 return Err(Error::malformed(
                     0,
@@ -715,6 +723,7 @@ pub fn exercise(image: &[u8]) -> Result<u64> {
     let limits = Limits {
         max_depth: 64,
         max_dir_bytes: 1 << 20,
+        max_walk_bytes: 16 << 20,
         ..Limits::default()
     };
     let mut reader = Reader::from_source(ReadSeekSource(io::Cursor::new(image)), 0, limits)?;

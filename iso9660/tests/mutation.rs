@@ -284,3 +284,19 @@ fn mutated_images_never_panic_or_hang() {
     );
     eprintln!("{iterations} mutations, {errors} rejected, slowest {slowest:?}");
 }
+
+#[test]
+fn walks_stop_at_the_directory_byte_budget() {
+    let img = seed_image(0);
+    let tight = iso9660::Limits {
+        max_walk_bytes: 4 * 2048,
+        ..iso9660::Limits::default()
+    };
+    let mut r =
+        iso9660::Reader::from_source(iso9660::ReadSeekSource(Cursor::new(img.clone())), 0, tight)
+            .unwrap();
+    let err = r.walk(|_, _| Ok(())).unwrap_err();
+    assert!(err.to_string().contains("walk limit"), "{err}");
+    let mut r = iso9660::Reader::open(Cursor::new(img)).unwrap();
+    r.walk(|_, _| Ok(())).unwrap();
+}
