@@ -97,6 +97,8 @@ fn graft_points_place_trees_and_files() {
             "2026/11/22=stage",
             "docs/=single.txt",
             "renamed\\=x=single.txt",
+            // Cedar's own form: "graftpoint/=path".
+            "cedar/style/=stage/host1",
         ],
         d.path(),
         "1700000000",
@@ -116,6 +118,7 @@ fn graft_points_place_trees_and_files() {
     assert_eq!((f.meta.uid, f.meta.mode), (0, 0o444), "-r rationalises");
     assert!(r.lookup("/2026/11/22/cback.stage").unwrap().is_some());
     assert!(r.lookup("/docs/single.txt").unwrap().is_some());
+    assert!(r.lookup("/cedar/style/etc.tar.gz").unwrap().is_some());
     assert!(r.lookup("/renamed=x").unwrap().is_some());
     assert!(
         r.lookup("/stage").unwrap().is_none(),

@@ -386,7 +386,8 @@ impl Layout {
                 offset += len;
             }
             self.dirs[d].lba = (start + rel) as u32;
-            self.dirs[d].size = (sectors * SECTOR_SIZE as u64) as u32;
+            self.dirs[d].size = u32::try_from(sectors * SECTOR_SIZE as u64)
+                .map_err(|_| Error::Limit("a directory's records exceed 4 GiB".into()))?;
             rel += sectors;
         }
         if let Some(mut j) = self.joliet.take() {
