@@ -16,3 +16,5 @@ cback=${CBACK:-$here/../../target/debug/cback}
 "$cback" mkisofs -quiet -R -o "$out/rr.iso" "$src"
 "$cback" mkisofs -quiet -r -iso-level 3 -o "$out/rational.iso" "$src"
 "$cback" mkisofs -quiet -o "$out/plain.iso" "$src"
+"$cback" mkisofs -quiet -J -o "$out/joliet.iso" "$src"
+"$cback" mkisofs -quiet -R -J -o "$out/rr-joliet.iso" "$src"

@@ -67,7 +67,8 @@ pub use layout::{Layout, Options, RockRidge, MAX_EXTENT};
 pub use names::{ecma_cmp, mangle_siblings, Level};
 pub use pathtable::PathRecord;
 pub use read::{
-    exercise, Entry, EntryKind, FileReader, Limits, ReadSeekSource, Reader, SectorSource, Volume,
+    exercise, Entry, EntryKind, FileReader, Hierarchy, Limits, ReadSeekSource, Reader,
+    SectorSource, Volume,
 };
 pub use record::{DirRecord, FileFlags};
 pub use scan::{host_metadata, GraftPoint};

@@ -8,7 +8,9 @@
 use std::collections::HashSet;
 use std::io::{self, Read, Seek, SeekFrom};
 
-use crate::descriptor::{VolumeDescriptor, STANDARD_ID, TYPE_PRIMARY, TYPE_TERMINATOR};
+use crate::descriptor::{
+    VolumeDescriptor, STANDARD_ID, TYPE_PRIMARY, TYPE_SUPPLEMENTARY, TYPE_TERMINATOR,
+};
 use crate::error::{Error, Result};
 use crate::pathtable::PathRecord;
 use crate::record::{DirRecord, FileFlags};
@@ -79,6 +81,22 @@ pub struct Volume {
     pub rock_ridge: Option<Vec<u8>>,
     /// Whether the root carries an SP entry (SUSP in use).
     pub susp: bool,
+    /// The Joliet supplementary descriptor, when there is one.
+    pub joliet: Option<VolumeDescriptor>,
+    /// The hierarchy being read: Rock Ridge when present, else Joliet when
+    /// present, else plain ISO9660 (the Linux kernel's choice).
+    pub hierarchy: Hierarchy,
+}
+
+/// Which directory hierarchy a [`Reader`] walks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hierarchy {
+    /// The primary hierarchy with Rock Ridge names and attributes.
+    RockRidge,
+    /// The Joliet hierarchy: UCS-2 names, no POSIX attributes.
+    Joliet,
+    /// The primary hierarchy with ISO9660 names only.
+    Iso9660,
 }
 
 /// What an entry is.
@@ -176,6 +194,7 @@ impl<S: SectorSource> Reader<S> {
     pub fn from_source(mut src: S, session_start: u32, limits: Limits) -> Result<Self> {
         let mut sector = vec![0u8; SECTOR_SIZE];
         let mut pvd = None;
+        let mut joliet = None;
         for i in 0..limits.max_descriptors {
             let lba = u64::from(session_start) + 16 + u64::from(i);
             src.read_at(lba * SECTOR, &mut sector)?;
@@ -191,6 +210,12 @@ impl<S: SectorSource> Reader<S> {
                         VolumeDescriptor::decode(&sector)
                             .map_err(|w| Error::malformed(lba * SECTOR, w))?,
                     )
+                }
+                TYPE_SUPPLEMENTARY if joliet.is_none() => {
+                    // A damaged supplementary descriptor only costs Joliet.
+                    joliet = VolumeDescriptor::decode(&sector)
+                        .ok()
+                        .filter(|d| d.escapes.starts_with(b"%/"));
                 }
                 TYPE_TERMINATOR => break,
                 _ => {}
@@ -209,6 +234,8 @@ impl<S: SectorSource> Reader<S> {
                 session_start,
                 rock_ridge: None,
                 susp: false,
+                joliet,
+                hierarchy: Hierarchy::Iso9660,
             },
             limits,
             end,
@@ -248,6 +275,17 @@ impl<S: SectorSource> Reader<S> {
             }
         } else {
             reader.root.meta.mtime = decode_short_date(&first.date).unwrap_or(0);
+        }
+        if reader.volume.rock_ridge.is_some() {
+            reader.volume.hierarchy = Hierarchy::RockRidge;
+        } else if let Some(j) = reader.volume.joliet.as_ref().map(|j| j.root.clone()) {
+            reader.check_extent(j.extent, u64::from(j.size))?;
+            reader.volume.hierarchy = Hierarchy::Joliet;
+            reader.volume.susp = false;
+            reader.root.extents = vec![(j.extent, j.size)];
+            reader.root.size = u64::from(j.size);
+            reader.root.meta.mtime =
+                decode_short_date(&reader.first_record(j.extent)?.date).unwrap_or(0);
         }
         Ok(reader)
     }
@@ -384,7 +422,15 @@ impl<S: SectorSource> Reader<S> {
         let name = match rr.nm {
             Some(n) if self.volume.rock_ridge.is_some() => n,
             _ => {
-                let mut n = iso_name.clone();
+                let mut n = if self.volume.hierarchy == Hierarchy::Joliet {
+                    let units: Vec<u16> = iso_name
+                        .chunks_exact(2)
+                        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                        .collect();
+                    String::from_utf16_lossy(&units).into_bytes()
+                } else {
+                    iso_name.clone()
+                };
                 if let Some(i) = n.iter().position(|&c| c == b';') {
                     n.truncate(i);
                 }

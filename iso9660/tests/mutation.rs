@@ -59,16 +59,24 @@ fn seed_image(variant: u32) -> Vec<u8> {
     .unwrap();
     tree.add(b"fifo", Metadata::default(), NodeKind::Fifo)
         .unwrap();
+    // Variant 0: level 1 Rock Ridge; 1: level 3 with tiny extents (many
+    // multi-extent files) and Joliet; 2: Joliet without Rock Ridge.
     let opts = Options {
         level: if variant == 0 {
             Level::One
         } else {
             Level::Three
         },
-        max_extent: if variant == 0 {
-            iso9660::MAX_EXTENT
-        } else {
+        max_extent: if variant == 1 {
             4096
+        } else {
+            iso9660::MAX_EXTENT
+        },
+        joliet: variant > 0,
+        rock_ridge: if variant == 2 {
+            None
+        } else {
+            Some(iso9660::RockRidge::Faithful)
         },
         ..Options::default()
     };
@@ -236,7 +244,7 @@ fn nesting_beyond_the_limit_is_an_error() {
 
 #[test]
 fn seeds_are_valid() {
-    for v in 0..2 {
+    for v in 0..3 {
         let img = seed_image(v);
         assert!(exercise(&img).is_ok(), "seed {v}: {:?}", exercise(&img));
         let mut r = iso9660::Reader::open(Cursor::new(img)).unwrap();
@@ -253,12 +261,12 @@ fn mutated_images_never_panic_or_hang() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3000);
-    let seeds = [seed_image(0), seed_image(1)];
+    let seeds = [seed_image(0), seed_image(1), seed_image(2)];
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut errors = 0;
     let mut slowest = Duration::ZERO;
     for i in 0..iterations {
-        let img = mutate(&mut rng, &seeds[i % 2]);
+        let img = mutate(&mut rng, &seeds[i % seeds.len()]);
         let t = Instant::now();
         let r = std::panic::catch_unwind(|| exercise(&img));
         let took = t.elapsed();

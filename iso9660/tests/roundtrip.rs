@@ -331,11 +331,7 @@ fn rationalized_modes() {
         rock_ridge: Some(RockRidge::Rationalized),
         ..Options::default()
     };
-    let mut image = Vec::new();
-    Layout::plan(tree, opts)
-        .unwrap()
-        .write(&mut image, &mut ())
-        .unwrap();
+    let image = build_image(tree, opts);
     let mut reader = Reader::open(Cursor::new(image)).unwrap();
     let root = reader.root();
     assert_eq!(root.meta.mode, 0o555);
@@ -543,11 +539,7 @@ fn every_name_length_fits_a_record() {
             joliet: true,
             ..Options::default()
         };
-        let mut image = Vec::new();
-        Layout::plan(tree, opts)
-            .unwrap()
-            .write(&mut image, &mut ())
-            .unwrap();
+        let image = build_image(tree, opts);
         let mut reader = Reader::open(Cursor::new(image)).unwrap();
         let root = reader.root();
         let entries = reader.read_dir(&root).unwrap();
@@ -556,4 +548,66 @@ fn every_name_length_fits_a_record() {
             assert_eq!(reader.read_to_vec(&e).unwrap(), vec![e.name.len() as u8]);
         }
     }
+}
+
+/// Without Rock Ridge the reader falls back to Joliet, as Linux does, and
+/// gets the Unicode names back (cut to 64 units, `;1` removed).
+#[test]
+fn joliet_only_images_read_back_by_name() {
+    let mut tree = Tree::new(Metadata::default());
+    let names: Vec<String> = vec![
+        "Ünïcødé ✓.txt".into(),
+        "deep/ér/file".into(),
+        "x".repeat(70),
+        "plain".into(),
+    ];
+    for (i, n) in names.iter().enumerate() {
+        tree.add_file(
+            n.as_bytes(),
+            Metadata::default(),
+            FileData::Bytes(vec![i as u8; 3000]),
+            3000,
+        )
+        .unwrap();
+    }
+    let opts = Options {
+        rock_ridge: None,
+        joliet: true,
+        ..Options::default()
+    };
+    let image = build_image(tree, opts);
+    let mut r = Reader::open(Cursor::new(image.clone())).unwrap();
+    assert_eq!(r.volume().hierarchy, iso9660::Hierarchy::Joliet);
+    for (i, n) in names.iter().enumerate() {
+        let want: String = n.chars().take(64).collect();
+        let e = r
+            .lookup(&want)
+            .unwrap()
+            .unwrap_or_else(|| panic!("no {want}"));
+        assert_eq!(r.read_to_vec(&e).unwrap(), vec![i as u8; 3000]);
+    }
+    // With Joliet off the same tree reads back under ISO9660 names.
+    let mut tree = Tree::new(Metadata::default());
+    tree.add_file(b"plain", Metadata::default(), FileData::Bytes(vec![1]), 1)
+        .unwrap();
+    let plain = build_image(
+        tree,
+        Options {
+            rock_ridge: None,
+            ..Options::default()
+        },
+    );
+    let mut r = Reader::open(Cursor::new(plain)).unwrap();
+    assert_eq!(r.volume().hierarchy, iso9660::Hierarchy::Iso9660);
+    assert!(r.lookup("/PLAIN").unwrap().is_some());
+}
+
+/// Plans and writes an image into memory.
+fn build_image(tree: Tree, opts: Options) -> Vec<u8> {
+    let mut image = Vec::new();
+    Layout::plan(tree, opts)
+        .unwrap()
+        .write(&mut image, &mut ())
+        .unwrap();
+    image
 }
