@@ -103,41 +103,46 @@ impl Layout {
             if idx >= 65_535 {
                 return Err(Error::Limit("more than 65535 directories".into()));
             }
-            // (host name, is_dir for mangling, kind-to-be, node)
-            let mut raw: Vec<(Vec<u8>, bool, Option<NodeId>, u8)> = Vec::new();
+            // What each member will be, before names are mangled.
+            #[derive(Clone, Copy)]
+            enum Raw {
+                Dir(NodeId),
+                Placeholder(NodeId),
+                Leaf(NodeId),
+                RrMoved,
+            }
+            let mut raw: Vec<(Vec<u8>, Raw)> = Vec::new();
             match src {
                 Src::Node(dir) => {
                     for (name, child) in self.tree.children(dir) {
                         let is_dir = matches!(self.tree.node(child).kind, NodeKind::Directory(_));
-                        let tag = if is_dir && relocated.contains(&child) {
-                            1
-                        } else if is_dir {
-                            0
-                        } else {
-                            2
+                        let what = match (is_dir, relocated.contains(&child)) {
+                            (true, true) => Raw::Placeholder(child),
+                            (true, false) => Raw::Dir(child),
+                            _ => Raw::Leaf(child),
                         };
-                        raw.push((name.to_vec(), tag == 0, Some(child), tag));
+                        raw.push((name.to_vec(), what));
                     }
                     if dir == root && any_relocated {
-                        raw.push((b"rr_moved".to_vec(), true, None, 3));
+                        raw.push((b"rr_moved".to_vec(), Raw::RrMoved));
                     }
                 }
                 Src::RrMoved => {
                     for &node in &relocated_nodes {
-                        raw.push((self.tree.node(node).name.clone(), true, Some(node), 0));
+                        raw.push((self.tree.node(node).name.clone(), Raw::Dir(node)));
                     }
                 }
             }
-            let pairs: Vec<(&[u8], bool)> =
-                raw.iter().map(|(n, d, _, _)| (n.as_slice(), *d)).collect();
+            // Placeholders are file records, so they are named like files.
+            let pairs: Vec<(&[u8], bool)> = raw
+                .iter()
+                .map(|(n, what)| (n.as_slice(), matches!(what, Raw::Dir(_) | Raw::RrMoved)))
+                .collect();
             let idents = mangle_siblings(&pairs, self.opts.level);
             let mut members = Vec::with_capacity(raw.len());
-            for ((_, is_dir, node, tag), mut ident) in raw.into_iter().zip(idents) {
-                if !is_dir {
-                    ident.extend_from_slice(b";1");
-                }
-                let kind = match (tag, node) {
-                    (0, Some(n)) => {
+            for ((_, what), mut ident) in raw.into_iter().zip(idents) {
+                let kind = match what {
+                    Raw::Dir(n) => {
                         let orig = match src {
                             Src::RrMoved => Some(self.tree.node(n).parent),
                             Src::Node(_) => None,
@@ -145,12 +150,12 @@ impl Layout {
                         queue.push((Src::Node(n), idx, orig, ident.clone()));
                         MemberKind::Dir(usize::MAX)
                     }
-                    (1, Some(n)) => MemberKind::Placeholder(n.index()),
-                    (3, _) => {
+                    Raw::RrMoved => {
                         queue.push((Src::RrMoved, idx, None, ident.clone()));
                         MemberKind::Dir(usize::MAX)
                     }
-                    (_, Some(n))
+                    Raw::Placeholder(n) => MemberKind::Placeholder(n.index()),
+                    Raw::Leaf(n)
                         if matches!(
                             self.tree.node(n).kind,
                             NodeKind::File { .. } | NodeKind::HardLink(_)
@@ -158,9 +163,11 @@ impl Layout {
                     {
                         MemberKind::File(n)
                     }
-                    (_, Some(n)) => MemberKind::Special(n),
-                    (_, None) => MemberKind::Special(root),
+                    Raw::Leaf(n) => MemberKind::Special(n),
                 };
+                if !matches!(kind, MemberKind::Dir(_)) {
+                    ident.extend_from_slice(b";1");
+                }
                 members.push(Member { ident, kind });
             }
             members.sort_by(|a, b| ecma_cmp(&a.ident, &b.ident));
