@@ -174,6 +174,12 @@ fn run(args: Args) -> Result<(), String> {
             layout.write(f, &mut ())
         }
         _ => {
+            use std::io::IsTerminal;
+            if io::stdout().is_terminal() {
+                return Err(
+                    "refusing to write an image to a terminal; use -o FILE or a pipe".into(),
+                );
+            }
             widen_pipe();
             layout.write(io::stdout().lock(), &mut ())
         }
