@@ -9,7 +9,7 @@ use anyhow::Context;
 
 use crate::actions::{self, ActionContext};
 use crate::cli::{self, Options};
-use crate::config::{self, Config, ConfigError, HookKind};
+use crate::config::{self, Config, ConfigError, HookKind, OptionsConfig};
 use crate::exec::{split_command_line, CommandRunner};
 use crate::extensions::Extension;
 use crate::lock::RunLock;
@@ -184,14 +184,14 @@ fn execute(config: &Config, options: &Options, plan: &[ActionItem]) -> anyhow::R
         log_output: options.output,
         now: chrono::Local::now(),
     };
-    let runner = CommandRunner::new(overrides(config));
+    let runner = ctx.runner();
     for item in plan {
         match item.target {
             Target::Local => {
-                run_hooks(config, &runner, HookKind::Pre, &item.name)?;
+                run_hooks(ctx.options(), &runner, HookKind::Pre, &item.name)?;
                 log::info!("Executing the '{}' action.", item.name);
                 run_action(&ctx, &item.name)?;
-                run_hooks(config, &runner, HookKind::Post, &item.name)?;
+                run_hooks(ctx.options(), &runner, HookKind::Post, &item.name)?;
             }
             Target::Managed => {
                 log::info!("Executing managed action [{}] on remote peers.", item.name);
@@ -200,15 +200,6 @@ fn execute(config: &Config, options: &Options, plan: &[ActionItem]) -> anyhow::R
         }
     }
     Ok(())
-}
-
-fn overrides(config: &Config) -> std::collections::HashMap<String, String> {
-    config
-        .options
-        .iter()
-        .flat_map(|o| o.overrides.iter())
-        .filter_map(|o| Some((o.command.clone()?, o.absolute_path.clone()?)))
-        .collect()
 }
 
 fn run_action(ctx: &ActionContext<'_>, name: &str) -> anyhow::Result<()> {
@@ -242,7 +233,7 @@ fn run_action(ctx: &ActionContext<'_>, name: &str) -> anyhow::Result<()> {
 
 /// Runs the configured hooks of `kind` for `action`, in config order.
 fn run_hooks(
-    config: &Config,
+    options: &OptionsConfig,
     runner: &CommandRunner,
     kind: HookKind,
     action: &str,
@@ -251,12 +242,7 @@ fn run_hooks(
         HookKind::Pre => "pre-action",
         HookKind::Post => "post-action",
     };
-    let hooks = config
-        .options
-        .iter()
-        .flat_map(|o| o.hooks.iter())
-        .filter(|h| h.kind == kind && h.action.as_deref() == Some(action));
-    for hook in hooks {
+    for hook in options.hooks_for(action, kind) {
         let fields = split_command_line(hook.command.as_deref().unwrap_or_default());
         log::debug!("Executing {label} hook for action {action}: {fields:?}");
         let output = runner.run(&fields).with_context(|| {
