@@ -148,22 +148,10 @@ fn validate_actions(
 /// Action names that at least one managed remote peer (from `<peers>`, as
 /// Cedar reads it) runs: the peer's managed_actions, else the options' ones.
 pub fn managed_action_names(config: &Config) -> BTreeSet<String> {
-    let default = config
-        .options
-        .as_ref()
-        .and_then(|o| o.managed_actions.as_ref());
     config
-        .peers
-        .iter()
-        .flat_map(|p| p.remote_peers.iter().flatten())
-        .filter(|peer| peer.managed)
-        .flat_map(|peer| {
-            peer.managed_actions
-                .as_ref()
-                .or(default)
-                .into_iter()
-                .flatten()
-        })
+        .managed_peers()
+        .into_iter()
+        .flat_map(|peer| config.managed_actions(peer))
         .cloned()
         .collect()
 }
