@@ -696,13 +696,24 @@ iso.close()
 json.dump(out, sys.stdout)
 "#;
 
-/// The Joliet names a source path should get, when it has no component
-/// over Joliet's 64 units or with characters Joliet forbids.
-fn joliet_path(path: &Path) -> Option<String> {
+/// The Joliet name a source path should keep: none when a component is
+/// over Joliet's 64 units, holds characters Joliet forbids, ends in a dot,
+/// or equals a sibling's name but for case (those are renamed).
+fn joliet_path(path: &Path, tree: &BTreeMap<PathBuf, Info>) -> Option<String> {
+    let fold = |p: &Path| p.to_string_lossy().to_lowercase();
     let mut out = String::new();
+    let mut so_far = PathBuf::new();
     for c in path.components() {
         let s = c.as_os_str().to_str()?;
-        if s.encode_utf16().count() > 64 || s.contains([':', ';', '?', '*', '\\']) {
+        so_far.push(s);
+        let clash = tree
+            .keys()
+            .any(|k| k != &so_far && k.parent() == so_far.parent() && fold(k) == fold(&so_far));
+        if clash
+            || s.ends_with('.')
+            || s.encode_utf16().count() > 64
+            || s.contains([':', ';', '?', '*', '\\'])
+        {
             return None;
         }
         out.push('/');
@@ -730,7 +741,7 @@ fn joliet_tree_is_read_by_pycdlib_and_bsdtar() {
     );
     let mut checked = 0;
     for (path, info) in &want {
-        let Some(jp) = joliet_path(path) else {
+        let Some(jp) = joliet_path(path, &want) else {
             continue;
         };
         let key = if info.kind == 0o100000 {
@@ -756,7 +767,7 @@ fn joliet_tree_is_read_by_pycdlib_and_bsdtar() {
     bsdtar_extract(&f.img, &out);
     let got = walk(&out);
     for (path, info) in &want {
-        if joliet_path(path).is_none() || info.kind != 0o100000 {
+        if joliet_path(path, &want).is_none() || info.kind != 0o100000 {
             continue;
         }
         let g = got
@@ -946,6 +957,262 @@ fn own_reader_reads_genisoimage_and_xorriso_images() {
                 }
                 _ => {}
             }
+        }
+    }
+}
+
+/// A minimal initramfs: an uncompressed "newc" cpio archive.
+struct Cpio(Vec<u8>);
+
+impl Cpio {
+    fn entry(&mut self, name: &str, mode: u32, data: &[u8]) {
+        let pad = |v: &mut Vec<u8>| v.resize(v.len().div_ceil(4) * 4, 0);
+        let fields = [
+            0,
+            mode,
+            0,
+            0,
+            1,
+            0,
+            data.len() as u32,
+            0,
+            0,
+            0,
+            0,
+            name.len() as u32 + 1,
+            0,
+        ];
+        self.0.extend_from_slice(b"070701");
+        for f in fields {
+            self.0.extend_from_slice(format!("{f:08x}").as_bytes());
+        }
+        self.0.extend_from_slice(name.as_bytes());
+        self.0.push(0);
+        pad(&mut self.0);
+        self.0.extend_from_slice(data);
+        pad(&mut self.0);
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        self.entry("TRAILER!!!", 0, b"");
+        self.0
+    }
+}
+
+/// The guest lists a mounted image as `TAG|path|mode|uid|gid|mtime|extra`.
+const GUEST_INIT: &str = r#"#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t devtmpfs dev /dev
+for m in cdrom loop isofs; do insmod /$m.ko; done
+list() {
+  cd /mnt
+  find . | while read -r p; do
+    [ "$p" = "." ] && continue
+    line=$(stat -c '%f|%u|%g|%Y' "$p")
+    if [ -L "$p" ]; then extra="L:$(readlink "$p")"
+    elif [ -f "$p" ]; then extra="F:$(sha1sum < "$p" | cut -d' ' -f1)"
+    elif [ -c "$p" ] || [ -b "$p" ]; then extra="D:$(stat -c '%t:%T' "$p")"
+    else extra="-"; fi
+    echo "$1|$p|$line|$extra"
+  done
+  cd /
+}
+mount -t iso9660 -o loop,ro /img.iso /mnt && list RR && umount /mnt
+mount -t iso9660 -o loop,ro,norock /img.iso /mnt && list JOLIET && umount /mnt
+mount -t iso9660 -o loop,ro,sbsector=$(cat /session) /two.iso /mnt && list SESSION && umount /mnt
+echo GUEST-DONE
+poweroff -f
+"#;
+
+fn sha1_hex(data: &[u8]) -> String {
+    use sha1::Digest;
+    hex(&sha1::Sha1::digest(data))
+}
+
+/// What the guest should print after `TAG|path|` for a source entry.
+fn guest_view(info: &Info) -> String {
+    let extra = match info.kind {
+        0o120000 => format!("L:{}", String::from_utf8_lossy(&info.target)),
+        0o100000 => format!("F:{}", sha1_hex(&info.content)),
+        0o020000 | 0o060000 => {
+            let (major, minor) = (
+                libc::major(info.rdev as libc::dev_t),
+                libc::minor(info.rdev as libc::dev_t),
+            );
+            format!("D:{major:x}:{minor:x}")
+        }
+        _ => "-".into(),
+    };
+    format!(
+        "{:x}|{}|{}|{}|{extra}",
+        info.kind | info.mode,
+        info.uid,
+        info.gid,
+        info.mtime
+    )
+}
+
+/// The Linux kernel's isofs (Debian's 6.1, in QEMU, as the mmc tests use
+/// it) mounts the image and sees what the source tree holds: Rock Ridge
+/// names, modes, owners, times, links and devices; the Joliet names with
+/// `norock`; and a later session through `sbsector=`.
+#[test]
+fn linux_kernel_mounts_the_image() {
+    let Some(kdir) = std::env::var_os("MMC_QEMU_KERNEL_DIR").map(PathBuf::from) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "MMC_QEMU_KERNEL_DIR is required in CI"
+        );
+        eprintln!("note: MMC_QEMU_KERNEL_DIR not set (see mmc/tests/qemu/setup.sh); skipping");
+        return;
+    };
+    if !have("qemu-system-x86_64") {
+        return;
+    }
+    let find = |under: &Path, name: &str| -> PathBuf {
+        let out = run(Command::new("find").arg(under).args(["-name", name]));
+        PathBuf::from(
+            out.lines()
+                .next()
+                .unwrap_or_else(|| panic!("{name} not under {}", under.display())),
+        )
+    };
+    let kernel = find(&kdir.join("k/boot"), "vmlinuz-*");
+    let modules = kdir.join("k/lib/modules");
+
+    let f = fixture(&["-R", "-J"], true);
+    // A second session at the next 16-block boundary that keeps the first.
+    let first = fs::read(&f.img).unwrap();
+    let start = ((first.len() / 2048) as u32).div_ceil(16) * 16;
+    let mut tree = iso9660::Tree::new(iso9660::Metadata::new(0o755, 0, 0, 1_700_000_000));
+    tree.import_session(&mut iso9660::Reader::open(Cursor::new(first.clone())).unwrap())
+        .unwrap();
+    tree.add_file(
+        b"session-two.txt",
+        iso9660::Metadata::new(0o600, 7, 8, 1_700_000_001),
+        iso9660::FileData::Bytes(b"two".to_vec()),
+        3,
+    )
+    .unwrap();
+    let opts = iso9660::Options {
+        start_lba: start,
+        ..Default::default()
+    };
+    let mut two = first.clone();
+    two.resize(start as usize * 2048, 0);
+    iso9660::Layout::plan(tree, opts)
+        .unwrap()
+        .write(&mut two, &mut ())
+        .unwrap();
+
+    let mut cpio = Cpio(Vec::new());
+    for d in ["bin", "proc", "dev", "mnt", "sys"] {
+        cpio.entry(d, 0o040755, b"");
+    }
+    cpio.entry("init", 0o100755, GUEST_INIT.as_bytes());
+    cpio.entry(
+        "bin/busybox",
+        0o100755,
+        &fs::read(kdir.join("bb/bin/busybox")).unwrap(),
+    );
+    for m in ["cdrom", "loop", "isofs"] {
+        cpio.entry(
+            &format!("{m}.ko"),
+            0o100644,
+            &fs::read(find(&modules, &format!("{m}.ko"))).unwrap(),
+        );
+    }
+    cpio.entry("img.iso", 0o100644, &first);
+    cpio.entry("two.iso", 0o100644, &two);
+    cpio.entry("session", 0o100644, start.to_string().as_bytes());
+    let initrd = f.work.join("initrd.cpio");
+    fs::write(&initrd, cpio.finish()).unwrap();
+
+    let out = Command::new("timeout")
+        .args([
+            "600",
+            "qemu-system-x86_64",
+            "-m",
+            "512",
+            "-smp",
+            "1",
+            "-nographic",
+            "-no-reboot",
+            "-kernel",
+        ])
+        .arg(&kernel)
+        .arg("-initrd")
+        .arg(&initrd)
+        .args(["-append", "console=ttyS0 panic=-1 rdinit=/init quiet"])
+        .output()
+        .unwrap();
+    let console = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    assert!(
+        console.contains("GUEST-DONE"),
+        "guest did not finish:\n{}",
+        &console[console.len().saturating_sub(3000)..]
+    );
+    let seen = |tag: &str| -> BTreeMap<String, String> {
+        console
+            .lines()
+            // Terminal escapes from the firmware may precede the first line.
+            .filter_map(|l| Some(&l[l.find(&format!("{tag}|./"))? + tag.len() + 3..]))
+            .filter_map(|l| l.split_once('|'))
+            .map(|(p, rest)| (p.to_string(), rest.to_string()))
+            .collect()
+    };
+    let want = walk(&f.src);
+    // Linux drops Rock Ridge names of 254 bytes or more (rock.c stops
+    // at 253); everything else must match exactly.
+    let short = |p: &Path| p.components().all(|c| c.as_os_str().len() < 254);
+    for (tag, extra) in [("RR", vec![]), ("SESSION", vec!["session-two.txt"])] {
+        let got = seen(tag);
+        for (path, info) in want.iter().filter(|(p, _)| short(p)) {
+            let key = path.to_string_lossy().into_owned();
+            let g = got.get(&key).unwrap_or_else(|| {
+                let head = &console[..console.len().min(4000)];
+                panic!("{tag}: the kernel does not see {key}; it printed:\n{head}")
+            });
+            assert_eq!(g, &guest_view(info), "{tag}: {key}");
+        }
+        // A long name shows up cut short, with the right contents.
+        for (key, g) in got
+            .iter()
+            .filter(|(k, _)| !want.contains_key(Path::new(k.as_str())))
+        {
+            if extra.contains(&key.as_str()) {
+                continue;
+            }
+            let cut_from = want.iter().find(|(p, i)| {
+                !short(p) && p.to_string_lossy().starts_with(key.as_str()) && guest_view(i) == *g
+            });
+            assert!(
+                cut_from.is_some(),
+                "{tag}: the kernel sees an unexpected {key}"
+            );
+        }
+        for e in extra {
+            assert!(
+                got[e].ends_with(&format!("F:{}", sha1_hex(b"two"))),
+                "{tag}: {e}"
+            );
+        }
+    }
+    let joliet = seen("JOLIET");
+    for (path, info) in &want {
+        if info.kind != 0o100000 {
+            continue;
+        }
+        if let Some(jp) = joliet_path(path, &want) {
+            let g = joliet
+                .get(&jp[1..])
+                .unwrap_or_else(|| panic!("JOLIET: no {jp}"));
+            assert!(
+                g.ends_with(&format!("F:{}", sha1_hex(&info.content))),
+                "JOLIET: {jp}: {g}"
+            );
         }
     }
 }

@@ -66,7 +66,18 @@ fn units(name: &[u8], max: usize) -> Vec<u16> {
         };
         u.truncate(cut);
     }
+    // Windows and Linux drop trailing dots and spaces from Joliet names,
+    // which would make "a." and "a" the same file.
+    while u.len() > 1 && matches!(u.last(), Some(0x2E | 0x20)) {
+        u.pop();
+    }
     u
+}
+
+/// The form two Joliet names must differ in: Windows and Linux look Joliet
+/// names up without regard to case.
+fn fold(u: &[u16]) -> String {
+    String::from_utf16_lossy(u).to_lowercase()
 }
 
 fn be_bytes(u: &[u16]) -> Vec<u8> {
@@ -81,13 +92,13 @@ pub(crate) fn ucs2(s: &str) -> Vec<u8> {
 /// Unique Joliet identifiers for one directory's members, `;1` added to
 /// files; output order matches input order.
 fn mangle(members: &[(&[u8], bool)]) -> Vec<Vec<u8>> {
-    let mut taken: HashSet<Vec<u16>> = HashSet::new();
+    let mut taken: HashSet<String> = HashSet::new();
     let mut out = Vec::with_capacity(members.len());
     for &(name, is_dir) in members {
         let natural = units(name, MAX_UNITS);
         let mut candidate = natural.clone();
         let mut n = 0u64;
-        while !taken.insert(candidate.clone()) {
+        while !taken.insert(fold(&candidate)) {
             // Keep the extension, number the end of the name.
             let dot = natural
                 .iter()
@@ -217,6 +228,25 @@ mod tests {
         assert_ne!(out[1], out[2]);
         assert!(out[2].ends_with(";1") && out[2].chars().count() <= 66);
         assert_eq!(out[3], "dir");
+    }
+
+    #[test]
+    fn names_differ_beyond_case_and_trailing_dots() {
+        let names: Vec<&[u8]> = vec![
+            b"Collide.txt",
+            b"collide.txt",
+            b"COLLIDE.TXT",
+            b"collide.txt.",
+        ];
+        let members: Vec<(&[u8], bool)> = names.iter().map(|n| (*n, false)).collect();
+        let out: Vec<String> = mangle(&members).iter().map(|i| text(i)).collect();
+        assert_eq!(out[0], "Collide.txt;1");
+        let folded: HashSet<String> = out.iter().map(|n| n.to_lowercase()).collect();
+        assert_eq!(folded.len(), 4, "{out:?}");
+        assert!(
+            out.iter().all(|n| !n.trim_end_matches(";1").ends_with('.')),
+            "{out:?}"
+        );
     }
 
     #[test]
