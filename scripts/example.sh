@@ -26,4 +26,6 @@ run --full collect stage
 echo
 echo "Collected:"; ls -l "$base/collect"
 echo "Staged:"; find "$base/stage" -type f | sort
+run purge
+echo "After purge (collect dir emptied, 7 days of staging kept):"; ls -A "$base/collect"
 echo "Log: $base/cback.log"
