@@ -240,6 +240,16 @@ pub fn config_xml(c: &Config) -> String {
             "managed_actions",
             o.managed_actions.as_ref().map(|a| a.join(",")),
         );
+        for h in &o.hooks {
+            let tag = match h.kind {
+                HookKind::Pre => "pre_action_hook",
+                HookKind::Post => "post_action_hook",
+            };
+            let _ = writeln!(out, "  <{tag}>");
+            el(&mut out, "   ", "action", h.action.as_ref());
+            el(&mut out, "   ", "command", h.command.as_ref());
+            let _ = writeln!(out, "  </{tag}>");
+        }
         out.push_str(" </options>\n");
     }
     if let Some(p) = &c.peers {
