@@ -131,12 +131,10 @@ fn run_with_logging(options: &Options) -> i32 {
 /// Reads, parses and validates the config; on failure returns every
 /// problem as a line prefixed with the file name.
 pub fn load_config(path: &Path) -> Result<Config, Vec<String>> {
-    let prefix = |problem: String| format!("{}: {problem}", path.display());
-    // An invalid config's message holds one problem per line.
     let lines = |e: ConfigError| {
-        e.to_string()
-            .lines()
-            .map(|l| prefix(l.to_string()))
+        e.problems()
+            .into_iter()
+            .map(|problem| format!("{}: {problem}", path.display()))
             .collect::<Vec<_>>()
     };
     let config = config::parse_file(path).map_err(lines)?;

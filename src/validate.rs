@@ -79,7 +79,7 @@ pub fn environment_problems(config: &Config) -> Vec<String> {
         // Cedar's extensions check their own section only when they run;
         // reporting it here saves a failed night.
         if let Err(e) = config.validate_extension(ext.module_name()) {
-            problems.extend(e.to_string().lines().map(str::to_string));
+            problems.extend(e.problems());
         }
         if !ext.is_implemented() {
             problems.push(format!(

@@ -142,6 +142,18 @@ pub fn file_digest(path: &Path) -> io::Result<String> {
     Ok(hex::encode(h.finalize()))
 }
 
+/// The name of user or group `id`, looked up once per archive (NSS lookups
+/// are slow and every member needs both); unknown ids get an empty name.
+fn cached_name(
+    cache: &mut HashMap<u32, String>,
+    id: u32,
+    lookup: impl FnOnce(u32) -> Option<String>,
+) -> &str {
+    cache
+        .entry(id)
+        .or_insert_with(|| lookup(id).unwrap_or_default())
+}
+
 /// A tar archive being written to `path`.
 pub struct TarWriter {
     path: PathBuf,
@@ -192,20 +204,18 @@ impl TarWriter {
         h.set_gid(u64::from(meta.gid()));
         h.set_mtime(u64::try_from(meta.mtime()).unwrap_or(0));
         h.set_size(size);
-        let uname = self.users.entry(meta.uid()).or_insert_with(|| {
-            nix::unistd::User::from_uid(meta.uid().into())
+        let uname = cached_name(&mut self.users, meta.uid(), |id| {
+            nix::unistd::User::from_uid(id.into())
                 .ok()
                 .flatten()
                 .map(|u| u.name)
-                .unwrap_or_default()
         });
         let _ = h.set_username(uname);
-        let gname = self.groups.entry(meta.gid()).or_insert_with(|| {
-            nix::unistd::Group::from_gid(meta.gid().into())
+        let gname = cached_name(&mut self.groups, meta.gid(), |id| {
+            nix::unistd::Group::from_gid(id.into())
                 .ok()
                 .flatten()
                 .map(|g| g.name)
-                .unwrap_or_default()
         });
         let _ = h.set_groupname(gname);
         h
