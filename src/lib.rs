@@ -3,6 +3,7 @@
 //! The `cback` binary is thin; this library holds the configuration model, the
 //! command line, and the actions, so integration tests and benches can reach them.
 
+pub mod accounts;
 pub mod actions;
 pub mod app;
 pub mod cli;

@@ -189,7 +189,7 @@ pub fn init(options: &Options) -> Result<LogSetup, LoggingError> {
             let default = Path::new(DEFAULT_LOGFILE);
             match open_logfile(default, options) {
                 Ok(file) => (default.to_path_buf(), None, file),
-                Err(e) if !is_root() => {
+                Err(e) if !crate::accounts::is_root() => {
                     let fallback = fallback_logfile();
                     if let Some(parent) = fallback.parent() {
                         std::fs::create_dir_all(parent)
@@ -221,10 +221,6 @@ pub fn init(options: &Options) -> Result<LogSetup, LoggingError> {
     })
 }
 
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
 fn open_logfile(path: &Path, options: &Options) -> Result<File, LoggingError> {
     let fail =
         |e: std::io::Error| LoggingError(format!("cannot open log file {}: {e}", path.display()));
@@ -245,15 +241,8 @@ fn open_logfile(path: &Path, options: &Options) -> Result<File, LoggingError> {
         None => DEFAULT_OWNER,
     };
     // Like Cedar, ownership is best effort: a non-root user cannot chown.
-    if let (Ok(Some(u)), Ok(Some(g))) = (
-        nix::unistd::User::from_name(user),
-        nix::unistd::Group::from_name(group),
-    ) {
-        let _ = nix::unistd::fchown(
-            std::os::fd::AsRawFd::as_raw_fd(&file),
-            Some(u.uid),
-            Some(g.gid),
-        );
+    if let Ok((uid, gid)) = crate::accounts::uid_gid(user, group) {
+        let _ = std::os::unix::fs::fchown(&file, Some(uid), Some(gid));
     }
     Ok(file)
 }

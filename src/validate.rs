@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use nix::unistd::{access, AccessFlags, Group, User};
+use nix::unistd::{access, AccessFlags};
 
 use crate::config::Config;
 use crate::extensions::Extension;
@@ -55,9 +55,7 @@ pub fn environment_problems(config: &Config) -> Vec<String> {
     if let Some(options) = &config.options {
         let user = options.backup_user.as_deref().unwrap_or_default();
         let group = options.backup_group.as_deref().unwrap_or_default();
-        let user_ok = matches!(User::from_name(user), Ok(Some(_)));
-        let group_ok = matches!(Group::from_name(group), Ok(Some(_)));
-        if !user_ok || !group_ok {
+        if crate::accounts::uid_gid(user, group).is_err() {
             problems.push(format!("Backup user:group [{user}:{group}] invalid."));
         }
     }

@@ -327,7 +327,7 @@ pub fn command_or(configured: Option<&str>, default: &str) -> Vec<String> {
 
 /// The local user remote commands run as: the backup user, only when root.
 pub fn local_user(options: &crate::config::OptionsConfig) -> Option<String> {
-    if util::is_root() {
+    if crate::accounts::is_root() {
         options.backup_user.clone()
     } else {
         None

@@ -167,9 +167,9 @@ pub fn run(ctx: &ActionContext<'_>) -> anyhow::Result<()> {
     let options = ctx.options();
     let ownership = util::backup_ownership(options);
     // Cedar fails the whole action when root cannot resolve the backup user.
-    if util::is_root() {
+    if crate::accounts::is_root() {
         if let (Some(u), Some(g)) = (&options.backup_user, &options.backup_group) {
-            util::uid_gid(u, g)?;
+            crate::accounts::uid_gid(u, g)?;
         }
     }
     let peers = peers(ctx)?;

@@ -135,33 +135,17 @@ pub fn normpath(path: &OsStr) -> OsString {
     OsString::from_vec(out)
 }
 
-/// Running as root (ownership changes and `su` only happen then).
-pub fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
-/// Numeric ids of a user and group by name.
-pub fn uid_gid(user: &str, group: &str) -> anyhow::Result<(u32, u32)> {
-    let u = nix::unistd::User::from_name(user)
-        .with_context(|| format!("looking up user {user}"))?
-        .with_context(|| format!("user {user} does not exist"))?;
-    let g = nix::unistd::Group::from_name(group)
-        .with_context(|| format!("looking up group {group}"))?
-        .with_context(|| format!("group {group} does not exist"))?;
-    Ok((u.uid.as_raw(), g.gid.as_raw()))
-}
-
 /// The ids outputs should be given: `Some` only when running as root and
 /// both backup user and group are configured, like Cedar's `changeOwnership`.
 pub fn backup_ownership(options: &crate::config::OptionsConfig) -> Option<(u32, u32)> {
-    if !is_root() {
+    if !crate::accounts::is_root() {
         return None;
     }
     let (user, group) = (
         options.backup_user.as_deref()?,
         options.backup_group.as_deref()?,
     );
-    match uid_gid(user, group) {
+    match crate::accounts::uid_gid(user, group) {
         Ok(ids) => Some(ids),
         Err(e) => {
             log::error!("Cannot give outputs to {user}:{group}: {e:#}");
