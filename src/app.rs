@@ -65,7 +65,11 @@ where
         }
     };
     if let Some(warning) = &setup.fallback_warning {
-        eprintln!("{warning}");
+        // The default screen shows errors only, but a moved log must be
+        // seen; -b and -d screens show it through the logger already.
+        if crate::logging::Screen::from_options(&options) == crate::logging::Screen::Errors {
+            eprintln!("{warning}");
+        }
         log::warn!("{warning}");
     }
     spawn_interrupt_watcher();
