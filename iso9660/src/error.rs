@@ -42,6 +42,39 @@ pub enum Error {
     /// A file source was already consumed by an earlier write.
     #[error("{0}: file source was already consumed by an earlier write")]
     SourceConsumed(String),
+    /// An I/O error while reading one part of an image (a directory, a
+    /// continuation area), saying which part and where.
+    #[error("I/O error reading {what} at byte {at}: {source}")]
+    Read {
+        /// Absolute byte offset of the read.
+        at: u64,
+        /// What was being read, e.g. the record it belongs to.
+        what: String,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// An entry of an earlier session cannot be carried into a new one (an
+    /// invalid or duplicate name, a bad symlink target). `entry` names it as
+    /// its parent directory's path plus the quoted name.
+    #[error("previous session: {entry} (record at byte {at}): {why}")]
+    Imported {
+        /// The parent directory's path and the entry's quoted name.
+        entry: String,
+        /// Absolute byte offset of the entry's directory record.
+        at: u64,
+        /// What is wrong.
+        why: String,
+    },
+    /// A host file is no longer the regular file that was planned (it was
+    /// replaced, e.g. by a symlink or a FIFO, between planning and writing),
+    /// so writing stops rather than record other data under its name.
+    #[error("{}: {why} since it was scanned; the image was not finished", path.display())]
+    SourceChanged {
+        /// The host path.
+        path: PathBuf,
+        /// What changed.
+        why: String,
+    },
     /// The image being read is malformed; `at` is the byte offset concerned.
     #[error("malformed image at byte {at}: {why}")]
     Malformed {

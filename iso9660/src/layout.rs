@@ -233,23 +233,32 @@ impl Layout {
 }
 
 impl Layout {
+    /// Link counts of what the root reaches: 2 plus subdirectories for a
+    /// directory, the names of a file (nodes replaced by new content are
+    /// not reached and do not count).
     fn count_links(&mut self) {
-        for i in 0..self.tree.nodes.len() {
-            match &self.tree.nodes[i].kind {
-                NodeKind::Directory(m) => {
-                    let subdirs = m
-                        .values()
-                        .filter(|c| matches!(self.tree.node(**c).kind, NodeKind::Directory(_)))
-                        .count();
-                    self.nlink[i] = 2 + subdirs as u32;
+        let mut names = vec![0u32; self.tree.nodes.len()];
+        for d in 0..self.dirs.len() {
+            let Some(dir) = self.dirs[d].node else {
+                continue;
+            };
+            let subdirs = self
+                .tree
+                .children(dir)
+                .filter(|(_, c)| matches!(self.tree.node(*c).kind, NodeKind::Directory(_)))
+                .count();
+            self.nlink[dir.index()] = 2 + subdirs as u32;
+            for m in &self.dirs[d].members {
+                if let MemberKind::File(n) = m.kind {
+                    names[self.primary(n).index()] += 1;
                 }
-                NodeKind::HardLink(t) => self.nlink[t.index()] += 1,
-                _ => {}
             }
         }
-        for i in 0..self.tree.nodes.len() {
-            if let NodeKind::HardLink(t) = self.tree.nodes[i].kind {
-                self.nlink[i] = self.nlink[t.index()];
+        for d in 0..self.dirs.len() {
+            for m in &self.dirs[d].members {
+                if let MemberKind::File(n) = m.kind {
+                    self.nlink[n.index()] = names[self.primary(n).index()].max(1);
+                }
             }
         }
         let mut next = 1u32;

@@ -46,6 +46,7 @@
 mod codec;
 mod descriptor;
 mod error;
+mod exercise;
 mod hierarchy;
 mod import;
 mod joliet;
@@ -56,6 +57,7 @@ mod read;
 mod record;
 mod records;
 mod scan;
+mod source;
 mod susp;
 mod tree;
 mod write;
@@ -63,17 +65,22 @@ mod write;
 pub use codec::{decode_long_date, decode_short_date, encode_long_date, encode_short_date, Civil};
 pub use descriptor::{terminator, VolumeDescriptor};
 pub use error::{Error, Result};
+#[doc(hidden)]
+pub use exercise::exercise_store;
 pub use layout::{Layout, Options, RockRidge, MAX_EXTENT};
 pub use names::{ecma_cmp, mangle_siblings, Level};
 pub use pathtable::PathRecord;
+#[doc(hidden)]
+pub use read::fuzz_limits;
 pub use read::{
     exercise, Entry, EntryKind, FileReader, Hierarchy, Limits, ReadSeekSource, Reader,
     SectorSource, Volume,
 };
 pub use record::{DirRecord, FileFlags};
 pub use scan::{host_metadata, GraftPoint};
+pub use source::{open_regular, FileId};
 pub use susp::{nm_entries, sl_entries, sl_join, Entry as SuspEntry, SlComponent, Times};
-pub use tree::{DeviceKind, FileData, Metadata, Node, NodeId, NodeKind, Tree};
+pub use tree::{DeviceKind, FileData, Metadata, Node, NodeId, NodeKind, Tree, MAX_NAME};
 pub use write::Progress;
 
 /// Size of one logical sector of an ISO9660 image, in bytes.

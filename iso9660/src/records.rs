@@ -78,10 +78,10 @@ fn pn_entry(major: u32, minor: u32) -> Entry {
     }
 }
 
-fn rationalize(perm: u32, keep: bool) -> u32 {
-    if keep {
-        return perm;
-    }
+/// `mkisofs -r`'s modes: read for all, execute for all when anyone may
+/// execute, no write or set-id/sticky bits; symlinks too (genisoimage and
+/// mkisofs record 0777 links as 0555).
+fn rationalize(perm: u32) -> u32 {
     let mut m = perm | 0o444;
     if perm & 0o111 != 0 {
         m |= 0o111;
@@ -94,9 +94,8 @@ impl Layout {
     fn meta(&self, n: NodeId) -> (Metadata, u32) {
         let node = self.tree.node(self.primary(n));
         let mut meta = node.meta;
-        let is_link = matches!(node.kind, NodeKind::Symlink(_));
         if self.opts.rock_ridge == Some(RockRidge::Rationalized) {
-            meta.mode = rationalize(meta.mode, is_link);
+            meta.mode = rationalize(meta.mode);
             meta.uid = 0;
             meta.gid = 0;
         }

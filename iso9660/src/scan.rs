@@ -81,6 +81,7 @@ impl Tree {
         if meta.is_dir() {
             let dir = self.mkdir_p(&graft.disc)?;
             self.nodes[dir.index()].meta = host_metadata(&meta);
+            self.mark_new(dir);
             return self.scan_dir(dir, &graft.host);
         }
         let mut disc = graft.disc.clone();
@@ -113,7 +114,13 @@ impl Tree {
             match self.host_links.get(&key) {
                 Some(&first) if meta.nlink() > 1 => NodeKind::HardLink(first),
                 _ => NodeKind::File {
-                    data: FileData::Path(path.to_path_buf()),
+                    data: FileData::Scanned {
+                        path: path.to_path_buf(),
+                        id: crate::FileId {
+                            dev: meta.dev(),
+                            ino: meta.ino(),
+                        },
+                    },
                     size: meta.len(),
                 },
             }
@@ -169,6 +176,7 @@ impl Tree {
                     if matches!(self.node(id).kind, NodeKind::Directory(_)) {
                         // Merging two grafts into one directory.
                         self.nodes[id.index()].meta = host_metadata(&meta);
+                        self.mark_new(id);
                         stack.push((id, path));
                         continue;
                     }

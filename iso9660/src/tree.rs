@@ -52,8 +52,19 @@ impl Metadata {
 
 /// Where a regular file's bytes come from when the image is written.
 pub enum FileData {
-    /// A host file, opened only while its data is written.
+    /// A host file, opened only while its data is written; it must then be
+    /// a regular file reached without following a symlink
+    /// ([`open_regular`](crate::open_regular)).
     Path(PathBuf),
+    /// A host file as [`Tree::add_graft`] scanned it: at write time it must
+    /// still be that same regular file (device and inode), or writing stops
+    /// with [`Error::SourceChanged`](crate::Error::SourceChanged).
+    Scanned {
+        /// The host path.
+        path: PathBuf,
+        /// Device and inode at scan time.
+        id: crate::FileId,
+    },
     /// Bytes held in memory.
     Bytes(Vec<u8>),
     /// A reader that yields the file's bytes once; a second write of the
@@ -70,6 +81,11 @@ impl fmt::Debug for FileData {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             FileData::Path(p) => f.debug_tuple("Path").field(p).finish(),
+            FileData::Scanned { path, id } => f
+                .debug_struct("Scanned")
+                .field("path", path)
+                .field("id", id)
+                .finish(),
             FileData::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
             FileData::Reader(r) => write!(
                 f,
@@ -150,6 +166,9 @@ pub struct Node {
     pub meta: Metadata,
     /// Kind and contents.
     pub kind: NodeKind,
+    /// Carried over from an earlier session and not yet touched by new
+    /// content: new content at its path replaces it.
+    pub(crate) imported: bool,
 }
 
 /// A tree of entries to be laid out as a volume, built node by node or from
@@ -163,10 +182,49 @@ pub struct Tree {
     /// Host (device, inode) of hard-linked files already added, so that
     /// links are found across graft points.
     pub(crate) host_links: std::collections::HashMap<(u64, u64), NodeId>,
+    /// Nodes some hard link points at.
+    pub(crate) link_targets: std::collections::HashSet<NodeId>,
 }
 
-fn bad_name(name: &[u8]) -> bool {
-    name.is_empty() || name == b"." || name == b".." || name.contains(&b'/') || name.contains(&0)
+/// Longest name of one entry: what Rock Ridge readers (Linux, libisofs,
+/// libarchive) and POSIX file systems accept.
+pub const MAX_NAME: usize = 255;
+
+/// Why `name` cannot be one path component, if it cannot.
+pub(crate) fn name_problem(name: &[u8]) -> Option<String> {
+    if name.is_empty() {
+        Some("the name is empty".into())
+    } else if name == b"." || name == b".." {
+        Some(format!("the name is {:?}", String::from_utf8_lossy(name)))
+    } else if name.contains(&b'/') {
+        Some("the name contains '/'".into())
+    } else if name.contains(&0) {
+        Some("the name contains a NUL byte".into())
+    } else if name.len() > MAX_NAME {
+        Some(format!(
+            "the name is {} bytes long, more than {MAX_NAME}",
+            name.len()
+        ))
+    } else {
+        None
+    }
+}
+
+/// Why a node of `kind` cannot be recorded, if it cannot.
+pub(crate) fn kind_problem(kind: &NodeKind) -> Option<String> {
+    match kind {
+        NodeKind::Symlink(t) if t.is_empty() => Some("the symlink target is empty".into()),
+        NodeKind::Symlink(t) if t.contains(&0) => {
+            Some("the symlink target contains a NUL byte".into())
+        }
+        NodeKind::Device {
+            major: 0, minor, ..
+        } if *minor > 255 => Some(format!(
+            "device 0:{minor} cannot be recorded: Rock Ridge readers (the Linux kernel) take a PN with high word 0 as an old 16-bit number, so major 0 \
+             allows minors up to 255 only"
+        )),
+        _ => None,
+    }
 }
 
 impl Tree {
@@ -178,10 +236,12 @@ impl Tree {
                 parent: NodeId(0),
                 meta: implied_dir,
                 kind: NodeKind::Directory(BTreeMap::new()),
+                imported: false,
             }],
             implied_dir,
             skipped: Vec::new(),
             host_links: Default::default(),
+            link_targets: Default::default(),
         }
     }
 
@@ -246,9 +306,18 @@ impl Tree {
         format!("/{}", parts.join("/"))
     }
 
-    /// Adds a member to directory `parent`. Fails if the name is taken or is
-    /// not a valid single path component, or if a hard link does not point
-    /// at a regular file.
+    /// Adds a member to directory `parent`. Fails if the name is not a valid
+    /// single path component (see [`MAX_NAME`]), if a symlink target is
+    /// empty or holds a NUL byte, if a device number cannot be recorded, if
+    /// a hard link does not point at a regular file, or if the name is
+    /// already taken by new content.
+    ///
+    /// A name taken by an entry of an imported session
+    /// ([`Tree::import_session`]) is replaced, as `mkisofs -M` does: a new
+    /// directory merges with the old one (the old members stay unless
+    /// replaced in turn) and takes the new metadata; anything else takes the
+    /// old entry's place, whose data is then no longer referenced (other
+    /// hard links to it keep it).
     pub fn insert(
         &mut self,
         parent: NodeId,
@@ -256,16 +325,31 @@ impl Tree {
         meta: Metadata,
         kind: NodeKind,
     ) -> Result<NodeId> {
-        if bad_name(name) {
+        let id = match self.child(parent, name) {
+            Some(old) if self.nodes[old.index()].imported => {
+                self.check_new(name, &kind)?;
+                self.replace(old, meta, kind)
+            }
+            _ => self.insert_node(parent, name, meta, kind, false)?,
+        };
+        self.mark_new(id);
+        Ok(id)
+    }
+
+    fn check_new(&self, name: &[u8], kind: &NodeKind) -> Result<()> {
+        if let Some(why) = name_problem(name) {
             return Err(Error::invalid(
                 "name",
-                format!(
-                    "{:?} is not a path component",
-                    String::from_utf8_lossy(name)
-                ),
+                format!("{:?}: {why}", String::from_utf8_lossy(name)),
             ));
         }
-        if let NodeKind::HardLink(target) = &kind {
+        if let Some(why) = kind_problem(kind) {
+            return Err(Error::invalid(
+                "entry",
+                format!("{:?}: {why}", String::from_utf8_lossy(name)),
+            ));
+        }
+        if let NodeKind::HardLink(target) = kind {
             let ok = self
                 .nodes
                 .get(target.index())
@@ -277,13 +361,26 @@ impl Tree {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// Adds a new node; `imported` marks entries of an earlier session.
+    pub(crate) fn insert_node(
+        &mut self,
+        parent: NodeId,
+        name: &[u8],
+        meta: Metadata,
+        kind: NodeKind,
+        imported: bool,
+    ) -> Result<NodeId> {
+        self.check_new(name, &kind)?;
         let id = NodeId(
             u32::try_from(self.nodes.len()).map_err(|_| Error::Limit("too many nodes".into()))?,
         );
-        let path = self.path_of(parent);
         match &mut self.nodes[parent.index()].kind {
             NodeKind::Directory(m) => {
                 if m.contains_key(name) {
+                    let path = self.path_of(parent);
                     return Err(Error::invalid(
                         "path",
                         format!(
@@ -295,7 +392,13 @@ impl Tree {
                 }
                 m.insert(name.to_vec(), id);
             }
-            _ => return Err(Error::invalid("path", format!("{path} is not a directory"))),
+            _ => {
+                let path = self.path_of(parent);
+                return Err(Error::invalid("path", format!("{path} is not a directory")));
+            }
+        }
+        if let NodeKind::HardLink(t) = &kind {
+            self.link_targets.insert(*t);
         }
         self.nodes.push(Node {
             name: name.to_vec(),
@@ -305,12 +408,70 @@ impl Tree {
                 ..meta
             },
             kind,
+            imported,
         });
         Ok(id)
     }
 
+    /// Puts new content in the place of imported node `old` (see
+    /// [`Tree::insert`]).
+    fn replace(&mut self, old: NodeId, meta: Metadata, kind: NodeKind) -> NodeId {
+        let meta = Metadata {
+            mode: meta.mode & 0o7777,
+            ..meta
+        };
+        let both_dirs = matches!(kind, NodeKind::Directory(_))
+            && matches!(self.nodes[old.index()].kind, NodeKind::Directory(_));
+        if both_dirs {
+            self.nodes[old.index()].meta = meta;
+            return old;
+        }
+        if self.link_targets.remove(&old) {
+            self.hand_over_links(old);
+        }
+        if let NodeKind::HardLink(t) = &kind {
+            self.link_targets.insert(*t);
+        }
+        // A replaced directory's members become unreachable; the planner
+        // only looks at what the root reaches.
+        let node = &mut self.nodes[old.index()];
+        node.meta = meta;
+        node.kind = kind;
+        old
+    }
+
+    /// Before file node `old` is replaced: the first other hard link to it
+    /// takes its data, and the remaining links point there.
+    fn hand_over_links(&mut self, old: NodeId) {
+        let links: Vec<NodeId> = (0..self.nodes.len())
+            .map(|i| NodeId(i as u32))
+            .filter(|&i| matches!(self.nodes[i.index()].kind, NodeKind::HardLink(t) if t == old))
+            .collect();
+        let Some((&heir, rest)) = links.split_first() else {
+            return;
+        };
+        let data = std::mem::replace(&mut self.nodes[old.index()].kind, NodeKind::Fifo);
+        self.nodes[heir.index()].kind = data;
+        for &l in rest {
+            self.nodes[l.index()].kind = NodeKind::HardLink(heir);
+        }
+        if !rest.is_empty() {
+            self.link_targets.insert(heir);
+        }
+    }
+
+    /// New content now lives at `id`: it and the directories above it are
+    /// no longer replaceable imports.
+    pub(crate) fn mark_new(&mut self, mut id: NodeId) {
+        while self.nodes[id.index()].imported {
+            self.nodes[id.index()].imported = false;
+            id = self.nodes[id.index()].parent;
+        }
+    }
+
     /// Returns the directory at slash-separated `path`, creating missing
-    /// directories with the tree's implied metadata.
+    /// directories with the tree's implied metadata. An imported entry that
+    /// is not a directory is replaced by one (see [`Tree::insert`]).
     pub fn mkdir_p(&mut self, path: &[u8]) -> Result<NodeId> {
         let mut cur = self.root();
         for comp in path
@@ -319,13 +480,13 @@ impl Tree {
         {
             cur = match self.child(cur, comp) {
                 Some(id) if matches!(self.node(id).kind, NodeKind::Directory(_)) => id,
-                Some(_) => {
+                Some(id) if !self.node(id).imported => {
                     return Err(Error::invalid(
                         "path",
                         format!("{} is not a directory", String::from_utf8_lossy(path)),
                     ))
                 }
-                None => {
+                _ => {
                     let meta = self.implied_dir;
                     self.insert(cur, comp, meta, NodeKind::Directory(BTreeMap::new()))?
                 }

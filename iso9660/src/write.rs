@@ -1,6 +1,5 @@
 //! Writing a planned [`Layout`] as one sequential stream of sectors.
 
-use std::fs::File;
 use std::io::{self, Read, Write};
 
 use crate::codec::encode_short_date;
@@ -10,6 +9,7 @@ use crate::joliet::{JKind, Joliet, ESCAPES};
 use crate::layout::{CeAlloc, Layout};
 use crate::pathtable::PathRecord;
 use crate::record::{DirRecord, FileFlags};
+use crate::source::open_regular;
 use crate::susp::Entry;
 use crate::tree::{FileData, NodeId, NodeKind};
 use crate::SECTOR_SIZE;
@@ -206,9 +206,17 @@ impl Layout {
                     data: FileData::Path(p),
                     ..
                 } => {
-                    let mut f = File::open(&*p).map_err(|e| Error::host(&*p, e))?;
+                    let mut f = open_regular(p, None)?;
                     out.copy_from(&mut f, size)
                         .map_err(|e| Error::host(&*p, e))?
+                }
+                NodeKind::File {
+                    data: FileData::Scanned { path, id },
+                    ..
+                } => {
+                    let mut f = open_regular(path, Some(*id))?;
+                    out.copy_from(&mut f, size)
+                        .map_err(|e| Error::host(&*path, e))?
                 }
                 NodeKind::File {
                     data: FileData::Bytes(b),
