@@ -14,7 +14,7 @@ use iso9660::{GraftPoint, Layout, Level, Metadata, Options, Reader, RockRidge, T
 
 const USAGE: &str =
     "usage: cback mkisofs [-o FILE] [-V LABEL] [-R|-r] [-graft-points] [-print-size] [-quiet] \
-[-J] [-C LAST,NEXT [-M IMAGE]] [-iso-level N] [-A ID] [-P ID] [-p ID] [-volset ID] [-sysid ID] PATH|DISC=PATH...";
+[-J] [-pad|-no-pad] [-C LAST,NEXT [-M IMAGE]] [-iso-level N] [-A ID] [-P ID] [-p ID] [-volset ID] [-sysid ID] PATH|DISC=PATH...";
 
 /// Parsed command line.
 #[derive(Debug, Default)]
@@ -81,6 +81,8 @@ fn parse(args: Vec<OsString>) -> Result<Args, Usage> {
             "-print-size" => a.print_size = true,
             "-quiet" => a.quiet = true,
             "-J" | "-joliet" => a.opts.joliet = true,
+            "-pad" => a.opts.padding = iso9660::PADDING,
+            "-no-pad" => a.opts.padding = 0,
             "-C" | "-cdrecord-params" => {
                 let v = text(value(&mut it, &s)?, &s)?;
                 let parsed = v

@@ -56,7 +56,15 @@ pub struct Options {
     /// Also record a Joliet hierarchy (UCS-2 names) for readers without
     /// Rock Ridge.
     pub joliet: bool,
+    /// Zero blocks appended to the session and counted in its size:
+    /// mkisofs's default `-pad` of 150 blocks (300 KiB), which also lifts
+    /// tiny images past the 24 blocks libarchive needs to recognise one
+    /// (and old drives read ahead into). 0 for none (`-no-pad`).
+    pub padding: u32,
 }
+
+/// mkisofs's `-pad`: 150 blocks.
+pub const PADDING: u32 = 150;
 
 impl Default for Options {
     fn default() -> Self {
@@ -73,6 +81,7 @@ impl Default for Options {
             start_lba: 0,
             max_extent: MAX_EXTENT,
             joliet: false,
+            padding: PADDING,
         }
     }
 }
@@ -399,17 +408,11 @@ impl Layout {
                 .map_err(|_| Error::Limit("a directory's records exceed 4 GiB".into()))?;
             rel += sectors;
         }
-        if let Some(mut j) = self.joliet.take() {
-            let max = u64::from(self.opts.max_extent);
-            j.size_dirs(|n| self.file_size(n).div_ceil(max).max(1));
-            for d in &mut j.dirs {
-                d.lba = (start + rel) as u32;
-                rel += u64::from(d.size) / SECTOR_SIZE as u64;
-            }
-            self.joliet = Some(j);
-        }
         // Sizes are final now; lay out the continuation areas in the order
-        // the writer will produce them.
+        // the writer will produce them, right after the ISO directories and
+        // before the Joliet ones, as genisoimage does: libarchive, which
+        // reads an image in one forward pass, misses Rock Ridge when the
+        // root's continuation area (its ER) lies past the Joliet tree.
         self.ce_base = (start + rel) as u32;
         let mut ce = CeAlloc::new(self.ce_base);
         for &d in &self.dir_order {
@@ -421,6 +424,15 @@ impl Layout {
         }
         self.ce_blocks = ce.blocks();
         rel += u64::from(self.ce_blocks);
+        if let Some(mut j) = self.joliet.take() {
+            let max = u64::from(self.opts.max_extent);
+            j.size_dirs(|n| self.file_size(n).div_ceil(max).max(1));
+            for d in &mut j.dirs {
+                d.lba = (start + rel) as u32;
+                rel += u64::from(d.size) / SECTOR_SIZE as u64;
+            }
+            self.joliet = Some(j);
+        }
         for &d in &self.dir_order {
             for m in 0..self.dirs[d].members.len() {
                 let MemberKind::File(n) = self.dirs[d].members[m].kind else {
@@ -448,6 +460,7 @@ impl Layout {
                 }
             }
         }
+        rel += u64::from(self.opts.padding);
         self.total = u32::try_from(rel).map_err(|_| Error::Limit("image too large".into()))?;
         if start + rel > u64::from(u32::MAX) {
             return Err(Error::Limit("image ends beyond block 2^32".into()));

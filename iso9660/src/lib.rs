@@ -67,7 +67,7 @@ pub use descriptor::{terminator, VolumeDescriptor};
 pub use error::{Error, Result};
 #[doc(hidden)]
 pub use exercise::exercise_store;
-pub use layout::{Layout, Options, RockRidge, MAX_EXTENT};
+pub use layout::{Layout, Options, RockRidge, MAX_EXTENT, PADDING};
 pub use names::{ecma_cmp, mangle_siblings, Level};
 pub use pathtable::PathRecord;
 #[doc(hidden)]

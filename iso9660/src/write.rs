@@ -167,19 +167,20 @@ impl Layout {
             let dir = self.encode_dir(d, &mut ce, &mut ce_buf);
             out.put(&dir)?;
         }
+        self.check_pos(&out, self.ce_base)?;
+        out.put(&ce_buf)?;
+        drop(ce_buf);
         if let Some(j) = &self.joliet {
             for d in 0..j.dirs.len() {
                 self.check_pos(&out, j.dirs[d].lba)?;
                 out.put(&self.encode_joliet_dir(j, d))?;
             }
         }
-        self.check_pos(&out, self.ce_base)?;
-        out.put(&ce_buf)?;
-        drop(ce_buf);
         let order = std::mem::take(&mut self.data_order);
         let result = self.write_data(&mut out, &order);
         self.data_order = order;
         result?;
+        out.zeros(u64::from(self.opts.padding) * SECTOR_SIZE as u64)?;
         self.check_pos(&out, self.opts.start_lba + self.total)?;
         out.flush()?;
         out.sink.flush()?;
