@@ -68,7 +68,7 @@ pub enum Error {
     /// A host file is no longer the regular file that was planned (it was
     /// replaced, e.g. by a symlink or a FIFO, between planning and writing),
     /// so writing stops rather than record other data under its name.
-    #[error("{}: {why} since it was scanned; the image was not finished", path.display())]
+    #[error("{}: {why} since it was scanned, so it was not read", path.display())]
     SourceChanged {
         /// The host path.
         path: PathBuf,

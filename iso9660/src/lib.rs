@@ -6,7 +6,8 @@
 //! Writing is plan-then-stream: [`Layout::plan`] fixes every address, so the
 //! exact size ([`Layout::sectors`]) is known before the first byte, and
 //! [`Layout::write`] produces the image in one sequential pass to any
-//! [`std::io::Write`] — a file, a pipe or a drive. File data is read while
+//! [`std::io::Write`] — a file, a pipe or a drive — padded with
+//! [`Options::padding`] zero blocks as mkisofs does. File data is read while
 //! it is written; memory grows with the number of entries, not their size.
 //!
 //! - Names: ECMA-119 levels 1–3 ([`Level`]), Rock Ridge 1.12 for POSIX names,
@@ -17,10 +18,17 @@
 //!   than 4 GiB − 2048 become multi-extent (level 3).
 //! - Sessions: [`Options::start_lba`] places a session anywhere with absolute
 //!   addresses, and [`Tree::import_session`] carries an earlier session's
-//!   entries (by their old extents, [`FileData::Extents`]) into a new one.
+//!   entries (by their old extents, [`FileData::Extents`]) into a new one;
+//!   new content added afterwards replaces what is at its path, as with
+//!   `mkisofs -M`. A hostile session (names that are paths, duplicates,
+//!   lying hard links) is refused with [`Error::Imported`].
 //! - Reading: [`Reader`] opens any session of any [`SectorSource`] and
 //!   checks every address, length and chain against the volume and its
-//!   [`Limits`]; it never panics on hostile input (fuzzed).
+//!   [`Limits`], which also bound the bytes one operation reads and keeps;
+//!   it never panics on hostile input (fuzzed, two targets).
+//! - Host files are read as what was planned: [`open_regular`] refuses a
+//!   file swapped for a symlink, FIFO, device or another file
+//!   ([`Error::SourceChanged`]).
 //! - Output is reproducible for equal input and [`Options::timestamp`].
 //!
 //! ```

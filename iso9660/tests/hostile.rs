@@ -627,3 +627,59 @@ fn rationalized_symlinks_are_0555_like_mkisofs() {
     let s = r.lookup("/s").unwrap().unwrap();
     assert_eq!(s.meta.mode, 0o555);
 }
+
+/// Reads from an image, failing at one block once told which.
+struct Failing {
+    img: Vec<u8>,
+    block: std::rc::Rc<Cell<Option<u64>>>,
+}
+
+impl iso9660::SectorSource for Failing {
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        if self.block.get() == Some(offset / SECTOR as u64) {
+            return Err(std::io::Error::other("medium error"));
+        }
+        let end = offset as usize + buf.len();
+        buf.copy_from_slice(
+            self.img
+                .get(offset as usize..end)
+                .ok_or(std::io::ErrorKind::UnexpectedEof)?,
+        );
+        Ok(())
+    }
+}
+
+#[test]
+fn an_io_error_in_a_continuation_area_says_where() {
+    let long = "l".repeat(250);
+    let img = rr_image(|t| {
+        t.add_file(long.as_bytes(), meta(0o644), bytes(b"x"), 1)
+            .unwrap();
+    });
+    // The file's record continues (its NM) at the block its CE names.
+    let nm = nm_at(&img, &vec![b'l'; 250][..]);
+    let area = (nm / SECTOR) as u64;
+    let ident = find_all(&img, b"LLLLLLLL.;1");
+    assert_eq!(ident.len(), 1);
+    let record = ident[0] - 33;
+    assert!(find_all(&img[record..record + 255], b"CE\x1c\x01").len() == 1);
+    let fail = std::rc::Rc::new(Cell::new(None));
+    let src = Failing {
+        img: img.clone(),
+        block: fail.clone(),
+    };
+    let mut r = Reader::from_source(src, 0, iso9660::Limits::default()).unwrap();
+    fail.set(Some(area));
+    let mut t = Tree::new(meta(0o755));
+    let err = t.import_session(&mut r).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, Error::Read { .. }), "{msg}");
+    assert!(
+        msg.contains(&format!("block {area}")) && msg.contains("medium error"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&format!("of the record \"LLLLLLLL.;1\" at byte {record}")),
+        "names the record: {msg}"
+    );
+}

@@ -302,9 +302,19 @@ impl TarWriter {
             log::info!("Unable to add file [{shown}]; it is not a regular file or link any more.");
             return Ok(Added::Skipped);
         }
-        let file = match File::open(path) {
+        // Opened as the regular file just examined, never through a symlink
+        // or a FIFO swapped in since (which could leak another file or block).
+        let scanned = iso9660::FileId {
+            dev: lmeta.dev(),
+            ino: lmeta.ino(),
+        };
+        let file = match iso9660::open_regular(Path::new(path), Some(scanned)) {
             Ok(f) => f,
-            Err(e) => return Ok(skip_source(&shown, &e)),
+            Err(iso9660::Error::Host { source, .. }) => return Ok(skip_source(&shown, &source)),
+            Err(e) => {
+                log::info!("Unable to add file [{shown}]: {e}");
+                return Ok(Added::Skipped);
+            }
         };
         let meta = file.metadata()?;
         self.add_open_file(file, &meta, name, &shown, progress)
