@@ -70,6 +70,10 @@ pub struct Limits {
     /// Most path bytes one [`Reader::walk`] builds in total (the sum of the
     /// lengths of the paths it hands out).
     pub max_path_bytes: u64,
+    /// Most entries one operation decodes: with the name budget, what caps
+    /// the memory of an import (about 350 bytes plus twice the name per
+    /// entry, so under 450 MiB by default even with 255-byte names).
+    pub max_entries: u64,
 }
 
 impl Default for Limits {
@@ -84,6 +88,7 @@ impl Default for Limits {
             max_su_bytes: 256 << 20,
             max_name_bytes: 64 << 20,
             max_path_bytes: 256 << 20,
+            max_entries: 500_000,
         }
     }
 }
@@ -181,6 +186,7 @@ struct Spent {
     su_bytes: u64,
     name_bytes: u64,
     path_bytes: u64,
+    entries: u64,
     areas: HashSet<(u32, u32)>,
     /// Off while peeking into the relocation directory, which the walk
     /// may list again.
@@ -601,6 +607,16 @@ impl<S: SectorSource> Reader<S> {
             self.limits.max_name_bytes,
             "names and symlink targets",
         )?;
+        self.spent.entries += 1;
+        if self.spent.entries > self.limits.max_entries {
+            return Err(Error::malformed(
+                at,
+                format!(
+                    "more than the reader's limit of {} entries",
+                    self.limits.max_entries
+                ),
+            ));
+        }
         Ok(Entry {
             name,
             iso_name,
@@ -971,6 +987,7 @@ pub fn fuzz_limits() -> Limits {
         max_su_bytes: 16 << 20,
         max_name_bytes: 8 << 20,
         max_path_bytes: 16 << 20,
+        max_entries: 100_000,
         ..Limits::default()
     }
 }

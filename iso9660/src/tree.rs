@@ -503,18 +503,22 @@ impl Tree {
         data: FileData,
         size: u64,
     ) -> Result<NodeId> {
-        let (parent, name) = self.parent_for(path)?;
-        self.insert(parent, &name, meta, NodeKind::File { data, size })
+        let kind = NodeKind::File { data, size };
+        let (parent, name) = self.parent_for(path, &kind)?;
+        self.insert(parent, &name, meta, kind)
     }
 
     /// Adds an entry of any kind at slash-separated `path` (parents are
     /// created).
     pub fn add(&mut self, path: &[u8], meta: Metadata, kind: NodeKind) -> Result<NodeId> {
-        let (parent, name) = self.parent_for(path)?;
+        let (parent, name) = self.parent_for(path, &kind)?;
         self.insert(parent, &name, meta, kind)
     }
 
-    fn parent_for(&mut self, path: &[u8]) -> Result<(NodeId, Vec<u8>)> {
+    /// The parent directory (created when missing) and name of `path`,
+    /// once `kind` is known to be valid there, so that a refused entry
+    /// leaves no directories behind.
+    fn parent_for(&mut self, path: &[u8], kind: &NodeKind) -> Result<(NodeId, Vec<u8>)> {
         let trimmed: &[u8] = {
             let mut p = path;
             while p.last() == Some(&b'/') {
@@ -526,6 +530,7 @@ impl Tree {
             Some(i) => (&trimmed[..i], &trimmed[i + 1..]),
             None => (&trimmed[..0], trimmed),
         };
+        self.check_new(name, kind)?;
         Ok((self.mkdir_p(dir)?, name.to_vec()))
     }
 }

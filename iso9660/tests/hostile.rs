@@ -367,6 +367,20 @@ fn a_flat_directory_sharing_one_chain_is_cheap() {
     assert!(img.len() > 1 << 20);
     let errors = bounded("flat-shared-ce-names.iso", &img);
     assert!(errors[0].contains("more than 255"), "{}", errors[0]);
+    // Smaller, for the fuzz targets' 1 MiB directory limit.
+    for (name, fill, mode) in [
+        ("flat-8000-names.iso", nm_piece as fn(bool) -> _, 0o100644),
+        ("flat-8000-targets.iso", sl_piece, 0o120777),
+    ] {
+        let img = flat_shared_chain(8_000, fill, mode);
+        let errors = bounded(name, &img);
+        assert!(!errors[1].contains("directory larger"), "{}", errors[1]);
+        assert!(
+            errors[2].contains("previous session") || errors[2].contains("shared"),
+            "{}",
+            errors[2]
+        );
+    }
     // Long symlink targets and plain padding in the shared chain: the
     // second record to follow it is refused.
     for (name, fill, mode) in [
@@ -421,6 +435,13 @@ fn system_use_and_name_budgets_stop_an_operation() {
         err.to_string().contains("names and symlink targets add up"),
         "{err}"
     );
+    let tight = iso9660::Limits {
+        max_entries: 49,
+        ..iso9660::Limits::default()
+    };
+    let mut t = Tree::new(meta(0o755));
+    let err = t.import_session(&mut open(tight)).unwrap_err();
+    assert!(err.to_string().contains("limit of 49 entries"), "{err}");
     let mut t = Tree::new(meta(0o755));
     t.import_session(&mut open(iso9660::Limits::default()))
         .unwrap();

@@ -283,6 +283,15 @@ fn regression_device_with_major_0() {
             .contains("device 0:45132 cannot be recorded"),
         "{err}"
     );
+    // A refused entry leaves no parent directories behind.
+    let mut tree = Tree::new(Metadata::default());
+    let dev = NodeKind::Device {
+        kind: DeviceKind::Block,
+        major: 0,
+        minor: 18615,
+    };
+    assert!(tree.add(b"dir/SAME.TXT", Metadata::default(), dev).is_err());
+    assert!(tree.is_empty(), "the parent of a refused entry was created");
     // The largest minor major 0 can carry still round-trips.
     let items = [Item {
         path: vec!["zero".into()],
