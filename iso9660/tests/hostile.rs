@@ -349,6 +349,9 @@ fn bounded(name: &str, img: &[u8]) -> Vec<String> {
 
 #[test]
 fn a_deep_chain_of_shared_56k_names_is_cheap() {
+    let small = deep_shared_chain(450);
+    assert!(small.len() < 1 << 20);
+    bounded("deep-450-shared-ce.iso", &small);
     let img = deep_shared_chain(900);
     assert!(img.len() > 1 << 20);
     let errors = bounded("deep-shared-ce.iso", &img);
@@ -367,12 +370,13 @@ fn a_flat_directory_sharing_one_chain_is_cheap() {
     assert!(img.len() > 1 << 20);
     let errors = bounded("flat-shared-ce-names.iso", &img);
     assert!(errors[0].contains("more than 255"), "{}", errors[0]);
-    // Smaller, for the fuzz targets' 1 MiB directory limit.
+    // Smaller, to fit the fuzz targets' 1 MiB inputs.
     for (name, fill, mode) in [
-        ("flat-8000-names.iso", nm_piece as fn(bool) -> _, 0o100644),
-        ("flat-8000-targets.iso", sl_piece, 0o120777),
+        ("flat-7000-names.iso", nm_piece as fn(bool) -> _, 0o100644),
+        ("flat-7000-targets.iso", sl_piece, 0o120777),
     ] {
-        let img = flat_shared_chain(8_000, fill, mode);
+        let img = flat_shared_chain(7_000, fill, mode);
+        assert!(img.len() < 1 << 20);
         let errors = bounded(name, &img);
         assert!(!errors[1].contains("directory larger"), "{}", errors[1]);
         assert!(
