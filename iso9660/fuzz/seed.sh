@@ -1,9 +1,18 @@
 #!/bin/sh
-# Writes seed images for the read_image target into corpus/read_image.
+# Writes seed images for both fuzz targets into corpus/read_image and
+# corpus/store_session: images cback mkisofs writes from a tree with every
+# kind of entry, and the hand-made hostile images of tests/hostile.rs.
+#
+# Run (nightly toolchain and cargo-fuzz; -rss_limit_mb and -timeout are the
+# targets' contract, ASAN_OPTIONS keeps AddressSanitizer's quarantine from
+# counting against it):
+#   sh seed.sh
+#   ASAN_OPTIONS=quarantine_size_mb=16 cargo +nightly fuzz run store_session -- \
+#       -rss_limit_mb=512 -timeout=5 -max_len=1048576 -max_total_time=780
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 out="$here/corpus/read_image"
-mkdir -p "$out"
+mkdir -p "$out" "$here/corpus/store_session"
 src=$(mktemp -d)
 trap 'rm -rf "$src"' EXIT
 mkdir -p "$src/a/b/c/d/e/f/g/h/i/j/k"
@@ -18,3 +27,5 @@ cback=${CBACK:-$here/../../target/debug/cback}
 "$cback" mkisofs -quiet -o "$out/plain.iso" "$src"
 "$cback" mkisofs -quiet -J -o "$out/joliet.iso" "$src"
 "$cback" mkisofs -quiet -R -J -o "$out/rr-joliet.iso" "$src"
+(cd "$here/.." && ISO_WRITE_SEEDS="$out" cargo test -q --test hostile)
+cp "$out"/*.iso "$here/corpus/store_session/"

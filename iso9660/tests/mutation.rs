@@ -1,6 +1,7 @@
-//! Stable-Rust stand-in for the fuzzer: valid images (Rock Ridge, CE
+//! Stable-Rust stand-in for the fuzzers: valid images (Rock Ridge, CE
 //! chains, relocated directories, multi-extent files) are mutated at random
-//! and fed to the same entry point as `fuzz/fuzz_targets/read_image.rs`.
+//! and fed to the same entry points as `fuzz/fuzz_targets/read_image.rs`
+//! and `store_session.rs`.
 //! Every call must return — an error is fine, a panic or hang is not.
 //! Hand-made hostile images (loops, huge sizes, deep nesting) check the
 //! specific defences.
@@ -268,7 +269,14 @@ fn mutated_images_never_panic_or_hang() {
     for i in 0..iterations {
         let img = mutate(&mut rng, &seeds[i % seeds.len()]);
         let t = Instant::now();
-        let r = std::panic::catch_unwind(|| exercise(&img));
+        // Every third image also goes through what store does with it
+        // (the store_session fuzz target's entry point).
+        let r = std::panic::catch_unwind(|| {
+            if i % 3 == 0 {
+                let _ = iso9660::exercise_store(&img);
+            }
+            exercise(&img)
+        });
         let took = t.elapsed();
         slowest = slowest.max(took);
         match r {
