@@ -132,6 +132,8 @@ fn new_content_replaces_the_previous_sessions_entries() {
     let mut disc = s1;
     disc.resize(next as usize * 2048, 0);
     disc.extend_from_slice(&fs::read(p.join("s2.iso")).unwrap());
+    fs::write(p.join("disc.iso"), &disc).unwrap();
+    xorriso_agrees(p, next);
     let mut r = iso9660::Reader::open_at(Cursor::new(disc), next).unwrap();
     let mut read = |path: &str| {
         let e = r.lookup(path).unwrap().unwrap_or_else(|| panic!("{path}"));
@@ -140,4 +142,31 @@ fn new_content_replaces_the_previous_sessions_entries() {
     assert_eq!(read("/2026/11/21/host1/etc.tar"), b"the day stored again");
     assert_eq!(read("/2026/11/21/host1/home.tar"), b"home");
     assert_eq!(read("/2026/11/21/cback.stage"), b"");
+}
+
+/// xorriso, loading the second session of `disc.iso`, extracts the merged
+/// day: the file stored again with its new bytes, the others as they were.
+fn xorriso_agrees(dir: &Path, next: u32) {
+    let found = Command::new("xorriso").arg("-version").output().is_ok();
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "xorriso is required in CI"
+        );
+        return;
+    }
+    let out = Command::new("xorriso")
+        .args(["-load", "sbsector", &next.to_string(), "-indev", "disc.iso"])
+        .args(["-osirrox", "on", "-extract", "/2026/11/21", "x"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    ok(&out);
+    let x = dir.join("x");
+    assert_eq!(
+        fs::read(x.join("host1/etc.tar")).unwrap(),
+        b"the day stored again"
+    );
+    assert_eq!(fs::read(x.join("host1/home.tar")).unwrap(), b"home");
+    assert!(x.join("cback.stage").is_file());
 }

@@ -62,8 +62,10 @@ impl RecSpec {
 
 /// Small device numbers go in the old 16-bit form (high 0), which the Linux
 /// kernel, libisofs and libarchive all decode alike; larger ones as
-/// major/minor, the kernel's reading. Major 0 with a minor over 255 cannot
-/// be told from the old form by any reader; no real device node uses it.
+/// major/minor, the kernel's reading (`high == 0 && low > 255` means the old
+/// form to it). So major 0 with a minor over 255 has no form Linux reads
+/// back (genisoimage writes glibc's raw `dev_t` halves, which Linux misreads
+/// too); the tree refuses such nodes before they get here.
 fn pn_entry(major: u32, minor: u32) -> Entry {
     if major < 256 && minor < 256 {
         Entry::Pn {
