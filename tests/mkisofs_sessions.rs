@@ -170,3 +170,27 @@ fn xorriso_agrees(dir: &Path, next: u32) {
     assert_eq!(fs::read(x.join("host1/home.tar")).unwrap(), b"home");
     assert!(x.join("cback.stage").is_file());
 }
+
+/// A device node Linux could not read back is refused with its path
+/// (genisoimage records 0:45132 as PN 0/45132, which Linux reads as 176:76).
+#[test]
+fn a_device_with_major_0_and_a_large_minor_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    fs::create_dir(p.join("src")).unwrap();
+    let node = p.join("src/b");
+    let c = std::ffi::CString::new(node.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    let made = unsafe { libc::mknod(c.as_ptr(), libc::S_IFBLK | 0o600, libc::makedev(0, 45_132)) };
+    if made != 0 {
+        eprintln!("note: mknod needs root; skipping");
+        return;
+    }
+    let out = cback(&["-R", "-quiet", "-o", "x.iso", "src"], p);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("src/b") && err.contains("device 0:45132 cannot be recorded"),
+        "{err}"
+    );
+}

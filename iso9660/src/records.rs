@@ -64,8 +64,8 @@ impl RecSpec {
 /// kernel, libisofs and libarchive all decode alike; larger ones as
 /// major/minor, the kernel's reading (`high == 0 && low > 255` means the old
 /// form to it). So major 0 with a minor over 255 has no form Linux reads
-/// back (genisoimage writes glibc's raw `dev_t` halves, which Linux misreads
-/// too); the tree refuses such nodes before they get here.
+/// back (genisoimage writes high 0 and the minor, which Linux misreads as
+/// 176:76 for 0:45132); the tree refuses such nodes before they get here.
 fn pn_entry(major: u32, minor: u32) -> Entry {
     if major < 256 && minor < 256 {
         Entry::Pn {

@@ -146,7 +146,13 @@ impl Tree {
             return Ok(None);
         };
         let is_file = matches!(kind, NodeKind::File { .. });
-        let id = self.insert(parent, name, md, kind)?;
+        let id = self.insert(parent, name, md, kind).map_err(|e| match e {
+            Error::Invalid { what, why } => Error::Invalid {
+                what,
+                why: format!("{}: {why}", path.display()),
+            },
+            other => other,
+        })?;
         if is_file && meta.nlink() > 1 {
             self.host_links.insert((meta.dev(), meta.ino()), id);
         }
