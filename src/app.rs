@@ -158,7 +158,7 @@ fn lock_for(config: &Config) -> anyhow::Result<RunLock> {
 /// The `validate` action: config problems were already ruled out (exit 4),
 /// so what remains are environment problems (exit 6).
 fn validate(config: &Config, options: &Options) -> i32 {
-    let problems = crate::validate::environment_problems(config);
+    let problems = crate::actions::validate::environment_problems(config);
     // With -q the verdict only goes to the log, as in Cedar.
     let report = |line: &str| {
         if options.quiet {

@@ -6,8 +6,8 @@ fn main() {
     // (mkisofs's single-dash long options), so they are routed before clap.
     if args.len() > 1 {
         match args[1].to_str() {
-            Some("mkisofs") => std::process::exit(cedar::mkisofs::main(args.split_off(2))),
-            Some("drive") => std::process::exit(cedar::drive::main(args.split_off(2))),
+            Some("mkisofs") => std::process::exit(cedar::tools::mkisofs::main(args.split_off(2))),
+            Some("drive") => std::process::exit(cedar::tools::drive::main(args.split_off(2))),
             _ => {}
         }
     }

@@ -142,13 +142,8 @@ fn stages_local_and_remote_peers_over_ssh() {
 }
 
 /// A remote peer on the test sshd, run as the current user without `su`.
-fn direct_peer(
-    sshd: &Sshd,
-    work: &Path,
-    dir: &Path,
-    rcp: &str,
-) -> cedar::actions::peer::RemotePeer {
-    cedar::actions::peer::RemotePeer {
+fn direct_peer(sshd: &Sshd, work: &Path, dir: &Path, rcp: &str) -> cedar::engine::peer::RemotePeer {
+    cedar::engine::peer::RemotePeer {
         name: "127.0.0.1".into(),
         collect_dir: Some(s(dir)),
         working_dir: work.to_path_buf(),
@@ -158,7 +153,7 @@ fn direct_peer(
             .name,
         rcp: cedar::exec::split_command_line(rcp),
         rsh: cedar::exec::split_command_line(&sshd.rsh()),
-        commands: cedar::actions::peer::Commands {
+        commands: cedar::engine::peer::Commands {
             runner: Default::default(),
             local_user: None,
         },
@@ -302,7 +297,7 @@ fn managed_collect_runs_the_real_cback_on_the_peer() {
     managed::run_managed(&ctx, "collect").unwrap();
     let archive = root.join("collect").join(format!(
         "{}.tar.gz",
-        cedar::actions::util::normalized_path(&s(&root.join("src")))
+        cedar::engine::util::normalized_path(&s(&root.join("src")))
     ));
     assert!(
         archive.exists(),

@@ -442,7 +442,8 @@ fn lead_example_config_parses_and_validates() {
 }
 
 mod robustness {
-    use cedar::config::{self, pyre};
+    use cedar::config;
+    use cedar::py::re as pyre;
     use proptest::prelude::*;
 
     proptest! {

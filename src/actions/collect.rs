@@ -27,13 +27,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use regex::Regex;
 
-use super::archive::{self, Added, TarWriter};
-use super::digest::{self, DigestMap};
-use super::util::{self, change_ownership, normalized_path};
-use super::walk::{Walk, WalkOptions};
 use super::ActionContext;
 use crate::config::pattern::compile_exclude_pattern;
 use crate::config::{ArchiveMode, CollectConfig, CollectDir, CollectMode};
+use crate::engine::archive::{self, Added, TarWriter};
+use crate::engine::digest::{self, DigestMap};
+use crate::engine::util::{self, change_ownership, normalized_path};
+use crate::engine::walk::{Walk, WalkOptions};
 
 /// Runs the `collect` action.
 pub fn run(ctx: &ActionContext<'_>) -> anyhow::Result<()> {

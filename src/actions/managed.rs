@@ -4,14 +4,14 @@
 //! A failing peer is logged as an error and never stops the run.
 //!
 //! As root the remote shell runs as the backup user (through `su`, without a
-//! shell, see [`super::peer`]). Not as root it runs as the current user,
+//! shell, see [`crate::engine::peer`]). Not as root it runs as the current user,
 //! where Cedar 3 refused outright ("Only root can remote shell as another
 //! user") because it always asked for the backup user.
 
 use std::path::PathBuf;
 
-use super::peer::{self, Commands, RemotePeer};
 use super::ActionContext;
+use crate::engine::peer::{self, Commands, RemotePeer};
 
 /// The managed remote peers (from `<peers>`, as Cedar reads them) that run `action`.
 pub fn managed_peers(ctx: &ActionContext<'_>, action: &str) -> Vec<(RemotePeer, String)> {

@@ -1,21 +1,12 @@
-//! The actions `cback` runs (collect, stage, store, purge, ...), each a
-//! function of one [`ActionContext`].
-//!
-//! Shared pieces live in private submodules: [`util`] (normalized names, day
-//! directories, indicator files, ownership), [`walk`] (Cedar's directory
-//! walk), [`archive`] (streaming tar writer), [`digest`] (incremental digest
-//! maps, including the import of Cedar's pickled ones) and [`peer`] (local and
-//! remote peer copies, commands run as the backup user).
+//! The actions `cback` runs (collect, stage, store, purge, validate, ...),
+//! each a function of one [`ActionContext`]. The machinery they share lives
+//! in [`crate::engine`].
 
-pub mod archive;
 pub mod collect;
-pub mod digest;
 pub mod managed;
-pub mod peer;
 pub mod purge;
 pub mod stage;
-pub mod util;
-pub mod walk;
+pub mod validate;
 
 use crate::config::Config;
 use crate::exec::CommandRunner;
@@ -63,7 +54,7 @@ impl<'a> ActionContext<'a> {
 
     /// Today is the configured starting day of the week.
     pub fn is_start_of_week(&self) -> bool {
-        util::is_start_of_week(self.options().starting_day, &self.now)
+        crate::engine::util::is_start_of_week(self.options().starting_day, &self.now)
     }
 
     /// A command runner honouring the config's `<override>` entries.

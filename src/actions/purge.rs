@@ -21,8 +21,8 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 
-use super::walk::{Walk, WalkOptions};
 use super::ActionContext;
+use crate::engine::walk::{Walk, WalkOptions};
 
 const SECONDS_PER_DAY: i64 = 86_400;
 

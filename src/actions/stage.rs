@@ -12,10 +12,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
-use super::peer::{self, Commands, RemotePeer};
-use super::util::{self, change_ownership};
 use super::ActionContext;
 use crate::config::IgnoreFailureMode;
+use crate::engine::peer::{self, Commands, RemotePeer};
+use crate::engine::util::{self, change_ownership};
 
 enum Peer {
     Local {

@@ -30,7 +30,6 @@ pub mod extensions;
 pub mod model;
 pub(crate) mod parse;
 pub mod pattern;
-pub mod pyre;
 mod validate;
 pub(crate) mod xml;
 

@@ -95,8 +95,8 @@ static SCSI_ID_DARWIN: LazyLock<Regex> =
 /// rejected later by validation, since cedar cannot apply them.
 pub(crate) fn python_rejects_pattern(p: &str) -> bool {
     matches!(
-        super::pyre::translate(p),
-        Err(super::pyre::PyReError::Invalid(_))
+        crate::py::re::translate(p),
+        Err(crate::py::re::PyReError::Invalid(_))
     )
 }
 

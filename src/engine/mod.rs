@@ -1,0 +1,11 @@
+//! The engines the actions share: Cedar's directory walk ([`walk`]), the
+//! streaming tar writer ([`archive`]), incremental digest maps ([`digest`]),
+//! local and remote peer copies ([`peer`]) and small file helpers
+//! ([`util`]: normalized names, day directories, indicators, ownership).
+//! Engines know nothing of the configuration file: they take plain values.
+
+pub mod archive;
+pub mod digest;
+pub mod peer;
+pub mod util;
+pub mod walk;
