@@ -215,7 +215,7 @@ impl CollectDir {
         paths.extend(self.absolute_exclude_paths.iter().flatten().cloned());
         let base = self.absolute_path.as_deref().unwrap_or("");
         for rel in self.relative_exclude_paths.iter().flatten() {
-            paths.push(python_path_join(base, rel));
+            paths.push(crate::py::path::join_str(base, rel));
         }
         let mut patterns: Vec<String> =
             collect.exclude_patterns.iter().flatten().cloned().collect();
@@ -224,27 +224,9 @@ impl CollectDir {
     }
 }
 
-/// `os.path.join(a, b)` on POSIX: an absolute `b` replaces `a`.
-fn python_path_join(a: &str, b: &str) -> String {
-    if b.starts_with('/') || a.is_empty() {
-        b.to_string()
-    } else if a.ends_with('/') {
-        format!("{a}{b}")
-    } else {
-        format!("{a}/{b}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn path_join_like_python() {
-        assert_eq!(python_path_join("/a", "b"), "/a/b");
-        assert_eq!(python_path_join("/a/", "b"), "/a/b");
-        assert_eq!(python_path_join("/a", "/b"), "/b");
-    }
 
     #[test]
     fn stage_peers_win_when_present() {

@@ -16,6 +16,7 @@ use regex::Regex;
 use super::extensions::*;
 use super::model::*;
 use super::xml::Element;
+use crate::py::num::{py_float, py_int, py_strip};
 
 /// A value read from the document, with where it came from.
 pub(crate) struct Field {
@@ -28,53 +29,6 @@ pub(crate) struct Field {
 }
 
 type PResult<T> = Result<T, String>;
-
-/// Python's `str.strip()` whitespace.
-fn py_space(c: char) -> bool {
-    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
-}
-
-fn py_strip(s: &str) -> &str {
-    s.trim_matches(py_space)
-}
-
-/// Underscores are allowed only between two digits, as in Python literals.
-fn underscores_ok(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.iter().enumerate().all(|(i, &c)| {
-        c != b'_'
-            || (i > 0 && i + 1 < b.len() && b[i - 1].is_ascii_digit() && b[i + 1].is_ascii_digit())
-    })
-}
-
-/// Python's `int(text)` for base-10 text (surrounding whitespace, a sign and
-/// digit-separating underscores allowed). `None` where Python raises, or
-/// where the value does not fit an `i64`.
-pub(crate) fn py_int(s: &str) -> Option<i64> {
-    let t = py_strip(s);
-    let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
-    if digits.is_empty()
-        || !underscores_ok(digits)
-        || !digits.bytes().all(|c| c.is_ascii_digit() || c == b'_')
-    {
-        return None;
-    }
-    let clean: String = t.chars().filter(|&c| c != '_').collect();
-    clean.parse().ok()
-}
-
-/// Python's `float(text)`: surrounding whitespace, `inf`/`nan`, exponents and
-/// digit-separating underscores allowed.
-pub(crate) fn py_float(s: &str) -> Option<f64> {
-    let t = py_strip(s);
-    if t.is_empty() || !underscores_ok(t) {
-        return None;
-    }
-    let clean: String = t.chars().filter(|&c| c != '_').collect();
-    // Rust accepts the same spellings as Python here, except that it also
-    // takes a bare sign-less "infinity"/"nan" in any case, as Python does.
-    clean.parse().ok()
-}
 
 fn py_regex(re: &str) -> Regex {
     // Python's `$` also matches before one trailing newline.
@@ -954,48 +908,6 @@ impl Parser {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn python_int() {
-        for (s, v) in [
-            ("5", Some(5)),
-            (" 5\n", Some(5)),
-            ("+5", Some(5)),
-            ("-12", Some(-12)),
-            ("1_000", Some(1000)),
-            ("007", Some(7)),
-            ("1__0", None),
-            ("_1", None),
-            ("1_", None),
-            ("5.0", None),
-            ("", None),
-            ("+", None),
-            ("- 5", None),
-            ("0x10", None),
-            ("99999999999999999999", None),
-        ] {
-            assert_eq!(py_int(s), v, "{s:?}");
-        }
-    }
-
-    #[test]
-    fn python_float() {
-        for (s, v) in [
-            ("1.5", Some(1.5)),
-            (" 2 ", Some(2.0)),
-            (".5", Some(0.5)),
-            ("5.", Some(5.0)),
-            ("1e3", Some(1000.0)),
-            ("1_0.5", Some(10.5)),
-            ("-inf", Some(f64::NEG_INFINITY)),
-            ("abc", None),
-            ("", None),
-            ("1._5", None),
-        ] {
-            assert_eq!(py_float(s), v, "{s:?}");
-        }
-        assert!(py_float("nan").unwrap().is_nan());
-    }
 
     #[test]
     fn action_names_follow_python_dollar() {

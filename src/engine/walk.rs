@@ -31,7 +31,7 @@ use std::os::unix::ffi::OsStrExt;
 
 use regex::Regex;
 
-use super::util::{join, normpath};
+use crate::py::path::{join, normpath};
 
 /// What a walk adds and what it leaves out.
 #[derive(Debug, Default, Clone)]
