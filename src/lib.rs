@@ -4,13 +4,13 @@
 //! command line, and the actions, so integration tests and benches can reach them.
 
 pub mod accounts;
+pub mod action;
 pub mod actions;
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod exec;
-pub mod extensions;
 pub mod lock;
 pub mod logging;
 pub mod ordering;

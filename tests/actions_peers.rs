@@ -145,7 +145,7 @@ fn stages_local_and_remote_peers_over_ssh() {
 fn direct_peer(sshd: &Sshd, work: &Path, dir: &Path, rcp: &str) -> cedar::engine::peer::RemotePeer {
     cedar::engine::peer::RemotePeer {
         name: "127.0.0.1".into(),
-        collect_dir: Some(s(dir)),
+        collect_dir: s(dir),
         working_dir: work.to_path_buf(),
         remote_user: nix::unistd::User::from_uid(nix::unistd::geteuid())
             .unwrap()
@@ -194,12 +194,11 @@ fn ignore_failures_modes() {
         (Daily, false, true),
     ] {
         assert_eq!(
-            stage::ignore_failures(Some(mode), full_or_start),
+            stage::ignore_failures(mode, full_or_start),
             want,
             "{mode:?} {full_or_start}"
         );
     }
-    assert!(!stage::ignore_failures(Option::None, false));
 }
 
 #[test]
@@ -235,12 +234,15 @@ fn managed_actions_run_on_managed_peers_over_ssh() {
                 peer("localhost", false, None), // not managed
             ]),
         }),
+        // a valid config needs one action section
+        purge: Some(PurgeConfig::default()),
         ..Default::default()
     };
     let now = chrono::Local::now();
-    let ctx = cedar::actions::ActionContext::new(&config, true, false, now);
+    let settings = config.check().unwrap();
+    let ctx = cedar::actions::ActionContext::new(&settings, true, false, now);
     managed::run_managed(&ctx, "collect").expect("never fails");
-    let ctx = cedar::actions::ActionContext::new(&config, false, false, now);
+    let ctx = cedar::actions::ActionContext::new(&settings, false, false, now);
     managed::run_managed(&ctx, "purge").expect("never fails");
     managed::run_managed(&ctx, "stage").expect("not a managed action: nothing runs");
     assert_eq!(
@@ -291,9 +293,12 @@ fn managed_collect_runs_the_real_cback_on_the_peer() {
                 ..Default::default()
             }]),
         }),
+        // a valid config needs one action section
+        purge: Some(PurgeConfig::default()),
         ..Default::default()
     };
-    let ctx = cedar::actions::ActionContext::new(&master, false, false, chrono::Local::now());
+    let settings = master.check().unwrap();
+    let ctx = cedar::actions::ActionContext::new(&settings, false, false, chrono::Local::now());
     managed::run_managed(&ctx, "collect").unwrap();
     let archive = root.join("collect").join(format!(
         "{}.tar.gz",

@@ -12,16 +12,16 @@ use serde::Serialize;
 
 use super::CollectMode;
 
-/// Compression applied to database/repository/mailbox dumps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CompressMode {
-    /// `none`
-    None,
-    /// `gzip`
-    Gzip,
-    /// `bzip2`
-    Bzip2,
+super::model::named_enum! {
+    /// Compression applied to database/repository/mailbox dumps.
+    pub enum CompressMode {
+        /// `none`
+        None = "none",
+        /// `gzip`
+        Gzip = "gzip",
+        /// `bzip2`
+        Bzip2 = "bzip2",
+    }
 }
 
 /// Unit of a [`ByteQuantity`] (Cedar's `UNIT_BYTES` ... `UNIT_GBYTES`).

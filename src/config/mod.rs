@@ -26,14 +26,18 @@
 //!   treated as unsupported.
 
 mod accessors;
+mod extension_settings;
 pub mod extensions;
 pub mod model;
-pub(crate) mod parse;
+mod parse;
 pub mod pattern;
+mod settings;
 mod validate;
-pub(crate) mod xml;
+mod xml;
 
+pub use extension_settings::*;
 pub use model::*;
+pub use settings::*;
 
 use std::path::Path;
 
@@ -94,28 +98,3 @@ pub fn parse_str(text: &str, source_name: &str) -> Result<Config, ConfigError> {
     log::debug!("parsing configuration {source_name}");
     parse::parse_config(text).map_err(ConfigError::Parse)
 }
-
-macro_rules! extension_accessor {
-    ($($method:ident: $ty:ty),* $(,)?) => {
-        impl Config {
-            $(
-                #[doc = concat!("The `<", stringify!($method), ">` section after the extension's own validation ([`Config::validate_extension`]).")]
-                pub fn $method(&self) -> Result<&$ty, ConfigError> {
-                    self.validate_extension(stringify!($method))?;
-                    Ok(self.ext.$method.as_ref().expect("validated section exists"))
-                }
-            )*
-        }
-    };
-}
-
-extension_accessor!(
-    mysql: extensions::MysqlConfig,
-    postgresql: extensions::PostgresqlConfig,
-    subversion: extensions::SubversionConfig,
-    mbox: extensions::MboxConfig,
-    encrypt: extensions::EncryptConfig,
-    split: extensions::SplitConfig,
-    capacity: extensions::CapacityConfig,
-    amazons3: extensions::AmazonS3Config,
-);

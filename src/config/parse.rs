@@ -8,7 +8,6 @@
 //! used as is (no trimming) except where Cedar itself strips (integers and
 //! floats as Python's `int()`/`float()`, comma lists, byte quantities).
 
-use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -16,6 +15,7 @@ use regex::Regex;
 use super::extensions::*;
 use super::model::*;
 use super::xml::Element;
+use crate::action::Extension;
 use crate::py::num::{py_float, py_int, py_strip};
 
 /// A value read from the document, with where it came from.
@@ -54,55 +54,10 @@ pub(crate) fn python_rejects_pattern(p: &str) -> bool {
     )
 }
 
-/// Named values of an enumerated field.
-pub(crate) const WEEKDAYS: &[(&str, Weekday)] = &[
-    ("monday", Weekday::Monday),
-    ("tuesday", Weekday::Tuesday),
-    ("wednesday", Weekday::Wednesday),
-    ("thursday", Weekday::Thursday),
-    ("friday", Weekday::Friday),
-    ("saturday", Weekday::Saturday),
-    ("sunday", Weekday::Sunday),
-];
-pub(crate) const COLLECT_MODES: &[(&str, CollectMode)] = &[
-    ("daily", CollectMode::Daily),
-    ("weekly", CollectMode::Weekly),
-    ("incr", CollectMode::Incr),
-];
-pub(crate) const ARCHIVE_MODES: &[(&str, ArchiveMode)] = &[
-    ("tar", ArchiveMode::Tar),
-    ("targz", ArchiveMode::Targz),
-    ("tarbz2", ArchiveMode::Tarbz2),
-];
-pub(crate) const FAILURE_MODES: &[(&str, IgnoreFailureMode)] = &[
-    ("none", IgnoreFailureMode::None),
-    ("all", IgnoreFailureMode::All),
-    ("daily", IgnoreFailureMode::Daily),
-    ("weekly", IgnoreFailureMode::Weekly),
-];
-pub(crate) const MEDIA_TYPES: &[(&str, MediaType)] = &[
-    ("cdr-74", MediaType::Cdr74),
-    ("cdrw-74", MediaType::Cdrw74),
-    ("cdr-80", MediaType::Cdr80),
-    ("cdrw-80", MediaType::Cdrw80),
-    ("dvd+r", MediaType::DvdPlusR),
-    ("dvd+rw", MediaType::DvdPlusRw),
-];
-pub(crate) const DEVICE_TYPES: &[(&str, DeviceType)] = &[
-    ("cdwriter", DeviceType::Cdwriter),
-    ("dvdwriter", DeviceType::Dvdwriter),
-];
-const ORDER_MODES: &[(&str, OrderMode)] = &[
-    ("index", OrderMode::Index),
-    ("dependency", OrderMode::Dependency),
-];
-const BLANK_MODES: &[(&str, &str)] = &[("daily", "daily"), ("weekly", "weekly")];
-const COMPRESS_MODES: &[(&str, CompressMode)] = &[
-    ("none", CompressMode::None),
-    ("gzip", CompressMode::Gzip),
-    ("bzip2", CompressMode::Bzip2),
-];
-const ENCRYPT_MODES: &[(&str, &str)] = &[("gpg", "gpg")];
+/// The names `blank_behavior/mode` accepts (kept as text, as Cedar does).
+const BLANK_MODES: &[&str] = &["daily", "weekly"];
+/// The names `encrypt_mode` accepts.
+const ENCRYPT_MODES: &[&str] = &["gpg"];
 
 impl Field {
     fn err(&self, msg: impl std::fmt::Display) -> String {
@@ -138,11 +93,12 @@ impl Field {
         self.abs_path()
     }
 
-    fn choice<T: Copy>(self, table: &[(&str, T)]) -> PResult<T> {
-        match table.iter().find(|(name, _)| *name == self.v) {
-            Some(&(_, value)) => Ok(value),
+    /// One of `values`, by the name `name` gives each.
+    fn choice<T: Copy>(self, values: &[T], name: fn(T) -> &'static str) -> PResult<T> {
+        match values.iter().copied().find(|&v| name(v) == self.v) {
+            Some(value) => Ok(value),
             None => {
-                let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
+                let names: Vec<&str> = values.iter().map(|&v| name(v)).collect();
                 Err(self.err(format_args!(
                     "\"{}\" is not one of {}",
                     self.v,
@@ -401,7 +357,7 @@ impl Parser {
             return Ok(None);
         };
         let order_mode = opt(self.field(s, "extensions", "order_mode"), |f| {
-            f.choice(ORDER_MODES)
+            f.choice(OrderMode::ALL, OrderMode::name)
         })?;
         let mut actions = Vec::new();
         for (path, e) in self.items(s, "extensions", "action") {
@@ -445,7 +401,9 @@ impl Parser {
         };
         let b = "options";
         let mut o = OptionsConfig {
-            starting_day: opt(self.field(s, b, "starting_day"), |f| f.choice(WEEKDAYS))?,
+            starting_day: opt(self.field(s, b, "starting_day"), |f| {
+                f.choice(Weekday::ALL, Weekday::name)
+            })?,
             working_dir: opt(self.field(s, b, "working_dir"), Field::abs_path)?,
             backup_user: opt(self.field(s, b, "backup_user"), Field::nonempty)?,
             backup_group: opt(self.field(s, b, "backup_group"), Field::nonempty)?,
@@ -496,7 +454,7 @@ impl Parser {
                         name: opt(self.field(e, &path, "name"), Field::nonempty)?,
                         collect_dir: opt(self.field(e, &path, "collect_dir"), Field::abs_path)?,
                         ignore_failure_mode: opt(self.field(e, &path, "ignore_failures"), |f| {
-                            f.choice(FAILURE_MODES)
+                            f.choice(IgnoreFailureMode::ALL, IgnoreFailureMode::name)
                         })?,
                     });
                 }
@@ -515,7 +473,7 @@ impl Parser {
                         ..Default::default()
                     };
                     peer.ignore_failure_mode = opt(self.field(e, &path, "ignore_failures"), |f| {
-                        f.choice(FAILURE_MODES)
+                        f.choice(IgnoreFailureMode::ALL, IgnoreFailureMode::name)
                     })?;
                     peer.managed =
                         opt(self.field(e, &path, "managed"), Field::boolean)?.unwrap_or(false);
@@ -548,7 +506,7 @@ impl Parser {
         let f = self
             .field(e, path, "mode")
             .or_else(|| self.field(e, path, "collect_mode"));
-        opt(f, |f| f.choice(COLLECT_MODES))
+        opt(f, |f| f.choice(CollectMode::ALL, CollectMode::name))
     }
 
     fn collect(&mut self, r: &Element) -> PResult<Option<CollectConfig>> {
@@ -559,10 +517,10 @@ impl Parser {
         let mut c = CollectConfig {
             target_dir: opt(self.field(s, b, "collect_dir"), Field::abs_path)?,
             collect_mode: opt(self.field(s, b, "collect_mode"), |f| {
-                f.choice(COLLECT_MODES)
+                f.choice(CollectMode::ALL, CollectMode::name)
             })?,
             archive_mode: opt(self.field(s, b, "archive_mode"), |f| {
-                f.choice(ARCHIVE_MODES)
+                f.choice(ArchiveMode::ALL, ArchiveMode::name)
             })?,
             ignore_file: opt(self.field(s, b, "ignore_file"), Field::nonempty)?,
             ..Default::default()
@@ -579,7 +537,7 @@ impl Parser {
                 absolute_path: opt(self.field(e, &path, "abs_path"), Field::abs_path)?,
                 collect_mode: self.item_collect_mode(e, &path)?,
                 archive_mode: opt(self.field(e, &path, "archive_mode"), |f| {
-                    f.choice(ARCHIVE_MODES)
+                    f.choice(ArchiveMode::ALL, ArchiveMode::name)
                 })?,
             });
         }
@@ -590,7 +548,7 @@ impl Parser {
                 absolute_path: opt(self.field(e, &path, "abs_path"), Field::abs_path)?,
                 collect_mode: self.item_collect_mode(e, &path)?,
                 archive_mode: opt(self.field(e, &path, "archive_mode"), |f| {
-                    f.choice(ARCHIVE_MODES)
+                    f.choice(ArchiveMode::ALL, ArchiveMode::name)
                 })?,
                 ignore_file: opt(self.field(e, &path, "ignore_file"), Field::nonempty)?,
                 link_depth: opt(self.field(e, &path, "link_depth"), |f| f.int(Some(0)))?,
@@ -634,8 +592,12 @@ impl Parser {
         let b = "store";
         let mut st = StoreConfig {
             source_dir: opt(self.field(s, b, "source_dir"), Field::abs_path)?,
-            media_type: opt(self.field(s, b, "media_type"), |f| f.choice(MEDIA_TYPES))?,
-            device_type: opt(self.field(s, b, "device_type"), |f| f.choice(DEVICE_TYPES))?,
+            media_type: opt(self.field(s, b, "media_type"), |f| {
+                f.choice(&MediaType::ALL, MediaType::name)
+            })?,
+            device_type: opt(self.field(s, b, "device_type"), |f| {
+                f.choice(DeviceType::ALL, DeviceType::name)
+            })?,
             device_path: opt(self.field(s, b, "target_device"), Field::device_path)?,
             device_scsi_id: opt(self.field(s, b, "target_scsi_id"), Field::scsi_id)?,
             drive_speed: opt(self.field(s, b, "drive_speed"), |f| f.int(Some(1)))?,
@@ -651,7 +613,7 @@ impl Parser {
         if let Some(bb) = self.section(s, b, "blank_behavior") {
             let bpath = "store/blank_behavior";
             let blank_mode = opt(self.field(bb, bpath, "mode"), |f| {
-                f.choice(BLANK_MODES).map(str::to_string)
+                f.choice(BLANK_MODES, |m| m).map(str::to_string)
             })?;
             let blank_factor = opt(self.field(bb, bpath, "factor"), |f| {
                 let v = f.float()?;
@@ -692,41 +654,41 @@ impl Parser {
 
     /// Every extension section is parsed on its own: a problem in one is kept
     /// in `parse_errors` (Cedar only notices when that extension runs) and
-    /// never fails the core parse.
+    /// never fails the core parse. Section names come from the extension
+    /// table.
     fn extension_sections(&mut self, r: &Element) -> ExtensionSections {
         let mut ext = ExtensionSections::default();
-        let mut errors = BTreeMap::new();
-        macro_rules! section {
-            ($field:ident, $name:literal, $method:ident) => {
-                if let Some(s) = self.section(r, "", $name) {
-                    match self.$method(s) {
-                        Ok(v) => ext.$field = Some(v),
-                        Err(e) => {
-                            errors.insert($name.to_string(), e);
-                        }
-                    }
-                }
+        for extension in Extension::all() {
+            let Some(name) = extension.section() else {
+                continue;
             };
+            let Some(s) = self.section(r, "", name) else {
+                continue;
+            };
+            let parsed = match extension {
+                Extension::Sysinfo => Ok(()),
+                Extension::Mysql => self.mysql(s, name).map(|v| ext.mysql = Some(v)),
+                Extension::Postgresql => self.postgresql(s, name).map(|v| ext.postgresql = Some(v)),
+                Extension::Subversion => self.subversion(s, name).map(|v| ext.subversion = Some(v)),
+                Extension::Mbox => self.mbox(s, name).map(|v| ext.mbox = Some(v)),
+                Extension::Encrypt => self.encrypt(s, name).map(|v| ext.encrypt = Some(v)),
+                Extension::Split => self.split(s, name).map(|v| ext.split = Some(v)),
+                Extension::Capacity => self.capacity(s, name).map(|v| ext.capacity = Some(v)),
+                Extension::AmazonS3 => self.amazons3(s, name).map(|v| ext.amazons3 = Some(v)),
+            };
+            if let Err(e) = parsed {
+                ext.parse_errors.insert(name.to_string(), e);
+            }
         }
-        section!(mysql, "mysql", mysql);
-        section!(postgresql, "postgresql", postgresql);
-        section!(subversion, "subversion", subversion);
-        section!(mbox, "mbox", mbox);
-        section!(encrypt, "encrypt", encrypt);
-        section!(split, "split", split);
-        section!(capacity, "capacity", capacity);
-        section!(amazons3, "amazons3", amazons3);
-        ext.parse_errors = errors;
         ext
     }
 
-    fn mysql(&mut self, s: &Element) -> PResult<MysqlConfig> {
-        let b = "mysql";
+    fn mysql(&mut self, s: &Element, b: &str) -> PResult<MysqlConfig> {
         Ok(MysqlConfig {
             user: opt(self.field(s, b, "user"), Field::nonempty)?,
             password: opt(self.field(s, b, "password"), Field::nonempty)?,
             compress_mode: opt(self.field(s, b, "compress_mode"), |f| {
-                f.choice(COMPRESS_MODES)
+                f.choice(CompressMode::ALL, CompressMode::name)
             })?,
             all: opt(self.field(s, b, "all"), Field::boolean)?.unwrap_or(false),
             databases: self.databases(s, b)?,
@@ -739,12 +701,11 @@ impl Parser {
             .transpose()
     }
 
-    fn postgresql(&mut self, s: &Element) -> PResult<PostgresqlConfig> {
-        let b = "postgresql";
+    fn postgresql(&mut self, s: &Element, b: &str) -> PResult<PostgresqlConfig> {
         Ok(PostgresqlConfig {
             user: opt(self.field(s, b, "user"), Field::nonempty)?,
             compress_mode: opt(self.field(s, b, "compress_mode"), |f| {
-                f.choice(COMPRESS_MODES)
+                f.choice(CompressMode::ALL, CompressMode::name)
             })?,
             all: opt(self.field(s, b, "all"), Field::boolean)?.unwrap_or(false),
             databases: self.databases(s, b)?,
@@ -758,10 +719,10 @@ impl Parser {
         path: &str,
     ) -> PResult<(Option<CollectMode>, Option<CompressMode>)> {
         let collect = opt(self.field(e, path, "collect_mode"), |f| {
-            f.choice(COLLECT_MODES)
+            f.choice(CollectMode::ALL, CollectMode::name)
         })?;
         let compress = opt(self.field(e, path, "compress_mode"), |f| {
-            f.choice(COMPRESS_MODES)
+            f.choice(CompressMode::ALL, CompressMode::name)
         })?;
         Ok((collect, compress))
     }
@@ -782,8 +743,7 @@ impl Parser {
         Ok((texts(rel), patterns(pat)?))
     }
 
-    fn subversion(&mut self, s: &Element) -> PResult<SubversionConfig> {
-        let b = "subversion";
+    fn subversion(&mut self, s: &Element, b: &str) -> PResult<SubversionConfig> {
         let (collect_mode, compress_mode) = self.modes(s, b)?;
         let mut repos = Vec::new();
         for (path, e) in self.items(s, b, "repository") {
@@ -820,8 +780,7 @@ impl Parser {
         })
     }
 
-    fn mbox(&mut self, s: &Element) -> PResult<MboxConfig> {
-        let b = "mbox";
+    fn mbox(&mut self, s: &Element, b: &str) -> PResult<MboxConfig> {
         let (collect_mode, compress_mode) = self.modes(s, b)?;
         let mut files = Vec::new();
         for (path, e) in self.items(s, b, "file") {
@@ -854,26 +813,23 @@ impl Parser {
         })
     }
 
-    fn encrypt(&mut self, s: &Element) -> PResult<EncryptConfig> {
-        let b = "encrypt";
+    fn encrypt(&mut self, s: &Element, b: &str) -> PResult<EncryptConfig> {
         Ok(EncryptConfig {
             encrypt_mode: opt(self.field(s, b, "encrypt_mode"), |f| {
-                f.choice(ENCRYPT_MODES).map(str::to_string)
+                f.choice(ENCRYPT_MODES, |m| m).map(str::to_string)
             })?,
             encrypt_target: opt(self.field(s, b, "encrypt_target"), Field::nonempty)?,
         })
     }
 
-    fn split(&mut self, s: &Element) -> PResult<SplitConfig> {
-        let b = "split";
+    fn split(&mut self, s: &Element, b: &str) -> PResult<SplitConfig> {
         Ok(SplitConfig {
             size_limit: opt(self.field(s, b, "size_limit"), Field::byte_quantity)?,
             split_size: opt(self.field(s, b, "split_size"), Field::byte_quantity)?,
         })
     }
 
-    fn capacity(&mut self, s: &Element) -> PResult<CapacityConfig> {
-        let b = "capacity";
+    fn capacity(&mut self, s: &Element, b: &str) -> PResult<CapacityConfig> {
         let max_percentage = opt(self.field(s, b, "max_percentage"), |f| {
             let v = f.float()?;
             if !(0.0..=100.0).contains(&v) && !v.is_nan() {
@@ -890,8 +846,7 @@ impl Parser {
         })
     }
 
-    fn amazons3(&mut self, s: &Element) -> PResult<AmazonS3Config> {
-        let b = "amazons3";
+    fn amazons3(&mut self, s: &Element, b: &str) -> PResult<AmazonS3Config> {
         Ok(AmazonS3Config {
             warn_midnite: opt(self.field(s, b, "warn_midnite"), Field::boolean)?.unwrap_or(false),
             s3_bucket: opt(self.field(s, b, "s3_bucket"), Field::nonempty)?,

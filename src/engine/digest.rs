@@ -14,7 +14,6 @@
 
 use std::collections::HashMap;
 use std::ffi::OsString;
-use std::io::Write;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 
@@ -124,17 +123,11 @@ pub fn serialize(map: &DigestMap) -> Vec<u8> {
     out
 }
 
-/// Writes the map (through a temporary file renamed into place) and gives it
-/// to `ownership`. Failures are logged, never fatal, as in Cedar.
+/// Writes the map (through a temporary file renamed into place, see
+/// [`super::atomic`]) and gives it to `ownership`. Failures are logged,
+/// never fatal, as in Cedar.
 pub fn store(path: &Path, map: &DigestMap, ownership: Option<(u32, u32)>) {
-    let tmp = path.with_extension("sha.tmp");
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&serialize(map))?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    match result {
+    match super::atomic::write(path, &serialize(map)) {
         Ok(()) => {
             super::util::change_ownership(path, ownership);
             log::debug!(
@@ -143,10 +136,7 @@ pub fn store(path: &Path, map: &DigestMap, ownership: Option<(u32, u32)>) {
                 map.len()
             );
         }
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            log::error!("Failed to write digest [{}] to disk: {e}", path.display());
-        }
+        Err(e) => log::error!("Failed to write digest [{}] to disk: {e}", path.display()),
     }
 }
 

@@ -49,15 +49,9 @@ pub fn normalized_path(path: &str) -> String {
     out
 }
 
-/// Whether `now` falls on the configured starting day (never, when unset).
-pub fn is_start_of_week(
-    starting_day: Option<Weekday>,
-    now: &chrono::DateTime<chrono::Local>,
-) -> bool {
-    let Some(day) = starting_day else {
-        return false;
-    };
-    let want = match day {
+/// Whether `now` falls on the configured starting day.
+pub fn is_start_of_week(starting_day: Weekday, now: &chrono::DateTime<chrono::Local>) -> bool {
+    let want = match starting_day {
         Weekday::Monday => chrono::Weekday::Mon,
         Weekday::Tuesday => chrono::Weekday::Tue,
         Weekday::Wednesday => chrono::Weekday::Wed,
@@ -74,16 +68,12 @@ pub fn day_dir(base: &Path, now: &chrono::DateTime<chrono::Local>) -> PathBuf {
     base.join(now.format("%Y/%m/%d").to_string())
 }
 
-/// The ids outputs should be given: `Some` only when running as root and
-/// both backup user and group are configured, like Cedar's `changeOwnership`.
-pub fn backup_ownership(options: &crate::config::OptionsConfig) -> Option<(u32, u32)> {
+/// The ids outputs should be given: `Some` only when running as root, like
+/// Cedar's `changeOwnership`; a user or group that does not exist is logged.
+pub fn backup_ownership(user: &str, group: &str) -> Option<(u32, u32)> {
     if !crate::accounts::is_root() {
         return None;
     }
-    let (user, group) = (
-        options.backup_user.as_deref()?,
-        options.backup_group.as_deref()?,
-    );
     match crate::accounts::uid_gid(user, group) {
         Ok(ids) => Some(ids),
         Err(e) => {
@@ -110,7 +100,8 @@ pub fn write_indicator(
 ) -> anyhow::Result<()> {
     let path = dir.join(name);
     log::debug!("Writing indicator file [{}].", path.display());
-    std::fs::write(&path, b"").with_context(|| format!("writing indicator {}", path.display()))?;
+    super::atomic::write(&path, b"")
+        .with_context(|| format!("writing indicator {}", path.display()))?;
     change_ownership(&path, ownership);
     Ok(())
 }
@@ -170,9 +161,8 @@ mod tests {
         let monday = chrono::Local
             .with_ymd_and_hms(2026, 11, 23, 3, 0, 0)
             .unwrap();
-        assert!(is_start_of_week(Some(Weekday::Monday), &monday));
-        assert!(!is_start_of_week(Some(Weekday::Sunday), &monday));
-        assert!(!is_start_of_week(None, &monday));
+        assert!(is_start_of_week(Weekday::Monday, &monday));
+        assert!(!is_start_of_week(Weekday::Sunday, &monday));
         assert_eq!(
             day_dir(Path::new("/st"), &monday),
             Path::new("/st/2026/11/23")
