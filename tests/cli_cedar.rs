@@ -1,0 +1,280 @@
+//! Cedar's command line to the letter: the same command lines given to the
+//! real `cback3` and to cedar's `cback`, as a migrating user would type them,
+//! must end with the same exit code (getopt prefixes and forms, `-m` parsed
+//! as `int(value, 8)`, unknown extension modules refused for every action).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const CBACK: &str = env!("CARGO_BIN_EXE_cback");
+
+/// A valid configuration in a temporary directory.
+struct Setup {
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new(extensions: &str) -> Setup {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for d in ["work", "collect", "purge", "data"] {
+            std::fs::create_dir(dir.path().join(d)).expect("mkdir");
+        }
+        std::fs::write(dir.path().join("data/file"), b"data").expect("write");
+        let p = |rel: &str| dir.path().join(rel).display().to_string();
+        let xml = format!(
+            r#"<?xml version="1.0"?>
+<cb_config>
+  <reference><author>test</author></reference>
+  {extensions}
+  <options>
+    <starting_day>monday</starting_day>
+    <working_dir>{work}</working_dir>
+    <backup_user>root</backup_user>
+    <backup_group>root</backup_group>
+    <rcp_command>/usr/bin/scp -B</rcp_command>
+  </options>
+  <collect>
+    <collect_dir>{collect}</collect_dir>
+    <collect_mode>daily</collect_mode>
+    <archive_mode>tar</archive_mode>
+    <ignore_file>.ignore</ignore_file>
+    <file><abs_path>{file}</abs_path></file>
+  </collect>
+  <purge><dir><abs_path>{purge}</abs_path><retain_days>1</retain_days></dir></purge>
+</cb_config>
+"#,
+            work = p("work"),
+            collect = p("collect"),
+            purge = p("purge"),
+            file = p("data/file"),
+        );
+        std::fs::write(dir.path().join("cback.conf"), xml).expect("write config");
+        Setup { dir }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// `args` with `{conf}` and `{dir}` replaced.
+    fn args(&self, args: &[&str]) -> Vec<String> {
+        let conf = self.path("cback.conf").display().to_string();
+        let dir = self.dir.path().display().to_string();
+        args.iter()
+            .map(|a| a.replace("{conf}", &conf).replace("{dir}", &dir))
+            .collect()
+    }
+}
+
+fn run(program: &Path, args: &[String]) -> Output {
+    Command::new(program)
+        .args(args)
+        .env("LC_ALL", "C.UTF-8")
+        .output()
+        .expect("runs")
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("exit code")
+}
+
+/// Runs the command line through both programs (each with its own log file
+/// in `{dir}`) and asserts equal exit codes; returns cedar's output.
+fn same_exit(cb3: &Path, setup: &Setup, args: &[&str], want: i32) -> Output {
+    let mine = run(Path::new(CBACK), &setup.args(&args_with_log(args, "cedar")));
+    let theirs = run(cb3, &setup.args(&args_with_log(args, "cb3")));
+    assert_eq!(
+        code(&theirs),
+        want,
+        "cback3 {args:?}: {}",
+        String::from_utf8_lossy(&theirs.stderr)
+    );
+    assert_eq!(
+        code(&mine),
+        want,
+        "cback {args:?}: {}",
+        String::from_utf8_lossy(&mine.stderr)
+    );
+    mine
+}
+
+/// `{log}` stands for a log file per program.
+fn args_with_log<'a>(args: &[&'a str], who: &str) -> Vec<&'a str> {
+    let log: &'static str = if who == "cedar" {
+        "{dir}/cedar.log"
+    } else {
+        "{dir}/cb3.log"
+    };
+    args.iter()
+        .map(|a| if *a == "{log}" { log } else { a })
+        .collect()
+}
+
+#[test]
+fn long_option_prefixes_and_forms_as_getopt_takes_them() {
+    let Some(cb3) = support::cb3() else { return };
+    let s = Setup::new("");
+    for (args, want) in [
+        (&["--conf", "{conf}", "-l", "{log}", "validate"][..], 0),
+        (&["--verb", "--conf={conf}", "--log={log}", "validate"], 0),
+        (
+            &[
+                "--quiet", "--config", "{conf}", "--logf", "{log}", "validate",
+            ],
+            0,
+        ),
+        (
+            &["--managed-o", "-c", "{conf}", "-l", "{log}", "validate"],
+            0,
+        ),
+        (&["-bq", "-c", "{conf}", "-l", "{log}", "validate"], 0),
+        (&["--diag"], 0),
+        (&["--vers"], 0),
+        (&["--he"], 0),
+        (&["--man", "-c", "{conf}", "-l", "{log}", "validate"], 2),
+        (
+            &["--verbose=yes", "-c", "{conf}", "-l", "{log}", "validate"],
+            2,
+        ),
+        (&["--nope", "validate"], 2),
+        (&["-x", "validate"], 2),
+        (&["-c"], 2),
+        (&["--config"], 2),
+        (&["--"], 2),
+        (&["-c", "", "-l", "{log}", "validate"], 2),
+        (&["-M", "-N", "-c", "{conf}", "-l", "{log}", "validate"], 2),
+    ] {
+        same_exit(&cb3, &s, args, want);
+    }
+    let out = same_exit(&cb3, &s, &["--man", "validate"], 2);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("option --man not a unique prefix"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn the_joined_short_form_and_the_long_form_winning() {
+    let Some(cb3) = support::cb3() else { return };
+    let s = Setup::new("");
+    // -cPATH and -lPATH forms.
+    same_exit(&cb3, &s, &["-c{conf}", "-l{log}", "validate"], 0);
+    // --config wins over -c whatever their order: a missing file is exit 4.
+    for args in [
+        &[
+            "-c",
+            "{conf}",
+            "--config={dir}/missing",
+            "-l",
+            "{log}",
+            "validate",
+        ][..],
+        &[
+            "--config={dir}/missing",
+            "-c",
+            "{conf}",
+            "-l",
+            "{log}",
+            "validate",
+        ],
+    ] {
+        same_exit(&cb3, &s, args, 4);
+    }
+    // Words after the first action are actions, even switch-like ones.
+    same_exit(
+        &cb3,
+        &s,
+        &["-c", "{conf}", "-l", "{log}", "validate", "-f"],
+        4,
+    );
+}
+
+#[test]
+fn mode_is_parsed_like_int_base_8() {
+    let Some(cb3) = support::cb3() else { return };
+    let s = Setup::new("");
+    for (mode, log) in [("0o600", "o"), ("600", "p"), (" 600", "q"), ("0O600", "r")] {
+        for (who, program) in [("cb3", cb3.as_path()), ("cedar", Path::new(CBACK))] {
+            let log = s.path(&format!("{who}-{log}.log"));
+            let out = run(
+                program,
+                &s.args(&[
+                    "-m",
+                    mode,
+                    "-l",
+                    &log.display().to_string(),
+                    "-c",
+                    "{conf}",
+                    "validate",
+                ]),
+            );
+            assert_eq!(code(&out), 0, "{who} -m {mode:?}");
+            use std::os::unix::fs::PermissionsExt;
+            let got = std::fs::metadata(&log).expect("log").permissions().mode() & 0o777;
+            assert_eq!(got, 0o600, "{who} -m {mode:?}");
+        }
+    }
+    for mode in ["9", "-1", "", "0x10", "6_"] {
+        same_exit(
+            &cb3,
+            &s,
+            &["-m", mode, "-l", "{log}", "-c", "{conf}", "validate"],
+            2,
+        );
+    }
+}
+
+#[test]
+fn an_unknown_extension_module_is_a_config_error_for_every_action() {
+    let Some(cb3) = support::cb3() else { return };
+    for (module, function, message) in [
+        ("nosuch.mod", "run", "No module named 'nosuch'"),
+        (
+            "CedarBackup3.extend.sysinfo",
+            "nosuchfn",
+            "module 'CedarBackup3.extend.sysinfo' has no attribute 'nosuchfn'",
+        ),
+    ] {
+        let s = Setup::new(&format!(
+            "<extensions><action><name>foo</name><module>{module}</module>\
+             <function>{function}</function><index>50</index></action></extensions>"
+        ));
+        for action in ["validate", "collect", "all", "purge"] {
+            let out = same_exit(&cb3, &s, &["-c", "{conf}", "-l", "{log}", action], 4);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(stderr.contains(message), "{action}: {stderr}");
+            assert!(
+                stderr.contains("extensions/action[1]/"),
+                "{action}: {stderr}"
+            );
+        }
+        assert!(
+            !s.path("collect/cback.collect").exists(),
+            "nothing ran before the configuration was refused"
+        );
+    }
+}
+
+#[test]
+fn a_missing_working_dir_is_one_clear_line() {
+    let s = Setup::new("");
+    std::fs::remove_dir(s.path("work")).expect("rmdir");
+    let out = run(
+        Path::new(CBACK),
+        &s.args(&["-c", "{conf}", "-l", "{dir}/cedar.log", "collect"]),
+    );
+    assert_eq!(code(&out), 6);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    let work = s.path("work").display().to_string();
+    assert_eq!(
+        lines,
+        [format!(
+            "Error executing backup: Working directory [{work}] does not exist; cedar keeps its run lock (cback.lock) there."
+        )],
+        "{stderr}"
+    );
+}
