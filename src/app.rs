@@ -112,8 +112,11 @@ fn run_with_logging(options: &Options) -> i32 {
             return exit::CONFIG;
         }
     };
-    if options.actions == ["validate"] {
-        return validate(&config, options);
+    if let [word] = options.actions.as_slice() {
+        if Action::builtin(word) == Some(Action::Validate) {
+            // validate stands alone and runs without the lock.
+            return validate(&config, options);
+        }
     }
     let lock = match RunLock::acquire(&config.options.working_dir) {
         Ok(l) => l,
@@ -207,9 +210,10 @@ fn execute(settings: &Settings, options: &Options, plan: &[ActionItem]) -> anyho
 fn run_action(ctx: &ActionContext<'_>, action: &Action) -> anyhow::Result<()> {
     match action {
         Action::Collect => actions::collect::run(ctx),
+        Action::Validate => anyhow::bail!("validate runs on its own, without the lock"),
         Action::Stage => actions::stage::run(ctx),
         Action::Purge => actions::purge::run(ctx),
-        Action::Store | Action::Rebuild | Action::Initialize | Action::Validate => {
+        Action::Store | Action::Rebuild | Action::Initialize => {
             anyhow::bail!("the {action} action is not implemented yet in this version of cedar")
         }
         Action::Extension(name) => {

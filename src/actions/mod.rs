@@ -5,11 +5,11 @@
 //! [`crate::engine`].
 
 pub mod collect;
-pub mod extension;
+pub(crate) mod extension;
 pub mod managed;
 pub mod purge;
 pub mod stage;
-pub mod validate;
+pub(crate) mod validate;
 
 use crate::config::{OptionsSettings, Settings};
 use crate::exec::CommandRunner;

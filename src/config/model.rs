@@ -375,7 +375,7 @@ pub struct StageConfig {
 }
 
 /// Media Cedar knows how to write: a subset of the media `mmc` knows,
-/// whose names and profiles come from [`mmc::MEDIA_TYPES`].
+/// whose names and profiles come from [`mmc::profile::MEDIA_TYPES`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MediaType {
     /// `cdr-74`

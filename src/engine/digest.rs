@@ -10,7 +10,7 @@
 //!
 //! and reads either that or the Python pickle Cedar Backup writes at the same
 //! path (protocol 0 from Cedar 3, or Cedar 2's), so a migrating user keeps
-//! their incremental state. The pickle reader is [`crate::py::pickle`].
+//! their incremental state. The pickle reader is `crate::py::pickle`.
 
 use std::collections::HashMap;
 use std::ffi::OsString;

@@ -1,4 +1,4 @@
-//! The engines the actions share: Cedar's directory walk ([`walk`]), the
+//! The engines the actions share: Cedar's directory walk (`walk`), the
 //! streaming tar writer ([`archive`]), incremental digest maps ([`digest`]),
 //! local and remote peer copies ([`peer`]) and small file helpers
 //! ([`util`]: normalized names, day directories, indicators, ownership),
@@ -10,4 +10,4 @@ pub mod atomic;
 pub mod digest;
 pub mod peer;
 pub mod util;
-pub mod walk;
+pub(crate) mod walk;

@@ -118,11 +118,6 @@ impl Walk {
         }
     }
 
-    /// The paths found so far.
-    pub fn items(&self) -> &[OsString] {
-        &self.items
-    }
-
     /// Consumes the walk, returning its paths.
     pub fn into_items(self) -> Vec<OsString> {
         self.items
