@@ -271,6 +271,7 @@ mod tests {
         ExtendedActionSettings {
             name: name.into(),
             extension: Extension::Sysinfo,
+            module: "CedarBackup3.extend.sysinfo".into(),
             order: match index {
                 Some(i) => ExtensionOrder::Index(i),
                 None => ExtensionOrder::Depends(ActionDependencies {

@@ -50,7 +50,9 @@ pub fn run(ctx: &ActionContext<'_>) -> anyhow::Result<()> {
         "Full backup flag is [{}]; reset digest flag is [{reset}].",
         ctx.full
     );
+    // Unfinished outputs of a killed run (we hold the run lock).
     atomic::remove_stale(target_dir);
+    atomic::remove_stale(&ctx.options().working_dir);
     let job = Job::new(ctx, target_dir, reset);
 
     for file in &plan.files {

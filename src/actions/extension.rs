@@ -15,8 +15,9 @@ pub fn run(
     _ctx: &ActionContext<'_>,
 ) -> anyhow::Result<()> {
     bail!(
-        "extension [{}] (extend.{}) is not implemented yet in this version of cedar",
+        "extension [{}] ({}, native {}) is not implemented yet in this version of cedar",
         action.name,
+        action.module,
         action.extension.module_name()
     )
 }

@@ -14,6 +14,7 @@ use anyhow::{bail, Context};
 
 use super::ActionContext;
 use crate::config::{IgnoreFailureMode, LocalPeerSettings, RemotePeerSettings, StageSettings};
+use crate::engine::atomic;
 use crate::engine::peer::{self, Commands, RemotePeer};
 use crate::engine::util::{self, change_ownership};
 use crate::exec::split_command_line;
@@ -150,6 +151,7 @@ pub fn run(ctx: &ActionContext<'_>) -> anyhow::Result<()> {
             continue;
         }
         let target = day.join(p.name());
+        atomic::remove_stale(&target);
         match p
             .stage(&target, ownership)
             .and_then(|n| p.write_stage_indicator().map(|()| n))

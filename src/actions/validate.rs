@@ -73,9 +73,8 @@ pub fn environment_problems(settings: &Settings) -> Vec<String> {
             problems.extend(e.problems());
         }
         problems.push(format!(
-            "Extension [{}] (extend.{}) is not implemented in this version of cedar.",
-            action.name,
-            action.extension.module_name()
+            "Extension [{}] ({}) is not implemented in this version of cedar.",
+            action.name, action.module
         ));
     }
     problems

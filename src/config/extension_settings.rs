@@ -159,21 +159,19 @@ pub struct AmazonS3Settings {
 }
 
 /// Runs one extension's check: the section's parse problem if it had one,
-/// else `rules`.
+/// else `rules`, given the section's name (from the extension table).
 fn check_section<T>(
     config: &Config,
     ext: Extension,
-    rules: impl FnOnce(&mut Problems) -> Option<T>,
+    rules: impl FnOnce(&mut Problems, &str) -> Option<T>,
 ) -> Result<T, ConfigError> {
     let mut p = Problems::new(config);
-    if let Some(e) = ext
-        .section()
-        .and_then(|name| config.ext.parse_errors.get(name))
-    {
+    let name = ext.section().unwrap_or_else(|| ext.module_name());
+    if let Some(e) = config.ext.parse_errors.get(name) {
         p.add_formatted(e.clone());
         return p.finish(false, None);
     }
-    let value = rules(&mut p);
+    let value = rules(&mut p, name);
     p.finish(false, value)
 }
 
@@ -219,10 +217,9 @@ fn db_rules(
 
 /// Checks `<mysql>`.
 pub fn check_mysql(config: &Config) -> Result<MysqlSettings, ConfigError> {
-    check_section(config, Extension::Mysql, |p| {
-        let m = section(p, &config.ext.mysql, "mysql")?;
-        let (compress_mode, databases) =
-            db_rules(p, "mysql", m.compress_mode, m.all, &m.databases)?;
+    check_section(config, Extension::Mysql, |p, name| {
+        let m = section(p, &config.ext.mysql, name)?;
+        let (compress_mode, databases) = db_rules(p, name, m.compress_mode, m.all, &m.databases)?;
         Some(MysqlSettings {
             user: m.user.clone(),
             password: m.password.clone(),
@@ -234,10 +231,9 @@ pub fn check_mysql(config: &Config) -> Result<MysqlSettings, ConfigError> {
 
 /// Checks `<postgresql>`.
 pub fn check_postgresql(config: &Config) -> Result<PostgresqlSettings, ConfigError> {
-    check_section(config, Extension::Postgresql, |p| {
-        let m = section(p, &config.ext.postgresql, "postgresql")?;
-        let (compress_mode, databases) =
-            db_rules(p, "postgresql", m.compress_mode, m.all, &m.databases)?;
+    check_section(config, Extension::Postgresql, |p, name| {
+        let m = section(p, &config.ext.postgresql, name)?;
+        let (compress_mode, databases) = db_rules(p, name, m.compress_mode, m.all, &m.databases)?;
         Some(PostgresqlSettings {
             user: m.user.clone(),
             compress_mode,
@@ -297,31 +293,31 @@ fn dir_rules(
 
 /// Checks `<subversion>`.
 pub fn check_subversion(config: &Config) -> Result<SubversionSettings, ConfigError> {
-    check_section(config, Extension::Subversion, |p| {
-        let s = section(p, &config.ext.subversion, "subversion")?;
+    check_section(config, Extension::Subversion, |p, name| {
+        let s = section(p, &config.ext.subversion, name)?;
         let defaults = (s.collect_mode, s.compress_mode);
         if s.repositories.as_ref().is_none_or(Vec::is_empty)
             && s.repository_dirs.as_ref().is_none_or(Vec::is_empty)
         {
             p.add(
-                "subversion",
+                name,
                 "at least one repository or repository_dir is required",
             );
         }
         let mut repositories = Vec::new();
         for (i, r) in s.repositories.iter().flatten().enumerate() {
-            let path = format!("subversion/repository[{}]", i + 1);
+            let path = format!("{name}/repository[{}]", i + 1);
             let modes = (r.collect_mode, r.compress_mode);
-            let item = item_rules(p, "subversion", &path, &r.repository_path, modes, defaults);
+            let item = item_rules(p, name, &path, &r.repository_path, modes, defaults);
             repositories.push(item.map(|item| (r.repository_type.clone(), item)));
         }
         let mut repository_dirs = Vec::new();
         for (i, r) in s.repository_dirs.iter().flatten().enumerate() {
-            let path = format!("subversion/repository_dir[{}]", i + 1);
+            let path = format!("{name}/repository_dir[{}]", i + 1);
             let modes = (r.collect_mode, r.compress_mode);
             let dir = dir_rules(
                 p,
-                "subversion",
+                name,
                 &path,
                 &r.directory_path,
                 modes,
@@ -340,21 +336,21 @@ pub fn check_subversion(config: &Config) -> Result<SubversionSettings, ConfigErr
 
 /// Checks `<mbox>`.
 pub fn check_mbox(config: &Config) -> Result<MboxSettings, ConfigError> {
-    check_section(config, Extension::Mbox, |p| {
-        let s = section(p, &config.ext.mbox, "mbox")?;
+    check_section(config, Extension::Mbox, |p, name| {
+        let s = section(p, &config.ext.mbox, name)?;
         let defaults = (s.collect_mode, s.compress_mode);
         if s.mbox_files.as_ref().is_none_or(Vec::is_empty)
             && s.mbox_dirs.as_ref().is_none_or(Vec::is_empty)
         {
-            p.add("mbox", "at least one file or dir is required");
+            p.add(name, "at least one file or dir is required");
         }
         let mut files = Vec::new();
         for (i, f) in s.mbox_files.iter().flatten().enumerate() {
-            let path = format!("mbox/file[{}]", i + 1);
+            let path = format!("{name}/file[{}]", i + 1);
             let modes = (f.collect_mode, f.compress_mode);
             files.push(item_rules(
                 p,
-                "mbox",
+                name,
                 &path,
                 &f.absolute_path,
                 modes,
@@ -363,11 +359,11 @@ pub fn check_mbox(config: &Config) -> Result<MboxSettings, ConfigError> {
         }
         let mut dirs = Vec::new();
         for (i, d) in s.mbox_dirs.iter().flatten().enumerate() {
-            let path = format!("mbox/dir[{}]", i + 1);
+            let path = format!("{name}/dir[{}]", i + 1);
             let modes = (d.collect_mode, d.compress_mode);
             dirs.push(dir_rules(
                 p,
-                "mbox",
+                name,
                 &path,
                 &d.absolute_path,
                 modes,
@@ -385,10 +381,10 @@ pub fn check_mbox(config: &Config) -> Result<MboxSettings, ConfigError> {
 
 /// Checks `<encrypt>`.
 pub fn check_encrypt(config: &Config) -> Result<EncryptSettings, ConfigError> {
-    check_section(config, Extension::Encrypt, |p| {
-        let e = section(p, &config.ext.encrypt, "encrypt")?;
-        let mode = p.need(&e.encrypt_mode, "encrypt/encrypt_mode");
-        let target = p.need(&e.encrypt_target, "encrypt/encrypt_target");
+    check_section(config, Extension::Encrypt, |p, name| {
+        let e = section(p, &config.ext.encrypt, name)?;
+        let mode = p.need(&e.encrypt_mode, &format!("{name}/encrypt_mode"));
+        let target = p.need(&e.encrypt_target, &format!("{name}/encrypt_target"));
         mode?;
         Some(EncryptSettings {
             encrypt_target: target?,
@@ -398,10 +394,10 @@ pub fn check_encrypt(config: &Config) -> Result<EncryptSettings, ConfigError> {
 
 /// Checks `<split>`.
 pub fn check_split(config: &Config) -> Result<SplitSettings, ConfigError> {
-    check_section(config, Extension::Split, |p| {
-        let s = section(p, &config.ext.split, "split")?;
-        let size_limit = p.need(&s.size_limit, "split/size_limit");
-        let split_size = p.need(&s.split_size, "split/split_size");
+    check_section(config, Extension::Split, |p, name| {
+        let s = section(p, &config.ext.split, name)?;
+        let size_limit = p.need(&s.size_limit, &format!("{name}/size_limit"));
+        let split_size = p.need(&s.split_size, &format!("{name}/split_size"));
         Some(SplitSettings {
             size_limit: size_limit?,
             split_size: split_size?,
@@ -411,18 +407,15 @@ pub fn check_split(config: &Config) -> Result<SplitSettings, ConfigError> {
 
 /// Checks `<capacity>`.
 pub fn check_capacity(config: &Config) -> Result<CapacitySettings, ConfigError> {
-    check_section(config, Extension::Capacity, |p| {
-        let c = section(p, &config.ext.capacity, "capacity")?;
+    check_section(config, Extension::Capacity, |p, name| {
+        let c = section(p, &config.ext.capacity, name)?;
         let limit = match (&c.max_percentage, &c.min_bytes) {
             (None, None) => {
-                p.add("capacity", "needs max_percentage or min_bytes");
+                p.add(name, "needs max_percentage or min_bytes");
                 None
             }
             (Some(_), Some(_)) => {
-                p.add(
-                    "capacity",
-                    "needs max_percentage or min_bytes, but not both",
-                );
+                p.add(name, "needs max_percentage or min_bytes, but not both");
                 None
             }
             (Some(pct), None) => Some(CapacityLimit::MaxPercentage(pct.clone())),
@@ -434,9 +427,9 @@ pub fn check_capacity(config: &Config) -> Result<CapacitySettings, ConfigError> 
 
 /// Checks `<amazons3>`.
 pub fn check_amazons3(config: &Config) -> Result<AmazonS3Settings, ConfigError> {
-    check_section(config, Extension::AmazonS3, |p| {
-        let a = section(p, &config.ext.amazons3, "amazons3")?;
-        let s3_bucket = p.need(&a.s3_bucket, "amazons3/s3_bucket");
+    check_section(config, Extension::AmazonS3, |p, name| {
+        let a = section(p, &config.ext.amazons3, name)?;
+        let s3_bucket = p.need(&a.s3_bucket, &format!("{name}/s3_bucket"));
         Some(AmazonS3Settings {
             warn_midnite: a.warn_midnite,
             s3_bucket: s3_bucket?,

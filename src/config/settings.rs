@@ -270,8 +270,10 @@ pub struct ExtensionPlan {
 pub struct ExtendedActionSettings {
     /// `name`
     pub name: String,
-    /// The extension `module`/`function` name.
+    /// The extension its `module`/`function` name.
     pub extension: Extension,
+    /// `module` as configured (for messages).
+    pub module: String,
     /// `index` in index mode, `depends` in dependency mode.
     pub order: ExtensionOrder,
 }

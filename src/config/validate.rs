@@ -267,6 +267,7 @@ impl Config {
                 Some(ExtendedActionSettings {
                     name: name?,
                     extension: extension?,
+                    module: module?,
                     order: order?,
                 })
             })());
