@@ -14,7 +14,8 @@
 use std::fmt;
 
 use crate::actions::ActionContext;
-use crate::config::{Config, ConfigError, ExtendedActionSettings, ExtensionSettings};
+use crate::config::{self as c, Config, ConfigError, ExtendedActionSettings};
+use crate::config::{ExtensionSettings, ExtensionSettings as S};
 
 /// An action named on the command line or in configuration (hooks,
 /// dependencies, managed actions).
@@ -195,14 +196,15 @@ pub const PACKAGES: [&str; 2] = ["CedarBackup3", "CedarBackup2"];
 const EXECUTE_ACTION: &str = "executeAction";
 
 macro_rules! extension_table {
-    ($($ext:ident: $module:literal, $section:expr, $check:expr;)*) => {
-        /// Cedar's bundled extensions, in its documentation order.
+    ($($ext:ident: $module:literal, $has_section:literal, $check:expr;)*) => {
+        /// Cedar's bundled extensions, in its documentation order. A section
+        /// is named like its module (`<mysql>` for `extend.mysql`).
         pub static EXTENSIONS: [ExtensionSpec; 9] = [
             $(ExtensionSpec {
                 extension: Extension::$ext,
                 module: $module,
                 function: EXECUTE_ACTION,
-                section: $section,
+                section: if $has_section { Some($module) } else { None },
                 check: $check,
                 run: crate::actions::extension::run,
             },)*
@@ -210,19 +212,16 @@ macro_rules! extension_table {
     };
 }
 
-use crate::config as c;
-use ExtensionSettings as S;
-
 extension_table! {
-    Sysinfo: "sysinfo", None, |_| Ok(S::Sysinfo);
-    Mysql: "mysql", Some("mysql"), |cf| c::check_mysql(cf).map(S::Mysql);
-    Postgresql: "postgresql", Some("postgresql"), |cf| c::check_postgresql(cf).map(S::Postgresql);
-    Subversion: "subversion", Some("subversion"), |cf| c::check_subversion(cf).map(S::Subversion);
-    Mbox: "mbox", Some("mbox"), |cf| c::check_mbox(cf).map(S::Mbox);
-    Encrypt: "encrypt", Some("encrypt"), |cf| c::check_encrypt(cf).map(S::Encrypt);
-    Split: "split", Some("split"), |cf| c::check_split(cf).map(S::Split);
-    Capacity: "capacity", Some("capacity"), |cf| c::check_capacity(cf).map(S::Capacity);
-    AmazonS3: "amazons3", Some("amazons3"), |cf| c::check_amazons3(cf).map(S::AmazonS3);
+    Sysinfo: "sysinfo", false, |_| Ok(S::Sysinfo);
+    Mysql: "mysql", true, |cf| c::check_mysql(cf).map(S::Mysql);
+    Postgresql: "postgresql", true, |cf| c::check_postgresql(cf).map(S::Postgresql);
+    Subversion: "subversion", true, |cf| c::check_subversion(cf).map(S::Subversion);
+    Mbox: "mbox", true, |cf| c::check_mbox(cf).map(S::Mbox);
+    Encrypt: "encrypt", true, |cf| c::check_encrypt(cf).map(S::Encrypt);
+    Split: "split", true, |cf| c::check_split(cf).map(S::Split);
+    Capacity: "capacity", true, |cf| c::check_capacity(cf).map(S::Capacity);
+    AmazonS3: "amazons3", true, |cf| c::check_amazons3(cf).map(S::AmazonS3);
 }
 
 /// Why a configured module/function pair names no extension: Cedar's

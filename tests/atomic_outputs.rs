@@ -314,3 +314,71 @@ fn walk_files(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A small tmpfs mounted for the test's lifetime (root only).
+struct SmallDisc {
+    path: PathBuf,
+}
+
+impl SmallDisc {
+    fn mount(path: &Path, size: &str) -> Option<SmallDisc> {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipping: mounting a small tmpfs needs root");
+            return None;
+        }
+        let options = format!("size={size}");
+        match nix::mount::mount(
+            Some("tmpfs"),
+            path,
+            Some("tmpfs"),
+            nix::mount::MsFlags::empty(),
+            Some(options.as_str()),
+        ) {
+            Ok(()) => Some(SmallDisc {
+                path: path.to_path_buf(),
+            }),
+            Err(e) => {
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "cannot mount a tmpfs: {e}"
+                );
+                eprintln!("skipping: cannot mount a tmpfs: {e}");
+                None
+            }
+        }
+    }
+}
+
+impl Drop for SmallDisc {
+    fn drop(&mut self) {
+        let _ = nix::mount::umount2(&self.path, nix::mount::MntFlags::MNT_DETACH);
+    }
+}
+
+#[test]
+fn a_full_disc_mid_archive_keeps_the_previous_archive_and_leaves_nothing() {
+    let job = Job::new();
+    let Some(_disc) = SmallDisc::mount(&job.path("collect"), "4m") else {
+        return;
+    };
+    job.config("daily", today());
+    std::fs::rename(job.path("data/big"), job.path("big")).expect("set big aside");
+    std::fs::write(job.path("data/small"), b"small file").expect("write");
+    assert_eq!(job.run("collect"), 0);
+    let archive = job.archive();
+    let before = std::fs::read(&archive).expect("archive");
+    assert!(gzip_ok(&archive));
+
+    // 48 MiB of incompressible data cannot fit on the 4 MiB disc.
+    std::fs::rename(job.path("big"), job.path("data/big")).expect("put big back");
+    assert_eq!(job.run("collect"), 6, "a full disc fails the action");
+    assert_eq!(std::fs::read(&archive).expect("archive"), before);
+    assert!(gzip_ok(&archive), "the previous archive is intact");
+    let names = job.names("collect");
+    assert!(
+        !names.iter().any(|n| n.ends_with(".cedar-partial")),
+        "the unfinished archive is removed: {names:?}"
+    );
+    let log = std::fs::read_to_string(job.path("cback.log")).expect("log");
+    assert!(log.contains("No space left on device"), "{log}");
+}
