@@ -17,6 +17,16 @@ struct Setup {
 
 impl Setup {
     fn new(extensions: &str) -> Setup {
+        Setup::build(
+            extensions,
+            "",
+            "<file><abs_path>{dir}/data/file</abs_path></file>",
+        )
+    }
+
+    /// A config with `extensions` before `<options>`, `options` inside it
+    /// and `items` in `<collect>` (`{dir}` is the setup's directory).
+    fn build(extensions: &str, options: &str, items: &str) -> Setup {
         let dir = tempfile::tempdir().expect("tempdir");
         for d in ["work", "collect", "purge", "data"] {
             std::fs::create_dir(dir.path().join(d)).expect("mkdir");
@@ -34,13 +44,14 @@ impl Setup {
     <backup_user>root</backup_user>
     <backup_group>root</backup_group>
     <rcp_command>/usr/bin/scp -B</rcp_command>
+    {options}
   </options>
   <collect>
     <collect_dir>{collect}</collect_dir>
     <collect_mode>daily</collect_mode>
     <archive_mode>tar</archive_mode>
     <ignore_file>.ignore</ignore_file>
-    <file><abs_path>{file}</abs_path></file>
+    {items}
   </collect>
   <purge><dir><abs_path>{purge}</abs_path><retain_days>1</retain_days></dir></purge>
 </cb_config>
@@ -48,7 +59,7 @@ impl Setup {
             work = p("work"),
             collect = p("collect"),
             purge = p("purge"),
-            file = p("data/file"),
+            items = items.replace("{dir}", &dir.path().display().to_string()),
         );
         std::fs::write(dir.path().join("cback.conf"), xml).expect("write config");
         Setup { dir }
@@ -277,4 +288,140 @@ fn a_missing_working_dir_is_one_clear_line() {
         )],
         "{stderr}"
     );
+}
+
+/// The documented differences (README), each checked against cback3.
+mod differences {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+
+    #[test]
+    fn help_goes_to_stdout_and_screen_messages_to_stderr_the_other_way_round_from_cedar() {
+        let Some(cb3) = support::cb3() else { return };
+        let s = Setup::new("");
+        let help = ["--help".to_string()];
+        let (theirs, mine) = (run(&cb3, &help), run(Path::new(CBACK), &help));
+        assert_eq!((code(&theirs), code(&mine)), (0, 0));
+        assert!(String::from_utf8_lossy(&theirs.stderr).contains("Usage: cback3"));
+        assert!(String::from_utf8_lossy(&mine.stdout).contains("Usage: cback"));
+        assert!(mine.stderr.is_empty());
+        std::fs::remove_dir(s.path("collect")).expect("rmdir");
+        let args = ["-c", "{conf}", "-l", "{dir}/x.log", "validate"];
+        let theirs = run(&cb3, &s.args(&args));
+        let mine = run(Path::new(CBACK), &s.args(&args));
+        let verdict = "Configuration is not valid.";
+        assert!(String::from_utf8_lossy(&theirs.stdout).contains(verdict));
+        assert!(String::from_utf8_lossy(&mine.stderr).contains(verdict));
+        assert!(!String::from_utf8_lossy(&mine.stdout).contains(verdict));
+        // ... and validate's verdict is an exit code (Cedar: 0).
+        assert_eq!((code(&theirs), code(&mine)), (0, 6));
+    }
+
+    #[test]
+    fn stack_exits_6_where_cedar_exits_1() {
+        let Some(cb3) = support::cb3() else { return };
+        let s = Setup::new("");
+        std::fs::remove_file(s.path("data/file")).expect("rm");
+        let args = ["-s", "-c", "{conf}", "-l", "{dir}/x.log", "collect"];
+        let theirs = run(&cb3, &s.args(&args));
+        let mine = run(Path::new(CBACK), &s.args(&args));
+        assert_eq!((code(&theirs), code(&mine)), (1, 6));
+    }
+
+    #[test]
+    fn sigterm_exits_5_where_cedar_dies_of_it() {
+        let Some(cb3) = support::cb3() else { return };
+        let s = Setup::build(
+            "",
+            "<pre_action_hook><action>collect</action><command>sleep 20</command></pre_action_hook>",
+            "<file><abs_path>{dir}/data/file</abs_path></file>",
+        );
+        for (program, want_code, want_signal) in [
+            (cb3.as_path(), None, Some(15)),
+            (Path::new(CBACK), Some(5), None),
+        ] {
+            let mut child = Command::new(program)
+                .args(s.args(&["-c", "{conf}", "-l", "{dir}/x.log", "collect"]))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("spawn");
+            // Let it reach the hook.
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(child.id() as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            )
+            .expect("SIGTERM");
+            let status = child.wait().expect("reaped");
+            assert_eq!(
+                (status.code(), status.signal()),
+                (want_code, want_signal),
+                "{}",
+                program.display()
+            );
+        }
+    }
+
+    #[test]
+    fn names_with_backslashes_are_archived_where_cedar_drops_them() {
+        let Some(cb3) = support::cb3() else { return };
+        let s = Setup::build("", "", "<dir><abs_path>{dir}/data</abs_path></dir>");
+        std::fs::write(s.path("data/a\\b"), b"x").expect("write");
+        let members = |program: &Path| {
+            for e in std::fs::read_dir(s.path("collect")).expect("list") {
+                std::fs::remove_file(e.expect("entry").path()).expect("rm");
+            }
+            let out = run(
+                program,
+                &s.args(&["-c", "{conf}", "-l", "{dir}/x.log", "collect"]),
+            );
+            assert_eq!(code(&out), 0, "{}", program.display());
+            let tar = std::fs::read_dir(s.path("collect"))
+                .expect("list")
+                .map(|e| e.expect("entry").path())
+                .find(|p| p.extension().is_some_and(|x| x == "tar"))
+                .expect("an archive");
+            let mut archive = tar::Archive::new(std::fs::File::open(tar).expect("open"));
+            archive
+                .entries()
+                .expect("entries")
+                .map(|e| {
+                    e.expect("entry")
+                        .path()
+                        .expect("path")
+                        .display()
+                        .to_string()
+                })
+                .collect::<Vec<_>>()
+        };
+        let theirs = members(&cb3);
+        let mine = members(Path::new(CBACK));
+        assert!(!theirs.iter().any(|m| m.ends_with("a\\b")), "{theirs:?}");
+        assert!(mine.iter().any(|m| m.ends_with("a\\b")), "{mine:?}");
+        assert!(mine.iter().any(|m| m.ends_with("data/file")), "{mine:?}");
+    }
+
+    #[test]
+    fn validate_reports_a_missing_extension_section() {
+        let Some(cb3) = support::cb3() else { return };
+        let s = Setup::new(
+            "<extensions><action><name>mysql</name><module>CedarBackup3.extend.mysql</module>\
+             <function>executeAction</function><index>99</index></action></extensions>",
+        );
+        let args = ["-c", "{conf}", "-l", "{dir}/x.log", "validate"];
+        let theirs = run(&cb3, &s.args(&args));
+        let mine = run(Path::new(CBACK), &s.args(&args));
+        assert_eq!(
+            code(&theirs),
+            0,
+            "Cedar does not look at <mysql> in validate"
+        );
+        assert_eq!(code(&mine), 6);
+        let stderr = String::from_utf8_lossy(&mine.stderr);
+        assert!(
+            stderr.contains("mysql: the mysql section is required"),
+            "{stderr}"
+        );
+    }
 }
