@@ -364,6 +364,51 @@ mod differences {
     }
 
     #[test]
+    fn an_inherited_ignored_sigint_still_exits_5_where_cedar_ignores_it() {
+        use std::os::unix::process::CommandExt;
+        let Some(cb3) = support::cb3() else { return };
+        let s = Setup::build(
+            "",
+            "<pre_action_hook><action>collect</action><command>sleep 20</command></pre_action_hook>",
+            "<file><abs_path>{dir}/data/file</abs_path></file>",
+        );
+        let start = |program: &Path| {
+            let mut c = Command::new(program);
+            c.args(s.args(&["-c", "{conf}", "-l", "{dir}/x.log", "collect"]))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            // SAFETY: only async-signal-safe signal(2) between fork and exec.
+            unsafe {
+                c.pre_exec(|| {
+                    nix::sys::signal::signal(
+                        nix::sys::signal::Signal::SIGINT,
+                        nix::sys::signal::SigHandler::SigIgn,
+                    )
+                    .map(drop)
+                    .map_err(std::io::Error::from)
+                });
+            }
+            let child = c.spawn().expect("spawn");
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(child.id() as i32),
+                nix::sys::signal::Signal::SIGINT,
+            )
+            .expect("SIGINT");
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            child
+        };
+        let mut theirs = start(&cb3);
+        let still_running = theirs.try_wait().expect("poll").is_none();
+        let _ = theirs.kill();
+        let _ = theirs.wait();
+        assert!(still_running, "cback3 ignores the inherited-ignored SIGINT");
+        let mut mine = start(Path::new(CBACK));
+        let status = mine.wait().expect("reaped");
+        assert_eq!(status.code(), Some(5));
+    }
+
+    #[test]
     fn names_with_backslashes_are_archived_where_cedar_drops_them() {
         let Some(cb3) = support::cb3() else { return };
         let s = Setup::build("", "", "<dir><abs_path>{dir}/data</abs_path></dir>");
