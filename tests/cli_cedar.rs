@@ -94,8 +94,12 @@ fn code(out: &Output) -> i32 {
 /// Runs the command line through both programs (each with its own log file
 /// in `{dir}`) and asserts equal exit codes; returns cedar's output.
 fn same_exit(cb3: &Path, setup: &Setup, args: &[&str], want: i32) -> Output {
-    let mine = run(Path::new(CBACK), &setup.args(&args_with_log(args, "cedar")));
-    let theirs = run(cb3, &setup.args(&args_with_log(args, "cb3")));
+    let args_for = |who: &str| {
+        let with_log = args_with_log(args, who);
+        setup.args(&with_log.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let mine = run(Path::new(CBACK), &args_for("cedar"));
+    let theirs = run(cb3, &args_for("cb3"));
     assert_eq!(
         code(&theirs),
         want,
@@ -111,16 +115,10 @@ fn same_exit(cb3: &Path, setup: &Setup, args: &[&str], want: i32) -> Output {
     mine
 }
 
-/// `{log}` stands for a log file per program.
-fn args_with_log<'a>(args: &[&'a str], who: &str) -> Vec<&'a str> {
-    let log: &'static str = if who == "cedar" {
-        "{dir}/cedar.log"
-    } else {
-        "{dir}/cb3.log"
-    };
-    args.iter()
-        .map(|a| if *a == "{log}" { log } else { a })
-        .collect()
+/// `{log}` (alone or inside an argument) stands for a log file per program.
+fn args_with_log(args: &[&str], who: &str) -> Vec<String> {
+    let log = format!("{{dir}}/{who}.log");
+    args.iter().map(|a| a.replace("{log}", &log)).collect()
 }
 
 #[test]
