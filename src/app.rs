@@ -7,11 +7,11 @@ use std::path::Path;
 
 use anyhow::Context;
 
+use crate::action::Action;
 use crate::actions::{self, ActionContext};
 use crate::cli::{self, Options};
-use crate::config::{self, Config, ConfigError, HookKind, OptionsConfig};
+use crate::config::{self, ConfigError, HookKind, OptionsSettings, Settings};
 use crate::exec::{split_command_line, CommandRunner};
-use crate::extensions::Extension;
 use crate::lock::RunLock;
 use crate::ordering::{self, ActionItem, Target};
 
@@ -99,20 +99,29 @@ fn run_with_logging(options: &Options) -> i32 {
     };
     let local = !options.managed_only;
     let managed = options.managed || options.managed_only;
-    let plan = match ordering::plan(&config, &options.actions, local, managed) {
+    let plan = match ordering::plan(
+        &config.extensions,
+        &config.managed_action_names(),
+        &options.actions,
+        local,
+        managed,
+    ) {
         Ok(p) => p,
         Err(e) => {
             log::error!("Error reading or handling configuration: {e}");
             return exit::CONFIG;
         }
     };
-    if options.actions == ["validate"] {
-        return validate(&config, options);
+    if let [word] = options.actions.as_slice() {
+        if Action::builtin(word) == Some(Action::Validate) {
+            // validate stands alone and runs without the lock.
+            return validate(&config, options);
+        }
     }
-    let lock = match lock_for(&config) {
+    let lock = match RunLock::acquire(&config.options.working_dir) {
         Ok(l) => l,
         Err(e) => {
-            log::error!("Error executing backup: {e:#}");
+            log::error!("Error executing backup: {e}");
             return exit::ACTION;
         }
     };
@@ -132,9 +141,10 @@ fn run_with_logging(options: &Options) -> i32 {
     }
 }
 
-/// Reads, parses and validates the config; on failure returns every
-/// problem as a line prefixed with the file name.
-pub fn load_config(path: &Path) -> Result<Config, Vec<String>> {
+/// Reads, parses and checks the config (Cedar's validation, then every
+/// extension module resolved); on failure returns every problem as a line
+/// prefixed with the file name.
+pub fn load_config(path: &Path) -> Result<Settings, Vec<String>> {
     let lines = |e: ConfigError| {
         e.problems()
             .into_iter()
@@ -142,23 +152,13 @@ pub fn load_config(path: &Path) -> Result<Config, Vec<String>> {
             .collect::<Vec<_>>()
     };
     let config = config::parse_file(path).map_err(lines)?;
-    config.validate().map_err(lines)?;
-    Ok(config)
-}
-
-fn lock_for(config: &Config) -> anyhow::Result<RunLock> {
-    let working_dir = config
-        .options
-        .as_ref()
-        .and_then(|o| o.working_dir.as_deref())
-        .context("options/working_dir is not set")?;
-    Ok(RunLock::acquire(Path::new(working_dir))?)
+    config.check().map_err(lines)
 }
 
 /// The `validate` action: config problems were already ruled out (exit 4),
 /// so what remains are environment problems (exit 6).
-fn validate(config: &Config, options: &Options) -> i32 {
-    let problems = crate::validate::environment_problems(config);
+fn validate(settings: &Settings, options: &Options) -> i32 {
+    let problems = crate::actions::validate::environment_problems(settings);
     // With -q the verdict only goes to the log, as in Cedar.
     let report = |line: &str| {
         if options.quiet {
@@ -179,9 +179,9 @@ fn validate(config: &Config, options: &Options) -> i32 {
     }
 }
 
-fn execute(config: &Config, options: &Options, plan: &[ActionItem]) -> anyhow::Result<()> {
+fn execute(settings: &Settings, options: &Options, plan: &[ActionItem]) -> anyhow::Result<()> {
     let ctx = ActionContext {
-        config,
+        settings,
         full: options.full,
         log_output: options.output,
         now: chrono::Local::now(),
@@ -190,62 +190,62 @@ fn execute(config: &Config, options: &Options, plan: &[ActionItem]) -> anyhow::R
     for item in plan {
         match item.target {
             Target::Local => {
-                run_hooks(ctx.options(), &runner, HookKind::Pre, &item.name)?;
-                log::info!("Executing the '{}' action.", item.name);
-                run_action(&ctx, &item.name)?;
-                run_hooks(ctx.options(), &runner, HookKind::Post, &item.name)?;
+                run_hooks(ctx.options(), &runner, HookKind::Pre, &item.action)?;
+                log::info!("Executing the '{}' action.", item.action);
+                run_action(&ctx, &item.action)?;
+                run_hooks(ctx.options(), &runner, HookKind::Post, &item.action)?;
             }
             Target::Managed => {
-                log::info!("Executing managed action [{}] on remote peers.", item.name);
-                actions::managed::run_managed(&ctx, &item.name)?;
+                log::info!(
+                    "Executing managed action [{}] on remote peers.",
+                    item.action
+                );
+                actions::managed::run_managed(&ctx, item.action.name())?;
             }
         }
     }
     Ok(())
 }
 
-fn run_action(ctx: &ActionContext<'_>, name: &str) -> anyhow::Result<()> {
-    match name {
-        "collect" => actions::collect::run(ctx),
-        "stage" => actions::stage::run(ctx),
-        "purge" => actions::purge::run(ctx),
-        "store" | "rebuild" | "initialize" => {
-            anyhow::bail!("the {name} action is not implemented yet in this version of cedar")
+fn run_action(ctx: &ActionContext<'_>, action: &Action) -> anyhow::Result<()> {
+    match action {
+        Action::Collect => actions::collect::run(ctx),
+        Action::Validate => anyhow::bail!("validate runs on its own, without the lock"),
+        Action::Stage => actions::stage::run(ctx),
+        Action::Purge => actions::purge::run(ctx),
+        Action::Store | Action::Rebuild | Action::Initialize => {
+            anyhow::bail!("the {action} action is not implemented yet in this version of cedar")
         }
-        extension => {
-            let action = ctx
-                .config
-                .extensions
-                .iter()
-                .flat_map(|e| e.actions.iter())
-                .find(|a| a.name.as_deref() == Some(extension))
-                .with_context(|| {
-                    format!("Action [{extension}] is not a valid action or extended action.")
-                })?;
-            let module = action.module.as_deref().unwrap_or_default();
-            let ext = Extension::resolve(module, action.function.as_deref().unwrap_or_default())
-                .map_err(anyhow::Error::msg)?;
-            anyhow::bail!(
-                "extension [{extension}] ({module}, native {}) is not implemented yet in this version of cedar",
-                ext.module_name()
-            )
+        Action::Extension(name) => {
+            let configured = ctx.settings.extended_action(name).with_context(|| {
+                format!("Action [{name}] is not a valid action or extended action.")
+            })?;
+            let spec = configured.extension.spec();
+            // The extension checks its own section when it runs, as in Cedar.
+            let section = (spec.check)(ctx.settings.raw()).map_err(|e| {
+                anyhow::anyhow!(
+                    "extension [{name}] configuration is not valid: {}",
+                    e.problems().join("; ")
+                )
+            })?;
+            (spec.run)(configured, &section, ctx)
         }
     }
 }
 
 /// Runs the configured hooks of `kind` for `action`, in config order.
 fn run_hooks(
-    options: &OptionsConfig,
+    options: &OptionsSettings,
     runner: &CommandRunner,
     kind: HookKind,
-    action: &str,
+    action: &Action,
 ) -> anyhow::Result<()> {
     let label = match kind {
         HookKind::Pre => "pre-action",
         HookKind::Post => "post-action",
     };
     for hook in options.hooks_for(action, kind) {
-        let fields = split_command_line(hook.command.as_deref().unwrap_or_default());
+        let fields = split_command_line(&hook.command);
         log::debug!("Executing {label} hook for action {action}: {fields:?}");
         let output = runner.run(&fields).with_context(|| {
             format!("Error executing {label} hook for action {action}: {fields:?}")
@@ -280,6 +280,7 @@ fn spawn_interrupt_watcher() {
     }
     std::thread::spawn(move || {
         if set.wait().is_ok() {
+            crate::engine::atomic::remove_pending();
             log::error!("Backup interrupted.");
             log::info!(
                 "Cedar Backup run completed with status {}.",

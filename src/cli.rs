@@ -1,15 +1,17 @@
 //! Command-line switches of `cback`, exactly as Cedar Backup's `cli.py`
-//! accepts them: switches first, and the first non-option word starts the
-//! action list (everything after it is an action, even if it looks like a
-//! switch, because Cedar uses non-GNU getopt).
+//! accepts them through Python's `getopt.getopt` ([`getopt`]): switches
+//! first, and the first non-option word starts the action list (everything
+//! after it is an action, even if it looks like a switch); long options may
+//! be abbreviated to a unique prefix (`--conf`, `--managed-o`); `--name=value`
+//! and `-cVALUE` forms work; for a switch given both ways the long form
+//! wins, otherwise the last one does.
 //!
-//! Raw flags ([`RawArgs`], clap) and the checked invocation ([`Options`]) are
-//! separate types: clap only parses, [`Options::from_raw`] applies Cedar's
-//! rules.
+//! Parsing ([`getopt`]) and Cedar's checks ([`Options::parse`]) are separate
+//! steps, as in Cedar.
 
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-
-use clap::Parser;
 
 /// Default config file of Cedar Backup 3.
 pub const DEFAULT_CONFIG: &str = "/etc/cback3.conf";
@@ -22,68 +24,161 @@ pub const DEFAULT_OWNER: (&str, &str) = ("root", "adm");
 /// Default mode of a newly created log file.
 pub const DEFAULT_MODE: u32 = 0o640;
 
-/// The switches as clap parses them, before Cedar's rules are applied.
-#[derive(Debug, Parser)]
-#[command(
-    name = "cback",
-    disable_help_flag = true,
-    disable_version_flag = true,
-    args_override_self = true
-)]
-pub struct RawArgs {
-    /// Display this usage/help listing
-    #[arg(short = 'h', long = "help")]
-    pub help: bool,
-    /// Display version information
-    #[arg(short = 'V', long = "version")]
-    pub version: bool,
-    /// Print verbose output as well as logging to disk
-    #[arg(short = 'b', long = "verbose")]
-    pub verbose: bool,
-    /// Run quietly (display no output to the screen)
-    #[arg(short = 'q', long = "quiet")]
-    pub quiet: bool,
-    /// Path to config file
-    #[arg(short = 'c', long = "config", value_name = "PATH")]
-    pub config: Option<PathBuf>,
-    /// Perform a full backup, regardless of configuration
-    #[arg(short = 'f', long = "full")]
-    pub full: bool,
-    /// Include managed clients when executing actions
-    #[arg(short = 'M', long = "managed")]
-    pub managed: bool,
-    /// Include ONLY managed clients when executing actions
-    #[arg(short = 'N', long = "managed-only")]
-    pub managed_only: bool,
-    /// Path to logfile
-    #[arg(short = 'l', long = "logfile", value_name = "PATH")]
-    pub logfile: Option<PathBuf>,
-    /// Logfile ownership, user:group
-    #[arg(short = 'o', long = "owner", value_name = "USER:GROUP")]
-    pub owner: Option<String>,
-    /// Octal logfile permissions mode
-    #[arg(short = 'm', long = "mode", value_name = "OCTAL")]
-    pub mode: Option<String>,
-    /// Record some sub-command output to the log
-    #[arg(short = 'O', long = "output")]
-    pub output: bool,
-    /// Write debugging information to the log (implies --output)
-    #[arg(short = 'd', long = "debug")]
-    pub debug: bool,
-    /// Show full error detail instead of one line
-    #[arg(short = 's', long = "stack")]
-    pub stack: bool,
-    /// Print runtime diagnostics to the screen and exit
-    #[arg(short = 'D', long = "diagnostics")]
-    pub diagnostics: bool,
-    /// Actions to take
-    #[arg(
-        value_name = "ACTION",
-        trailing_var_arg = true,
-        allow_hyphen_values = false,
-        num_args = 0..
-    )]
-    pub actions: Vec<String>,
+/// A switch `cback` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Switch {
+    /// `-h`, `--help`
+    Help,
+    /// `-V`, `--version`
+    Version,
+    /// `-b`, `--verbose`
+    Verbose,
+    /// `-q`, `--quiet`
+    Quiet,
+    /// `-c`, `--config`
+    Config,
+    /// `-f`, `--full`
+    Full,
+    /// `-M`, `--managed`
+    Managed,
+    /// `-N`, `--managed-only`
+    ManagedOnly,
+    /// `-l`, `--logfile`
+    Logfile,
+    /// `-o`, `--owner`
+    Owner,
+    /// `-m`, `--mode`
+    Mode,
+    /// `-O`, `--output`
+    Output,
+    /// `-d`, `--debug`
+    Debug,
+    /// `-s`, `--stack`
+    Stack,
+    /// `-D`, `--diagnostics`
+    Diagnostics,
+}
+
+/// Every switch: short letter, long name, whether it takes a value
+/// (Cedar's `SHORT_SWITCHES` and `LONG_SWITCHES`).
+const SWITCHES: [(Switch, u8, &str, bool); 15] = [
+    (Switch::Help, b'h', "help", false),
+    (Switch::Version, b'V', "version", false),
+    (Switch::Verbose, b'b', "verbose", false),
+    (Switch::Quiet, b'q', "quiet", false),
+    (Switch::Config, b'c', "config", true),
+    (Switch::Full, b'f', "full", false),
+    (Switch::Managed, b'M', "managed", false),
+    (Switch::ManagedOnly, b'N', "managed-only", false),
+    (Switch::Logfile, b'l', "logfile", true),
+    (Switch::Owner, b'o', "owner", true),
+    (Switch::Mode, b'm', "mode", true),
+    (Switch::Output, b'O', "output", false),
+    (Switch::Debug, b'd', "debug", false),
+    (Switch::Stack, b's', "stack", false),
+    (Switch::Diagnostics, b'D', "diagnostics", false),
+];
+
+/// One switch as given: which, whether in its long form, and its value
+/// (empty for switches without one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Given {
+    /// The switch.
+    pub switch: Switch,
+    /// Given as `--name`.
+    pub long: bool,
+    /// Its value.
+    pub value: OsString,
+}
+
+/// Python's `getopt.getopt(args, SHORT_SWITCHES, LONG_SWITCHES)`: the
+/// switches in order and the remaining words. The error is getopt's message.
+pub fn getopt(args: &[OsString]) -> Result<(Vec<Given>, Vec<OsString>), String> {
+    let mut given = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let arg = args[i].as_bytes();
+        if !arg.starts_with(b"-") || arg == b"-" {
+            break;
+        }
+        i += 1;
+        if arg == b"--" {
+            break;
+        }
+        if let Some(long) = arg.strip_prefix(b"--") {
+            let (name, inline) = match long.iter().position(|&b| b == b'=') {
+                Some(eq) => (&long[..eq], Some(&long[eq + 1..])),
+                None => (long, None),
+            };
+            let (switch, full, takes) = long_switch(name)?;
+            let value = match (takes, inline) {
+                (true, Some(v)) => OsStr::from_bytes(v).to_os_string(),
+                (true, None) => {
+                    let v = args
+                        .get(i)
+                        .ok_or_else(|| format!("option --{full} requires argument"))?;
+                    i += 1;
+                    v.clone()
+                }
+                (false, Some(_)) => {
+                    return Err(format!("option --{full} must not have an argument"))
+                }
+                (false, None) => OsString::new(),
+            };
+            given.push(Given {
+                switch,
+                long: true,
+                value,
+            });
+            continue;
+        }
+        let mut rest = &arg[1..];
+        while let Some((&letter, after)) = rest.split_first() {
+            rest = after;
+            let Some(&(switch, _, _, takes)) = SWITCHES.iter().find(|s| s.1 == letter) else {
+                return Err(format!(
+                    "option -{} not recognized",
+                    String::from_utf8_lossy(&[letter])
+                ));
+            };
+            let value = if !takes {
+                OsString::new()
+            } else if !rest.is_empty() {
+                let v = OsStr::from_bytes(rest).to_os_string();
+                rest = &[];
+                v
+            } else {
+                let v = args.get(i).ok_or_else(|| {
+                    format!(
+                        "option -{} requires argument",
+                        String::from_utf8_lossy(&[letter])
+                    )
+                })?;
+                i += 1;
+                v.clone()
+            };
+            given.push(Given {
+                switch,
+                long: false,
+                value,
+            });
+        }
+    }
+    Ok((given, args[i..].to_vec()))
+}
+
+/// getopt's `long_has_args`: an exact name, else a unique prefix.
+fn long_switch(name: &[u8]) -> Result<(Switch, &'static str, bool), String> {
+    let shown = String::from_utf8_lossy(name);
+    if let Some(&(s, _, full, takes)) = SWITCHES.iter().find(|s| s.2.as_bytes() == name) {
+        return Ok((s, full, takes));
+    }
+    let mut matches = SWITCHES.iter().filter(|s| s.2.as_bytes().starts_with(name));
+    match (matches.next(), matches.next()) {
+        (None, _) => Err(format!("option --{shown} not recognized")),
+        (Some(_), Some(_)) => Err(format!("option --{shown} not a unique prefix")),
+        (Some(&(s, _, full, takes)), None) => Ok((s, full, takes)),
+    }
 }
 
 /// A checked command line.
@@ -131,21 +226,37 @@ impl Options {
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        let argv = std::iter::once(std::ffi::OsString::from("cback"))
-            .chain(args.into_iter().map(Into::into));
-        let raw = RawArgs::try_parse_from(argv).map_err(|e| {
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            first.trim_start_matches("error: ").to_string()
-        })?;
-        Options::from_raw(raw)
-    }
-
-    /// Applies Cedar's checks to clap's result.
-    pub fn from_raw(raw: RawArgs) -> Result<Options, String> {
-        let owner = match raw.owner {
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        let (given, actions) = getopt(&args)?;
+        // Cedar's switch dictionary: the last of each form, the long one
+        // winning over the short one.
+        let value = |switch: Switch| {
+            let last = |long: bool| {
+                given
+                    .iter()
+                    .rev()
+                    .find(|g| g.switch == switch && g.long == long)
+            };
+            last(true).or_else(|| last(false)).map(|g| g.value.clone())
+        };
+        let on = |switch: Switch| given.iter().any(|g| g.switch == switch);
+        let non_empty = |v: OsString, what: &str| {
+            if v.is_empty() {
+                Err(format!("The {what} parameter must be a non-empty string."))
+            } else {
+                Ok(PathBuf::from(v))
+            }
+        };
+        let config = value(Switch::Config)
+            .map(|v| non_empty(v, "config"))
+            .transpose()?;
+        let logfile = value(Switch::Logfile)
+            .map(|v| non_empty(v, "logfile"))
+            .transpose()?;
+        let owner = match value(Switch::Owner) {
             None => None,
             Some(text) => {
+                let text = text.to_string_lossy().into_owned();
                 let (user, group) = text
                     .split_once(':')
                     .ok_or("Must specify user and group tuple for owner parameter.")?;
@@ -155,34 +266,30 @@ impl Options {
                 Some((user.to_string(), group.to_string()))
             }
         };
-        let mode = match raw.mode {
+        let mode = match value(Switch::Mode) {
             None => None,
-            Some(text) => Some(
-                u32::from_str_radix(text.trim(), 8)
-                    .ok()
-                    .filter(|m| *m <= 0o7777)
-                    .ok_or_else(|| {
-                        format!("Mode must be an octal integer >= 0, i.e. 644 (got {text:?}).")
-                    })?,
-            ),
+            Some(text) => Some(parse_mode(&text.to_string_lossy())?),
         };
         let options = Options {
-            help: raw.help,
-            version: raw.version,
-            verbose: raw.verbose,
-            quiet: raw.quiet,
-            config: raw.config,
-            full: raw.full,
-            managed: raw.managed,
-            managed_only: raw.managed_only,
-            logfile: raw.logfile,
+            help: on(Switch::Help),
+            version: on(Switch::Version),
+            verbose: on(Switch::Verbose),
+            quiet: on(Switch::Quiet),
+            config,
+            full: on(Switch::Full),
+            managed: on(Switch::Managed),
+            managed_only: on(Switch::ManagedOnly),
+            logfile,
             owner,
             mode,
-            output: raw.output || raw.debug,
-            debug: raw.debug,
-            stack: raw.stack,
-            diagnostics: raw.diagnostics,
-            actions: raw.actions,
+            output: on(Switch::Output) || on(Switch::Debug),
+            debug: on(Switch::Debug),
+            stack: on(Switch::Stack),
+            diagnostics: on(Switch::Diagnostics),
+            actions: actions
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
         };
         if !options.help && !options.version && !options.diagnostics && options.actions.is_empty() {
             return Err("At least one action must be specified.".into());
@@ -202,6 +309,18 @@ impl Options {
             Path::new(LEGACY_CONFIG),
         )
     }
+}
+
+/// Cedar's `int(value, 8)` for `-m`: `600`, `0o600`, ` 7 `, `1_0`; Python's
+/// own message when it is not an octal integer. The mode is applied as the
+/// kernel applies `chmod`'s (its permission bits).
+pub fn parse_mode(text: &str) -> Result<u32, String> {
+    let value = crate::py::num::py_int_radix(text, 8)
+        .ok_or_else(|| format!("invalid literal for int() with base 8: '{text}'"))?;
+    if value < 0 {
+        return Err("Mode must be an octal integer >= 0. i.e. 644.".into());
+    }
+    Ok(u32::try_from(value & 0o7777).unwrap_or(0))
 }
 
 /// Chooses the config file given the `-c` value and the two default paths.
@@ -331,6 +450,59 @@ mod tests {
             .contains("may not be combined"));
         assert!(parse(&["--bogus", "collect"]).is_err());
         assert!(parse(&["-c"]).is_err());
+    }
+
+    #[test]
+    fn getopt_prefixes_forms_and_precedence() {
+        let o = parse(&["--conf", "/a", "--verb", "--log=/l", "--managed-o", "x"]).expect("valid");
+        assert_eq!(o.config.as_deref(), Some(Path::new("/a")));
+        assert_eq!(o.logfile.as_deref(), Some(Path::new("/l")));
+        assert!(o.verbose && o.managed_only && !o.managed);
+        assert_eq!(
+            parse(&["--man", "x"]).unwrap_err(),
+            "option --man not a unique prefix"
+        );
+        assert!(parse(&["--managed", "x"]).expect("exact name wins").managed);
+        assert_eq!(
+            parse(&["--verbose=1", "x"]).unwrap_err(),
+            "option --verbose must not have an argument"
+        );
+        assert_eq!(
+            parse(&["--config"]).unwrap_err(),
+            "option --config requires argument"
+        );
+        assert_eq!(parse(&["-x"]).unwrap_err(), "option -x not recognized");
+        let o = parse(&["-bqc/x", "-l", "/s", "x"]).expect("clustered");
+        assert!(o.verbose && o.quiet);
+        assert_eq!(o.config.as_deref(), Some(Path::new("/x")));
+        let o = parse(&["--config=/long", "-c", "/short", "x"]).expect("valid");
+        assert_eq!(
+            o.config.as_deref(),
+            Some(Path::new("/long")),
+            "the long form wins"
+        );
+        let o = parse(&["--", "-b"]).expect("-- ends switches");
+        assert_eq!(o.actions, ["-b"]);
+        assert_eq!(
+            parse(&["-", "x"]).expect("a lone dash is a word").actions,
+            ["-", "x"]
+        );
+        assert_eq!(
+            parse(&["-c", "", "x"]).unwrap_err(),
+            "The config parameter must be a non-empty string."
+        );
+    }
+
+    #[test]
+    fn modes_like_python_int_base_8() {
+        assert_eq!(parse_mode("0o600"), Ok(0o600));
+        assert_eq!(parse_mode("644"), Ok(0o644));
+        assert_eq!(parse_mode("77777"), Ok(0o7777));
+        assert_eq!(
+            parse_mode("9").unwrap_err(),
+            "invalid literal for int() with base 8: '9'"
+        );
+        assert!(parse_mode("-1").unwrap_err().contains(">= 0"));
     }
 
     #[test]

@@ -25,13 +25,22 @@ pub enum LockError {
         /// " (pid N)" when the holder wrote its pid.
         holder: String,
     },
+    /// The working directory is missing or not a directory.
+    #[error("Working directory [{}] {reason}; cedar keeps its run lock ({LOCK_FILE_NAME}) there.", .dir.display())]
+    WorkingDir {
+        /// The configured working directory.
+        dir: PathBuf,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// The file could not be created or locked.
-    #[error("cannot take the run lock {path}: {source}")]
+    #[error("cannot take the run lock {}: {error}", .path.display())]
     Io {
         /// The lock file.
         path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
+        /// The underlying error (part of the message rather than a separate
+        /// source, so that it is shown once).
+        error: std::io::Error,
     },
 }
 
@@ -45,10 +54,21 @@ pub struct RunLock {
 impl RunLock {
     /// Takes the lock in `working_dir`, or fails at once if it is held.
     pub fn acquire(working_dir: &Path) -> Result<RunLock, LockError> {
+        let reason = match std::fs::metadata(working_dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some("does not exist"),
+            Ok(m) if !m.is_dir() => Some("is not a directory"),
+            _ => None,
+        };
+        if let Some(reason) = reason {
+            return Err(LockError::WorkingDir {
+                dir: working_dir.to_path_buf(),
+                reason,
+            });
+        }
         let path = working_dir.join(LOCK_FILE_NAME);
-        let io = |source| LockError::Io {
+        let io = |error| LockError::Io {
             path: path.clone(),
-            source,
+            error,
         };
         let mut file = OpenOptions::new()
             .read(true)
@@ -118,6 +138,9 @@ mod tests {
     #[test]
     fn missing_working_dir_is_a_clear_error() {
         let err = RunLock::acquire(Path::new("/nonexistent/cedar-wd")).expect_err("no dir");
-        assert!(err.to_string().contains("/nonexistent/cedar-wd/cback.lock"));
+        assert_eq!(
+            err.to_string(),
+            "Working directory [/nonexistent/cedar-wd] does not exist; cedar keeps its run lock (cback.lock) there."
+        );
     }
 }

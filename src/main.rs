@@ -3,11 +3,12 @@
 fn main() {
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // Tool subcommands that are not Cedar actions take their own option syntax
-    // (mkisofs's single-dash long options), so they are routed before clap.
+    // (mkisofs's single-dash long options), so they are routed before Cedar's
+    // getopt-style switches are parsed.
     if args.len() > 1 {
         match args[1].to_str() {
-            Some("mkisofs") => std::process::exit(cedar::mkisofs::main(args.split_off(2))),
-            Some("drive") => std::process::exit(cedar::drive::main(args.split_off(2))),
+            Some("mkisofs") => std::process::exit(cedar::tools::mkisofs::main(args.split_off(2))),
+            Some("drive") => std::process::exit(cedar::tools::drive::main(args.split_off(2))),
             _ => {}
         }
     }

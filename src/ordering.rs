@@ -10,22 +10,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::config::{Config, OrderMode};
-
-/// Built-in actions that may be combined with each other and extensions.
-pub const COMBINE_ACTIONS: [&str; 4] = ["collect", "stage", "store", "purge"];
-/// Actions that must be the only one on the command line.
-pub const NONCOMBINE_ACTIONS: [&str; 4] = ["rebuild", "validate", "initialize", "all"];
-
-const BUILTIN_INDEXES: [(&str, i64); 7] = [
-    ("rebuild", 0),
-    ("validate", 0),
-    ("initialize", 0),
-    ("collect", 100),
-    ("stage", 200),
-    ("store", 300),
-    ("purge", 400),
-];
+use crate::action::Action;
+use crate::config::{ExtensionOrder, ExtensionPlan, OrderMode};
 
 /// Where an action item runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -39,8 +25,8 @@ pub enum Target {
 /// One scheduled action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActionItem {
-    /// Action name (built-in or extension).
-    pub name: String,
+    /// The action (built-in or extension).
+    pub action: Action,
     /// Local or managed.
     pub target: Target,
     /// Sort key.
@@ -70,134 +56,122 @@ pub enum OrderError {
     /// The dependency graph has a loop.
     #[error("Unable to determine proper action order due to dependency recursion (cycle through [{0}]); check extensions for loops.")]
     Cycle(String),
-    /// Index mode with an extension lacking `<index>` (config validation
-    /// normally rejects this first).
-    #[error("Extended action [{0}] has no index.")]
-    MissingIndex(String),
 }
 
 /// Builds the ordered list of action items for `actions` as given on the
 /// command line. `local` and `managed` say which kinds of item to include
-/// (`-N` drops local ones, `-M`/`-N` add managed ones).
+/// (`-N` drops local ones, `-M`/`-N` add managed ones); `managed_actions`
+/// are the names at least one managed peer runs.
 pub fn plan(
-    config: &Config,
+    extensions: &ExtensionPlan,
+    managed_actions: &BTreeSet<String>,
     actions: &[String],
     local: bool,
     managed: bool,
 ) -> Result<Vec<ActionItem>, OrderError> {
-    let extensions: Vec<_> = config
-        .extensions
-        .iter()
-        .flat_map(|e| e.actions.iter())
-        .filter_map(|a| a.name.as_deref().map(|n| (n, a)))
-        .collect();
-    let index = index_map(config)?;
-    let managed_actions = managed_action_names(config);
-    validate_actions(actions, |name| extensions.iter().any(|(n, _)| *n == name))?;
-
+    let index = index_map(extensions)?;
+    let parsed = parse_actions(actions, extensions)?;
     let mut items = Vec::new();
-    for action in actions {
-        let names: Vec<&str> = if action == "all" {
-            COMBINE_ACTIONS.to_vec()
-        } else {
-            vec![action.as_str()]
-        };
-        for name in names {
-            let idx = *index
-                .get(name)
-                .ok_or_else(|| OrderError::Unknown(name.to_string()))?;
+    for action in parsed {
+        let idx = *index
+            .get(action.name())
+            .ok_or_else(|| OrderError::Unknown(action.name().to_string()))?;
+        if managed && managed_actions.contains(action.name()) {
             if local {
                 items.push(ActionItem {
-                    name: name.to_string(),
+                    action: action.clone(),
                     target: Target::Local,
                     index: idx,
                 });
             }
-            if managed && managed_actions.contains(name) {
-                items.push(ActionItem {
-                    name: name.to_string(),
-                    target: Target::Managed,
-                    index: idx,
-                });
-            }
+            items.push(ActionItem {
+                action,
+                target: Target::Managed,
+                index: idx,
+            });
+        } else if local {
+            items.push(ActionItem {
+                action,
+                target: Target::Local,
+                index: idx,
+            });
         }
     }
     items.sort_by_key(|item| (item.index, item.target));
     Ok(items)
 }
 
-fn validate_actions(
+/// Parses the command line's action words (`all` expanded), checking
+/// Cedar's rules: at least one, each known, the lone ones alone.
+fn parse_actions(
     actions: &[String],
-    is_extension: impl Fn(&str) -> bool,
-) -> Result<(), OrderError> {
+    extensions: &ExtensionPlan,
+) -> Result<Vec<Action>, OrderError> {
     if actions.is_empty() {
         return Err(OrderError::NoActions);
     }
-    let builtin = |a: &str| COMBINE_ACTIONS.contains(&a) || NONCOMBINE_ACTIONS.contains(&a);
-    if let Some(bad) = actions.iter().find(|a| !builtin(a) && !is_extension(a)) {
-        return Err(OrderError::Unknown(bad.clone()));
+    let mut parsed = Vec::new();
+    for word in actions {
+        if word == Action::ALL_WORD {
+            parsed.extend(Action::ALL);
+            continue;
+        }
+        let action = match Action::builtin(word) {
+            Some(builtin) => builtin,
+            None if extensions.actions.iter().any(|a| a.name == *word) => {
+                Action::Extension(word.clone())
+            }
+            None => return Err(OrderError::Unknown(word.clone())),
+        };
+        parsed.push(action);
     }
-    for lone in NONCOMBINE_ACTIONS {
-        if actions.iter().any(|a| a == lone) && actions.len() != 1 {
-            return Err(OrderError::NotCombinable(lone.to_string()));
+    if actions.len() != 1 {
+        let lone = Action::builtins()
+            .filter(|a| !a.combinable())
+            .map(|a| a.name().to_string())
+            .chain([Action::ALL_WORD.to_string()]);
+        if let Some(lone) = lone.into_iter().find(|l| actions.contains(l)) {
+            return Err(OrderError::NotCombinable(lone));
         }
     }
-    Ok(())
-}
-
-/// Action names that at least one managed remote peer (from `<peers>`, as
-/// Cedar reads it) runs: the peer's managed_actions, else the options' ones.
-pub fn managed_action_names(config: &Config) -> BTreeSet<String> {
-    config
-        .managed_peers()
-        .into_iter()
-        .flat_map(|peer| config.managed_actions(peer))
-        .cloned()
-        .collect()
+    Ok(parsed)
 }
 
 /// Maps every known action name to its sort index.
-pub fn index_map(config: &Config) -> Result<HashMap<String, i64>, OrderError> {
-    let ext = config.extensions.as_ref();
-    let actions = ext.map(|e| e.actions.as_slice()).unwrap_or_default();
-    let mode = ext.and_then(|e| e.order_mode).unwrap_or(OrderMode::Index);
-    if actions.is_empty() || mode == OrderMode::Index {
-        let mut map: HashMap<String, i64> = BUILTIN_INDEXES
-            .iter()
-            .map(|(n, i)| (n.to_string(), *i))
+pub fn index_map(extensions: &ExtensionPlan) -> Result<HashMap<String, i64>, OrderError> {
+    let actions = &extensions.actions;
+    if actions.is_empty() || extensions.order_mode == OrderMode::Index {
+        let mut map: HashMap<String, i64> = Action::builtins()
+            .filter_map(|a| Some((a.name().to_string(), a.builtin_index()?)))
             .collect();
         for action in actions {
-            let name = action.name.clone().unwrap_or_default();
-            let index = action
-                .index
-                .ok_or_else(|| OrderError::MissingIndex(name.clone()))?;
-            map.insert(name, index);
+            if let ExtensionOrder::Index(index) = action.order {
+                map.insert(action.name.clone(), index);
+            }
         }
         return Ok(map);
     }
 
     let mut graph = Graph::default();
-    for (name, _) in BUILTIN_INDEXES {
-        graph.vertex(name);
+    for builtin in Action::builtins() {
+        graph.vertex(builtin.name());
     }
     for action in actions {
-        graph.vertex(action.name.as_deref().unwrap_or_default());
+        graph.vertex(&action.name);
     }
-    for (from, to) in [
-        ("collect", "stage"),
-        ("collect", "store"),
-        ("collect", "purge"),
-        ("stage", "store"),
-        ("stage", "purge"),
-        ("store", "purge"),
-    ] {
-        graph
-            .edge(from, to)
-            .map_err(|_| OrderError::Cycle(from.to_string()))?;
+    // collect, stage, store, purge run in that order.
+    for (i, from) in Action::ALL.iter().enumerate() {
+        for to in &Action::ALL[i + 1..] {
+            graph
+                .edge(from.name(), to.name())
+                .map_err(|_| OrderError::Cycle(from.to_string()))?;
+        }
     }
     for action in actions {
-        let name = action.name.as_deref().unwrap_or_default();
-        let deps = action.dependencies.clone().unwrap_or_default();
+        let name = action.name.as_str();
+        let ExtensionOrder::Depends(deps) = &action.order else {
+            continue;
+        };
         let unknown = |dependency: &str| OrderError::UnknownDependency {
             extension: name.to_string(),
             dependency: dependency.to_string(),
@@ -285,40 +259,52 @@ impl Graph {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{
-        ActionDependencies, ExtendedAction, ExtensionsConfig, OptionsConfig, PeersConfig,
-        RemotePeer,
-    };
+    use crate::action::Extension;
+    use crate::config::{ActionDependencies, ExtendedActionSettings};
 
-    fn ext(name: &str, index: Option<i64>, before: &[&str], after: &[&str]) -> ExtendedAction {
-        ExtendedAction {
-            name: Some(name.into()),
-            module: Some("CedarBackup3.extend.sysinfo".into()),
-            function: Some("executeAction".into()),
-            index,
-            dependencies: Some(ActionDependencies {
-                before_list: before.iter().map(|s| s.to_string()).collect(),
-                after_list: after.iter().map(|s| s.to_string()).collect(),
-            }),
+    fn ext(
+        name: &str,
+        index: Option<i64>,
+        before: &[&str],
+        after: &[&str],
+    ) -> ExtendedActionSettings {
+        ExtendedActionSettings {
+            name: name.into(),
+            extension: Extension::Sysinfo,
+            module: "CedarBackup3.extend.sysinfo".into(),
+            order: match index {
+                Some(i) => ExtensionOrder::Index(i),
+                None => ExtensionOrder::Depends(ActionDependencies {
+                    before_list: before.iter().map(|s| s.to_string()).collect(),
+                    after_list: after.iter().map(|s| s.to_string()).collect(),
+                }),
+            },
         }
     }
 
-    fn config(mode: Option<OrderMode>, actions: Vec<ExtendedAction>) -> Config {
-        Config {
-            extensions: Some(ExtensionsConfig {
-                order_mode: mode,
-                actions,
-            }),
-            ..Config::default()
+    fn config(mode: Option<OrderMode>, actions: Vec<ExtendedActionSettings>) -> ExtensionPlan {
+        ExtensionPlan {
+            order_mode: mode.unwrap_or_default(),
+            actions,
         }
+    }
+
+    /// [`plan`] without managed peers.
+    fn plan_local(
+        extensions: &ExtensionPlan,
+        actions: &[String],
+        local: bool,
+        managed: bool,
+    ) -> Result<Vec<ActionItem>, OrderError> {
+        plan(extensions, &BTreeSet::new(), actions, local, managed)
     }
 
     fn names(items: &[ActionItem]) -> Vec<String> {
         items
             .iter()
             .map(|i| match i.target {
-                Target::Local => i.name.clone(),
-                Target::Managed => format!("{}@managed", i.name),
+                Target::Local => i.action.to_string(),
+                Target::Managed => format!("{}@managed", i.action),
             })
             .collect()
     }
@@ -336,7 +322,7 @@ mod tests {
                 ext("early", Some(5), &[], &[]),
             ],
         );
-        let items = plan(
+        let items = plan_local(
             &cfg,
             &strings(&["purge", "sysinfo", "collect", "early"]),
             true,
@@ -344,7 +330,7 @@ mod tests {
         )
         .expect("plan");
         assert_eq!(names(&items), ["early", "collect", "sysinfo", "purge"]);
-        let items = plan(&cfg, &strings(&["all"]), true, false).expect("plan");
+        let items = plan_local(&cfg, &strings(&["all"]), true, false).expect("plan");
         assert_eq!(names(&items), ["collect", "stage", "store", "purge"]);
     }
 
@@ -357,7 +343,8 @@ mod tests {
                 ext("two", Some(100), &[], &[]),
             ],
         );
-        let items = plan(&cfg, &strings(&["two", "collect", "one"]), true, false).expect("plan");
+        let items =
+            plan_local(&cfg, &strings(&["two", "collect", "one"]), true, false).expect("plan");
         assert_eq!(names(&items), ["two", "collect", "one"]);
     }
 
@@ -374,7 +361,7 @@ mod tests {
         let all = strings(&[
             "collect", "stage", "store", "purge", "encrypt", "sysinfo", "report",
         ]);
-        let items = plan(&cfg, &all, true, false).expect("plan");
+        let items = plan_local(&cfg, &all, true, false).expect("plan");
         assert_eq!(
             names(&items),
             ["sysinfo", "collect", "stage", "encrypt", "store", "purge", "report"]
@@ -388,7 +375,7 @@ mod tests {
             vec![ext("a", None, &["collect"], &["purge"])],
         );
         assert!(matches!(
-            plan(&cycle, &strings(&["a"]), true, false),
+            plan_local(&cycle, &strings(&["a"]), true, false),
             Err(OrderError::Cycle(_))
         ));
         let unknown = config(
@@ -396,7 +383,7 @@ mod tests {
             vec![ext("a", None, &["nope"], &[])],
         );
         assert_eq!(
-            plan(&unknown, &strings(&["a"]), true, false),
+            plan_local(&unknown, &strings(&["a"]), true, false),
             Err(OrderError::UnknownDependency {
                 extension: "a".into(),
                 dependency: "nope".into()
@@ -407,62 +394,43 @@ mod tests {
             vec![ext("a", None, &["a"], &[])],
         );
         assert!(matches!(
-            plan(&selfloop, &strings(&["a"]), true, false),
+            plan_local(&selfloop, &strings(&["a"]), true, false),
             Err(OrderError::Cycle(_))
         ));
     }
 
     #[test]
     fn action_list_rules() {
-        let cfg = Config::default();
-        assert_eq!(plan(&cfg, &[], true, false), Err(OrderError::NoActions));
+        let cfg = ExtensionPlan::default();
         assert_eq!(
-            plan(&cfg, &strings(&["bogus"]), true, false),
+            plan_local(&cfg, &[], true, false),
+            Err(OrderError::NoActions)
+        );
+        assert_eq!(
+            plan_local(&cfg, &strings(&["bogus"]), true, false),
             Err(OrderError::Unknown("bogus".into()))
         );
         assert_eq!(
-            plan(&cfg, &strings(&["collect", "all"]), true, false),
+            plan_local(&cfg, &strings(&["collect", "all"]), true, false),
             Err(OrderError::NotCombinable("all".into()))
         );
         assert_eq!(
-            plan(&cfg, &strings(&["validate", "validate"]), true, false),
+            plan_local(&cfg, &strings(&["validate", "validate"]), true, false),
             Err(OrderError::NotCombinable("validate".into()))
         );
-        assert!(plan(&cfg, &strings(&["validate"]), true, false).is_ok());
+        assert!(plan_local(&cfg, &strings(&["validate"]), true, false).is_ok());
     }
 
     #[test]
     fn managed_items_follow_local_ones_and_only_for_managed_actions() {
-        let cfg = Config {
-            options: Some(OptionsConfig {
-                managed_actions: Some(strings(&["collect", "purge"])),
-                ..Default::default()
-            }),
-            peers: Some(PeersConfig {
-                local_peers: None,
-                remote_peers: Some(vec![
-                    RemotePeer {
-                        name: Some("a".into()),
-                        managed: true,
-                        ..Default::default()
-                    },
-                    RemotePeer {
-                        name: Some("b".into()),
-                        managed: true,
-                        managed_actions: Some(strings(&["stage"])),
-                        ..Default::default()
-                    },
-                    RemotePeer {
-                        name: Some("c".into()),
-                        managed: false,
-                        managed_actions: Some(strings(&["store"])),
-                        ..Default::default()
-                    },
-                ]),
-            }),
-            ..Config::default()
+        let cfg = ExtensionPlan::default();
+        let managed: BTreeSet<String> = strings(&["collect", "purge", "stage"])
+            .into_iter()
+            .collect();
+        let plan_local = |cfg: &ExtensionPlan, actions: &[String], local, m| {
+            plan(cfg, &managed, actions, local, m)
         };
-        let items = plan(&cfg, &strings(&["all"]), true, true).expect("plan");
+        let items = plan_local(&cfg, &strings(&["all"]), true, true).expect("plan");
         assert_eq!(
             names(&items),
             [
@@ -475,7 +443,7 @@ mod tests {
                 "purge@managed"
             ]
         );
-        let items = plan(&cfg, &strings(&["all"]), false, true).expect("plan");
+        let items = plan_local(&cfg, &strings(&["all"]), false, true).expect("plan");
         assert_eq!(
             names(&items),
             ["collect@managed", "stage@managed", "purge@managed"]

@@ -6,9 +6,9 @@ mod support;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use cedar::actions::archive::{Added, TarWriter};
 use cedar::actions::collect;
 use cedar::config::*;
+use cedar::engine::archive::{Added, TarWriter};
 use support::*;
 
 fn s(p: &Path) -> String {
@@ -35,7 +35,7 @@ fn conf(root: &Path, mode: CollectMode, archive: ArchiveMode, dirs: Vec<CollectD
 fn archive_of(root: &Path, dir: &Path, ext: &str) -> PathBuf {
     root.join("collect").join(format!(
         "{}.{ext}",
-        cedar::actions::util::normalized_path(&s(dir))
+        cedar::engine::util::normalized_path(&s(dir))
     ))
 }
 
@@ -160,9 +160,9 @@ fn incremental_state_and_errors() {
     assert!(!tar.exists());
     let sha = root.join("work").join(format!(
         "{}.sha",
-        cedar::actions::util::normalized_path(&s(&src))
+        cedar::engine::util::normalized_path(&s(&src))
     ));
-    let map = cedar::actions::digest::parse(&std::fs::read(&sha).unwrap()).unwrap();
+    let map = cedar::engine::digest::parse(&std::fs::read(&sha).unwrap()).unwrap();
     assert_eq!(map.len(), 2);
     assert_eq!(
         map[std::ffi::OsStr::new(&s(&src.join("a")))],

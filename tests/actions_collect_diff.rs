@@ -256,7 +256,7 @@ fn rel(b: &Bench, members: &[String]) -> Vec<String> {
 fn archive_name(p: &Path, ext: &str) -> String {
     format!(
         "{}.{ext}",
-        cedar::actions::util::normalized_path(&p.to_string_lossy())
+        cedar::engine::util::normalized_path(&p.to_string_lossy())
     )
 }
 
@@ -478,7 +478,7 @@ fn cedar_continues_from_cedar3_pickled_digests() {
     let (cbw, rsw) = (Pair::work(&pair.cb_conf), Pair::work(&pair.rs_conf));
     let sha = format!(
         "{}.sha",
-        cedar::actions::util::normalized_path(&src.to_string_lossy())
+        cedar::engine::util::normalized_path(&src.to_string_lossy())
     );
     std::fs::copy(cbw.join(&sha), rsw.join(&sha)).unwrap();
     assert!(
@@ -500,7 +500,7 @@ fn cedar_continues_from_cedar3_pickled_digests() {
     // cedar rewrote it in its own format, which it reads back.
     let own = std::fs::read(rsw.join(&sha)).unwrap();
     assert!(own.starts_with(b"# cedar digest map 1\n"));
-    let map = cedar::actions::digest::parse(&own).unwrap();
+    let map = cedar::engine::digest::parse(&own).unwrap();
     assert!(map.contains_key(std::ffi::OsStr::new(&format!("{}/top.txt", src.display()))));
 }
 

@@ -142,15 +142,10 @@ fn stages_local_and_remote_peers_over_ssh() {
 }
 
 /// A remote peer on the test sshd, run as the current user without `su`.
-fn direct_peer(
-    sshd: &Sshd,
-    work: &Path,
-    dir: &Path,
-    rcp: &str,
-) -> cedar::actions::peer::RemotePeer {
-    cedar::actions::peer::RemotePeer {
+fn direct_peer(sshd: &Sshd, work: &Path, dir: &Path, rcp: &str) -> cedar::engine::peer::RemotePeer {
+    cedar::engine::peer::RemotePeer {
         name: "127.0.0.1".into(),
-        collect_dir: Some(s(dir)),
+        collect_dir: s(dir),
         working_dir: work.to_path_buf(),
         remote_user: nix::unistd::User::from_uid(nix::unistd::geteuid())
             .unwrap()
@@ -158,7 +153,7 @@ fn direct_peer(
             .name,
         rcp: cedar::exec::split_command_line(rcp),
         rsh: cedar::exec::split_command_line(&sshd.rsh()),
-        commands: cedar::actions::peer::Commands {
+        commands: cedar::engine::peer::Commands {
             runner: Default::default(),
             local_user: None,
         },
@@ -199,12 +194,11 @@ fn ignore_failures_modes() {
         (Daily, false, true),
     ] {
         assert_eq!(
-            stage::ignore_failures(Some(mode), full_or_start),
+            stage::ignore_failures(mode, full_or_start),
             want,
             "{mode:?} {full_or_start}"
         );
     }
-    assert!(!stage::ignore_failures(Option::None, false));
 }
 
 #[test]
@@ -240,12 +234,15 @@ fn managed_actions_run_on_managed_peers_over_ssh() {
                 peer("localhost", false, None), // not managed
             ]),
         }),
+        // a valid config needs one action section
+        purge: Some(PurgeConfig::default()),
         ..Default::default()
     };
     let now = chrono::Local::now();
-    let ctx = cedar::actions::ActionContext::new(&config, true, false, now);
+    let settings = config.check().unwrap();
+    let ctx = cedar::actions::ActionContext::new(&settings, true, false, now);
     managed::run_managed(&ctx, "collect").expect("never fails");
-    let ctx = cedar::actions::ActionContext::new(&config, false, false, now);
+    let ctx = cedar::actions::ActionContext::new(&settings, false, false, now);
     managed::run_managed(&ctx, "purge").expect("never fails");
     managed::run_managed(&ctx, "stage").expect("not a managed action: nothing runs");
     assert_eq!(
@@ -296,13 +293,16 @@ fn managed_collect_runs_the_real_cback_on_the_peer() {
                 ..Default::default()
             }]),
         }),
+        // a valid config needs one action section
+        purge: Some(PurgeConfig::default()),
         ..Default::default()
     };
-    let ctx = cedar::actions::ActionContext::new(&master, false, false, chrono::Local::now());
+    let settings = master.check().unwrap();
+    let ctx = cedar::actions::ActionContext::new(&settings, false, false, chrono::Local::now());
     managed::run_managed(&ctx, "collect").unwrap();
     let archive = root.join("collect").join(format!(
         "{}.tar.gz",
-        cedar::actions::util::normalized_path(&s(&root.join("src")))
+        cedar::engine::util::normalized_path(&s(&root.join("src")))
     ));
     assert!(
         archive.exists(),

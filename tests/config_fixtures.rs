@@ -192,8 +192,12 @@ fn full_fixture_values() {
     // Cedar lists every pre hook before every post hook.
     let kinds: Vec<HookKind> = o.hooks.iter().map(|h| h.kind).collect();
     assert_eq!(kinds, [HookKind::Pre, HookKind::Post]);
-    let pre: Vec<_> = o.hooks_for("collect", HookKind::Pre).collect();
-    assert_eq!(pre[0].command.as_deref(), Some("echo \"starting collect\""));
+    let st = c.check().expect("valid");
+    let pre: Vec<_> = st
+        .options
+        .hooks_for(&cedar::action::Action::Collect, HookKind::Pre)
+        .collect();
+    assert_eq!(pre[0].command, "echo \"starting collect\"");
 
     let p = c.peers.as_ref().unwrap();
     assert_eq!(
@@ -205,30 +209,30 @@ fn full_fixture_values() {
     assert_eq!(remote.len(), 2);
     assert_eq!(remote[0].ignore_failure_mode, Some(IgnoreFailureMode::All));
     assert!(!remote[0].managed && remote[1].managed);
-    assert_eq!(c.remote_user(&remote[1]), Some("backup"));
-    assert_eq!(c.rcp_command(&remote[1]), Some("/usr/bin/scp -B"));
-    assert_eq!(c.rsh_command(&remote[1]), Some("/usr/bin/ssh -p 2222"));
-    assert_eq!(c.managed_actions(&remote[1]), ["collect", "stage", "purge"]);
-    assert_eq!(c.managed_peers().len(), 1);
+    assert_eq!(st.managed_peers.len(), 1);
+    let managed = &st.managed_peers[0];
+    assert_eq!(managed.remote_user, "backup");
+    assert_eq!(managed.rcp_command, "/usr/bin/scp -B");
+    assert_eq!(managed.rsh_command, "/usr/bin/ssh -p 2222");
+    assert_eq!(managed.managed_actions, ["collect", "stage", "purge"]);
     // <stage> lists no peers, so stage uses <peers>.
-    assert_eq!(c.stage_local_peers().len(), 1);
-    assert_eq!(c.stage_remote_peers().len(), 2);
+    let stage = st.stage.as_ref().unwrap();
+    assert_eq!(stage.local_peers.len(), 1);
+    assert_eq!(stage.remote_peers.len(), 2);
+    let plan = st.collect.as_ref().unwrap();
 
     let k = c.collect.as_ref().unwrap();
     let files = k.collect_files.as_ref().unwrap();
-    assert_eq!(files[0].effective_collect_mode(k), Some(CollectMode::Daily));
-    assert_eq!(
-        files[1].effective_archive_mode(k),
-        Some(ArchiveMode::Tarbz2)
-    );
+    assert_eq!(plan.files[0].collect_mode, CollectMode::Daily);
+    assert_eq!(plan.files[1].archive_mode, ArchiveMode::Tarbz2);
     assert_eq!(
         files[2].collect_mode,
         Some(CollectMode::Incr),
         "legacy <mode> wins"
     );
     let dirs = k.collect_dirs.as_ref().unwrap();
-    assert_eq!(dirs[0].effective_ignore_file(k), Some(".ignore"));
-    assert_eq!(dirs[1].effective_ignore_file(k), Some(".cbignore"));
+    assert_eq!(plan.dirs[0].ignore_file, ".ignore");
+    assert_eq!(plan.dirs[1].ignore_file, ".cbignore");
     assert_eq!(
         (
             dirs[1].link_depth,
@@ -249,13 +253,19 @@ fn full_fixture_values() {
         ]
     );
     assert_eq!(patterns, [".*tmp.*", ".*\\.doc"]);
-    assert_eq!(dirs[2].effective_link_depth(), 0);
+    assert_eq!(plan.dirs[1].exclude_paths, paths);
+    assert_eq!(plan.dirs[1].exclude_patterns.len(), 2);
+    assert!(plan.dirs[1].exclude_patterns[1].is_match("/x/a.doc"));
+    assert_eq!(plan.dirs[2].link_depth, 0);
     assert!(!dirs[2].dereference);
 
     let s = c.store.as_ref().unwrap();
     assert_eq!(s.media_type, Some(MediaType::DvdPlusRw));
     assert!(s.media_type.unwrap().is_rewritable() && s.media_type.unwrap().is_dvd());
-    assert_eq!(s.effective_device_type(), DeviceType::Dvdwriter);
+    assert_eq!(
+        st.store.as_ref().unwrap().device_type,
+        DeviceType::Dvdwriter
+    );
     assert_eq!(s.device_scsi_id.as_deref(), Some("ATA:1,0,0"));
     assert_eq!(s.drive_speed, Some(4));
     assert!(s.check_data && s.check_media && !s.warn_midnite && !s.no_eject);
@@ -313,7 +323,10 @@ fn reading_rules() {
         "Cedar reads nothing outside <cb_config>"
     );
     let c = load("valid-stage-peers-override.conf");
-    assert_eq!(c.stage_local_peers()[0].name.as_deref(), Some("s1"));
+    assert_eq!(
+        c.check().expect("valid").stage.unwrap().local_peers[0].name,
+        "s1"
+    );
     let e = load("valid-ext-dependency-mode.conf").extensions.unwrap();
     let d = e.actions[0].dependencies.as_ref().unwrap();
     assert_eq!(
@@ -387,27 +400,16 @@ fn error_messages_name_path_and_line() {
 fn extension_accessors() {
     let c = load("ext-split-quantities.conf");
     let s = c.split().unwrap();
-    assert_eq!(s.size_limit.as_ref().unwrap().units, ByteUnit::Gbytes);
-    assert_eq!(
-        s.size_limit.as_ref().unwrap().bytes(),
-        3.0 * 1024.0 * 1024.0 * 1024.0
-    );
-    assert_eq!(s.split_size.as_ref().unwrap().bytes(), 0.6 * 1024.0);
+    assert_eq!(s.size_limit.units, ByteUnit::Gbytes);
+    assert_eq!(s.size_limit.bytes(), 3.0 * 1024.0 * 1024.0 * 1024.0);
+    assert_eq!(s.split_size.bytes(), 0.6 * 1024.0);
     let c = load("ext-split-bytes.conf");
-    assert_eq!(
-        c.split().unwrap().size_limit.as_ref().unwrap().bytes(),
-        1000.0
-    );
+    assert_eq!(c.split().unwrap().size_limit.bytes(), 1000.0);
     let c = load("ext-capacity-percentage.conf");
-    assert_eq!(
-        c.capacity()
-            .unwrap()
-            .max_percentage
-            .as_ref()
-            .unwrap()
-            .percentage(),
-        99.5
-    );
+    match c.capacity().unwrap().limit {
+        CapacityLimit::MaxPercentage(p) => assert_eq!(p.percentage(), 99.5),
+        other => panic!("{other:?}"),
+    }
     let c = load("ext-mysql-bad-compress.conf");
     assert!(c.ext.mysql.is_none());
     let err = c.mysql().unwrap_err().to_string();
@@ -442,7 +444,8 @@ fn lead_example_config_parses_and_validates() {
 }
 
 mod robustness {
-    use cedar::config::{self, pyre};
+    use cedar::config;
+    use cedar::py::re as pyre;
     use proptest::prelude::*;
 
     proptest! {

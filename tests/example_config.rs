@@ -30,10 +30,7 @@ fn example_config_is_valid_as_shipped() {
     let config =
         cedar::app::load_config(Path::new(EXAMPLE)).expect("example.conf parses and validates");
     let store = config.store.as_ref().expect("store section");
-    assert!(store
-        .device_path
-        .as_deref()
-        .is_some_and(|d| d.starts_with("emulated:")));
+    assert!(store.device.starts_with("emulated:"));
 }
 
 #[test]

@@ -34,6 +34,7 @@
 
 pub mod cdb;
 mod device;
+mod device_string;
 mod drive;
 pub mod emulator;
 mod error;
@@ -44,6 +45,7 @@ pub mod tcmu;
 mod transport;
 
 pub use device::open_device;
+pub use device_string::DeviceString;
 pub use drive::{
     BlankMode, Drive, Identity, MediaState, MediumInfo, NoProgress, Progress, WriteOptions,
     WriteReport,

@@ -25,101 +25,69 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use regex::Regex;
 
-use super::archive::{self, Added, TarWriter};
-use super::digest::{self, DigestMap};
-use super::util::{self, change_ownership, normalized_path};
-use super::walk::{Walk, WalkOptions};
 use super::ActionContext;
-use crate::config::pattern::compile_exclude_pattern;
-use crate::config::{ArchiveMode, CollectConfig, CollectDir, CollectMode};
+use crate::config::{ArchiveMode, CollectDirItem, CollectMode};
+use crate::engine::archive::{self, Added, TarWriter};
+use crate::engine::atomic::{self, Partial};
+use crate::engine::digest::{self, DigestMap};
+use crate::engine::util::{self, change_ownership, normalized_path};
+use crate::engine::walk::{Walk, WalkOptions};
 
 /// Runs the `collect` action.
 pub fn run(ctx: &ActionContext<'_>) -> anyhow::Result<()> {
     log::debug!("Executing the 'collect' action.");
-    let collect = match (&ctx.config.options, &ctx.config.collect) {
-        (Some(_), Some(c)) => c,
-        _ => bail!("Collect configuration is not properly filled in."),
+    let Some(plan) = &ctx.settings.collect else {
+        bail!("Collect configuration is not properly filled in.");
     };
-    let files = collect.collect_files.as_deref().unwrap_or_default();
-    let dirs = collect.collect_dirs.as_deref().unwrap_or_default();
-    if files.is_empty() && dirs.is_empty() {
+    if plan.files.is_empty() && plan.dirs.is_empty() {
         bail!("There must be at least one collect file or collect directory.");
     }
-    let target_dir = collect
-        .target_dir
-        .as_deref()
-        .context("collect has no collect_dir")?;
+    let target_dir = plan.collect_dir.as_path();
     let start = ctx.is_start_of_week();
     let reset = ctx.full || start;
     log::debug!(
         "Full backup flag is [{}]; reset digest flag is [{reset}].",
         ctx.full
     );
-    let job = Job::new(ctx, Path::new(target_dir), reset);
+    // Unfinished outputs of a killed run (we hold the run lock).
+    atomic::remove_stale(target_dir);
+    atomic::remove_stale(&ctx.options().working_dir);
+    let job = Job::new(ctx, target_dir, reset);
 
-    for file in files {
-        let path = file
-            .absolute_path
-            .as_deref()
-            .context("collect file without abs_path")?;
-        let mode = file
-            .collect_mode
-            .or(collect.collect_mode)
-            .context(format!("no collect mode for {path}"))?;
-        let archive = file
-            .archive_mode
-            .or(collect.archive_mode)
-            .context(format!("no archive mode for {path}"))?;
-        if selected(mode, ctx.full, start) {
+    for file in &plan.files {
+        let path = file.path.as_str();
+        if selected(file.collect_mode, ctx.full, start) {
             log::debug!("File meets criteria to be backed up today.");
             let meta = std::fs::metadata(path).with_context(|| format!("collect file {path}"))?;
             if !meta.is_file() {
                 bail!("Collect file [{path}] is not a file.");
             }
-            job.execute(OsStr::new(path), vec![OsString::from(path)], mode, archive)?;
+            job.execute(
+                OsStr::new(path),
+                vec![OsString::from(path)],
+                file.collect_mode,
+                file.archive_mode,
+            )?;
         } else {
             log::debug!("File will not be backed up, per collect mode.");
         }
         log::info!("Completed collecting file [{path}]");
     }
 
-    for dir in dirs {
-        let path = dir
-            .absolute_path
-            .as_deref()
-            .context("collect dir without abs_path")?;
-        let mode = dir
-            .collect_mode
-            .or(collect.collect_mode)
-            .context(format!("no collect mode for {path}"))?;
-        let archive = dir
-            .archive_mode
-            .or(collect.archive_mode)
-            .context(format!("no archive mode for {path}"))?;
-        if selected(mode, ctx.full, start) {
+    for dir in &plan.dirs {
+        let path = dir.path.as_str();
+        if selected(dir.collect_mode, ctx.full, start) {
             log::debug!("Directory meets criteria to be backed up today.");
-            let mut walk = dir_walk_options(collect, dir)?;
-            job.collect_directory(
-                OsStr::new(path),
-                dir,
-                mode,
-                archive,
-                &mut walk,
-                dir.recursion_level.unwrap_or(0),
-            )?;
+            let mut walk = dir_walk_options(dir);
+            job.collect_directory(OsStr::new(path), dir, &mut walk, dir.recursion_level)?;
         } else {
             log::debug!("Directory will not be backed up, per collect mode.");
         }
         log::info!("Completed collecting directory [{path}]");
     }
 
-    util::write_indicator(
-        Path::new(target_dir),
-        util::COLLECT_INDICATOR,
-        job.ownership,
-    )?;
+    util::write_indicator(target_dir, util::COLLECT_INDICATOR, job.ownership)?;
     log::info!("Executed the 'collect' action successfully.");
     Ok(())
 }
@@ -132,22 +100,16 @@ pub fn selected(mode: CollectMode, full: bool, start_of_week: bool) -> bool {
     }
 }
 
-/// The walk rules of one collect directory: the section's and the
-/// directory's absolute excludes, its relative excludes joined to its path,
-/// both sets of patterns, and the ignore file.
-pub fn dir_walk_options(collect: &CollectConfig, dir: &CollectDir) -> anyhow::Result<WalkOptions> {
-    let (paths, patterns) = dir.exclusions(collect);
-    let patterns = patterns
-        .iter()
-        .map(|p| compile_exclude_pattern(p).map_err(anyhow::Error::msg))
-        .collect::<anyhow::Result<Vec<Regex>>>()?;
-    Ok(WalkOptions {
-        exclude_paths: paths.into_iter().map(OsString::from).collect(),
-        exclude_patterns: patterns,
-        ignore_file: dir.effective_ignore_file(collect).map(OsString::from),
+/// The walk rules of one collect directory: its resolved excludes (paths
+/// and compiled patterns) and ignore file.
+pub fn dir_walk_options(dir: &CollectDirItem) -> WalkOptions {
+    WalkOptions {
+        exclude_paths: dir.exclude_paths.iter().map(OsString::from).collect(),
+        exclude_patterns: dir.exclude_patterns.clone(),
+        ignore_file: Some(OsString::from(&dir.ignore_file)),
         backup: true,
         ..Default::default()
-    })
+    }
 }
 
 /// Lists what a collect directory archives at recursion level 0.
@@ -200,7 +162,7 @@ pub fn digest_path(working_dir: &Path, item: &OsStr) -> PathBuf {
 
 struct Job<'a> {
     collect_dir: &'a Path,
-    working_dir: Option<PathBuf>,
+    working_dir: &'a Path,
     reset: bool,
     ownership: Option<(u32, u32)>,
     progress: indicatif::ProgressBar,
@@ -224,9 +186,9 @@ impl<'a> Job<'a> {
         };
         Job {
             collect_dir,
-            working_dir: ctx.options().working_dir.as_ref().map(PathBuf::from),
+            working_dir: &ctx.options().working_dir,
             reset,
-            ownership: util::backup_ownership(ctx.options()),
+            ownership: ctx.ownership(),
             progress,
         }
     }
@@ -234,23 +196,21 @@ impl<'a> Job<'a> {
     fn collect_directory(
         &self,
         path: &OsStr,
-        dir: &CollectDir,
-        mode: CollectMode,
-        archive: ArchiveMode,
+        dir: &CollectDirItem,
         walk: &mut WalkOptions,
         level: i64,
     ) -> anyhow::Result<()> {
         if level == 0 {
             log::info!("Collecting directory [{}]", path.to_string_lossy());
-            let list = backup_list(path, walk, dir.effective_link_depth(), dir.dereference)?;
-            return self.execute(path, list, mode, archive);
+            let list = backup_list(path, walk, dir.link_depth, dir.dereference)?;
+            return self.execute(path, list, dir.collect_mode, dir.archive_mode);
         }
         for sub in split_subdirs(path, walk)? {
-            self.collect_directory(&sub, dir, mode, archive, walk, level - 1)?;
+            self.collect_directory(&sub, dir, walk, level - 1)?;
             // already archived on its own: keep it out of its parent's archive
             walk.exclude_paths.push(sub);
         }
-        self.collect_directory(path, dir, mode, archive, walk, 0)
+        self.collect_directory(path, dir, walk, 0)
     }
 
     /// Archives `list` for the item at `item` (Cedar's `_executeBackup`).
@@ -264,15 +224,7 @@ impl<'a> Job<'a> {
         let shown = item.to_string_lossy();
         let tar_path = archive_path(self.collect_dir, item, archive);
         let incremental = mode == CollectMode::Incr;
-        let digest_file = if incremental {
-            let wd = self
-                .working_dir
-                .as_deref()
-                .context("incremental collect needs options/working_dir")?;
-            Some(digest_path(wd, item))
-        } else {
-            None
-        };
+        let digest_file = incremental.then(|| digest_path(self.working_dir, item));
         let old = match &digest_file {
             Some(p) if !self.reset => digest::load(p),
             _ => DigestMap::new(),
@@ -280,7 +232,9 @@ impl<'a> Job<'a> {
         let mut new = DigestMap::new();
         self.progress.set_message(format!("collecting {shown}"));
 
-        let mut writer: Option<TarWriter> = None;
+        // The archive is written as a hidden temporary and renamed into
+        // place only when complete (see engine::atomic).
+        let mut writer: Option<(TarWriter, Partial)> = None;
         let (mut files, mut bytes, mut unchanged) = (0usize, 0u64, 0usize);
         let result = (|| -> anyhow::Result<()> {
             for path in &list {
@@ -309,12 +263,15 @@ impl<'a> Job<'a> {
                         }
                     }
                 }
-                if writer.is_none() {
-                    let w = TarWriter::create(&tar_path, archive)
-                        .with_context(|| format!("creating archive {}", tar_path.display()))?;
-                    writer = Some(w);
-                }
-                let w = writer.as_mut().expect("writer just created");
+                let (w, _) = match &mut writer {
+                    Some(open) => open,
+                    None => {
+                        let partial = Partial::new(&tar_path);
+                        let w = TarWriter::create(partial.path(), archive)
+                            .with_context(|| format!("creating archive {}", tar_path.display()))?;
+                        writer.insert((w, partial))
+                    }
+                };
                 let added = w
                     .add(path, &self.progress)
                     .with_context(|| format!("writing archive {}", tar_path.display()))?;
@@ -333,7 +290,7 @@ impl<'a> Job<'a> {
             Ok(())
         })();
         if let Err(e) = result {
-            if let Some(w) = writer {
+            if let Some((w, _partial)) = writer {
                 w.abandon();
             }
             return Err(e);
@@ -352,11 +309,13 @@ impl<'a> Job<'a> {
                 util::display_bytes(bytes)
             );
         }
-        if let Some(w) = writer {
+        if let Some((w, partial)) = writer {
             w.finish()
+                .and_then(|()| partial.commit())
                 .with_context(|| format!("writing archive {}", tar_path.display()))?;
             change_ownership(&tar_path, self.ownership);
         }
+        // Only now that its archive is in place does the digest map move on.
         if let Some(p) = digest_file {
             digest::store(&p, &new, self.ownership);
         }

@@ -4,49 +4,33 @@
 //! A failing peer is logged as an error and never stops the run.
 //!
 //! As root the remote shell runs as the backup user (through `su`, without a
-//! shell, see [`super::peer`]). Not as root it runs as the current user,
+//! shell, see [`crate::engine::peer`]). Not as root it runs as the current user,
 //! where Cedar 3 refused outright ("Only root can remote shell as another
 //! user") because it always asked for the backup user.
 
-use std::path::PathBuf;
-
-use super::peer::{self, Commands, RemotePeer};
+use super::stage::remote_peer;
 use super::ActionContext;
+use crate::engine::peer::{self, Commands, RemotePeer};
 
-/// The managed remote peers (from `<peers>`, as Cedar reads them) that run `action`.
+/// The managed remote peers (from `<peers>`, as Cedar reads them) that run
+/// `action`, each with its `cback_command`; a peer listed twice runs once.
 pub fn managed_peers(ctx: &ActionContext<'_>, action: &str) -> Vec<(RemotePeer, String)> {
     let options = ctx.options();
     let commands = Commands {
         runner: ctx.runner(),
-        local_user: peer::local_user(options),
+        local_user: peer::local_user(&options.backup_user),
     };
-    let config = ctx.config;
     let mut out: Vec<(RemotePeer, String)> = Vec::new();
-    for p in config.managed_peers() {
-        if !config.managed_actions(p).iter().any(|x| x == action) {
+    for p in &ctx.settings.managed_peers {
+        if !p.managed_actions.iter().any(|x| x == action) {
             continue;
         }
-        let Some(name) = p.name.clone() else { continue };
-        if out.iter().any(|(q, _)| q.name == name) {
+        if out.iter().any(|(q, _)| q.name == p.name) {
             continue;
         }
-        let remote = RemotePeer {
-            name,
-            collect_dir: p.collect_dir.clone(),
-            working_dir: PathBuf::from(
-                options.working_dir.clone().unwrap_or_else(|| "/tmp".into()),
-            ),
-            remote_user: config.remote_user(p).unwrap_or("backup").to_string(),
-            rcp: peer::command_or(config.rcp_command(p), peer::DEFAULT_RCP),
-            rsh: peer::command_or(config.rsh_command(p), peer::DEFAULT_RSH),
-            commands: commands.clone(),
-        };
         out.push((
-            remote,
-            config
-                .cback_command(p)
-                .unwrap_or(peer::DEFAULT_CBACK)
-                .to_string(),
+            remote_peer(p, &options.working_dir, &commands),
+            p.cback_command.clone(),
         ));
     }
     out

@@ -1,31 +1,25 @@
-//! The actions `cback` runs (collect, stage, store, purge, ...), each a
-//! function of one [`ActionContext`].
-//!
-//! Shared pieces live in private submodules: [`util`] (normalized names, day
-//! directories, indicator files, ownership), [`walk`] (Cedar's directory
-//! walk), [`archive`] (streaming tar writer), [`digest`] (incremental digest
-//! maps, including the import of Cedar's pickled ones) and [`peer`] (local and
-//! remote peer copies, commands run as the backup user).
+//! The actions `cback` runs (collect, stage, purge, validate, the extended
+//! actions, and the managed actions on remote peers), each a function of one
+//! [`ActionContext`] holding checked [`Settings`]: an action never sees a
+//! configuration that was not checked. The machinery they share lives in
+//! [`crate::engine`].
 
-pub mod archive;
 pub mod collect;
-pub mod digest;
+pub(crate) mod extension;
 pub mod managed;
-pub mod peer;
 pub mod purge;
 pub mod stage;
-pub mod util;
-pub mod walk;
+pub(crate) mod validate;
 
-use crate::config::Config;
+use crate::config::{OptionsSettings, Settings};
 use crate::exec::CommandRunner;
 
 /// Everything an action needs from the run that invokes it. Time is fixed
 /// once at start so that a run crossing midnight stays on one day directory.
 #[derive(Debug, Clone)]
 pub struct ActionContext<'a> {
-    /// The validated configuration.
-    pub config: &'a Config,
+    /// The checked configuration.
+    pub settings: &'a Settings,
     /// `-f/--full` was given.
     pub full: bool,
     /// `-O/--output` (or `-d`): log the output of executed commands.
@@ -37,37 +31,37 @@ pub struct ActionContext<'a> {
 impl<'a> ActionContext<'a> {
     /// A context for one run of `cback`.
     pub fn new(
-        config: &'a Config,
+        settings: &'a Settings,
         full: bool,
         log_output: bool,
         now: chrono::DateTime<chrono::Local>,
     ) -> Self {
         ActionContext {
-            config,
+            settings,
             full,
             log_output,
             now,
         }
     }
 
-    /// The `<options>` section (validation guarantees it; an empty default
-    /// stands in when a caller skipped validation).
-    pub fn options(&self) -> &'a crate::config::OptionsConfig {
-        static EMPTY: std::sync::OnceLock<crate::config::OptionsConfig> =
-            std::sync::OnceLock::new();
-        self.config
-            .options
-            .as_ref()
-            .unwrap_or_else(|| EMPTY.get_or_init(Default::default))
+    /// The `<options>` section.
+    pub fn options(&self) -> &'a OptionsSettings {
+        &self.settings.options
     }
 
     /// Today is the configured starting day of the week.
     pub fn is_start_of_week(&self) -> bool {
-        util::is_start_of_week(self.options().starting_day, &self.now)
+        crate::engine::util::is_start_of_week(self.options().starting_day, &self.now)
     }
 
     /// A command runner honouring the config's `<override>` entries.
     pub fn runner(&self) -> CommandRunner {
-        CommandRunner::new(self.options().overrides_map())
+        CommandRunner::new(self.options().overrides.clone())
+    }
+
+    /// The ids outputs are given (the backup user's, when running as root).
+    pub fn ownership(&self) -> Option<(u32, u32)> {
+        let o = self.options();
+        crate::engine::util::backup_ownership(&o.backup_user, &o.backup_group)
     }
 }

@@ -21,8 +21,8 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 
-use super::walk::{Walk, WalkOptions};
 use super::ActionContext;
+use crate::engine::walk::{Walk, WalkOptions};
 
 const SECONDS_PER_DAY: i64 = 86_400;
 
@@ -91,24 +91,17 @@ pub fn purge_dir(dir: &Path, retain_days: i64, now: i64) -> anyhow::Result<Purge
 /// Runs the `purge` action.
 pub fn run(ctx: &ActionContext<'_>) -> anyhow::Result<()> {
     log::debug!("Executing the 'purge' action.");
-    let purge = match (&ctx.config.options, &ctx.config.purge) {
-        (Some(_), Some(p)) => p,
-        _ => bail!("Purge configuration is not properly filled in."),
+    let Some(purge) = &ctx.settings.purge else {
+        bail!("Purge configuration is not properly filled in.");
     };
     let now = ctx.now.timestamp();
-    for d in purge.purge_dirs.iter().flatten() {
-        let path = d
-            .absolute_path
-            .as_deref()
-            .context("purge dir without abs_path")?;
-        let retain = d
-            .retain_days
-            .with_context(|| format!("purge dir {path} has no retain_days"))?;
-        let p = purge_dir(Path::new(path), retain, now)?;
+    for d in &purge.dirs {
+        let p = purge_dir(&d.path, d.retain_days, now)?;
         log::info!(
-            "Purged {} files and {} directories from [{path}].",
+            "Purged {} files and {} directories from [{}].",
             p.files,
-            p.dirs
+            p.dirs,
+            d.path.display()
         );
     }
     log::info!("Executed the 'purge' action successfully.");

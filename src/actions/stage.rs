@@ -8,68 +8,60 @@
 //! starting-day runs; `daily` on the other runs). A peer that fails while
 //! being staged is logged and the others go on.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, Context};
 
-use super::peer::{self, Commands, RemotePeer};
-use super::util::{self, change_ownership};
 use super::ActionContext;
-use crate::config::IgnoreFailureMode;
+use crate::config::{IgnoreFailureMode, LocalPeerSettings, RemotePeerSettings, StageSettings};
+use crate::engine::atomic;
+use crate::engine::peer::{self, Commands, RemotePeer};
+use crate::engine::util::{self, change_ownership};
+use crate::exec::split_command_line;
 
 enum Peer {
-    Local {
-        name: String,
-        collect_dir: Option<String>,
-        ignore: Option<IgnoreFailureMode>,
-    },
+    Local(LocalPeerSettings),
     Remote {
         peer: RemotePeer,
-        ignore: Option<IgnoreFailureMode>,
+        ignore: IgnoreFailureMode,
     },
 }
 
 impl Peer {
     fn name(&self) -> &str {
         match self {
-            Peer::Local { name, .. } => name,
+            Peer::Local(p) => &p.name,
             Peer::Remote { peer, .. } => &peer.name,
         }
     }
-    fn ignore(&self) -> Option<IgnoreFailureMode> {
+    fn ignore(&self) -> IgnoreFailureMode {
         match self {
-            Peer::Local { ignore, .. } | Peer::Remote { ignore, .. } => *ignore,
+            Peer::Local(p) => p.ignore_failures,
+            Peer::Remote { ignore, .. } => *ignore,
         }
     }
     fn ready(&self) -> bool {
         match self {
-            Peer::Local { collect_dir, .. } => collect_dir
-                .as_ref()
-                .is_some_and(|d| Path::new(d).join(util::COLLECT_INDICATOR).exists()),
+            Peer::Local(p) => p.collect_dir.join(util::COLLECT_INDICATOR).exists(),
             Peer::Remote { peer, .. } => peer.check_collect_indicator(),
         }
     }
     fn stage(&self, target: &Path, ownership: Option<(u32, u32)>) -> anyhow::Result<usize> {
         match self {
-            Peer::Local { collect_dir, .. } => {
-                let dir = collect_dir
-                    .as_deref()
-                    .context("local peer has no collect_dir")?;
-                peer::copy_local_dir(Path::new(dir), target, ownership)
-            }
+            Peer::Local(p) => peer::copy_local_dir(&p.collect_dir, target, ownership),
             Peer::Remote { peer, .. } => peer.stage(target, ownership),
         }
     }
     fn write_stage_indicator(&self) -> anyhow::Result<()> {
         match self {
-            Peer::Local { collect_dir, .. } => {
-                let dir = collect_dir
-                    .as_deref()
-                    .context("local peer has no collect_dir")?;
-                if !Path::new(dir).is_dir() {
-                    bail!("Collect directory {dir} is not a directory or does not exist on disk.");
+            Peer::Local(p) => {
+                if !p.collect_dir.is_dir() {
+                    bail!(
+                        "Collect directory {} is not a directory or does not exist on disk.",
+                        p.collect_dir.display()
+                    );
                 }
-                util::write_indicator(Path::new(dir), util::STAGE_INDICATOR, None)
+                util::write_indicator(&p.collect_dir, util::STAGE_INDICATOR, None)
             }
             Peer::Remote { peer, .. } => peer.write_stage_indicator(),
         }
@@ -77,64 +69,41 @@ impl Peer {
 }
 
 /// Whether a missing collect indicator is only worth an info message.
-pub fn ignore_failures(mode: Option<IgnoreFailureMode>, full_or_start: bool) -> bool {
+pub fn ignore_failures(mode: IgnoreFailureMode, full_or_start: bool) -> bool {
     match mode {
-        None | Some(IgnoreFailureMode::None) => false,
-        Some(IgnoreFailureMode::All) => true,
-        Some(IgnoreFailureMode::Weekly) => full_or_start,
-        Some(IgnoreFailureMode::Daily) => !full_or_start,
+        IgnoreFailureMode::None => false,
+        IgnoreFailureMode::All => true,
+        IgnoreFailureMode::Weekly => full_or_start,
+        IgnoreFailureMode::Daily => !full_or_start,
     }
 }
 
-fn peers(ctx: &ActionContext<'_>) -> anyhow::Result<Vec<Peer>> {
-    let options = ctx.options();
-    let (locals, remotes) = (
-        ctx.config.stage_local_peers(),
-        ctx.config.stage_remote_peers(),
-    );
-    let mut out = Vec::new();
-    for p in locals {
-        out.push(Peer::Local {
-            name: p.name.clone().context("local peer without a name")?,
-            collect_dir: p.collect_dir.clone(),
-            ignore: p.ignore_failure_mode,
-        });
-    }
+fn peers(ctx: &ActionContext<'_>, stage: &StageSettings) -> Vec<Peer> {
+    let mut out: Vec<Peer> = stage.local_peers.iter().cloned().map(Peer::Local).collect();
     let commands = Commands {
         runner: ctx.runner(),
-        local_user: peer::local_user(options),
+        local_user: peer::local_user(&ctx.options().backup_user),
     };
-    let working_dir = options
-        .working_dir
-        .as_deref()
-        .context("remote peers need options/working_dir")?;
-    for p in remotes {
-        let name = p.name.clone().context("remote peer without a name")?;
-        let remote_user = ctx
-            .config
-            .remote_user(p)
-            .with_context(|| format!("remote peer {name} has no backup user"))?
-            .to_string();
+    for p in &stage.remote_peers {
         out.push(Peer::Remote {
-            peer: RemotePeer {
-                name,
-                collect_dir: p.collect_dir.clone(),
-                working_dir: PathBuf::from(working_dir),
-                remote_user,
-                rcp: peer::command_or(
-                    p.rcp_command.as_deref().or(options.rcp_command.as_deref()),
-                    peer::DEFAULT_RCP,
-                ),
-                rsh: peer::command_or(
-                    p.rsh_command.as_deref().or(options.rsh_command.as_deref()),
-                    peer::DEFAULT_RSH,
-                ),
-                commands: commands.clone(),
-            },
-            ignore: p.ignore_failure_mode,
+            peer: remote_peer(p, &ctx.options().working_dir, &commands),
+            ignore: p.ignore_failures,
         });
     }
-    Ok(out)
+    out
+}
+
+/// The engine's view of a checked remote peer.
+pub fn remote_peer(p: &RemotePeerSettings, working_dir: &Path, commands: &Commands) -> RemotePeer {
+    RemotePeer {
+        name: p.name.clone(),
+        collect_dir: p.collect_dir.clone(),
+        working_dir: working_dir.to_path_buf(),
+        remote_user: p.remote_user.clone(),
+        rcp: split_command_line(&p.rcp_command),
+        rsh: split_command_line(&p.rsh_command),
+        commands: commands.clone(),
+    }
 }
 
 fn create_dir(dir: &Path, ownership: Option<(u32, u32)>, parents: usize) -> anyhow::Result<()> {
@@ -154,25 +123,18 @@ fn create_dir(dir: &Path, ownership: Option<(u32, u32)>, parents: usize) -> anyh
 /// Runs the `stage` action.
 pub fn run(ctx: &ActionContext<'_>) -> anyhow::Result<()> {
     log::debug!("Executing the 'stage' action.");
-    let stage = match (&ctx.config.options, &ctx.config.stage) {
-        (Some(_), Some(s)) => s,
-        _ => bail!("Stage configuration is not properly filled in."),
+    let Some(stage) = &ctx.settings.stage else {
+        bail!("Stage configuration is not properly filled in.");
     };
-    let staging = stage
-        .target_dir
-        .as_deref()
-        .context("stage has no staging_dir")?;
-    let day = util::day_dir(Path::new(staging), &ctx.now);
+    let day = util::day_dir(&stage.staging_dir, &ctx.now);
     log::debug!("Daily staging directory is [{}].", day.display());
     let options = ctx.options();
-    let ownership = util::backup_ownership(options);
     // Cedar fails the whole action when root cannot resolve the backup user.
     if crate::accounts::is_root() {
-        if let (Some(u), Some(g)) = (&options.backup_user, &options.backup_group) {
-            crate::accounts::uid_gid(u, g)?;
-        }
+        crate::accounts::uid_gid(&options.backup_user, &options.backup_group)?;
     }
-    let peers = peers(ctx)?;
+    let ownership = ctx.ownership();
+    let peers = peers(ctx, stage);
     create_dir(&day, ownership, 2)?;
     for p in &peers {
         create_dir(&day.join(p.name()), ownership, 0)?;
@@ -189,6 +151,7 @@ pub fn run(ctx: &ActionContext<'_>) -> anyhow::Result<()> {
             continue;
         }
         let target = day.join(p.name());
+        atomic::remove_stale(&target);
         match p
             .stage(&target, ownership)
             .and_then(|n| p.write_stage_indicator().map(|()| n))

@@ -12,16 +12,16 @@ use serde::Serialize;
 
 use super::CollectMode;
 
-/// Compression applied to database/repository/mailbox dumps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CompressMode {
-    /// `none`
-    None,
-    /// `gzip`
-    Gzip,
-    /// `bzip2`
-    Bzip2,
+super::model::named_enum! {
+    /// Compression applied to database/repository/mailbox dumps.
+    pub enum CompressMode {
+        /// `none`
+        None = "none",
+        /// `gzip`
+        Gzip = "gzip",
+        /// `bzip2`
+        Bzip2 = "bzip2",
+    }
 }
 
 /// Unit of a [`ByteQuantity`] (Cedar's `UNIT_BYTES` ... `UNIT_GBYTES`).
@@ -51,7 +51,7 @@ pub struct ByteQuantity {
 impl ByteQuantity {
     /// The quantity in bytes (1024-based), as Cedar's `ByteQuantity.bytes`.
     pub fn bytes(&self) -> f64 {
-        let q = super::parse::py_float(&self.quantity).unwrap_or(0.0);
+        let q = crate::py::num::py_float(&self.quantity).unwrap_or(0.0);
         q * match self.units {
             ByteUnit::Bytes => 1.0,
             ByteUnit::Kbytes => 1024.0,
@@ -71,7 +71,7 @@ pub struct PercentageQuantity {
 impl PercentageQuantity {
     /// The percentage as a number.
     pub fn percentage(&self) -> f64 {
-        super::parse::py_float(&self.quantity).unwrap_or(0.0)
+        crate::py::num::py_float(&self.quantity).unwrap_or(0.0)
     }
 }
 

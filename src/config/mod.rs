@@ -1,12 +1,20 @@
-//! Cedar Backup XML configuration: parsing (`<cb_config>` → [`Config`]) and
-//! validation with Cedar's rules.
+//! Cedar Backup XML configuration: parsing (`<cb_config>` → [`Config`], the
+//! raw model), validation with Cedar's rules, and checking into the
+//! [`Settings`] actions take.
 //!
 //! Parsing and validating are separate steps, as in Cedar (`Config(validate=False)`
 //! then `validate()`): a document can parse and still be invalid. What Cedar
 //! rejects while parsing (its property setters: relative paths, unknown modes,
 //! bad integers, malformed XML) fails [`parse_file`]; what it rejects in
 //! `validate()` (missing required values, cross-field rules) fails
-//! [`Config::validate`].
+//! [`Config::validate`]. [`Config::check`] applies the same rules, resolves
+//! the extension modules (an unknown one is a problem, as Cedar fails to
+//! import it) and returns [`Settings`]; each extension section is checked
+//! into its own struct ([`MysqlSettings`] ...) when the extension runs.
+//!
+//! Layout: `xml.rs` (the DOM), `parse/` (fields, core sections, extension
+//! sections), `model.rs` and `extensions.rs` (the raw model), `validate.rs`
+//! and `extension_settings.rs` (the rules), `settings.rs` (checked settings).
 //!
 //! Conformance is tested against the real Cedar Backup 3 (tests/config_*.rs):
 //! its own test configs, one fixture per rule, XML edge cases, generated
@@ -26,15 +34,18 @@
 //!   treated as unsupported.
 
 mod accessors;
+mod extension_settings;
 pub mod extensions;
-pub mod model;
-pub(crate) mod parse;
+mod model;
+mod parse;
 pub mod pattern;
-pub mod pyre;
+mod settings;
 mod validate;
-pub(crate) mod xml;
+mod xml;
 
+pub use extension_settings::*;
 pub use model::*;
+pub use settings::*;
 
 use std::path::Path;
 
@@ -95,28 +106,3 @@ pub fn parse_str(text: &str, source_name: &str) -> Result<Config, ConfigError> {
     log::debug!("parsing configuration {source_name}");
     parse::parse_config(text).map_err(ConfigError::Parse)
 }
-
-macro_rules! extension_accessor {
-    ($($method:ident: $ty:ty),* $(,)?) => {
-        impl Config {
-            $(
-                #[doc = concat!("The `<", stringify!($method), ">` section after the extension's own validation ([`Config::validate_extension`]).")]
-                pub fn $method(&self) -> Result<&$ty, ConfigError> {
-                    self.validate_extension(stringify!($method))?;
-                    Ok(self.ext.$method.as_ref().expect("validated section exists"))
-                }
-            )*
-        }
-    };
-}
-
-extension_accessor!(
-    mysql: extensions::MysqlConfig,
-    postgresql: extensions::PostgresqlConfig,
-    subversion: extensions::SubversionConfig,
-    mbox: extensions::MboxConfig,
-    encrypt: extensions::EncryptConfig,
-    split: extensions::SplitConfig,
-    capacity: extensions::CapacityConfig,
-    amazons3: extensions::AmazonS3Config,
-);

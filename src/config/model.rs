@@ -8,6 +8,44 @@
 
 use serde::Serialize;
 
+/// An enumerated config value whose names are spelled once: `ALL`, `name()`,
+/// `from_name()`, and serialization by name.
+macro_rules! named_enum {
+    ($(#[$meta:meta])* pub enum $name:ident {
+        $($(#[$vmeta:meta])* $variant:ident = $text:literal,)*
+    }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)*
+        }
+
+        impl $name {
+            /// Every value, in the order Cedar lists them.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+
+            /// The name configuration uses.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)*
+                }
+            }
+
+            /// The value configuration calls `name`.
+            pub fn from_name(name: &str) -> Option<$name> {
+                Self::ALL.iter().copied().find(|v| v.name() == name)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.name())
+            }
+        }
+    };
+}
+pub(crate) use named_enum;
+
 /// The whole configuration document.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Config {
@@ -66,14 +104,16 @@ pub struct ReferenceConfig {
     pub generator: Option<String>,
 }
 
-/// How extended actions are ordered relative to the built-in ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OrderMode {
-    /// Sort by each action's integer `<index>` (Cedar's default).
-    Index,
-    /// Topologically sort by `<depends>` run_before/run_after edges.
-    Dependency,
+named_enum! {
+    /// How extended actions are ordered relative to the built-in ones.
+    #[derive(Default)]
+    pub enum OrderMode {
+        /// Sort by each action's integer `<index>` (Cedar's default).
+        #[default]
+        Index = "index",
+        /// Topologically sort by `<depends>` run_before/run_after edges.
+        Dependency = "dependency",
+    }
 }
 
 /// `<extensions>`.
@@ -101,7 +141,7 @@ pub struct ExtendedAction {
 }
 
 /// `<depends>` of an extended action.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ActionDependencies {
     /// `run_before`: actions this one must run before.
     pub before_list: Vec<String>,
@@ -109,24 +149,24 @@ pub struct ActionDependencies {
     pub after_list: Vec<String>,
 }
 
-/// Day of the week that starts a backup week.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Weekday {
-    /// monday
-    Monday,
-    /// tuesday
-    Tuesday,
-    /// wednesday
-    Wednesday,
-    /// thursday
-    Thursday,
-    /// friday
-    Friday,
-    /// saturday
-    Saturday,
-    /// sunday
-    Sunday,
+named_enum! {
+    /// Day of the week that starts a backup week.
+    pub enum Weekday {
+        /// monday
+        Monday = "monday",
+        /// tuesday
+        Tuesday = "tuesday",
+        /// wednesday
+        Wednesday = "wednesday",
+        /// thursday
+        Thursday = "thursday",
+        /// friday
+        Friday = "friday",
+        /// saturday
+        Saturday = "saturday",
+        /// sunday
+        Sunday = "sunday",
+    }
 }
 
 /// `<options>`.
@@ -164,14 +204,14 @@ pub struct CommandOverride {
     pub absolute_path: Option<String>,
 }
 
-/// When a hook runs relative to its action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum HookKind {
-    /// `pre_action_hook`
-    Pre,
-    /// `post_action_hook`
-    Post,
+named_enum! {
+    /// When a hook runs relative to its action.
+    pub enum HookKind {
+        /// `pre_action_hook`
+        Pre = "pre",
+        /// `post_action_hook`
+        Post = "post",
+    }
 }
 
 /// `<pre_action_hook>` / `<post_action_hook>`.
@@ -185,18 +225,18 @@ pub struct ActionHook {
     pub command: Option<String>,
 }
 
-/// What a peer's failure to deliver data means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum IgnoreFailureMode {
-    /// Never ignore.
-    None,
-    /// Always ignore.
-    All,
-    /// Ignore on runs that are not full/starting-day runs.
-    Daily,
-    /// Ignore only on full/starting-day runs.
-    Weekly,
+named_enum! {
+    /// What a peer's failure to deliver data means.
+    pub enum IgnoreFailureMode {
+        /// Never ignore.
+        None = "none",
+        /// Always ignore.
+        All = "all",
+        /// Ignore on runs that are not full/starting-day runs.
+        Daily = "daily",
+        /// Ignore only on full/starting-day runs.
+        Weekly = "weekly",
+    }
 }
 
 /// `<peer>` of type `local`.
@@ -242,28 +282,28 @@ pub struct PeersConfig {
     pub remote_peers: Option<Vec<RemotePeer>>,
 }
 
-/// When an item is collected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CollectMode {
-    /// Every run.
-    Daily,
-    /// On the starting day or with --full.
-    Weekly,
-    /// Every run, only changed files (full on the starting day).
-    Incr,
+named_enum! {
+    /// When an item is collected.
+    pub enum CollectMode {
+        /// Every run.
+        Daily = "daily",
+        /// On the starting day or with --full.
+        Weekly = "weekly",
+        /// Every run, only changed files (full on the starting day).
+        Incr = "incr",
+    }
 }
 
-/// Archive format for collected items.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ArchiveMode {
-    /// Plain tar.
-    Tar,
-    /// tar + gzip.
-    Targz,
-    /// tar + bzip2.
-    Tarbz2,
+named_enum! {
+    /// Archive format for collected items.
+    pub enum ArchiveMode {
+        /// Plain tar.
+        Tar = "tar",
+        /// tar + gzip.
+        Targz = "targz",
+        /// tar + bzip2.
+        Tarbz2 = "tarbz2",
+    }
 }
 
 /// `<collect>/<file>`.
@@ -334,37 +374,77 @@ pub struct StageConfig {
     pub remote_peers: Option<Vec<RemotePeer>>,
 }
 
-/// Media Cedar knows how to write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Media Cedar knows how to write: a subset of the media `mmc` knows,
+/// whose names and profiles come from [`mmc::profile::MEDIA_TYPES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MediaType {
     /// `cdr-74`
-    #[serde(rename = "cdr-74")]
     Cdr74,
     /// `cdrw-74`
-    #[serde(rename = "cdrw-74")]
     Cdrw74,
     /// `cdr-80`
-    #[serde(rename = "cdr-80")]
     Cdr80,
     /// `cdrw-80`
-    #[serde(rename = "cdrw-80")]
     Cdrw80,
     /// `dvd+r`
-    #[serde(rename = "dvd+r")]
     DvdPlusR,
     /// `dvd+rw`
-    #[serde(rename = "dvd+rw")]
     DvdPlusRw,
 }
 
-/// Kind of writer device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DeviceType {
-    /// `cdwriter`
-    Cdwriter,
-    /// `dvdwriter`
-    Dvdwriter,
+impl MediaType {
+    /// Every media type Cedar writes, in Cedar's order.
+    pub const ALL: [MediaType; 6] = [
+        MediaType::Cdr74,
+        MediaType::Cdrw74,
+        MediaType::Cdr80,
+        MediaType::Cdrw80,
+        MediaType::DvdPlusR,
+        MediaType::DvdPlusRw,
+    ];
+
+    /// The `mmc` media type (profile and nominal capacity) of this medium.
+    pub fn mmc(self) -> mmc::MediaType {
+        // Cedar's six media are the first six rows of mmc's table (a test
+        // checks the names).
+        mmc::profile::MEDIA_TYPES[self as usize]
+    }
+
+    /// The name used in the config file, e.g. `cdrw-74`.
+    pub fn name(self) -> &'static str {
+        self.mmc().name
+    }
+
+    /// The media type configuration calls `name`.
+    pub fn from_name(name: &str) -> Option<MediaType> {
+        MediaType::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// True for dvd+r and dvd+rw.
+    pub fn is_dvd(self) -> bool {
+        self.mmc().profile.family() == mmc::profile::Family::Dvd
+    }
+
+    /// True for media that can be blanked (cdrw-74, cdrw-80, dvd+rw).
+    pub fn is_rewritable(self) -> bool {
+        self.mmc().profile.erasable()
+    }
+}
+
+impl Serialize for MediaType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+named_enum! {
+    /// Kind of writer device.
+    pub enum DeviceType {
+        /// `cdwriter`
+        Cdwriter = "cdwriter",
+        /// `dvdwriter`
+        Dvdwriter = "dvdwriter",
+    }
 }
 
 /// `<store>/<blank_behavior>`.

@@ -1,13 +1,13 @@
 //! Exclude patterns: Python regular expressions that Cedar matches against
 //! whole paths. Each pattern is checked and translated from Python's `re`
-//! syntax by [`super::pyre`] (so `a{,3}`, `\Z`, `(?#...)`, octal escapes and
+//! syntax by [`crate::py::re`] (so `a{,3}`, `\Z`, `(?#...)`, octal escapes and
 //! literal braces mean what they mean to Cedar); what has no equivalent in
 //! the `regex` crate (look-around, back-references) is rejected clearly
 //! instead of silently matching something else.
 
 use regex::Regex;
 
-use super::pyre::{translate, PyReError};
+use crate::py::re::{translate, PyReError};
 
 /// Compiles an exclude pattern anchored at both ends, as Cedar applies it to
 /// whole paths.

@@ -374,14 +374,15 @@ pub fn today() -> Weekday {
     weekday(chrono::Local::now().weekday())
 }
 
-/// Runs a cedar action through the library.
+/// Checks `config` and runs a cedar action on it through the library.
 pub fn cedar(
     config: &Config,
     full: bool,
     now: chrono::DateTime<chrono::Local>,
     action: fn(&cedar::actions::ActionContext<'_>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let ctx = cedar::actions::ActionContext::new(config, full, false, now);
+    let settings = config.check()?;
+    let ctx = cedar::actions::ActionContext::new(&settings, full, false, now);
     action(&ctx)
 }
 

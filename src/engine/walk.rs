@@ -31,7 +31,7 @@ use std::os::unix::ffi::OsStrExt;
 
 use regex::Regex;
 
-use super::util::{join, normpath};
+use crate::py::path::{join, normpath};
 
 /// What a walk adds and what it leaves out.
 #[derive(Debug, Default, Clone)]
@@ -116,11 +116,6 @@ impl Walk {
             opts,
             ..Default::default()
         }
-    }
-
-    /// The paths found so far.
-    pub fn items(&self) -> &[OsString] {
-        &self.items
     }
 
     /// Consumes the walk, returning its paths.

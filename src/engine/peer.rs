@@ -8,23 +8,14 @@
 //! which executes the program directly with the argument vector: unlike
 //! Cedar's `su USER -c "..."`, no shell ever re-parses paths or arguments.
 
-use std::collections::HashMap;
 use std::ffi::OsString;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
-use super::util;
 use super::walk::{Walk, WalkOptions};
-use crate::exec::{split_command_line, CommandOutput, CommandRunner};
-
-/// Cedar's default copy command when none is configured.
-pub const DEFAULT_RCP: &str = "/usr/bin/scp -B -q -C";
-/// Cedar's default remote shell when none is configured.
-pub const DEFAULT_RSH: &str = "/usr/bin/ssh";
-/// Cedar's default `cback_command` for managed peers.
-pub const DEFAULT_CBACK: &str = "/usr/bin/cback3";
+use super::{atomic, util};
+use crate::exec::{CommandOutput, CommandRunner};
 
 /// Runs external commands, as another local user when asked.
 #[derive(Debug, Clone)]
@@ -91,9 +82,8 @@ fn remote_target(user: &str, host: &str, path: &str) -> String {
     format!("{user}@{host}:{path}")
 }
 
-/// Regular files under `dir` (recursively, links excluded) with what
-/// identifies one write of each: inode and change time.
-fn snapshot(dir: &Path) -> HashMap<OsString, (u64, i64, i64)> {
+/// Regular files under `dir` (recursively, links excluded).
+fn regular_files(dir: &Path) -> Vec<OsString> {
     let mut w = Walk::new(WalkOptions {
         exclude_links: true,
         backup: true,
@@ -102,15 +92,9 @@ fn snapshot(dir: &Path) -> HashMap<OsString, (u64, i64, i64)> {
     if w.add_dir_contents(dir.as_os_str(), true, false, 0, false)
         .is_err()
     {
-        return HashMap::new();
+        return Vec::new();
     }
     w.into_items()
-        .into_iter()
-        .filter_map(|p| {
-            let m = std::fs::metadata(&p).ok()?;
-            Some((p, (m.ino(), m.ctime(), m.ctime_nsec())))
-        })
-        .collect()
 }
 
 /// Copies every regular file directly in `source` to `target`, keeping
@@ -140,6 +124,13 @@ pub fn copy_local_dir(
     names.sort();
     let mut copied = 0;
     for name in names {
+        if atomic::is_partial(&name) {
+            log::debug!(
+                "Skipped [{}], an unfinished output.",
+                source.join(&name).display()
+            );
+            continue;
+        }
         let from = source.join(&name);
         let to = target.join(&name);
         let m = std::fs::symlink_metadata(&from)
@@ -151,7 +142,7 @@ pub fn copy_local_dir(
             );
             continue;
         }
-        copy_file(&from, &to, &m)
+        copy_file(&from, &to)
             .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
         if let Some((uid, gid)) = ownership {
             std::os::unix::fs::chown(&to, Some(uid), Some(gid))
@@ -165,19 +156,9 @@ pub fn copy_local_dir(
     Ok(copied)
 }
 
-fn copy_file(from: &Path, to: &Path, meta: &std::fs::Metadata) -> std::io::Result<()> {
+fn copy_file(from: &Path, to: &Path) -> std::io::Result<()> {
     // Replace rather than write through: the target may be a leftover link.
-    if std::fs::symlink_metadata(to).is_ok_and(|m| !m.is_file()) {
-        std::fs::remove_file(to)?;
-    }
-    std::fs::copy(from, to)?;
-    let mtime = std::fs::FileTimes::new()
-        .set_modified(meta.modified()?)
-        .set_accessed(meta.accessed()?);
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(to)?
-        .set_times(mtime)
+    atomic::copy(from, to).map(drop)
 }
 
 /// A peer reached through rcp/rsh commands.
@@ -186,7 +167,7 @@ pub struct RemotePeer {
     /// Host name.
     pub name: String,
     /// Collect directory on the peer.
-    pub collect_dir: Option<String>,
+    pub collect_dir: String,
     /// Local working directory for indicator round trips.
     pub working_dir: PathBuf,
     /// User on the peer.
@@ -200,12 +181,6 @@ pub struct RemotePeer {
 }
 
 impl RemotePeer {
-    fn collect_dir(&self) -> anyhow::Result<&str> {
-        self.collect_dir
-            .as_deref()
-            .context("remote peer has no collect_dir")
-    }
-
     fn rcp(&self, args: [String; 2], what: &str) -> anyhow::Result<()> {
         let mut argv = self.rcp.clone();
         argv.extend(args);
@@ -214,9 +189,7 @@ impl RemotePeer {
 
     /// Fetches `<collect_dir>/cback.collect` to see whether the peer is ready.
     pub fn check_collect_indicator(&self) -> bool {
-        let Ok(dir) = self.collect_dir() else {
-            return false;
-        };
+        let dir = &self.collect_dir;
         let source = format!("{}/{}", dir.trim_end_matches('/'), util::COLLECT_INDICATOR);
         let target = self
             .working_dir
@@ -240,7 +213,9 @@ impl RemotePeer {
     }
 
     /// Copies every file of the peer's collect directory into `target`;
-    /// returns how many files were created or rewritten.
+    /// returns how many files were staged. The files land in a hidden
+    /// directory under `target` first and are renamed into place once the
+    /// copy command succeeded, so an interrupted copy stages nothing.
     pub fn stage(&self, target: &Path, ownership: Option<(u32, u32)>) -> anyhow::Result<usize> {
         if !target.is_dir() {
             bail!(
@@ -248,42 +223,60 @@ impl RemotePeer {
                 target.display()
             );
         }
-        let dir = self.collect_dir()?;
-        let before = snapshot(target);
-        let source = format!("{}/*", dir.trim_end_matches('/'));
+        let incoming = atomic::partial_path(&target.join("incoming"));
+        if incoming.exists() {
+            std::fs::remove_dir_all(&incoming)
+                .with_context(|| format!("removing {}", incoming.display()))?;
+        }
+        std::fs::create_dir(&incoming)
+            .with_context(|| format!("creating {}", incoming.display()))?;
+        let result = self.stage_through(&incoming, target, ownership);
+        let _ = std::fs::remove_dir_all(&incoming);
+        result
+    }
+
+    fn stage_through(
+        &self,
+        incoming: &Path,
+        target: &Path,
+        ownership: Option<(u32, u32)>,
+    ) -> anyhow::Result<usize> {
+        let source = format!("{}/*", self.collect_dir.trim_end_matches('/'));
         self.rcp(
             [
                 remote(&self.remote_user, &self.name, &source),
-                target.to_string_lossy().into_owned(),
+                incoming.to_string_lossy().into_owned(),
             ],
             "copying files from remote host",
         )?;
-        let after = snapshot(target);
-        if after.is_empty() {
+        let files = regular_files(incoming);
+        if files.is_empty() {
             bail!("Did not copy any files from remote peer.");
         }
-        // Cedar counted only paths that did not exist before, so staging a
-        // peer twice on one day failed; a rewritten file counts here.
-        let fresh: Vec<&OsString> = after
-            .iter()
-            .filter(|(p, id)| before.get(*p) != Some(*id))
-            .map(|(p, _)| p)
-            .collect();
-        if fresh.is_empty() {
-            bail!("Apparently did not copy any new files from remote peer.");
-        }
-        if let Some((uid, gid)) = ownership {
-            for p in &fresh {
-                std::os::unix::fs::chown(p, Some(uid), Some(gid))
-                    .with_context(|| format!("chown {}", Path::new(p).display()))?;
+        for file in &files {
+            let from = Path::new(file);
+            let rel = from.strip_prefix(incoming).unwrap_or(from);
+            let to = target.join(rel);
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("creating {}", parent.display()))?;
+            }
+            std::fs::File::open(from)
+                .and_then(|f| f.sync_all())
+                .and_then(|()| std::fs::rename(from, &to))
+                .with_context(|| format!("moving {} to {}", from.display(), to.display()))?;
+            if let Some((uid, gid)) = ownership {
+                std::os::unix::fs::chown(&to, Some(uid), Some(gid))
+                    .with_context(|| format!("chown {}", to.display()))?;
             }
         }
-        Ok(fresh.len())
+        std::fs::File::open(target).and_then(|d| d.sync_all())?;
+        Ok(files.len())
     }
 
     /// Pushes an empty `cback.stage` into the peer's collect directory.
     pub fn write_stage_indicator(&self) -> anyhow::Result<()> {
-        let dir = self.collect_dir()?;
+        let dir = &self.collect_dir;
         let source = self
             .working_dir
             .join(format!("{}.{}", util::STAGE_INDICATOR, self.name));
@@ -320,16 +313,7 @@ impl RemotePeer {
     }
 }
 
-/// Splits a configured command, or Cedar's default.
-pub fn command_or(configured: Option<&str>, default: &str) -> Vec<String> {
-    split_command_line(configured.unwrap_or(default))
-}
-
 /// The local user remote commands run as: the backup user, only when root.
-pub fn local_user(options: &crate::config::OptionsConfig) -> Option<String> {
-    if crate::accounts::is_root() {
-        options.backup_user.clone()
-    } else {
-        None
-    }
+pub fn local_user(backup_user: &str) -> Option<String> {
+    crate::accounts::is_root().then(|| backup_user.to_string())
 }

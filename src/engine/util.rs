@@ -1,8 +1,6 @@
 //! Small helpers shared by the actions: Cedar's normalized names, the
 //! starting-day rule, day directories, indicator files and ownership.
 
-use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -16,12 +14,6 @@ pub const COLLECT_INDICATOR: &str = "cback.collect";
 pub const STAGE_INDICATOR: &str = "cback.stage";
 /// Extension of incremental digest files in the working directory.
 pub const DIGEST_EXTENSION: &str = "sha";
-
-/// Python's `str.isspace()`, which is what `\s` matches in Cedar's `re.sub`:
-/// Rust's `char::is_whitespace` plus the ASCII separators U+001C..U+001F.
-fn python_isspace(c: char) -> bool {
-    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
-}
 
 /// Cedar 3's `buildNormalizedPath`: a path turned into a file name. A lone
 /// `/` becomes `_`; a leading `X:/` drive becomes `X-`; then one leading `/`
@@ -50,22 +42,16 @@ pub fn normalized_path(path: &str) -> String {
             '.' if i == 0 => '_',
             '/' | '\\' => '-',
             ':' => '_',
-            c if python_isspace(c) => '_',
+            c if crate::py::num::py_space(c) => '_',
             c => c,
         });
     }
     out
 }
 
-/// Whether `now` falls on the configured starting day (never, when unset).
-pub fn is_start_of_week(
-    starting_day: Option<Weekday>,
-    now: &chrono::DateTime<chrono::Local>,
-) -> bool {
-    let Some(day) = starting_day else {
-        return false;
-    };
-    let want = match day {
+/// Whether `now` falls on the configured starting day.
+pub fn is_start_of_week(starting_day: Weekday, now: &chrono::DateTime<chrono::Local>) -> bool {
+    let want = match starting_day {
         Weekday::Monday => chrono::Weekday::Mon,
         Weekday::Tuesday => chrono::Weekday::Tue,
         Weekday::Wednesday => chrono::Weekday::Wed,
@@ -82,69 +68,12 @@ pub fn day_dir(base: &Path, now: &chrono::DateTime<chrono::Local>) -> PathBuf {
     base.join(now.format("%Y/%m/%d").to_string())
 }
 
-/// Cedar's `pathJoin` (`os.path.join`) on raw path strings: no separator is
-/// added after a base that already ends in `/`, and an absolute `rest`
-/// replaces the base. Unlike `PathBuf::join`, nothing is normalized, so
-/// string comparisons behave exactly as Cedar's do.
-pub fn join(base: &OsStr, rest: &OsStr) -> OsString {
-    let r = rest.as_bytes();
-    if r.first() == Some(&b'/') {
-        return rest.to_os_string();
-    }
-    let mut v = base.as_bytes().to_vec();
-    if !v.is_empty() && v.last() != Some(&b'/') {
-        v.push(b'/');
-    }
-    v.extend_from_slice(r);
-    OsString::from_vec(v)
-}
-
-/// Python's `os.path.normpath` for absolute and relative POSIX paths.
-pub fn normpath(path: &OsStr) -> OsString {
-    let b = path.as_bytes();
-    if b.is_empty() {
-        return OsString::from(".");
-    }
-    // POSIX allows exactly two leading slashes to be special; Python keeps them.
-    let lead: &[u8] = if b.starts_with(b"//") && !b.starts_with(b"///") {
-        b"//"
-    } else if b.starts_with(b"/") {
-        b"/"
-    } else {
-        b""
-    };
-    let mut parts: Vec<&[u8]> = Vec::new();
-    for comp in b.split(|&c| c == b'/') {
-        match comp {
-            b"" | b"." => {}
-            b".." => {
-                if parts.last().is_some_and(|p| *p != b"..") {
-                    parts.pop();
-                } else if lead.is_empty() {
-                    parts.push(comp);
-                }
-            }
-            c => parts.push(c),
-        }
-    }
-    let mut out = lead.to_vec();
-    out.extend_from_slice(&parts.join(&b'/'));
-    if out.is_empty() {
-        out.push(b'.');
-    }
-    OsString::from_vec(out)
-}
-
-/// The ids outputs should be given: `Some` only when running as root and
-/// both backup user and group are configured, like Cedar's `changeOwnership`.
-pub fn backup_ownership(options: &crate::config::OptionsConfig) -> Option<(u32, u32)> {
+/// The ids outputs should be given: `Some` only when running as root, like
+/// Cedar's `changeOwnership`; a user or group that does not exist is logged.
+pub fn backup_ownership(user: &str, group: &str) -> Option<(u32, u32)> {
     if !crate::accounts::is_root() {
         return None;
     }
-    let (user, group) = (
-        options.backup_user.as_deref()?,
-        options.backup_group.as_deref()?,
-    );
     match crate::accounts::uid_gid(user, group) {
         Ok(ids) => Some(ids),
         Err(e) => {
@@ -171,7 +100,8 @@ pub fn write_indicator(
 ) -> anyhow::Result<()> {
     let path = dir.join(name);
     log::debug!("Writing indicator file [{}].", path.display());
-    std::fs::write(&path, b"").with_context(|| format!("writing indicator {}", path.display()))?;
+    super::atomic::write(&path, b"")
+        .with_context(|| format!("writing indicator {}", path.display()))?;
     change_ownership(&path, ownership);
     Ok(())
 }
@@ -226,28 +156,13 @@ mod tests {
     }
 
     #[test]
-    fn joins_and_normalizes_like_os_path() {
-        let j = |a: &str, b: &str| join(OsStr::new(a), OsStr::new(b));
-        assert_eq!(j("/a", "b"), "/a/b");
-        assert_eq!(j("/a/", "b"), "/a/b");
-        assert_eq!(j("/", "b"), "/b");
-        assert_eq!(j("/a", "/b"), "/b");
-        let n = |a: &str| normpath(OsStr::new(a));
-        assert_eq!(n("/a/./b/../c//d/"), "/a/c/d");
-        assert_eq!(n("/../x"), "/x");
-        assert_eq!(n("//x/y"), "//x/y");
-        assert_eq!(n("a/../../b"), "../b");
-    }
-
-    #[test]
     fn starting_day() {
         use chrono::TimeZone;
         let monday = chrono::Local
             .with_ymd_and_hms(2026, 11, 23, 3, 0, 0)
             .unwrap();
-        assert!(is_start_of_week(Some(Weekday::Monday), &monday));
-        assert!(!is_start_of_week(Some(Weekday::Sunday), &monday));
-        assert!(!is_start_of_week(None, &monday));
+        assert!(is_start_of_week(Weekday::Monday, &monday));
+        assert!(!is_start_of_week(Weekday::Sunday, &monday));
         assert_eq!(
             day_dir(Path::new("/st"), &monday),
             Path::new("/st/2026/11/23")

@@ -1,0 +1,13 @@
+//! The engines the actions share: Cedar's directory walk (`walk`), the
+//! streaming tar writer ([`archive`]), incremental digest maps ([`digest`]),
+//! local and remote peer copies ([`peer`]) and small file helpers
+//! ([`util`]: normalized names, day directories, indicators, ownership),
+//! all written through [`atomic`] so no output is ever half-written.
+//! Engines know nothing of the configuration file: they take plain values.
+
+pub mod archive;
+pub mod atomic;
+pub mod digest;
+pub mod peer;
+pub mod util;
+pub(crate) mod walk;
