@@ -208,6 +208,17 @@ impl Drive {
     /// On CD and DVD-R the page 05 multi-session field decides, so it is set here.
     pub fn close_session(&mut self, finalize: bool) -> Result<()> {
         let profile = crate::profile::Profile::from_number(self.current_profile()?);
+        self.close_session_as(profile, finalize, true)
+    }
+
+    /// CLOSE SESSION for `profile`; `select` sends page 05 first (not needed
+    /// right after a write that selected it with the same multi-session field).
+    fn close_session_as(
+        &mut self,
+        profile: Option<Profile>,
+        finalize: bool,
+        select: bool,
+    ) -> Result<()> {
         match profile {
             Some(Profile::DvdPlusR) if finalize => {
                 self.close(CloseFunction::Session, 0)?;
@@ -219,7 +230,9 @@ impl Drive {
             }
             Some(p) if p.overwritable() => Ok(()),
             _ => {
-                self.select_write_parameters(profile, finalize)?;
+                if select {
+                    self.select_write_parameters(profile, finalize)?;
+                }
                 self.close(CloseFunction::Session, 0)
             }
         }
@@ -487,7 +500,7 @@ impl Drive {
             self.close_track(track)?;
         }
         progress.phase("closing session");
-        self.close_session(opts.finalize)?;
+        self.close_session_as(Some(profile), opts.finalize, false)?;
         Ok(WriteReport {
             start: nwa,
             blocks,

@@ -140,6 +140,10 @@ pub struct Emulator {
     writes: u32,
     /// Host timeout of the command being run.
     timeout: Duration,
+    /// Page 2A reports buffer underrun protection.
+    underrun_protection: bool,
+    /// A blank CD's NWA is reported as −150.
+    nwa_minus_150: bool,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -291,6 +295,8 @@ impl Emulator {
             warm: false,
             writes: 0,
             timeout: crate::transport::DEFAULT_TIMEOUT,
+            underrun_protection: true,
+            nwa_minus_150: false,
         };
         if opts.full {
             let used = emu.medium_ref().map_or(0, |m| {
@@ -368,6 +374,17 @@ impl Emulator {
     /// (default 32h; some drives use 36h).
     pub fn set_write_page_len(&mut self, len: usize) {
         self.write_page_len = len.clamp(14, 255);
+    }
+
+    /// Whether page 2A reports buffer underrun protection (default yes);
+    /// without it a page 05 with BUFE set is refused.
+    pub fn set_underrun_protection(&mut self, on: bool) {
+        self.underrun_protection = on;
+    }
+
+    /// Reports a blank CD's next writable address as −150, as some drives do.
+    pub fn set_blank_nwa_minus_150(&mut self, on: bool) {
+        self.nwa_minus_150 = on;
     }
 
     /// Turns the timing model on (Some) or off (None, the default).
@@ -566,17 +583,20 @@ impl Emulator {
             0x51 => self
                 .need_medium()
                 .and_then(|m| respond::disc_information(m, self.capacity(m), cdb, data)),
-            0x52 => self
-                .need_medium()
-                .and_then(|m| respond::track_information(m, self.capacity(m), cdb, data)),
+            0x52 => self.need_medium().and_then(|m| {
+                respond::track_information(m, self.capacity(m), self.nwa_minus_150, cdb, data)
+            }),
             0x43 => self
                 .need_medium()
                 .and_then(|m| respond::toc(m, self.capacity(m), cdb, data)),
             0x23 => respond::format_capacities(self.medium_ref(), cdb, data),
             0x5A | 0x1A => respond::mode_sense(
                 &self.write_params,
-                self.write_page_len,
-                self.prevent,
+                respond::Traits {
+                    write_page_len: self.write_page_len,
+                    underrun_protection: self.underrun_protection,
+                    locked: self.prevent,
+                },
                 cdb,
                 data,
             ),
@@ -661,6 +681,9 @@ impl Emulator {
                         return Err(INVALID_PARAMETER);
                     }
                     let wp = WriteParameters::from_page(page).map_err(|_| INVALID_PARAMETER)?;
+                    if wp.bufe && !self.underrun_protection {
+                        return Err(INVALID_PARAMETER);
+                    }
                     // Burning programs probe write modes by MODE SELECT: refuse
                     // what this drive cannot record on the loaded medium.
                     if let Some(m) = self.medium_ref() {

@@ -387,7 +387,15 @@ fn invisible_track(m: &Medium, cap: u32) -> Option<TrackInformation> {
     })
 }
 
-pub(super) fn track_information(m: &Medium, cap: u32, cdb: &[u8], data: DataPhase<'_>) -> Reply {
+/// `minus_150`: report the blank CD's next writable address as −150 (the
+/// pregap), as some drives do.
+pub(super) fn track_information(
+    m: &Medium,
+    cap: u32,
+    minus_150: bool,
+    cdb: &[u8],
+    data: DataPhase<'_>,
+) -> Reply {
     let cmd = ReadTrackInformation::decode(cdb).map_err(|_| INVALID_FIELD)?;
     let reply = if m.profile.overwritable() {
         let one = matches!(
@@ -443,7 +451,11 @@ pub(super) fn track_information(m: &Medium, cap: u32, cdb: &[u8], data: DataPhas
             TrackAddress::Session(s) => find(&|_, sess, _| u32::from(sess) == s)
                 .or_else(|| invisible_track(m, cap).filter(|t| u32::from(t.session) == s)),
         };
-        found.ok_or(INVALID_FIELD)?
+        let mut t = found.ok_or(INVALID_FIELD)?;
+        if minus_150 && m.sessions.is_empty() && m.profile.family() == Family::Cd {
+            t.next_writable = Some(-150i32 as u32);
+        }
+        t
     };
     Ok(put(data, usize::from(cmd.alloc), &reply.encode()))
 }
@@ -641,11 +653,11 @@ pub(super) fn format_capacities(m: Option<&Medium>, cdb: &[u8], data: DataPhase<
     Ok(put(data, usize::from(cmd.alloc), &reply.encode()))
 }
 
-fn capabilities(locked: bool) -> Capabilities {
+fn capabilities(locked: bool, underrun_protection: bool) -> Capabilities {
     Capabilities {
         read: ReadCaps::CD_R | ReadCaps::CD_RW | ReadCaps::DVD_ROM | ReadCaps::DVD_R,
         write: WriteCaps::CD_R | WriteCaps::CD_RW | WriteCaps::DVD_R | WriteCaps::TEST_WRITE,
-        buffer_underrun_protection: true,
+        buffer_underrun_protection: underrun_protection,
         multisession: true,
         loading_mechanism: 1,
         eject: true,
@@ -676,13 +688,25 @@ pub(super) fn write_page_changeable(len: usize) -> ModePage {
     }
 }
 
+/// What the drive is, as far as its mode pages tell.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Traits {
+    /// Body length of page 05.
+    pub write_page_len: usize,
+    /// Page 2A BUF: buffer underrun protection.
+    pub underrun_protection: bool,
+    /// The tray is locked (PREVENT MEDIUM REMOVAL).
+    pub locked: bool,
+}
+
 pub(super) fn mode_sense(
     wp: &WriteParameters,
-    page_len: usize,
-    locked: bool,
+    traits: Traits,
     cdb: &[u8],
     data: DataPhase<'_>,
 ) -> Reply {
+    let (page_len, locked) = (traits.write_page_len, traits.locked);
+    let caps = || capabilities(locked, traits.underrun_protection).to_page();
     // Both sizes ask the same question; only the reply header differs.
     let (control, page, alloc, six) = if cdb[0] == ModeSense6::OPCODE {
         let c = ModeSense6::decode(cdb).map_err(|_| INVALID_FIELD)?;
@@ -707,8 +731,8 @@ pub(super) fn mode_sense(
     let pages = match page {
         PAGE_ERROR_RECOVERY => vec![recovery()],
         PAGE_WRITE_PARAMETERS => vec![write_page()],
-        PAGE_CAPABILITIES => vec![capabilities(locked).to_page()],
-        0x3F => vec![recovery(), write_page(), capabilities(locked).to_page()],
+        PAGE_CAPABILITIES => vec![caps()],
+        0x3F => vec![recovery(), write_page(), caps()],
         _ => return Err(INVALID_FIELD),
     };
     let params = ModeParameters { pages };
