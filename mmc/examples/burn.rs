@@ -25,6 +25,7 @@ fn run(device: &str, files: &[String]) -> mmc::Result<()> {
         }
         let opts = WriteOptions {
             start,
+            expected_blocks: u32::try_from(data.len() / mmc::BLOCK_SIZE).ok(),
             ..WriteOptions::default()
         };
         let r = drive.write_session(&mut &data[..], &opts, &mut NoProgress)?;
