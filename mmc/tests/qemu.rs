@@ -693,6 +693,10 @@ const JOBS: &[(&str, &str)] = &[
     ("dvd-r", "cedar"),
     ("dvd+rw", "cedar"),
     ("bd-r", "cedar"),
+    ("cdr-80", "xorriso"),
+    ("dvd+r", "xorriso"),
+    ("dvd-r", "xorriso"),
+    ("dvd+rw", "xorriso"),
 ];
 
 /// The guest script for drive `i` running `tool` on `profile`: two sessions,
@@ -718,10 +722,12 @@ cdrskin dev={dev} {grow}-tao -multi -data /work/s2.{i}.iso >> /work/log.{i} 2>&1
 echo "# session 2" >> {t}
 growisofs -M {dev} -r -quiet /work/d2 >> /work/log.{i} 2>&1; echo "job {i} session 2: $?""##
         ),
+        // On CD xorriso would pick SAO (SEND CUE SHEET), which the emulated
+        // burner does not record: it writes CD in TAO only, as cedar does.
         "xorriso" => format!(
-            r##"xorriso -outdev {dev} -map /work/d1 / -commit > /work/log.{i} 2>&1; echo "job {i} session 1: $?"
+            r##"xorriso -write_type tao -outdev {dev} -map /work/d1 / -commit > /work/log.{i} 2>&1; echo "job {i} session 1: $?"
 echo "# session 2" >> {t}
-xorriso -dev {dev} -map /work/d2 / -commit >> /work/log.{i} 2>&1; echo "job {i} session 2: $?""##
+xorriso -write_type tao -dev {dev} -map /work/d2 / -commit >> /work/log.{i} 2>&1; echo "job {i} session 2: $?""##
         ),
         // The same job through cedar's drive layer: session 1 is the image
         // the tools wrote first; on DVD+RW session 2 goes after it and the
