@@ -1,18 +1,34 @@
 //! Writes files as sessions through the drive layer and reads each back:
-//! `burn DEVICE FILE...`. Prints one line per session and the final msinfo.
+//! `burn DEVICE FILE[@START]...` (START: the block to write at on
+//! overwritable media). A blank overwritable disc is formatted first. Prints
+//! one line per session and the final msinfo.
 
-use mmc::{Drive, NoProgress, WriteOptions};
+use mmc::{Drive, MediaState, NoProgress, WriteOptions};
 
 fn run(device: &str, files: &[String]) -> mmc::Result<()> {
     let mut drive = Drive::open(device)?;
     let id = drive.identify()?;
     println!("drive {} {} {}", id.vendor, id.product, id.revision);
-    for f in files {
+    for arg in files {
+        let (f, start) = match arg.rsplit_once('@') {
+            Some((f, at)) => (f, at.parse::<u32>().ok()),
+            None => (arg.as_str(), None),
+        };
         let data = std::fs::read(f).map_err(|source| mmc::Error::Input {
             device: device.to_string(),
             source,
         })?;
-        let r = drive.write_session(&mut &data[..], &WriteOptions::default(), &mut NoProgress)?;
+        let info = drive.medium_info()?;
+        if info.state == MediaState::Blank && info.profile.is_some_and(|p| p.overwritable()) {
+            drive.format()?;
+            println!("formatted");
+        }
+        let opts = WriteOptions {
+            start,
+            expected_blocks: u32::try_from(data.len() / mmc::BLOCK_SIZE).ok(),
+            ..WriteOptions::default()
+        };
+        let r = drive.write_session(&mut &data[..], &opts, &mut NoProgress)?;
         let mut back = vec![0u8; data.len()];
         drive.read_blocks(r.start, &mut back)?;
         let same = if back == data { "verified" } else { "MISMATCH" };

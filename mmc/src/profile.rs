@@ -129,10 +129,11 @@ impl Profile {
         }
     }
 
-    /// Blocks the drive layer sends per WRITE(10).
+    /// Blocks the drive layer sends per WRITE(10): 32 KiB as libburn and
+    /// growisofs send on CD and DVD, 64 KiB (one ECC cluster) on BD.
     pub fn write_chunk_blocks(self) -> u32 {
         match self.family() {
-            Family::Cd => 32,
+            Family::Cd => 16,
             Family::Dvd => 16,
             Family::Bd => 32,
         }

@@ -72,17 +72,20 @@ fn three_sessions(media: MediaType) {
             .unwrap_or_else(|e| panic!("{} session {}: {e}", media.name, i + 1));
         assert_eq!(r.start, expected_start, "{} session {}", media.name, i + 1);
         assert_eq!(r.track as usize, i + 1);
-        let written = if cd { (n as u32).max(300) } else { n as u32 };
+        // CD tracks are padded to 300 blocks, DVD/BD tracks to whole ECC blocks.
+        let written = if cd {
+            (n as u32).max(300)
+        } else {
+            (n as u32).next_multiple_of(ecc)
+        };
         assert_eq!(r.blocks, written);
         assert_eq!(progress.last, u64::from(written));
         assert!(progress.phases.contains(&"closing session".to_string()));
         starts.push(r.start);
 
-        let gap = match (cd, i) {
-            (true, 0) => 11_400,
-            (true, _) => 6_900,
-            (false, _) => 0,
-        };
+        // Closing a session costs space on every write-once medium.
+        let gap = mmc::emulator::Medium::blank(media).session_gap(i as u16 + 1);
+        assert!(gap > 0, "{}", media.name);
         expected_start = (r.start + written).div_ceil(ecc) * ecc + gap;
         let info = d.medium_info().unwrap();
         assert_eq!(info.state, MediaState::Appendable, "{}", media.name);
@@ -372,11 +375,13 @@ fn reserved_tracks_fix_the_next_session_start() {
         let r = d
             .write_session(&mut &blocks(30, 1)[..], &opts, &mut NoProgress)
             .unwrap();
-        assert_eq!((r.start, r.blocks), (0, 30));
+        // The last WRITE is padded to a whole ECC block.
+        assert_eq!((r.start, r.blocks), (0, 30u32.next_multiple_of(ecc)));
         let info = d.medium_info().unwrap();
+        let gap = mmc::emulator::Medium::blank(MediaType::by_name(media).unwrap()).session_gap(1);
         assert_eq!(
             info.msinfo(),
-            Some((0, reserve.div_ceil(ecc) * ecc)),
+            Some((0, reserve.div_ceil(ecc) * ecc + gap)),
             "{media}"
         );
         assert_eq!(read(&mut d, 0, 30), blocks(30, 1));

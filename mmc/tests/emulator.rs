@@ -517,7 +517,11 @@ fn an_existing_image_without_state_is_a_disc_holding_it() {
     let mut d = drive(&spec(&path, "profile=dvd+r&busy=0"));
     let info = d.medium_info().unwrap();
     assert_eq!(info.state, MediaState::Appendable);
-    assert_eq!(info.msinfo(), Some((0, 64)));
+    // The image's 50 blocks, rounded to the ECC block, and the session closure.
+    assert_eq!(
+        info.msinfo(),
+        Some((0, 64 + mmc::emulator::DVD_PLUS_R_SESSION_GAP))
+    );
     let mut back = vec![0u8; 50 * 2048];
     d.read_blocks(0, &mut back).unwrap();
     assert_eq!(back, blocks(50, 5));

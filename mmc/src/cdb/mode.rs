@@ -174,6 +174,15 @@ impl ModeParameters {
         ModeParameters::parse_pages(b, MODE6_HEADER_LEN + usize::from(b[3]), end)
     }
 
+    /// Encodes the list as a MODE SELECT(10) parameter list: the header's
+    /// mode data length is reserved there and stays zero, and so do the
+    /// medium type and block descriptor length (no block descriptors).
+    pub fn encode_select(&self) -> Vec<u8> {
+        let mut b = vec![0u8; MODE_HEADER_LEN];
+        self.push_pages(&mut b);
+        b
+    }
+
     /// Encodes the list with the 4-byte MODE SENSE(6) header.
     pub fn encode6(&self) -> Vec<u8> {
         let mut b = vec![0u8; MODE6_HEADER_LEN];
@@ -408,9 +417,15 @@ impl WriteParameters {
         })
     }
 
-    /// Writes the page.
+    /// Writes the page with the standard body length (32h).
     pub fn to_page(&self) -> ModePage {
-        let mut b = vec![0u8; WRITE_PARAMS_BODY];
+        self.to_page_len(WRITE_PARAMS_BODY)
+    }
+
+    /// Writes the page with a body of `len` bytes (at least 14): a MODE
+    /// SELECT must send the page length the drive reports (32h or 36h).
+    pub fn to_page_len(&self, len: usize) -> ModePage {
+        let mut b = vec![0u8; len.max(14)];
         b[0] = (u8::from(self.bufe) << 6)
             | (u8::from(self.ls_v) << 5)
             | (u8::from(self.test_write) << 4)

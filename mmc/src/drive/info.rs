@@ -140,14 +140,12 @@ impl Drive {
             (None, 0)
         } else {
             let t = self.track_information(INVISIBLE_TRACK)?;
-            (
-                t.next_writable,
-                if t.next_writable.is_some() {
-                    t.free_blocks
-                } else {
-                    0
-                },
-            )
+            // A damaged track takes no writes: no NWA (writing says why).
+            let nwa = self.sane_next_writable(&t).unwrap_or_else(|e| {
+                log::warn!("{e}");
+                None
+            });
+            (nwa, if nwa.is_some() { t.free_blocks } else { 0 })
         };
         let complete = match di.last_session_state {
             SessionState::Incomplete => sessions.saturating_sub(1),

@@ -35,6 +35,10 @@ const ATTENTION_RETRIES: u32 = 4;
 pub struct Drive {
     t: Box<dyn Transport>,
     poll_max: Duration,
+    /// Body length of the drive's page 05, once read (MODE SELECT must send it back).
+    write_page_len: Option<usize>,
+    /// Whether page 2A says the drive has buffer underrun protection (BUFE allowed).
+    underrun_protection: Option<bool>,
 }
 
 impl std::fmt::Debug for Drive {
@@ -51,6 +55,8 @@ impl Drive {
         Drive {
             t,
             poll_max: Duration::from_millis(500),
+            write_page_len: None,
+            underrun_protection: None,
         }
     }
 

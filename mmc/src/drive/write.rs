@@ -4,19 +4,27 @@
 
 use std::io::{ErrorKind, Read};
 
-use super::Drive;
-use crate::cdb::disc::INVISIBLE_TRACK;
+use super::{Drive, MediumInfo};
+use crate::cdb::disc::{TrackInformation, INVISIBLE_TRACK};
 use crate::cdb::mode::{
-    ModeParameters, ModeSelect10, WriteParameters, WriteType, DATA_BLOCK_MODE1, MULTISESSION_OPEN,
+    Capabilities, ModeParameters, ModeSelect10, ModeSense10, PageControl, WriteParameters,
+    WriteType, DATA_BLOCK_MODE1, MULTISESSION_OPEN, PAGE_CAPABILITIES, PAGE_WRITE_PARAMETERS,
     TRACK_MODE_DATA, TRACK_MODE_INCREMENTAL,
 };
 use crate::cdb::rw::{SynchronizeCache, Write10};
+use crate::cdb::spc::PreventAllowMediumRemoval;
 use crate::cdb::track::{CloseFunction, CloseTrackSession, ReserveTrack};
-use crate::cdb::Response;
+use crate::cdb::Command;
 use crate::error::{Error, Result};
 use crate::profile::{Family, Profile};
 use crate::transport::{DataPhase, DEFAULT_TIMEOUT, LONG_TIMEOUT};
 use crate::BLOCK_SIZE;
+
+/// Timeout of WRITE and RESERVE TRACK: the first WRITE on DVD±R/BD runs power
+/// calibration and the lead-in, and a drive may stall while it drains its
+/// buffer; an SG_IO timeout would abort and reset the drive mid-track and ruin
+/// the disc, so these get libburn's 200 s like the other long commands.
+pub const WRITE_TIMEOUT: std::time::Duration = LONG_TIMEOUT;
 
 /// Incremental streaming writable: current when DVD-R(W) takes incremental writes.
 const FEATURE_INCREMENTAL_STREAMING: u16 = 0x0021;
@@ -64,7 +72,8 @@ pub struct WriteOptions {
 pub struct WriteReport {
     /// First block written.
     pub start: u32,
-    /// Blocks written (including CD padding).
+    /// Blocks written, including padding: CD tracks to 300 blocks, DVD±R and
+    /// BD-R tracks to a whole ECC unit (16 blocks; BD 32).
     pub blocks: u32,
     /// Track number written (0 on overwritable media).
     pub track: u16,
@@ -72,7 +81,9 @@ pub struct WriteReport {
 
 impl Drive {
     /// MODE SELECT page 05 for the medium (CD: TAO, Mode 1; DVD-R: incremental).
-    /// Other media need no write parameters.
+    /// Other media need no write parameters. The page goes back with the
+    /// length the drive reports for it (MODE SENSE first), BUFE only when the
+    /// drive has buffer underrun protection (page 2A).
     pub(crate) fn select_write_parameters(
         &mut self,
         profile: Option<Profile>,
@@ -81,7 +92,6 @@ impl Drive {
         let multisession = if finalize { 0 } else { MULTISESSION_OPEN };
         let wp = match profile {
             Some(Profile::CdR | Profile::CdRw) => WriteParameters {
-                bufe: true,
                 write_type: WriteType::TrackAtOnce,
                 multisession,
                 track_mode: TRACK_MODE_DATA,
@@ -90,7 +100,6 @@ impl Drive {
                 ..WriteParameters::default()
             },
             Some(Profile::DvdMinusR | Profile::DvdMinusRwSequential) => WriteParameters {
-                bufe: true,
                 ls_v: true,
                 write_type: WriteType::Incremental,
                 multisession,
@@ -104,10 +113,12 @@ impl Drive {
             },
             _ => return Ok(()),
         };
+        let bufe = self.underrun_protection()?;
+        let len = self.write_page_len()?;
         let bytes = ModeParameters {
-            pages: vec![wp.to_page()],
+            pages: vec![WriteParameters { bufe, ..wp }.to_page_len(len)],
         }
-        .encode();
+        .encode_select();
         let cmd = ModeSelect10 {
             pf: true,
             sp: false,
@@ -115,6 +126,56 @@ impl Drive {
         };
         self.exec(&cmd, DataPhase::ToDevice(&bytes), DEFAULT_TIMEOUT)
             .map(|_| ())
+    }
+
+    /// MODE SENSE(10) of one page's current values.
+    fn mode_page(&mut self, code: u8, control: PageControl) -> Result<crate::cdb::mode::ModePage> {
+        let cmd = ModeSense10 {
+            dbd: true,
+            control,
+            page: code,
+            alloc: 8 + 2 + 255,
+        };
+        let params: ModeParameters = self.ask(&cmd, 8 + 2 + 255)?;
+        params.page(code).cloned().ok_or_else(|| Error::Response {
+            device: self.name().to_string(),
+            command: ModeSense10::NAME,
+            source: crate::error::DecodeError::Invalid {
+                what: "mode parameter list",
+                detail: format!("page {code:02X}h missing from the reply"),
+            },
+        })
+    }
+
+    /// The body length of the drive's page 05 (read once per drive).
+    fn write_page_len(&mut self) -> Result<usize> {
+        if let Some(n) = self.write_page_len {
+            return Ok(n);
+        }
+        let page = self.mode_page(PAGE_WRITE_PARAMETERS, PageControl::Current)?;
+        if page.body.len() < 14 {
+            return Err(self.medium_error(format!(
+                "the drive's write parameters page is {} bytes long; at least 14 are needed",
+                page.body.len()
+            )));
+        }
+        self.write_page_len = Some(page.body.len());
+        Ok(page.body.len())
+    }
+
+    /// Whether page 2A reports buffer underrun protection (read once per drive).
+    fn underrun_protection(&mut self) -> Result<bool> {
+        if let Some(b) = self.underrun_protection {
+            return Ok(b);
+        }
+        let page = self.mode_page(PAGE_CAPABILITIES, PageControl::Current)?;
+        let caps = Capabilities::from_page(&page).map_err(|source| Error::Response {
+            device: self.name().to_string(),
+            command: ModeSense10::NAME,
+            source,
+        })?;
+        self.underrun_protection = Some(caps.buffer_underrun_protection);
+        Ok(caps.buffer_underrun_protection)
     }
 
     /// SYNCHRONIZE CACHE with Immed, then poll until the drive is done.
@@ -147,6 +208,17 @@ impl Drive {
     /// On CD and DVD-R the page 05 multi-session field decides, so it is set here.
     pub fn close_session(&mut self, finalize: bool) -> Result<()> {
         let profile = crate::profile::Profile::from_number(self.current_profile()?);
+        self.close_session_as(profile, finalize, true)
+    }
+
+    /// CLOSE SESSION for `profile`; `select` sends page 05 first (not needed
+    /// right after a write that selected it with the same multi-session field).
+    fn close_session_as(
+        &mut self,
+        profile: Option<Profile>,
+        finalize: bool,
+        select: bool,
+    ) -> Result<()> {
         match profile {
             Some(Profile::DvdPlusR) if finalize => {
                 self.close(CloseFunction::Session, 0)?;
@@ -158,7 +230,9 @@ impl Drive {
             }
             Some(p) if p.overwritable() => Ok(()),
             _ => {
-                self.select_write_parameters(profile, finalize)?;
+                if select {
+                    self.select_write_parameters(profile, finalize)?;
+                }
                 self.close(CloseFunction::Session, 0)
             }
         }
@@ -178,18 +252,27 @@ impl Drive {
     }
 
     /// Writes `data` (whole 2048-byte blocks) at `lba` in chunks the medium
-    /// likes, returning the blocks written. Stops at `limit` blocks with a
-    /// "does not fit" error. Progress counts on from `already`.
+    /// likes, returning the blocks written. The last chunk is padded with
+    /// zero blocks to a multiple of `plan.pad_to`. Stops at `plan.limit`
+    /// blocks with a "does not fit" error. Progress counts on from `plan.already`.
     fn stream(
         &mut self,
         lba: u32,
         data: &mut dyn Read,
-        (chunk_blocks, limit, already): (u32, u32, u32),
+        plan: Chunking,
         progress: &mut dyn Progress,
     ) -> Result<u32> {
-        let per = chunk_blocks
-            .min((self.t.max_transfer() / BLOCK_SIZE).max(1) as u32)
-            .max(1);
+        let pad_to = plan.pad_to.max(1);
+        // Whole units per WRITE, within the transport's limit and WRITE(10)'s count.
+        let fits = ((self.t.max_transfer() / BLOCK_SIZE) as u32).min(u32::from(u16::MAX));
+        let per = plan.chunk_blocks.min(fits) / pad_to * pad_to;
+        if per == 0 {
+            return Err(self.medium_error(format!(
+                "the device takes at most {} bytes per command, less than one \
+                 {pad_to}-block recording unit",
+                self.t.max_transfer()
+            )));
+        }
         let mut buf = vec![0u8; per as usize * BLOCK_SIZE];
         let mut done: u32 = 0;
         loop {
@@ -207,20 +290,66 @@ impl Drive {
                     done + (n / BLOCK_SIZE) as u32
                 )));
             }
-            let blocks = (n / BLOCK_SIZE) as u32;
-            if done + blocks > limit {
+            // The input ended inside this chunk: pad it to whole units.
+            let blocks = ((n / BLOCK_SIZE) as u32).next_multiple_of(pad_to);
+            let len = blocks as usize * BLOCK_SIZE;
+            buf[n..len].fill(0);
+            if done + blocks > plan.limit {
                 return Err(self.medium_error(format!(
-                    "the data does not fit: only {limit} blocks are free"
+                    "the data does not fit: only {} blocks are free",
+                    plan.limit
                 )));
             }
             let cmd = Write10 {
                 lba: lba + done,
                 blocks: blocks as u16,
             };
-            self.exec(&cmd, DataPhase::ToDevice(&buf[..n]), DEFAULT_TIMEOUT)?;
+            self.exec(&cmd, DataPhase::ToDevice(&buf[..len]), WRITE_TIMEOUT)?;
             done += blocks;
-            progress.blocks_written(u64::from(already + done));
+            progress.blocks_written(u64::from(plan.already + done));
         }
+    }
+
+    /// Locks (true) or unlocks the tray.
+    fn set_removal_prevented(&mut self, prevent: bool) -> Result<()> {
+        self.exec(
+            &PreventAllowMediumRemoval { prevent },
+            DataPhase::None,
+            DEFAULT_TIMEOUT,
+        )
+        .map(|_| ())
+    }
+
+    /// The next writable address of the invisible/incomplete track `t`, with
+    /// the checks libburn makes: a damaged track is not written, an NWA not
+    /// marked valid is no NWA, and a blank track's NWA of −150 (the pregap,
+    /// as some drives report on a blank CD) is the track's start.
+    pub(crate) fn sane_next_writable(&self, t: &TrackInformation) -> Result<Option<u32>> {
+        if t.damage {
+            return Err(self.medium_error(format!(
+                "track {} is damaged (the drive reports the damage bit{}); it cannot be written",
+                t.track,
+                if t.next_writable.is_some() {
+                    ""
+                } else {
+                    " and no valid next writable address"
+                }
+            )));
+        }
+        let Some(nwa) = t.next_writable else {
+            return Ok(None);
+        };
+        let negative = (nwa as i32) < 0;
+        if t.blank && (negative || nwa < t.start) && (t.start as i32) >= 0 {
+            return Ok(Some(t.start));
+        }
+        if negative || nwa < t.start {
+            return Err(self.medium_error(format!(
+                "track {} reports next writable address {} before its start {}",
+                t.track, nwa as i32, t.start
+            )));
+        }
+        Ok(Some(nwa))
     }
 
     /// Writes one session holding one data track.
@@ -241,24 +370,56 @@ impl Drive {
             return Err(self.medium_error(format!("cannot write a {} medium", info.profile_name())));
         };
         if profile.overwritable() {
-            return self.write_in_place(profile, data, opts, progress);
+            self.check_in_place(profile, &info, opts)?;
+        } else {
+            self.check_track(profile, &info, opts)?;
         }
+        // The tray stays locked for the whole write, and is unlocked again
+        // whatever happened.
+        self.set_removal_prevented(true)?;
+        let result = if profile.overwritable() {
+            self.write_in_place(profile, &info, data, opts, progress)
+        } else {
+            self.write_track(profile, &info, data, opts, progress)
+        };
+        match (result, self.set_removal_prevented(false)) {
+            (Ok(report), Err(e)) => {
+                log::warn!(
+                    "{}: the write succeeded but unlocking the tray failed: {e}",
+                    self.name()
+                );
+                Ok(report)
+            }
+            (result, _) => result,
+        }
+    }
+
+    /// What can be refused before anything is sent that changes the disc.
+    fn check_track(
+        &mut self,
+        profile: Profile,
+        info: &MediumInfo,
+        opts: &WriteOptions,
+    ) -> Result<()> {
         if info.state == super::MediaState::Finalized {
             return Err(self.medium_error(format!(
                 "the {profile} disc is finalized: no more sessions can be written"
             )));
         }
-        let nwa = info.next_writable.ok_or_else(|| {
-            self.medium_error(format!(
+        if info.next_writable.is_none() {
+            // Say so when the drive reports the track damaged.
+            let t = self.track_information(INVISIBLE_TRACK)?;
+            self.sane_next_writable(&t)?;
+            return Err(self.medium_error(format!(
                 "the {profile} disc has no next writable address (disc full)"
-            ))
-        })?;
+            )));
+        }
         let free = info.free_blocks;
         if let Some(want) = opts.expected_blocks {
             let need = if profile.family() == Family::Cd {
                 want.max(CD_MIN_TRACK)
             } else {
-                want
+                want.next_multiple_of(profile.ecc_blocks())
             };
             if need > free {
                 return Err(self.medium_error(format!(
@@ -274,44 +435,72 @@ impl Drive {
                  (feature 0021h is not current); blank it fully first"
             )));
         }
+        Ok(())
+    }
+
+    fn write_track(
+        &mut self,
+        profile: Profile,
+        info: &MediumInfo,
+        data: &mut dyn Read,
+        opts: &WriteOptions,
+        progress: &mut dyn Progress,
+    ) -> Result<WriteReport> {
         self.set_speed(opts.speed_kbs)?;
         self.select_write_parameters(Some(profile), opts.finalize)?;
-        let track = self.track_information(INVISIBLE_TRACK)?.track;
-        if let (true, Some(want), false) = (
-            opts.reserve,
-            opts.expected_blocks,
-            profile.family() == Family::Cd,
-        ) {
+        // Page 05 may move the NWA: read the track again after selecting it.
+        let t = self.track_information(INVISIBLE_TRACK)?;
+        let nwa = self.sane_next_writable(&t)?.ok_or_else(|| {
+            self.medium_error(format!(
+                "the {profile} disc has no next writable address (disc full)"
+            ))
+        })?;
+        let free = if nwa == t.start && t.blank {
+            t.free_blocks
+        } else {
+            info.free_blocks.min(t.free_blocks)
+        };
+        let track = t.track;
+        let is_cd = profile.family() == Family::Cd;
+        if let (true, Some(want), false) = (opts.reserve, opts.expected_blocks, is_cd) {
             self.exec(
-                &ReserveTrack { blocks: want },
+                &ReserveTrack {
+                    blocks: want.next_multiple_of(profile.ecc_blocks()),
+                },
                 DataPhase::None,
-                DEFAULT_TIMEOUT,
+                WRITE_TIMEOUT,
             )?;
         }
         progress.phase("writing");
-        let chunk = profile.write_chunk_blocks();
-        let mut blocks = self.stream(nwa, data, (chunk, free, 0), progress)?;
+        let plan = Chunking {
+            chunk_blocks: profile.write_chunk_blocks(),
+            limit: free,
+            already: 0,
+            pad_to: profile.ecc_blocks(),
+        };
+        let mut blocks = self.stream(nwa, data, plan, progress)?;
         if blocks == 0 {
             return Err(self.medium_error("nothing to write: the data is empty"));
         }
-        if profile.family() == Family::Cd && blocks < CD_MIN_TRACK {
+        if is_cd && blocks < CD_MIN_TRACK {
             let pad = vec![0u8; (CD_MIN_TRACK - blocks) as usize * BLOCK_SIZE];
-            blocks += self.stream(
-                nwa + blocks,
-                &mut &pad[..],
-                (chunk, free - blocks, blocks),
-                progress,
-            )?;
+            let plan = Chunking {
+                limit: free - blocks,
+                already: blocks,
+                ..plan
+            };
+            blocks += self.stream(nwa + blocks, &mut &pad[..], plan, progress)?;
         }
         progress.phase("synchronizing cache");
         self.sync_cache()?;
-        // A CD in TAO ends its track at the cache flush; the rest close it.
-        if profile.family() != Family::Cd {
+        // A CD in TAO ends its track at the cache flush (libburn closes only
+        // the session there too); the rest close the track.
+        if !is_cd {
             progress.phase("closing track");
             self.close_track(track)?;
         }
         progress.phase("closing session");
-        self.close_session(opts.finalize)?;
+        self.close_session_as(Some(profile), opts.finalize, false)?;
         Ok(WriteReport {
             start: nwa,
             blocks,
@@ -319,14 +508,12 @@ impl Drive {
         })
     }
 
-    fn write_in_place(
+    fn check_in_place(
         &mut self,
         profile: Profile,
-        data: &mut dyn Read,
+        info: &MediumInfo,
         opts: &WriteOptions,
-        progress: &mut dyn Progress,
-    ) -> Result<WriteReport> {
-        let info = self.medium_info()?;
+    ) -> Result<()> {
         if info.state == super::MediaState::Blank {
             return Err(self.medium_error(format!(
                 "the {profile} disc is not formatted; format it first"
@@ -341,14 +528,31 @@ impl Drive {
                 )));
             }
         }
+        Ok(())
+    }
+
+    fn write_in_place(
+        &mut self,
+        profile: Profile,
+        info: &MediumInfo,
+        data: &mut dyn Read,
+        opts: &WriteOptions,
+        progress: &mut dyn Progress,
+    ) -> Result<WriteReport> {
+        let start = opts.start.unwrap_or(0);
+        let free = info.capacity.saturating_sub(start);
+        if profile == Profile::DvdPlusRw {
+            self.resume_background_format(start, opts.expected_blocks)?;
+        }
         self.set_speed(opts.speed_kbs)?;
         progress.phase("writing");
-        let blocks = self.stream(
-            start,
-            data,
-            (profile.write_chunk_blocks(), free, 0),
-            progress,
-        )?;
+        let plan = Chunking {
+            chunk_blocks: profile.write_chunk_blocks(),
+            limit: free,
+            already: 0,
+            pad_to: 1,
+        };
+        let blocks = self.stream(start, data, plan, progress)?;
         progress.phase("synchronizing cache");
         self.sync_cache()?;
         if profile == Profile::DvdPlusRw {
@@ -363,6 +567,19 @@ impl Drive {
             track: 0,
         })
     }
+}
+
+/// How [`Drive::stream`] cuts the data into WRITEs.
+#[derive(Debug, Clone, Copy)]
+struct Chunking {
+    /// Blocks per WRITE (cut to the transport's limit).
+    chunk_blocks: u32,
+    /// Blocks that may be written at most.
+    limit: u32,
+    /// Blocks already counted by the progress hook.
+    already: u32,
+    /// The last WRITE is padded to a multiple of this (1: no padding).
+    pad_to: u32,
 }
 
 /// Reads until `buf` is full or the input ends; returns the bytes read.

@@ -35,6 +35,66 @@ pub const CD_FIRST_SESSION_GAP: u32 = 11_400;
 pub const CD_LATER_SESSION_GAP: u32 = 6_900;
 /// Shortest track a CD allows.
 pub const CD_MIN_TRACK: u32 = 300;
+/// Blocks a DVD+R session closure costs (lead-out of the closed session and
+/// intro of the next). A modelled value of the size real discs show; it
+/// varies by drive and media, and no drive was available to measure one.
+pub const DVD_PLUS_R_SESSION_GAP: u32 = 2_048;
+/// Blocks the first DVD-R border (border-out + next border-in) costs; later
+/// borders are smaller. Modelled, as [`DVD_PLUS_R_SESSION_GAP`].
+pub const DVD_MINUS_R_FIRST_BORDER: u32 = 15_360;
+/// Blocks each later DVD-R border costs.
+pub const DVD_MINUS_R_LATER_BORDER: u32 = 2_048;
+/// Blocks a BD-R session closure costs. Modelled, as [`DVD_PLUS_R_SESSION_GAP`].
+pub const BD_R_SESSION_GAP: u32 = 4_096;
+
+/// DVD+RW background formatting, as READ DISC INFORMATION reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BgFormat {
+    /// Not started (or not DVD+RW).
+    #[default]
+    None,
+    /// Started, stopped before the end: writes past `formatted_end` are
+    /// refused until it is restarted (status 01b).
+    Suspended,
+    /// Running: writes anywhere are accepted (status 10b).
+    Running,
+    /// The whole disc is formatted (status 11b).
+    Complete,
+}
+
+impl BgFormat {
+    /// The 2-bit status of READ DISC INFORMATION byte 7.
+    pub fn status(self) -> u8 {
+        match self {
+            BgFormat::None => 0,
+            BgFormat::Suspended => 1,
+            BgFormat::Running => 2,
+            BgFormat::Complete => 3,
+        }
+    }
+
+    /// The state file's word.
+    pub fn key(self) -> &'static str {
+        match self {
+            BgFormat::None => "none",
+            BgFormat::Suspended => "suspended",
+            BgFormat::Running => "running",
+            BgFormat::Complete => "complete",
+        }
+    }
+
+    /// Parses [`BgFormat::key`].
+    pub fn from_key(k: &str) -> Option<BgFormat> {
+        [
+            BgFormat::None,
+            BgFormat::Suspended,
+            BgFormat::Running,
+            BgFormat::Complete,
+        ]
+        .into_iter()
+        .find(|b| b.key() == k)
+    }
+}
 
 /// One track.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +107,9 @@ pub struct Track {
     pub reserved: u32,
     /// Closed tracks take no more writes.
     pub closed: bool,
+    /// The track was damaged (a write interrupted by a reset): READ TRACK
+    /// INFORMATION reports the damage bit and no NWA, and it takes no writes.
+    pub damaged: bool,
 }
 
 impl Track {
@@ -58,7 +121,7 @@ impl Track {
     /// The track's next writable address, if it takes writes.
     pub fn nwa(&self) -> Option<u32> {
         let room = self.reserved == 0 || self.written < self.reserved;
-        (!self.closed && room).then(|| self.start + self.written)
+        (!self.closed && !self.damaged && room).then(|| self.start + self.written)
     }
 }
 
@@ -87,6 +150,13 @@ pub struct Medium {
     pub finalized: bool,
     /// Recorded sessions (sequential media only); the last may be open.
     pub sessions: Vec<Session>,
+    /// DVD+RW background format state.
+    pub bg_format: BgFormat,
+    /// DVD+RW: blocks formatted so far (the rest only while formatting runs).
+    pub formatted_end: u32,
+    /// BD-R formatted with Pseudo-Overwrite (FORMAT 32h subtype 00b): feature
+    /// 38h is current, and sessions can no longer be closed.
+    pub pow: bool,
 }
 
 fn align_up(v: u32, unit: u32) -> u32 {
@@ -103,6 +173,9 @@ impl Medium {
             quick_blanked: false,
             finalized: false,
             sessions: Vec::new(),
+            bg_format: BgFormat::None,
+            formatted_end: 0,
+            pow: false,
         }
     }
 
@@ -144,11 +217,16 @@ impl Medium {
             .unwrap_or(0)
     }
 
-    /// Blocks between a closed session and the next track.
-    fn session_gap(&self, closed: u16) -> u32 {
-        match (self.profile.family(), closed) {
-            (Family::Cd, 1) => CD_FIRST_SESSION_GAP,
-            (Family::Cd, _) => CD_LATER_SESSION_GAP,
+    /// Blocks between the `closed`-th closed session and the next track:
+    /// what closing it costs (lead-in/out, borders, session overhead).
+    pub fn session_gap(&self, closed: u16) -> u32 {
+        match (self.profile, self.profile.family(), closed) {
+            (_, Family::Cd, 1) => CD_FIRST_SESSION_GAP,
+            (_, Family::Cd, _) => CD_LATER_SESSION_GAP,
+            (Profile::DvdPlusR, _, _) => DVD_PLUS_R_SESSION_GAP,
+            (Profile::DvdMinusR | Profile::DvdMinusRwSequential, _, 1) => DVD_MINUS_R_FIRST_BORDER,
+            (Profile::DvdMinusR | Profile::DvdMinusRwSequential, _, _) => DVD_MINUS_R_LATER_BORDER,
+            (Profile::BdR, _, _) => BD_R_SESSION_GAP,
             _ => 0,
         }
     }
@@ -236,6 +314,7 @@ impl Medium {
             written: blocks,
             reserved: 0,
             closed: false,
+            damaged: false,
         });
         Ok(())
     }
@@ -245,10 +324,46 @@ impl Medium {
         if !self.formatted {
             return Err(NOT_FORMATTED);
         }
-        if lba.checked_add(blocks).is_none_or(|end| end > capacity) {
+        let Some(end) = lba.checked_add(blocks).filter(|&e| e <= capacity) else {
             return Err(OUT_OF_RANGE);
+        };
+        // A suspended DVD+RW format covers only its formatted part.
+        if self.bg_format == BgFormat::Suspended && end > self.formatted_end {
+            return Err(NOT_FORMATTED);
         }
         Ok(())
+    }
+
+    /// A DVD+RW write reached `end`: formatting covers at least that far.
+    pub fn overwritten(&mut self, end: u32) {
+        if self.bg_format == BgFormat::Running {
+            self.formatted_end = self.formatted_end.max(align_up(end, 16)).min(self.capacity);
+        }
+    }
+
+    /// Pseudo-Overwrite (BD-R POW): a rewrite of blocks already recorded in
+    /// the open track is remapped by the drive.
+    pub fn check_pow_overwrite(&self, lba: u32, blocks: u32) -> Result<(), Sense> {
+        let end = lba.checked_add(blocks).ok_or(OUT_OF_RANGE)?;
+        let inside = self.sessions.last().filter(|s| !s.closed).is_some_and(|s| {
+            s.tracks
+                .iter()
+                .any(|t| lba >= t.start && end <= t.start + t.written)
+        });
+        if inside {
+            Ok(())
+        } else {
+            Err(BAD_WRITE_ADDRESS)
+        }
+    }
+
+    /// Marks the track holding `lba` damaged (a write cut short by a reset).
+    pub fn damage_track_at(&mut self, lba: u32) {
+        for t in self.sessions.iter_mut().flat_map(|s| s.tracks.iter_mut()) {
+            if lba >= t.start && lba < t.end().max(t.start + 1) {
+                t.damaged = true;
+            }
+        }
     }
 
     /// RESERVE TRACK: a new track of `blocks` (rounded to the ECC unit).
@@ -269,17 +384,27 @@ impl Medium {
             written: 0,
             reserved: size,
             closed: false,
+            damaged: false,
         });
         Ok(start)
     }
 
-    /// CLOSE TRACK for logical track `number`.
+    /// CLOSE TRACK for logical track `number`: it must be an open track
+    /// (closing a closed or unknown track is an invalid field in the CDB).
+    /// On CD a track shorter than 300 blocks cannot be closed.
     pub fn close_track(&mut self, number: u16) -> Result<(), Sense> {
+        let cd = self.profile.family() == Family::Cd;
         let mut n = 0u16;
         for sess in self.sessions.iter_mut() {
             for t in sess.tracks.iter_mut() {
                 n += 1;
                 if n == number {
+                    if t.closed {
+                        return Err(INVALID_FIELD);
+                    }
+                    if cd && t.written.max(t.reserved) < CD_MIN_TRACK {
+                        return Err(SEQUENCE_ERROR);
+                    }
                     t.closed = true;
                     return Ok(());
                 }
@@ -288,18 +413,28 @@ impl Medium {
         Err(INVALID_FIELD)
     }
 
-    /// Closes every open track (what TAO does at SYNCHRONIZE CACHE).
-    pub fn close_open_tracks(&mut self) {
+    /// Closes every open track (what TAO does at SYNCHRONIZE CACHE); a CD
+    /// track shorter than 300 blocks cannot be closed.
+    pub fn close_open_tracks(&mut self) -> Result<(), Sense> {
+        let cd = self.profile.family() == Family::Cd;
         if let Some(sess) = self.sessions.last_mut().filter(|s| !s.closed) {
+            let open = || sess.tracks.iter().filter(|t| t.reserved == 0 && !t.closed);
+            if cd && open().any(|t| t.written < CD_MIN_TRACK) {
+                return Err(SEQUENCE_ERROR);
+            }
             for t in sess.tracks.iter_mut().filter(|t| t.reserved == 0) {
                 t.closed = true;
             }
         }
+        Ok(())
     }
 
     /// CLOSE SESSION, optionally finalizing. A disc with no room for another
     /// session is finalized as well, as drives do.
     pub fn close_session(&mut self, finalize: bool, capacity: u32) -> Result<(), Sense> {
+        if self.pow {
+            return Err(INVALID_FIELD);
+        }
         match self.sessions.last_mut() {
             Some(sess) if !sess.closed => {
                 if sess
@@ -343,6 +478,8 @@ impl Medium {
                 self.sessions.clear();
                 self.finalized = false;
                 self.formatted = false;
+                self.bg_format = BgFormat::None;
+                self.formatted_end = 0;
                 self.quick_blanked = kind == BlankType::Minimal && self.profile != Profile::CdRw;
                 if self.profile == Profile::DvdMinusRwRestricted {
                     self.profile = Profile::DvdMinusRwSequential;
@@ -364,14 +501,37 @@ impl Medium {
         }
     }
 
-    /// FORMAT UNIT with one descriptor.
-    pub fn format(&mut self, format_type: u8, blocks: u32) -> Result<(), Sense> {
-        if blocks > self.capacity {
+    /// FORMAT UNIT with one descriptor. DVD+RW (26h): a fresh format, or
+    /// with the Restart bit (`param` bit 0) the restart of a suspended one,
+    /// runs in the background. BD-R (32h): subtype 00b turns on
+    /// Pseudo-Overwrite, 01b is plain SRM with spares.
+    pub fn format(
+        &mut self,
+        format_type: u8,
+        subtype: u8,
+        blocks: u32,
+        param: u32,
+    ) -> Result<(), Sense> {
+        // DVD+RW format 26h takes FFFFFFFFh ("all") besides a real size.
+        let all = format_type == FORMAT_DVD_PLUS_RW && blocks == u32::MAX;
+        if blocks > self.capacity && !all {
             return Err(INVALID_PARAMETER);
         }
         match (self.profile, format_type) {
-            (Profile::DvdPlusRw, FORMAT_DVD_PLUS_RW)
-            | (Profile::BdRe, FORMAT_BD_RE | FORMAT_BD_RE_NO_SPARE) => {
+            (Profile::DvdPlusRw, FORMAT_DVD_PLUS_RW) => {
+                let restart = param & 1 != 0;
+                match (restart, self.bg_format) {
+                    (true, BgFormat::Suspended) | (false, _) => {}
+                    (true, _) => return Err(SEQUENCE_ERROR),
+                }
+                if !restart {
+                    self.formatted_end = 0;
+                }
+                self.formatted = true;
+                self.bg_format = BgFormat::Running;
+                Ok(())
+            }
+            (Profile::BdRe, FORMAT_BD_RE | FORMAT_BD_RE_NO_SPARE) => {
                 self.formatted = true;
                 Ok(())
             }
@@ -387,10 +547,14 @@ impl Medium {
                 Ok(())
             }
             (Profile::BdR, FORMAT_BD_R_SRM) => {
-                if !self.sessions.is_empty() {
+                if !self.sessions.is_empty() || self.formatted {
                     return Err(SEQUENCE_ERROR);
                 }
+                if subtype > 1 {
+                    return Err(INVALID_PARAMETER);
+                }
                 self.formatted = true;
+                self.pow = subtype == 0;
                 Ok(())
             }
             (
@@ -410,6 +574,18 @@ impl Medium {
         match self.profile {
             Profile::DvdMinusRwSequential => !self.quick_blanked,
             p => !p.overwritable(),
+        }
+    }
+
+    /// DVD+RW CLOSE function 000b or 010b: background formatting stops
+    /// (suspended unless the whole disc is formatted).
+    pub fn stop_format(&mut self) {
+        if self.bg_format == BgFormat::Running {
+            self.bg_format = if self.formatted_end >= self.capacity {
+                BgFormat::Complete
+            } else {
+                BgFormat::Suspended
+            };
         }
     }
 

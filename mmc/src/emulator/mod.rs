@@ -21,7 +21,10 @@ use std::time::Duration;
 use nix::fcntl::{Flock, FlockArg};
 
 pub use fault::{Fault, Trigger};
-pub use medium::{Medium, Session, Track, CD_FIRST_SESSION_GAP, CD_LATER_SESSION_GAP};
+pub use medium::{
+    BgFormat, Medium, Session, Track, BD_R_SESSION_GAP, CD_FIRST_SESSION_GAP, CD_LATER_SESSION_GAP,
+    DVD_MINUS_R_FIRST_BORDER, DVD_MINUS_R_LATER_BORDER, DVD_PLUS_R_SESSION_GAP,
+};
 pub use spec::{parse as parse_spec, EmulatorOptions, PREFIX};
 pub use state::DriveState;
 
@@ -29,7 +32,8 @@ use crate::cdb::config::MediaEventCode;
 use crate::cdb::format::{FormatParameters, FormatUnit};
 use crate::cdb::mode::{
     ModeParameters, ModeSelect10, ModeSelect6, WriteParameters, WriteType, DATA_BLOCK_MODE1,
-    PAGE_CAPABILITIES, PAGE_ERROR_RECOVERY, PAGE_WRITE_PARAMETERS,
+    PAGE_CAPABILITIES, PAGE_ERROR_RECOVERY, PAGE_WRITE_PARAMETERS, TRACK_MODE_DATA,
+    TRACK_MODE_INCREMENTAL,
 };
 use crate::cdb::perf::{SetStreaming, StreamingDescriptor};
 use crate::cdb::rw::{Read10, SynchronizeCache, Write10};
@@ -41,7 +45,7 @@ use crate::profile::{Family, MediaType, Profile};
 use crate::sense::Sense;
 use crate::transport::{hex, Completion, DataPhase, Transport};
 use crate::BLOCK_SIZE;
-use medium::{INVALID_FIELD, INVALID_PARAMETER};
+use medium::{BAD_WRITE_ADDRESS, INVALID_FIELD, INVALID_PARAMETER, SEQUENCE_ERROR};
 
 /// Invalid command operation code.
 const INVALID_OPCODE: Sense = Sense::new(5, 0x20, 0x00);
@@ -57,6 +61,38 @@ const REMOVAL_PREVENTED: Sense = Sense::new(5, 0x53, 0x02);
 /// Default number of busy polls after an Immed operation: enough to make the
 /// caller's polling loop run, short enough for tests.
 const DEFAULT_BUSY_POLLS: u32 = 2;
+/// Long write in progress: the drive is busy writing its buffer out.
+const LONG_WRITE: Sense = Sense::new(2, 0x04, 0x08);
+/// The drive's buffer: unsynchronized writes beyond this go to the disc.
+const CACHE_BYTES: usize = respond::BUFFER_BYTES as usize;
+/// Body length of page 05 most drives report (a few newer ones report 36h).
+pub const WRITE_PAGE_LEN: usize = 0x32;
+
+/// The optional timing model: slow first WRITE, a drive that is now and then
+/// busy writing its buffer out, slow SYNCHRONIZE CACHE and CLOSE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// How long the first WRITE of a track takes (power calibration,
+    /// lead-in): a host timeout shorter than this aborts the command, the
+    /// kernel resets the drive, and the track is damaged, as on a real disc.
+    pub first_write: Duration,
+    /// Every Nth WRITE is answered 2/04/08 (long write in progress) and
+    /// must be sent again (0: never).
+    pub long_write_every: u32,
+    /// TEST UNIT READY polls a SYNCHRONIZE CACHE or CLOSE with Immed stays
+    /// busy (answering 2/04/08).
+    pub sync_polls: u32,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            first_write: Duration::from_secs(60),
+            long_write_every: 8,
+            sync_polls: 12,
+        }
+    }
+}
 
 /// A long operation still running (its effect is already applied; only its
 /// visibility is delayed, as with a drive working in the background).
@@ -88,6 +124,26 @@ pub struct Emulator {
     capacity_limit: Option<u32>,
     media_event: MediaEventCode,
     dirty: bool,
+    /// Body length of page 05 (MODE SELECT must send exactly this).
+    write_page_len: usize,
+    /// Page 05 was selected since the drive was opened (CD needs it).
+    page05_selected: bool,
+    /// The volatile write cache: WRITE data not yet on the disc.
+    cache: Vec<(u32, Vec<u8>)>,
+    cache_bytes: usize,
+    /// The disc as it was before the first cached write: what survives
+    /// when the drive loses power with data in its cache.
+    durable: Option<Medium>,
+    timing: Option<Timing>,
+    /// A WRITE went through since the last flush (the track is under way).
+    warm: bool,
+    writes: u32,
+    /// Host timeout of the command being run.
+    timeout: Duration,
+    /// Page 2A reports buffer underrun protection.
+    underrun_protection: bool,
+    /// A blank CD's NWA is reported as −150.
+    nwa_minus_150: bool,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -161,6 +217,10 @@ impl Emulator {
                     .map_err(|_| open_err("image is too large for a disc".into()))?;
                 if medium.profile.overwritable() {
                     medium.formatted = true;
+                    if medium.profile == Profile::DvdPlusRw {
+                        medium.bg_format = medium::BgFormat::Complete;
+                        medium.formatted_end = medium.capacity.max(blocks);
+                    }
                 } else {
                     medium.sessions.push(Session {
                         tracks: vec![Track {
@@ -168,6 +228,7 @@ impl Emulator {
                             written: blocks,
                             reserved: 0,
                             closed: true,
+                            damaged: false,
                         }],
                         closed: true,
                     });
@@ -225,6 +286,17 @@ impl Emulator {
             capacity_limit: None,
             media_event: MediaEventCode::NoChange,
             dirty: fresh,
+            write_page_len: WRITE_PAGE_LEN,
+            page05_selected: false,
+            cache: Vec::new(),
+            cache_bytes: 0,
+            durable: None,
+            timing: None,
+            warm: false,
+            writes: 0,
+            timeout: crate::transport::DEFAULT_TIMEOUT,
+            underrun_protection: true,
+            nwa_minus_150: false,
         };
         if opts.full {
             let used = emu.medium_ref().map_or(0, |m| {
@@ -244,12 +316,22 @@ impl Emulator {
     /// that changes the disc structure, and on drop).
     pub fn save(&mut self) -> Result<()> {
         if self.dirty {
-            self.state
-                .save(&self.state_path)
-                .map_err(|e| Error::Medium {
-                    device: self.name.clone(),
-                    message: format!("saving {}: {e}", self.state_path.display()),
-                })?;
+            // Blocks still in the volatile cache are not on the disc yet.
+            let on_disc;
+            let state = match &self.durable {
+                Some(m) => {
+                    on_disc = DriveState {
+                        medium: Some(m.clone()),
+                        ..self.state.clone()
+                    };
+                    &on_disc
+                }
+                None => &self.state,
+            };
+            state.save(&self.state_path).map_err(|e| Error::Medium {
+                device: self.name.clone(),
+                message: format!("saving {}: {e}", self.state_path.display()),
+            })?;
             self.dirty = false;
         }
         Ok(())
@@ -286,6 +368,49 @@ impl Emulator {
     /// Sets how many TEST UNIT READY polls an Immed operation stays busy.
     pub fn set_busy_polls(&mut self, polls: u32) {
         self.busy_polls = polls;
+    }
+
+    /// Sets the body length of page 05 the drive reports and requires back
+    /// (default 32h; some drives use 36h).
+    pub fn set_write_page_len(&mut self, len: usize) {
+        self.write_page_len = len.clamp(14, 255);
+    }
+
+    /// Whether page 2A reports buffer underrun protection (default yes);
+    /// without it a page 05 with BUFE set is refused.
+    pub fn set_underrun_protection(&mut self, on: bool) {
+        self.underrun_protection = on;
+    }
+
+    /// Reports a blank CD's next writable address as −150, as some drives do.
+    pub fn set_blank_nwa_minus_150(&mut self, on: bool) {
+        self.nwa_minus_150 = on;
+    }
+
+    /// Turns the timing model on (Some) or off (None, the default).
+    pub fn set_timing(&mut self, timing: Option<Timing>) {
+        self.timing = timing;
+    }
+
+    /// Blocks in the volatile write cache (written, not yet synchronized).
+    pub fn cached_blocks(&self) -> u32 {
+        (self.cache_bytes / BLOCK_SIZE) as u32
+    }
+
+    /// Writes the cache out to the disc, as a drive does at SYNCHRONIZE
+    /// CACHE, before closing a track, or when its buffer is full.
+    fn flush(&mut self) -> Result<()> {
+        for (lba, data) in std::mem::take(&mut self.cache) {
+            let offset = u64::from(lba) * BLOCK_SIZE as u64;
+            self.image
+                .write_all_at(&data, offset)
+                .map_err(|e| self.io_err("writing", e))?;
+        }
+        self.cache_bytes = 0;
+        self.durable = None;
+        self.warm = false;
+        self.dirty = true;
+        Ok(())
     }
 
     /// Replaces the disc with a new blank one of this type (the image is
@@ -360,11 +485,29 @@ impl Emulator {
     }
 
     fn start_busy(&mut self, immed: bool, sense: Sense) {
-        if immed && self.busy_polls > 0 {
+        self.start_busy_for(immed, sense, 0);
+    }
+
+    /// After an Immed SYNCHRONIZE CACHE or CLOSE: busy writing, for longer
+    /// and as "long write in progress" under the timing model.
+    fn busy_writing(&mut self, immed: bool) {
+        let polls = self.timing.map_or(0, |t| t.sync_polls);
+        let sense = if polls > 0 {
+            LONG_WRITE
+        } else {
+            Sense::new(2, 0x04, 0x07)
+        };
+        self.start_busy_for(immed, sense, polls);
+    }
+
+    /// Busy for the configured polls, or for `at_least` when that is more.
+    fn start_busy_for(&mut self, immed: bool, sense: Sense, at_least: u32) {
+        let polls = self.busy_polls.max(at_least);
+        if immed && polls > 0 {
             self.busy = Some(Busy {
                 sense,
-                left: self.busy_polls,
-                total: self.busy_polls,
+                left: polls,
+                total: polls,
             });
         }
     }
@@ -440,14 +583,23 @@ impl Emulator {
             0x51 => self
                 .need_medium()
                 .and_then(|m| respond::disc_information(m, self.capacity(m), cdb, data)),
-            0x52 => self
-                .need_medium()
-                .and_then(|m| respond::track_information(m, self.capacity(m), cdb, data)),
+            0x52 => self.need_medium().and_then(|m| {
+                respond::track_information(m, self.capacity(m), self.nwa_minus_150, cdb, data)
+            }),
             0x43 => self
                 .need_medium()
                 .and_then(|m| respond::toc(m, self.capacity(m), cdb, data)),
             0x23 => respond::format_capacities(self.medium_ref(), cdb, data),
-            0x5A | 0x1A => respond::mode_sense(&self.write_params, self.prevent, cdb, data),
+            0x5A | 0x1A => respond::mode_sense(
+                &self.write_params,
+                respond::Traits {
+                    write_page_len: self.write_page_len,
+                    underrun_protection: self.underrun_protection,
+                    locked: self.prevent,
+                },
+                cdb,
+                data,
+            ),
             0x5C => respond::buffer_capacity(cdb, data),
             0xAC => respond::performance(self.medium_ref(), cdb, data),
             // Power calibration needs a disc but changes nothing we model.
@@ -470,8 +622,8 @@ impl Emulator {
             0x1B => self.start_stop(cdb),
             0x28 => return self.read(cdb, data),
             0x2A => return self.write(cdb, data),
-            0x35 => self.sync_cache(cdb),
-            0x5B => self.close(cdb),
+            0x35 => return self.sync_cache(cdb),
+            0x5B => return self.close(cdb),
             0x53 => self.reserve(cdb),
             0xA1 => return self.blank(cdb),
             0x04 => return self.format(cdb, data),
@@ -502,18 +654,36 @@ impl Emulator {
         let DataPhase::ToDevice(bytes) = data else {
             return Err(INVALID_FIELD);
         };
-        let params = if cdb[0] == ModeSelect6::OPCODE {
+        let (params, header) = if cdb[0] == ModeSelect6::OPCODE {
             let sel = ModeSelect6::decode(cdb).map_err(|_| INVALID_FIELD)?;
-            ModeParameters::parse6(&bytes[..usize::from(sel.len).min(bytes.len())])
+            let list = &bytes[..usize::from(sel.len).min(bytes.len())];
+            (ModeParameters::parse6(list), list.get(..4))
         } else {
             let sel = ModeSelect10::decode(cdb).map_err(|_| INVALID_FIELD)?;
-            ModeParameters::parse(&bytes[..usize::from(sel.len).min(bytes.len())])
+            let list = &bytes[..usize::from(sel.len).min(bytes.len())];
+            (ModeParameters::parse(list), list.get(..8))
+        };
+        // In a MODE SELECT list the header's data length and medium type
+        // are reserved, and an MMC drive takes no block descriptors.
+        if header.is_none_or(|h| h.iter().any(|&b| b != 0)) {
+            return Err(INVALID_PARAMETER);
         }
-        .map_err(|_| INVALID_PARAMETER)?;
+        let params = params.map_err(|_| INVALID_PARAMETER)?;
         for page in &params.pages {
             match page.code {
                 PAGE_WRITE_PARAMETERS => {
+                    if page.ps || page.body.len() != self.write_page_len {
+                        return Err(INVALID_PARAMETER);
+                    }
+                    // Only the changeable bits may be set.
+                    let mask = respond::write_page_changeable(self.write_page_len);
+                    if page.body.iter().zip(&mask.body).any(|(b, m)| b & !m != 0) {
+                        return Err(INVALID_PARAMETER);
+                    }
                     let wp = WriteParameters::from_page(page).map_err(|_| INVALID_PARAMETER)?;
+                    if wp.bufe && !self.underrun_protection {
+                        return Err(INVALID_PARAMETER);
+                    }
                     // Burning programs probe write modes by MODE SELECT: refuse
                     // what this drive cannot record on the loaded medium.
                     if let Some(m) = self.medium_ref() {
@@ -522,6 +692,7 @@ impl Emulator {
                         }
                     }
                     self.write_params = wp;
+                    self.page05_selected = true;
                 }
                 PAGE_CAPABILITIES | PAGE_ERROR_RECOVERY => {}
                 _ => return Err(INVALID_PARAMETER),
@@ -538,6 +709,12 @@ impl Emulator {
         let d = StreamingDescriptor::parse(&bytes[..usize::from(cmd.len).min(bytes.len())])
             .map_err(|_| INVALID_PARAMETER)?;
         if d.end_lba < d.start_lba {
+            return Err(INVALID_PARAMETER);
+        }
+        // The descriptor covers blocks of this disc (restoring defaults needs no range).
+        let m = self.need_medium()?;
+        let last = self.capacity(m).max(m.capacity).saturating_sub(1);
+        if !d.rdd && d.end_lba > last {
             return Err(INVALID_PARAMETER);
         }
         Ok(28)
@@ -604,6 +781,23 @@ impl Emulator {
                 Err(e) => return Err(self.io_err("reading", e)),
             }
         }
+        // Blocks still in the cache read as written (drives read their buffer).
+        let (lo, hi) = (
+            u64::from(cmd.lba),
+            u64::from(cmd.lba) + u64::from(cmd.blocks),
+        );
+        for (at, bytes) in &self.cache {
+            let (a, b) = (
+                u64::from(*at),
+                u64::from(*at) + (bytes.len() / BLOCK_SIZE) as u64,
+            );
+            let (from, to) = (a.max(lo), b.min(hi));
+            if from < to {
+                let src = ((from - a) as usize) * BLOCK_SIZE..((to - a) as usize) * BLOCK_SIZE;
+                let dst = ((from - lo) as usize) * BLOCK_SIZE;
+                buf[dst..dst + src.len()].copy_from_slice(&bytes[src]);
+            }
+        }
         Ok(Ok(len))
     }
 
@@ -629,17 +823,31 @@ impl Emulator {
         // Rules first: a refused WRITE records nothing and consumes no fault.
         let checked = self.need_writable().and_then(|m| {
             self.check_write_mode(m)?;
+            self.check_write_unit(m, cmd.lba, u32::from(cmd.blocks))?;
             let cap = self.capacity(m);
             let overwrite = m.profile.overwritable();
             if overwrite {
                 m.check_overwrite(cmd.lba, u32::from(cmd.blocks), cap)?;
             }
-            Ok((cap, overwrite))
+            Ok((cap, overwrite, m.pow))
         });
-        let (cap, overwrite) = match checked {
+        let (cap, overwrite, pow) = match checked {
             Ok(v) => v,
             Err(s) => return Ok(Err(s)),
         };
+        // A test write (page 05 Test Write on CD/DVD-R) records nothing.
+        if self.write_params.test_write && self.page05_selected && page05_applies(self.profile()) {
+            return Ok(Ok(len));
+        }
+        if let Some(t) = self.timing {
+            self.writes += 1;
+            if !self.warm && self.timeout < t.first_write {
+                return self.write_timed_out(cmd.lba, u32::from(cmd.blocks), cap, t);
+            }
+            if t.long_write_every > 0 && self.writes.is_multiple_of(t.long_write_every) {
+                return Ok(Err(LONG_WRITE));
+            }
+        }
         // A block fault lets the blocks before it reach the disc, then fails.
         let first = self.blocks_written;
         let fault = self.faults.iter().position(|f| {
@@ -659,26 +867,101 @@ impl Emulator {
             None => (u32::from(cmd.blocks), None),
         };
         if blocks > 0 {
-            if !overwrite {
-                let r = self
-                    .need_medium_mut()
-                    .and_then(|m| m.write_sequential(cmd.lba, blocks, cap));
-                if let Err(s) = r {
-                    return Ok(Err(s));
+            if self.durable.is_none() {
+                self.durable = self.state.medium.clone();
+            }
+            let r = self.need_medium_mut().and_then(|m| {
+                if overwrite {
+                    m.overwritten(cmd.lba + blocks);
+                    Ok(())
+                } else if pow && cmd.lba < m.nwa(cap).unwrap_or(0) {
+                    // Pseudo-Overwrite remaps a rewrite of recorded blocks.
+                    m.check_pow_overwrite(cmd.lba, blocks)
+                } else {
+                    m.write_sequential(cmd.lba, blocks, cap)
                 }
+            });
+            if let Err(s) = r {
+                return Ok(Err(s));
             }
             let n = blocks as usize * BLOCK_SIZE;
-            let offset = u64::from(cmd.lba) * BLOCK_SIZE as u64;
-            self.image
-                .write_all_at(&bytes[..n], offset)
-                .map_err(|e| self.io_err("writing", e))?;
+            self.cache.push((cmd.lba, bytes[..n].to_vec()));
+            self.cache_bytes += n;
             self.blocks_written += u64::from(blocks);
+            self.warm = true;
             self.dirty = true;
+            // A full buffer goes out to the disc.
+            if self.cache_bytes > CACHE_BYTES {
+                self.flush()?;
+            }
         }
         Ok(match fail {
             Some(s) => Err(s),
             None => Ok(len),
         })
+    }
+
+    /// The host gave up on a slow first WRITE: the kernel aborts it and
+    /// resets the drive. What the drive had started is lost and the track
+    /// is damaged; the host sees a transport error, as SG_IO reports one.
+    fn write_timed_out(&mut self, lba: u32, blocks: u32, cap: u32, t: Timing) -> Result<Reply> {
+        self.cache.clear();
+        self.cache_bytes = 0;
+        let m = self.state.medium.as_mut();
+        if let Some(m) = m.filter(|m| !m.profile.overwritable()) {
+            if m.write_sequential(lba, blocks, cap).is_ok() {
+                m.damage_track_at(lba);
+            }
+        }
+        self.durable = None;
+        self.dirty = true;
+        self.save()?;
+        Err(Error::Transport {
+            device: self.name.clone(),
+            command: Write10::NAME,
+            detail: format!(
+                "timed out after {:?} (the first WRITE takes {:?}); the drive was reset",
+                self.timeout, t.first_write
+            ),
+        })
+    }
+
+    fn profile(&self) -> Option<Profile> {
+        self.medium_ref().map(|m| m.profile)
+    }
+
+    /// Write-once DVD and BD record whole ECC blocks (16 blocks; BD 32) and
+    /// fixed-packet tracks whole packets; CD needs page 05 selected first.
+    fn check_write_unit(
+        &self,
+        m: &Medium,
+        lba: u32,
+        blocks: u32,
+    ) -> std::result::Result<(), Sense> {
+        if m.finalized {
+            return Err(BAD_WRITE_ADDRESS);
+        }
+        if m.profile.family() == Family::Cd {
+            return if self.page05_selected {
+                Ok(())
+            } else {
+                Err(SEQUENCE_ERROR)
+            };
+        }
+        if m.profile.overwritable() || m.pow {
+            return Ok(());
+        }
+        let mut unit = m.profile.ecc_blocks();
+        if page05_applies(Some(m.profile)) && self.write_params.fp {
+            unit = unit.max(self.write_params.packet_size.max(1));
+        }
+        if !lba.is_multiple_of(unit) {
+            return Err(BAD_WRITE_ADDRESS);
+        }
+        if !blocks.is_multiple_of(unit) {
+            return Err(INVALID_FIELD);
+        }
+        Ok(())
     }
 
     /// CD and DVD-R writing needs a write type and block type that fit, and a
@@ -692,56 +975,102 @@ impl Emulator {
         }
     }
 
-    fn sync_cache(&mut self, cdb: &[u8]) -> Reply {
-        let cmd = SynchronizeCache::decode(cdb).map_err(|_| INVALID_FIELD)?;
-        let m = self.need_medium()?;
-        // In TAO the drive ends the track when the host flushes.
-        if m.profile.family() == Family::Cd
-            && self.write_params.write_type == WriteType::TrackAtOnce
+    fn sync_cache(&mut self, cdb: &[u8]) -> Result<Reply> {
+        let Ok(cmd) = SynchronizeCache::decode(cdb) else {
+            return Ok(Err(INVALID_FIELD));
+        };
+        let m = match self.need_medium() {
+            Ok(m) => m,
+            Err(s) => return Ok(Err(s)),
+        };
+        let tao = m.profile.family() == Family::Cd
+            && self.write_params.write_type == WriteType::TrackAtOnce;
+        if self
+            .timing
+            .is_some_and(|t| !cmd.immed && self.timeout < t.first_write / 2)
+            && self.warm
         {
-            self.need_medium_mut()?.close_open_tracks();
+            // Without Immed the command lasts as long as writing the buffer.
+            return Err(Error::Transport {
+                device: self.name.clone(),
+                command: SynchronizeCache::NAME,
+                detail: format!("timed out after {:?}", self.timeout),
+            });
         }
-        self.start_busy(cmd.immed, Sense::new(2, 0x04, 0x07));
-        Ok(0)
+        // In TAO the drive ends the track when the host flushes (a track
+        // shorter than 300 blocks cannot be ended).
+        if tao {
+            let test = self.write_params.test_write;
+            if !test {
+                if let Err(s) = self.need_medium_mut().and_then(Medium::close_open_tracks) {
+                    return Ok(Err(s));
+                }
+            }
+        }
+        self.flush()?;
+        self.busy_writing(cmd.immed);
+        Ok(Ok(0))
     }
 
-    fn close(&mut self, cdb: &[u8]) -> Reply {
-        let cmd = CloseTrackSession::decode(cdb).map_err(|_| INVALID_FIELD)?;
-        let m = self.need_writable()?;
+    fn close(&mut self, cdb: &[u8]) -> Result<Reply> {
+        let Ok(cmd) = CloseTrackSession::decode(cdb) else {
+            return Ok(Err(INVALID_FIELD));
+        };
+        let m = match self.need_writable() {
+            Ok(m) => m,
+            Err(s) => return Ok(Err(s)),
+        };
         let cap = self.capacity(m);
         let profile = m.profile;
         let overwritable = profile.overwritable();
         // Page 05's multi-session field decides on CD and DVD-R whether a
         // closed session also closes the disc.
-        let page_finalizes = matches!(profile.family(), Family::Cd)
-            || matches!(profile, Profile::DvdMinusR | Profile::DvdMinusRwSequential);
-        let finalize_by_page = page_finalizes && self.write_params.multisession == 0;
-        match cmd.function {
-            CloseFunction::StopFormat if profile == Profile::DvdPlusRw => {}
-            CloseFunction::Track if !overwritable => {
-                self.need_medium_mut()?.close_track(cmd.track)?
-            }
-            CloseFunction::Session if overwritable => {}
-            CloseFunction::Session => self
-                .need_medium_mut()?
-                .close_session(finalize_by_page, cap)?,
-            CloseFunction::FinalizeMinimalRadius if profile == Profile::DvdPlusR => {
-                self.need_medium_mut()?.close_session(true, cap)?
-            }
-            CloseFunction::Finalize if matches!(profile, Profile::DvdPlusR | Profile::BdR) => {
-                self.need_medium_mut()?.close_session(true, cap)?
-            }
-            _ => return Err(INVALID_FIELD),
-        }
-        if matches!(
+        let finalize_by_page = page05_applies(Some(profile)) && self.write_params.multisession == 0;
+        let closes_session = matches!(
             cmd.function,
             CloseFunction::Session | CloseFunction::Finalize | CloseFunction::FinalizeMinimalRadius
-        ) {
+        );
+        // A session cannot close over data still in the cache (an open,
+        // unsynchronized track); a track is closed after its data is out.
+        if closes_session && !self.cache.is_empty() {
+            return Ok(Err(SEQUENCE_ERROR));
+        }
+        if cmd.function == CloseFunction::Track {
+            self.flush()?;
+        }
+        // Test writes leave the disc as it was.
+        let test = self.write_params.test_write && page05_applies(Some(profile));
+        let r = match cmd.function {
+            _ if test && !overwritable => Ok(()),
+            CloseFunction::StopFormat if profile == Profile::DvdPlusRw => {
+                self.need_medium_mut().map(Medium::stop_format)
+            }
+            CloseFunction::Track if !overwritable => self
+                .need_medium_mut()
+                .and_then(|m| m.close_track(cmd.track)),
+            CloseFunction::Session if overwritable => {
+                self.need_medium_mut().map(Medium::stop_format)
+            }
+            CloseFunction::Session => self
+                .need_medium_mut()
+                .and_then(|m| m.close_session(finalize_by_page, cap)),
+            CloseFunction::FinalizeMinimalRadius if profile == Profile::DvdPlusR => self
+                .need_medium_mut()
+                .and_then(|m| m.close_session(true, cap)),
+            CloseFunction::Finalize if matches!(profile, Profile::DvdPlusR | Profile::BdR) => self
+                .need_medium_mut()
+                .and_then(|m| m.close_session(true, cap)),
+            _ => Err(INVALID_FIELD),
+        };
+        if let Err(s) = r {
+            return Ok(Err(s));
+        }
+        if closes_session {
             // Linux keeps the old disc size unless told the medium changed.
             self.media_event = MediaEventCode::NewMedia;
         }
-        self.start_busy(cmd.immed, Sense::new(2, 0x04, 0x07));
-        Ok(0)
+        self.busy_writing(cmd.immed);
+        Ok(Ok(0))
     }
 
     fn reserve(&mut self, cdb: &[u8]) -> Reply {
@@ -795,7 +1124,7 @@ impl Emulator {
         let d = params.descriptor;
         let r = self
             .need_medium_mut()
-            .and_then(|m| m.format(d.format_type, d.blocks));
+            .and_then(|m| m.format(d.format_type, d.subtype, d.blocks, d.param));
         if let Err(s) = r {
             return Ok(Err(s));
         }
@@ -810,15 +1139,33 @@ impl Emulator {
     }
 }
 
-/// Write modes the emulated drive records: CD in TAO with Mode 1 blocks,
-/// DVD-R/-RW sequential in incremental mode; other media ignore page 05.
+/// Whether page 05 governs writing on this medium (CD and DVD-R/-RW
+/// sequential; MMC says DVD+R and BD-R take none, and drives ignore it there).
+fn page05_applies(profile: Option<Profile>) -> bool {
+    matches!(
+        profile,
+        Some(Profile::CdR | Profile::CdRw | Profile::DvdMinusR | Profile::DvdMinusRwSequential)
+    )
+}
+
+/// Write modes the emulated drive records: CD in TAO with Mode 1 blocks in
+/// a data track (mode 4); DVD-R/-RW sequential in incremental mode with Mode
+/// 1 blocks in an incremental track (mode 5), link size 16 (LS_V set) and,
+/// for fixed packets, 16-block packets. Other media ignore page 05.
 fn write_mode_supported(profile: Profile, wp: &WriteParameters) -> bool {
     match profile {
         Profile::CdR | Profile::CdRw => {
-            wp.write_type == WriteType::TrackAtOnce && wp.data_block_type == DATA_BLOCK_MODE1
+            wp.write_type == WriteType::TrackAtOnce
+                && wp.data_block_type == DATA_BLOCK_MODE1
+                && wp.track_mode == TRACK_MODE_DATA
         }
         Profile::DvdMinusR | Profile::DvdMinusRwSequential => {
             wp.write_type == WriteType::Incremental
+                && wp.data_block_type == DATA_BLOCK_MODE1
+                && wp.track_mode == TRACK_MODE_INCREMENTAL
+                && wp.ls_v
+                && wp.link_size == 16
+                && (!wp.fp || wp.packet_size == 16)
         }
         _ => true,
     }
@@ -829,8 +1176,9 @@ impl Transport for Emulator {
         &mut self,
         cdb: &[u8],
         data: DataPhase<'_>,
-        _timeout: Duration,
+        timeout: Duration,
     ) -> Result<Completion> {
+        self.timeout = timeout;
         let Some(&opcode) = cdb.first() else {
             return Err(Error::Transport {
                 device: self.name.clone(),

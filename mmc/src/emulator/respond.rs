@@ -36,7 +36,7 @@ use crate::transport::DataPhase;
 /// Largest disc the drive takes (BD-R/RE single layer), for "no medium" answers.
 const MAX_BLOCKS: u32 = 12_219_392;
 /// Emulated buffer size.
-const BUFFER_BYTES: u32 = 2 * 1024 * 1024;
+pub(super) const BUFFER_BYTES: u32 = 2 * 1024 * 1024;
 
 /// Copies a response into the data-in buffer, cut to the allocation length.
 pub(super) fn put(data: DataPhase<'_>, alloc: usize, bytes: &[u8]) -> usize {
@@ -166,6 +166,8 @@ fn features(m: Option<&Medium>) -> Vec<Feature> {
             vec![0; 28],
         ),
         feature(0x0041, cur(&[BdR, BdRe]), vec![0; 28]),
+        // BD-R Pseudo-Overwrite: current once formatted with POW.
+        feature(0x0038, m.is_some_and(|m| m.pow), vec![0, 0, 0, 0]),
     ]
 }
 
@@ -258,8 +260,8 @@ pub(super) fn disc_information(m: &Medium, cap: u32, cdb: &[u8], data: DataPhase
             first_track_last_session: 1,
             last_track_last_session: 1,
             unrestricted_use: true,
-            bg_format_status: if formatted && m.profile == Profile::DvdPlusRw {
-                3
+            bg_format_status: if m.profile == Profile::DvdPlusRw {
+                m.bg_format.status()
             } else {
                 0
             },
@@ -344,6 +346,7 @@ fn recorded_track(m: &Medium, cap: u32, number: u16, session: u16, t: &Track) ->
         track: number,
         session,
         track_mode: track_mode(m),
+        damage: t.damaged,
         reserved: t.reserved != 0,
         blank: t.written == 0,
         packet: track_mode(m) == 5,
@@ -360,7 +363,6 @@ fn recorded_track(m: &Medium, cap: u32, number: u16, session: u16, t: &Track) ->
         } else {
             t.written + free
         },
-        ..TrackInformation::default()
     }
 }
 
@@ -385,7 +387,15 @@ fn invisible_track(m: &Medium, cap: u32) -> Option<TrackInformation> {
     })
 }
 
-pub(super) fn track_information(m: &Medium, cap: u32, cdb: &[u8], data: DataPhase<'_>) -> Reply {
+/// `minus_150`: report the blank CD's next writable address as −150 (the
+/// pregap), as some drives do.
+pub(super) fn track_information(
+    m: &Medium,
+    cap: u32,
+    minus_150: bool,
+    cdb: &[u8],
+    data: DataPhase<'_>,
+) -> Reply {
     let cmd = ReadTrackInformation::decode(cdb).map_err(|_| INVALID_FIELD)?;
     let reply = if m.profile.overwritable() {
         let one = matches!(
@@ -441,18 +451,27 @@ pub(super) fn track_information(m: &Medium, cap: u32, cdb: &[u8], data: DataPhas
             TrackAddress::Session(s) => find(&|_, sess, _| u32::from(sess) == s)
                 .or_else(|| invisible_track(m, cap).filter(|t| u32::from(t.session) == s)),
         };
-        found.ok_or(INVALID_FIELD)?
+        let mut t = found.ok_or(INVALID_FIELD)?;
+        if minus_150 && m.sessions.is_empty() && m.profile.family() == Family::Cd {
+            t.next_writable = Some(-150i32 as u32);
+        }
+        t
     };
     Ok(put(data, usize::from(cmd.alloc), &reply.encode()))
 }
 
-/// (first track number, start, end) of each closed session.
+/// (first track number, start, end, last track number) of each closed
+/// session; on DVD and BD also of an open session holding recorded tracks,
+/// which drives report in the formatted TOC (growisofs reads it from a BD-R
+/// left open under Pseudo-Overwrite).
 fn closed_sessions(m: &Medium) -> Vec<(u8, u32, u32, u8)> {
     let mut out = Vec::new();
     let mut number = 1u16;
+    let cd = m.profile.family() == Family::Cd;
     for s in &m.sessions {
         let n = s.tracks.len() as u16;
-        if s.closed && n > 0 {
+        let recorded = s.tracks.iter().any(|t| t.written > 0);
+        if n > 0 && (s.closed || (!cd && recorded)) {
             let start = s.tracks[0].start;
             let end = s.tracks.iter().map(Track::end).max().unwrap_or(start);
             out.push((number as u8, start, end, (number + n - 1) as u8));
@@ -613,8 +632,14 @@ pub(super) fn format_capacities(m: Option<&Medium>, cdb: &[u8], data: DataPhase<
                 _ => Vec::new(),
             };
             let formatted = m.formatted && (m.profile.overwritable() || m.profile == Profile::BdR);
+            // A suspended DVD+RW format reports how far it got.
+            let current = if m.bg_format == super::medium::BgFormat::Suspended {
+                m.formatted_end
+            } else {
+                m.capacity
+            };
             FormatCapacities {
-                current_blocks: m.capacity,
+                current_blocks: current,
                 kind: if formatted {
                     CapacityKind::Formatted
                 } else {
@@ -628,11 +653,11 @@ pub(super) fn format_capacities(m: Option<&Medium>, cdb: &[u8], data: DataPhase<
     Ok(put(data, usize::from(cmd.alloc), &reply.encode()))
 }
 
-fn capabilities(locked: bool) -> Capabilities {
+fn capabilities(locked: bool, underrun_protection: bool) -> Capabilities {
     Capabilities {
         read: ReadCaps::CD_R | ReadCaps::CD_RW | ReadCaps::DVD_ROM | ReadCaps::DVD_R,
         write: WriteCaps::CD_R | WriteCaps::CD_RW | WriteCaps::DVD_R | WriteCaps::TEST_WRITE,
-        buffer_underrun_protection: true,
+        buffer_underrun_protection: underrun_protection,
         multisession: true,
         loading_mechanism: 1,
         eject: true,
@@ -644,12 +669,44 @@ fn capabilities(locked: bool) -> Capabilities {
     }
 }
 
+/// The changeable-values mask of page 05 a real drive reports: write type,
+/// test write, LS_V, BUFE; multi-session, FP, copy, track mode; data block
+/// type; link size; host application code; session format; packet size;
+/// audio pause; the catalog number, ISRC and subheader bytes. Reserved bits
+/// and bytes (byte 4, byte 7, the top bits of 0 and 2) are not changeable.
+pub(super) fn write_page_changeable(len: usize) -> ModePage {
+    let mut body = vec![0u8; len];
+    let fixed = [0x7F, 0xFF, 0x0F, 0xFF, 0x00, 0x3F, 0xFF, 0x00];
+    body[..fixed.len()].copy_from_slice(&fixed);
+    for b in body.iter_mut().take(len.min(52)).skip(8) {
+        *b = 0xFF;
+    }
+    ModePage {
+        code: PAGE_WRITE_PARAMETERS,
+        ps: false,
+        body,
+    }
+}
+
+/// What the drive is, as far as its mode pages tell.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Traits {
+    /// Body length of page 05.
+    pub write_page_len: usize,
+    /// Page 2A BUF: buffer underrun protection.
+    pub underrun_protection: bool,
+    /// The tray is locked (PREVENT MEDIUM REMOVAL).
+    pub locked: bool,
+}
+
 pub(super) fn mode_sense(
     wp: &WriteParameters,
-    locked: bool,
+    traits: Traits,
     cdb: &[u8],
     data: DataPhase<'_>,
 ) -> Reply {
+    let (page_len, locked) = (traits.write_page_len, traits.locked);
+    let caps = || capabilities(locked, traits.underrun_protection).to_page();
     // Both sizes ask the same question; only the reply header differs.
     let (control, page, alloc, six) = if cdb[0] == ModeSense6::OPCODE {
         let c = ModeSense6::decode(cdb).map_err(|_| INVALID_FIELD)?;
@@ -659,16 +716,11 @@ pub(super) fn mode_sense(
         (c.control, c.page, c.alloc, false)
     };
     let write_page = || match control {
-        // Everything in page 05 may be changed.
-        PageControl::Changeable => {
-            let p = wp.to_page();
-            ModePage {
-                body: vec![0xFF; p.body.len()],
-                ..p
-            }
+        PageControl::Changeable => write_page_changeable(page_len),
+        PageControl::Default | PageControl::Saved => {
+            WriteParameters::default().to_page_len(page_len)
         }
-        PageControl::Default | PageControl::Saved => WriteParameters::default().to_page(),
-        PageControl::Current => wp.to_page(),
+        PageControl::Current => wp.to_page_len(page_len),
     };
     // Read/write error recovery: retry counts only, which is all burners read.
     let recovery = || ModePage {
@@ -679,8 +731,8 @@ pub(super) fn mode_sense(
     let pages = match page {
         PAGE_ERROR_RECOVERY => vec![recovery()],
         PAGE_WRITE_PARAMETERS => vec![write_page()],
-        PAGE_CAPABILITIES => vec![capabilities(locked).to_page()],
-        0x3F => vec![recovery(), write_page(), capabilities(locked).to_page()],
+        PAGE_CAPABILITIES => vec![caps()],
+        0x3F => vec![recovery(), write_page(), caps()],
         _ => return Err(INVALID_FIELD),
     };
     let params = ModeParameters { pages };

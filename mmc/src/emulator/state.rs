@@ -7,7 +7,7 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 
-use super::medium::{Medium, Session, Track};
+use super::medium::{BgFormat, Medium, Session, Track};
 use crate::profile::Profile;
 
 /// First line of a state file; the number is the format version.
@@ -35,15 +35,18 @@ impl DriveState {
             s += &format!("formatted {}\n", u8::from(m.formatted));
             s += &format!("finalized {}\n", u8::from(m.finalized));
             s += &format!("quick-blanked {}\n", u8::from(m.quick_blanked));
+            s += &format!("bg-format {} {}\n", m.bg_format.key(), m.formatted_end);
+            s += &format!("pow {}\n", u8::from(m.pow));
             for sess in &m.sessions {
                 s += &format!("session {}\n", if sess.closed { "closed" } else { "open" });
                 for t in &sess.tracks {
                     s += &format!(
-                        "track {} {} {} {}\n",
+                        "track {} {} {} {}{}\n",
                         t.start,
                         t.written,
                         t.reserved,
-                        if t.closed { "closed" } else { "open" }
+                        if t.closed { "closed" } else { "open" },
+                        if t.damaged { " damaged" } else { "" }
                     );
                 }
             }
@@ -90,6 +93,9 @@ impl DriveState {
                         quick_blanked: false,
                         finalized: false,
                         sessions: Vec::new(),
+                        bg_format: BgFormat::None,
+                        formatted_end: 0,
+                        pow: false,
                     });
                 }
                 Some(key) => {
@@ -98,6 +104,14 @@ impl DriveState {
                         "formatted" => m.formatted = flag(words.get(1))?,
                         "finalized" => m.finalized = flag(words.get(1))?,
                         "quick-blanked" => m.quick_blanked = flag(words.get(1))?,
+                        "pow" => m.pow = flag(words.get(1))?,
+                        "bg-format" => {
+                            m.bg_format = words
+                                .get(1)
+                                .and_then(|k| BgFormat::from_key(k))
+                                .ok_or_else(bad)?;
+                            m.formatted_end = num(words.get(2))?;
+                        }
                         "session" => m.sessions.push(Session {
                             tracks: Vec::new(),
                             closed: words.get(1) == Some(&"closed"),
@@ -108,6 +122,7 @@ impl DriveState {
                                 written: num(words.get(2))?,
                                 reserved: num(words.get(3))?,
                                 closed: words.get(4) == Some(&"closed"),
+                                damaged: words.get(5) == Some(&"damaged"),
                             };
                             m.sessions.last_mut().ok_or_else(bad)?.tracks.push(t);
                         }
@@ -149,12 +164,16 @@ mod tests {
         let mut m = Medium::blank(MediaType::by_name("cdr-80").unwrap());
         m.finalized = true;
         m.quick_blanked = true;
+        m.bg_format = BgFormat::Suspended;
+        m.formatted_end = 4096;
+        m.pow = true;
         m.sessions.push(Session {
             tracks: vec![Track {
                 start: 0,
                 written: 500,
                 reserved: 0,
                 closed: true,
+                damaged: false,
             }],
             closed: true,
         });
@@ -164,6 +183,7 @@ mod tests {
                 written: 10,
                 reserved: 32,
                 closed: false,
+                damaged: true,
             }],
             closed: false,
         });

@@ -24,19 +24,46 @@ ln -s /proc/self/fd /dev/fd
 export HOSTLD=""
 export TARGET="/host$(cat /work/target.dir)"
 {
-    C=/sys/kernel/config/target/core/user_1/mmc0
-    mkdir -p $C
-    echo -n dev_config=mmc/emu,dev_size=$((2306867*2048)),hw_block_size=2048 > $C/control
-    echo 1 > $C/enable
-    [ -e /work/trace ] && export MMC_TRACE=1
-    $HOSTLD $TARGET/examples/tcmu_serve /dev/uio0 "$(cat /work/device.spec)" &
-    # The handler must be up before the LUN is scanned.
-    sleep 1
+    # One drive per line of device.spec: LUN i is served by its own handler
+    # (trace in /work/trace.i when /work/trace exists) and reachable as
+    # $SRi / $SGi (the first is /dev/sr0 and /dev/sg0).
     L=/sys/kernel/config/target/loopback/naa.5001405000000001
-    mkdir -p $L/tpgt_1/lun/lun_0
-    echo -n naa.5001405000000002 > $L/tpgt_1/nexus
-    ln -s $C $L/tpgt_1/lun/lun_0/mmc0
-    for i in 1 2 3 4 5 6 7 8 9 10; do [ -e /dev/sr0 ] && break; sleep 1; done
+    mkdir -p $L/tpgt_1
+    i=0
+    while read -r spec; do
+        [ -n "$spec" ] || continue
+        C=/sys/kernel/config/target/core/user_1/mmc$i
+        mkdir -p $C
+        echo -n dev_config=mmc/emu$i,dev_size=$((2306867*2048)),hw_block_size=2048 > $C/control
+        echo 1 > $C/enable
+        uio=$(grep -l "/mmc$i/mmc/emu$i" /sys/class/uio/uio*/name | sed 's,.*/\(uio[0-9]*\)/name,\1,')
+        if [ -e /work/trace ]; then
+            MMC_TRACE=/work/trace.$i $HOSTLD $TARGET/examples/tcmu_serve /dev/$uio "$spec" &
+        else
+            $HOSTLD $TARGET/examples/tcmu_serve /dev/$uio "$spec" &
+        fi
+        i=$((i+1))
+    done < /work/device.spec
+    # The handlers must be up before the LUNs are scanned.
+    sleep 1
+    [ -e $L/tpgt_1/nexus ] && echo -n naa.5001405000000002 > $L/tpgt_1/nexus
+    n=0
+    while [ $n -lt $i ]; do
+        mkdir -p $L/tpgt_1/lun/lun_$n
+        ln -s /sys/kernel/config/target/core/user_1/mmc$n $L/tpgt_1/lun/lun_$n/mmc$n
+        n=$((n+1))
+    done
+    n=0
+    while [ $n -lt $i ]; do
+        for t in 1 2 3 4 5 6 7 8 9 10; do
+            d=$(ls -d /sys/bus/scsi/devices/*:*:*:$n/block/sr* 2>/dev/null | head -1)
+            [ -n "$d" ] && [ -e /dev/${d##*/} ] && break
+            sleep 1
+        done
+        g=$(ls /sys/bus/scsi/devices/*:*:*:$n/scsi_generic 2>/dev/null | head -1)
+        export SR$n=/dev/${d##*/} SG$n=/dev/$g
+        n=$((n+1))
+    done
     dmesg | grep -E "sr0|sg0|CEDAR"
     sh /work/scenario.sh
     echo "scenario exit $?"
