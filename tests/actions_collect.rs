@@ -224,3 +224,98 @@ fn outputs_belong_to_the_backup_user_when_root() {
         .path();
     assert_eq!(std::fs::metadata(sha).unwrap().uid(), uid);
 }
+
+/// Text-like bytes (compressible, several compression chunks long).
+fn text_like(len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len);
+    let mut i = 0u64;
+    while out.len() < len {
+        i += 1;
+        out.extend_from_slice(
+            format!(
+                "2026-12-01 [INFO] cedar line {} value {}\n",
+                i,
+                i * 7919 % 1013
+            )
+            .as_bytes(),
+        );
+    }
+    out.truncate(len);
+    out
+}
+
+/// The gzip and bzip2 archives (compressed on every core) are one ordinary
+/// stream each: gzip -t, bzip2 -t, GNU tar and Python's tarfile in file and
+/// stream mode read every member's data back.
+#[test]
+fn parallel_compressed_archives_pass_every_reader() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let src = root.join("src");
+    write(&src.join("a.log"), &text_like(2_500_000));
+    let noise: Vec<u8> = (0..1_200_000u64)
+        .map(|i| (i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8)
+        .collect();
+    write(&src.join("b.bin"), &noise);
+    write(&src.join("c/small.txt"), b"small\n");
+    let py = r#"
+import hashlib, sys, tarfile
+out = []
+for mode in sys.argv[2:]:
+    with tarfile.open(sys.argv[1], mode) as t:
+        for m in t:
+            data = t.extractfile(m).read() if m.isfile() else b""
+            out.append("%s %s %s" % (mode, m.name, hashlib.sha1(data).hexdigest()))
+print("\n".join(out))
+"#;
+    for (mode, ext, test, flag, pymodes) in [
+        (
+            ArchiveMode::Targz,
+            "tar.gz",
+            "gzip",
+            "-tzf",
+            ["r:gz", "r|gz"],
+        ),
+        (
+            ArchiveMode::Tarbz2,
+            "tar.bz2",
+            "bzip2",
+            "-tjf",
+            ["r:bz2", "r|bz2"],
+        ),
+    ] {
+        let c = conf(root, CollectMode::Daily, mode, vec![dir_item(&src)]);
+        cedar(&c, false, chrono::Local::now(), collect::run).unwrap();
+        let path = archive_of(root, &src, ext);
+        let run = |cmd: &str, args: &[&str]| {
+            let out = std::process::Command::new(cmd)
+                .args(args)
+                .output()
+                .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+            assert!(
+                out.status.success(),
+                "{cmd} {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        run(test, &["-t", &s(&path)]);
+        let listed = run("tar", &[flag, &s(&path)]);
+        let ms = members(&path);
+        assert_eq!(listed.lines().count(), ms.len(), "{listed}");
+        let p = s(&path);
+        let mut args = vec!["-c", py, &p];
+        args.extend(pymodes);
+        let lines = run("python3", &args);
+        for m in ms.iter().filter(|m| m.kind == '0') {
+            let digest = {
+                use sha1::Digest;
+                hex::encode(sha1::Sha1::digest(&m.data))
+            };
+            for pm in pymodes {
+                let want = format!("{pm} {} {digest}", m.name);
+                assert!(lines.lines().any(|l| l == want), "{want} not in {lines}");
+            }
+        }
+    }
+}

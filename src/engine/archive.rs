@@ -5,7 +5,7 @@
 //! padded to a 10240-byte record like GNU tar and Python's `tarfile`.
 //!
 //! File data is streamed (constant memory) and hashed with SHA-1 in the same
-//! read. A file that changes size or mtime while being read is reported as a
+//! read; gzip and bzip2 run on every core ([`super::compress`]). A file that changes size or mtime while being read is reported as a
 //! warning; its member keeps the size announced in its header (padded with
 //! zeros or cut), so the archive always stays valid.
 
@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use sha1::{Digest, Sha1};
 use tar::{EntryType, Header};
 
+use super::compress::{Bzip2Writer, GzipWriter};
 use crate::config::ArchiveMode;
 
 const BLOCK: u64 = 512;
@@ -36,8 +37,8 @@ pub fn extension(mode: ArchiveMode) -> &'static str {
 
 enum Sink {
     Plain(BufWriter<File>),
-    Gz(flate2::write::GzEncoder<BufWriter<File>>),
-    Bz(bzip2::write::BzEncoder<BufWriter<File>>),
+    Gz(GzipWriter<BufWriter<File>>),
+    Bz(Bzip2Writer<BufWriter<File>>),
 }
 
 /// Counts bytes on their way into the (possibly compressing) sink.
@@ -170,14 +171,8 @@ impl TarWriter {
         let file = BufWriter::with_capacity(256 * 1024, File::create(path)?);
         let sink = match mode {
             ArchiveMode::Tar => Sink::Plain(file),
-            ArchiveMode::Targz => Sink::Gz(flate2::write::GzEncoder::new(
-                file,
-                flate2::Compression::best(),
-            )),
-            ArchiveMode::Tarbz2 => Sink::Bz(bzip2::write::BzEncoder::new(
-                file,
-                bzip2::Compression::best(),
-            )),
+            ArchiveMode::Targz => Sink::Gz(GzipWriter::new(file)),
+            ArchiveMode::Tarbz2 => Sink::Bz(Bzip2Writer::new(file)),
         };
         let mut builder = tar::Builder::new(Counting { sink, offset: 0 });
         builder.mode(tar::HeaderMode::Complete);

@@ -1,5 +1,6 @@
 //! The engines the actions share: Cedar's directory walk (`walk`), the
-//! streaming tar writer ([`archive`]), incremental digest maps ([`digest`]),
+//! streaming tar writer ([`archive`], compressing on every core with
+//! [`compress`]), incremental digest maps ([`digest`]),
 //! local and remote peer copies ([`peer`]) and small file helpers
 //! ([`util`]: normalized names, day directories, indicators, ownership),
 //! all written through [`atomic`] so no output is ever half-written.
@@ -7,6 +8,7 @@
 
 pub mod archive;
 pub mod atomic;
+pub mod compress;
 pub mod digest;
 pub mod peer;
 pub mod util;
