@@ -5,9 +5,10 @@
 //! padded to a 10240-byte record like GNU tar and Python's `tarfile`.
 //!
 //! File data is streamed (constant memory) and hashed with SHA-1 in the same
-//! read; gzip and bzip2 run on every core ([`super::compress`]). A file that changes size or mtime while being read is reported as a
-//! warning; its member keeps the size announced in its header (padded with
-//! zeros or cut), so the archive always stays valid.
+//! read; gzip and bzip2 run on every core ([`super::compress`]). A file
+//! that changes size or mtime while being read is reported as a warning;
+//! its member keeps the size announced in its header (padded with zeros or
+//! cut), so the archive always stays valid.
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
