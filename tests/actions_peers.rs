@@ -327,19 +327,75 @@ fn stage_matches_cedar3() {
     let xml = st.root.join("cb3.xml");
     std::fs::write(&xml, config_xml(&cb)).unwrap();
     run_cb3(&cb3, &xml, &["stage"]);
-    // cback3 left its indicators in the peers; start cedar from the same state
-    for d in ["local-collect", "remote-collect"] {
-        let _ = std::fs::remove_file(st.root.join(d).join("cback.stage"));
-    }
+    // The peers cback3 staged carry its stage indicator; the one not ready
+    // does not. Then start cedar from the same state.
+    let indicators = |who: &str| {
+        for (d, want) in [
+            ("local-collect", true),
+            ("remote-collect", true),
+            ("notready-collect", false),
+        ] {
+            let p = st.root.join(d).join("cback.stage");
+            assert_eq!(p.exists(), want, "{who}: {}", p.display());
+            let _ = std::fs::remove_file(p);
+        }
+    };
+    indicators("cback3");
     let now = chrono::Local::now();
     cedar(&st.config, false, now, stage::run).unwrap();
+    indicators("cedar");
     let rel = now.format("%Y/%m/%d").to_string();
-    let (a, b) = (cb_staging.join(&rel), st.root.join("staging").join(&rel));
-    assert_eq!(names(&a), names(&b));
-    for peer in ["local1", "notready", "127.0.0.1", "127.0.0.2"] {
-        assert_eq!(names(&a.join(peer)), names(&b.join(peer)), "peer {peer}");
+    let (a, b) = (tree(&cb_staging), tree(&st.root.join("staging")));
+    for (who, t) in [("cback3", &a), ("cedar", &b)] {
+        let day = t
+            .get(&rel)
+            .unwrap_or_else(|| panic!("{who}: no day dir {rel}"));
+        assert_eq!(day.kind, 'd', "{who}");
+        assert!(
+            t.contains_key(&format!("{rel}/cback.stage")),
+            "{who}: no day indicator"
+        );
+        for f in ["a.tar.gz", "b.tar", "cback.collect"] {
+            assert!(
+                t.contains_key(&format!("{rel}/local1/{f}")),
+                "{who}: no {f}"
+            );
+        }
+        assert!(
+            t.contains_key(&format!("{rel}/127.0.0.1/with space.tar")),
+            "{who}"
+        );
     }
-    assert!(names(&b.join("127.0.0.1")).contains("with space.tar"));
+    assert_eq!(
+        a.keys().collect::<Vec<_>>(),
+        b.keys().collect::<Vec<_>>(),
+        "staged paths differ"
+    );
+    for (path, x) in &a {
+        let y = &b[path];
+        // contents, types, permissions and owners are Cedar's
+        assert_eq!(
+            (x.kind, x.mode, x.uid, x.gid, &x.data),
+            (y.kind, y.mode, y.uid, y.gid, &y.data),
+            "{path}: cback3 vs cedar"
+        );
+        // mtimes are the documented difference: cedar keeps a local peer's
+        // file mtimes, cback3 gives them the time of the copy; files from
+        // remote peers get the time of the copy (scp without -p) from both
+        let data =
+            x.kind == 'f' && !path.ends_with("/cback.stage") && !path.ends_with("/cback.collect");
+        if data && path.contains("/local1/") {
+            assert_eq!(y.mtime, 1_500_000_000, "{path}: cedar keeps the mtime");
+            assert!(x.mtime > 1_500_000_000, "{path}: cback3 sets the copy time");
+        } else if data {
+            assert!(
+                x.mtime > 1_500_000_000 && y.mtime > 1_500_000_000,
+                "{path}: both set the copy time ({} {})",
+                x.mtime,
+                y.mtime
+            );
+        }
+    }
 }
 
 #[test]
