@@ -97,6 +97,26 @@ fn run_with_logging(options: &Options) -> i32 {
             return exit::CONFIG;
         }
     };
+    // Cedar imports every configured extension function when it builds its
+    // action set, so an unknown one fails any run, whatever its actions.
+    let unknown: Vec<String> = config
+        .extensions
+        .iter()
+        .flat_map(|e| e.actions.iter())
+        .filter_map(|a| {
+            Extension::resolve(
+                a.module.as_deref().unwrap_or_default(),
+                a.function.as_deref().unwrap_or_default(),
+            )
+            .err()
+        })
+        .collect();
+    if !unknown.is_empty() {
+        for problem in unknown {
+            log::error!("Error reading or handling configuration: {problem}");
+        }
+        return exit::CONFIG;
+    }
     let local = !options.managed_only;
     let managed = options.managed || options.managed_only;
     let plan = match ordering::plan(&config, &options.actions, local, managed) {
