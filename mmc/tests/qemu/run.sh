@@ -40,7 +40,8 @@ done
 cp "$scenario" "$work/scenario.sh"
 rm -f "$work/guest.log"
 (cd "$root" && find . | "$kdir/bb/bin/busybox" cpio -o -H newc 2>/dev/null | gzip -1) > "$work/initrd.gz"
-timeout 600 qemu-system-x86_64 -m 768 -smp 1 -nographic -no-reboot \
+# KVM when /dev/kvm can be used, else TCG (QEMU tries the accelerators in order).
+timeout 600 qemu-system-x86_64 -accel kvm -accel tcg -m 768 -smp 1 -nographic -no-reboot \
     -kernel "$vmlinuz" -initrd "$work/initrd.gz" \
     -append "console=ttyS0 quiet panic=-1 rdinit=/init" \
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on \
