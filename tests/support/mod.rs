@@ -135,6 +135,8 @@ fn fields(h: &tar::Header) -> Fields {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Member {
     pub name: String,
+    /// the name's bytes as stored (names need not be UTF-8)
+    pub raw_name: Vec<u8>,
     pub kind: char,
     pub link: String,
     pub data: Vec<u8>,
@@ -157,12 +159,13 @@ pub fn members(path: &Path) -> Vec<Member> {
     let mut archive = tar::Archive::new(reader);
     let mut out = Vec::new();
     let (mut long_name, mut long_link, mut extensions) = (None, None, Vec::new());
-    let cstr = |mut d: Vec<u8>| {
+    let bytes = |mut d: Vec<u8>| {
         while d.last() == Some(&0) {
             d.pop();
         }
-        String::from_utf8_lossy(&d).into_owned()
+        d
     };
+    let cstr = |d: Vec<u8>| String::from_utf8_lossy(&bytes(d)).into_owned();
     for entry in archive.entries().unwrap().raw(true) {
         let mut e = entry.unwrap();
         let header = fields(e.header());
@@ -170,7 +173,7 @@ pub fn members(path: &Path) -> Vec<Member> {
         e.read_to_end(&mut data).unwrap();
         match header.kind {
             'L' => {
-                long_name = Some(cstr(data));
+                long_name = Some(bytes(data));
                 extensions.push('L');
             }
             'K' => {
@@ -181,18 +184,22 @@ pub fn members(path: &Path) -> Vec<Member> {
                 "{}: unexpected pax header (Cedar writes GNU tar)",
                 path.display()
             ),
-            kind => out.push(Member {
-                name: long_name
+            kind => {
+                let raw_name = long_name
                     .take()
-                    .unwrap_or_else(|| cstr(e.header().as_bytes()[..100].to_vec())),
-                kind,
-                link: long_link
-                    .take()
-                    .unwrap_or_else(|| cstr(e.header().as_bytes()[157..257].to_vec())),
-                data,
-                header,
-                extensions: std::mem::take(&mut extensions),
-            }),
+                    .unwrap_or_else(|| bytes(e.header().as_bytes()[..100].to_vec()));
+                out.push(Member {
+                    name: String::from_utf8_lossy(&raw_name).into_owned(),
+                    raw_name,
+                    kind,
+                    link: long_link
+                        .take()
+                        .unwrap_or_else(|| cstr(e.header().as_bytes()[157..257].to_vec())),
+                    data,
+                    header,
+                    extensions: std::mem::take(&mut extensions),
+                })
+            }
         }
     }
     out
