@@ -1134,15 +1134,21 @@ fn linux_kernel_mounts_the_image() {
     let initrd = f.work.join("initrd.cpio");
     fs::write(&initrd, cpio.finish()).unwrap();
 
+    // KVM when it can run the guest, else TCG (mmc/tests/qemu/accel.sh)
+    let accel = Command::new("sh")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/mmc/tests/qemu/accel.sh"
+        ))
+        .env("MMC_QEMU_KERNEL_DIR", &kdir)
+        .output()
+        .unwrap();
+    assert!(accel.status.success(), "accel.sh failed");
+    let accel = String::from_utf8_lossy(&accel.stdout).into_owned();
     let out = Command::new("timeout")
         .args([
             "600",
             "qemu-system-x86_64",
-            // KVM when /dev/kvm can be used, else TCG
-            "-accel",
-            "kvm",
-            "-accel",
-            "tcg",
             "-m",
             "512",
             "-smp",
@@ -1152,6 +1158,7 @@ fn linux_kernel_mounts_the_image() {
             "-kernel",
         ])
         .arg(&kernel)
+        .args(accel.split_whitespace())
         .arg("-initrd")
         .arg(&initrd)
         .args(["-append", "console=ttyS0 panic=-1 rdinit=/init quiet"])

@@ -724,19 +724,6 @@ pub fn runs_as(account: Account) -> bool {
     false
 }
 
-/// Whether a tool a check needs is here (`present`). A missing one skips
-/// the test with a note outside CI and fails it under CI.
-pub fn tool(present: bool, what: &str) -> bool {
-    if !present {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{what} is required under CI but missing"
-        );
-        eprintln!("skipping: {what} missing");
-    }
-    present
-}
-
 /// When running as root: `nobody`'s uid and a group for it (`nogroup` or
 /// `nobody`), to check that outputs are given to the backup user. `None`
 /// (the test skips, see [`runs_as`]) when not root.
