@@ -312,6 +312,26 @@ fn managed_collect_runs_the_real_cback_on_the_peer() {
     assert!(root.join("collect/cback.collect").exists());
 }
 
+/// The same paths, each with the same type, mode, owner and content.
+fn assert_same_but_mtimes(
+    cb3: &std::collections::BTreeMap<String, Entry>,
+    cedar: &std::collections::BTreeMap<String, Entry>,
+) {
+    assert_eq!(
+        cb3.keys().collect::<Vec<_>>(),
+        cedar.keys().collect::<Vec<_>>(),
+        "staged paths differ"
+    );
+    for (path, x) in cb3 {
+        let y = &cedar[path];
+        assert_eq!(
+            (x.kind, x.mode, x.uid, x.gid, &x.data),
+            (y.kind, y.mode, y.uid, y.gid, &y.data),
+            "{path}: cback3 vs cedar"
+        );
+    }
+}
+
 #[test]
 fn stage_matches_cedar3() {
     let Some(cb3) = cb3() else { return };
@@ -366,19 +386,10 @@ fn stage_matches_cedar3() {
             "{who}"
         );
     }
-    assert_eq!(
-        a.keys().collect::<Vec<_>>(),
-        b.keys().collect::<Vec<_>>(),
-        "staged paths differ"
-    );
+    // contents, types, permissions and owners are Cedar's
+    assert_same_but_mtimes(&a, &b);
     for (path, x) in &a {
         let y = &b[path];
-        // contents, types, permissions and owners are Cedar's
-        assert_eq!(
-            (x.kind, x.mode, x.uid, x.gid, &x.data),
-            (y.kind, y.mode, y.uid, y.gid, &y.data),
-            "{path}: cback3 vs cedar"
-        );
         // mtimes are the documented difference: cedar keeps a local peer's
         // file mtimes, cback3 gives them the time of the copy; files from
         // remote peers get the time of the copy (scp without -p) from both
@@ -396,6 +407,76 @@ fn stage_matches_cedar3() {
             );
         }
     }
+}
+
+/// As root, both tools give what they stage to the backup user: the same
+/// owners, modes and contents on both sides (local peers; a remote peer as
+/// another user would need that user's own ssh setup).
+#[test]
+fn stage_as_root_gives_the_backup_user_what_cedar3_gives() {
+    let Some(cb3) = cb3() else { return };
+    let Some((uid, group)) = unprivileged_owner() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let one = collect_dir(root, "one", &["a.tar", "b.tar.gz"], true);
+    let two = collect_dir(root, "two", &["c.tar.bz2"], true);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(one.join("a.tar"), PermissionsExt::from_mode(0o600)).unwrap();
+    let mut options = options(&root.join("work"), not_today());
+    options.backup_user = Some("nobody".into());
+    options.backup_group = Some(group.into());
+    std::fs::create_dir_all(root.join("work")).unwrap();
+    let config = |staging: &Path| Config {
+        options: Some(options.clone()),
+        stage: Some(StageConfig {
+            target_dir: Some(s(staging)),
+            local_peers: Some(
+                [("one", &one), ("two", &two)]
+                    .into_iter()
+                    .map(|(name, dir)| LocalPeer {
+                        name: Some(name.into()),
+                        collect_dir: Some(s(dir)),
+                        ignore_failure_mode: None,
+                    })
+                    .collect(),
+            ),
+            remote_peers: None,
+        }),
+        ..Default::default()
+    };
+    let (cb_staging, rs_staging) = (root.join("cb3-staging"), root.join("staging"));
+    for d in [&cb_staging, &rs_staging] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let xml = root.join("cb3.xml");
+    std::fs::write(&xml, config_xml(&config(&cb_staging))).unwrap();
+    run_cb3(&cb3, &xml, &["stage"]);
+    for d in [&one, &two] {
+        std::fs::remove_file(d.join("cback.stage")).expect("cback3 marked the peer staged");
+    }
+    let now = chrono::Local::now();
+    cedar(&config(&rs_staging), false, now, stage::run).unwrap();
+    for d in [&one, &two] {
+        assert!(
+            d.join("cback.stage").exists(),
+            "cedar marked the peer staged"
+        );
+    }
+    let (a, b) = (tree(&cb_staging), tree(&rs_staging));
+    assert_same_but_mtimes(&a, &b);
+    let rel = now.format("%Y/%m/%d").to_string();
+    let mut owned = 0;
+    for (path, x) in &a {
+        if path.starts_with(&format!("{rel}/")) {
+            assert_eq!(x.uid, uid, "{path} belongs to the backup user");
+            owned += 1;
+        }
+    }
+    // the day's indicator, two peer dirs, their three files and indicators
+    assert_eq!(owned, 8, "{:?}", a.keys().collect::<Vec<_>>());
+    assert_eq!(b[&format!("{rel}/one/a.tar")].mode, 0o600);
 }
 
 #[test]
