@@ -332,6 +332,47 @@ fn assert_same_but_mtimes(
     }
 }
 
+/// Stages with cback3 into `root/cb3-staging`, then with cedar into
+/// `root/staging`, checking that each marked every peer staged; returns
+/// both trees and cedar's time.
+fn stage_both(
+    cb3: &Path,
+    root: &Path,
+    config: impl Fn(&Path) -> Config,
+    peers: &[&Path],
+) -> (
+    std::collections::BTreeMap<String, Entry>,
+    std::collections::BTreeMap<String, Entry>,
+    chrono::DateTime<chrono::Local>,
+) {
+    let (cb_staging, rs_staging) = (root.join("cb3-staging"), root.join("staging"));
+    for d in [&cb_staging, &rs_staging] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let xml = root.join("cb3.xml");
+    std::fs::write(&xml, config_xml(&config(&cb_staging))).unwrap();
+    run_cb3(cb3, &xml, &["stage"]);
+    for d in peers {
+        std::fs::remove_file(d.join("cback.stage")).unwrap_or_else(|e| {
+            panic!(
+                "cback3 did not mark {} staged ({e}): {}",
+                d.display(),
+                std::fs::read_to_string(xml.with_extension("log")).unwrap_or_default()
+            )
+        });
+    }
+    let now = chrono::Local::now();
+    cedar(&config(&rs_staging), false, now, stage::run).unwrap();
+    for d in peers {
+        assert!(
+            d.join("cback.stage").exists(),
+            "cedar did not mark {} staged",
+            d.display()
+        );
+    }
+    (tree(&cb_staging), tree(&rs_staging), now)
+}
+
 #[test]
 fn stage_matches_cedar3() {
     let Some(cb3) = cb3() else { return };
@@ -446,25 +487,7 @@ fn stage_as_root_gives_the_backup_user_what_cedar3_gives() {
         }),
         ..Default::default()
     };
-    let (cb_staging, rs_staging) = (root.join("cb3-staging"), root.join("staging"));
-    for d in [&cb_staging, &rs_staging] {
-        std::fs::create_dir_all(d).unwrap();
-    }
-    let xml = root.join("cb3.xml");
-    std::fs::write(&xml, config_xml(&config(&cb_staging))).unwrap();
-    run_cb3(&cb3, &xml, &["stage"]);
-    for d in [&one, &two] {
-        std::fs::remove_file(d.join("cback.stage")).expect("cback3 marked the peer staged");
-    }
-    let now = chrono::Local::now();
-    cedar(&config(&rs_staging), false, now, stage::run).unwrap();
-    for d in [&one, &two] {
-        assert!(
-            d.join("cback.stage").exists(),
-            "cedar marked the peer staged"
-        );
-    }
-    let (a, b) = (tree(&cb_staging), tree(&rs_staging));
+    let (a, b, now) = stage_both(&cb3, root, config, &[&one, &two]);
     assert_same_but_mtimes(&a, &b);
     let rel = now.format("%Y/%m/%d").to_string();
     let mut owned = 0;
@@ -477,6 +500,84 @@ fn stage_as_root_gives_the_backup_user_what_cedar3_gives() {
     // the day's indicator, two peer dirs, their three files and indicators
     assert_eq!(owned, 8, "{:?}", a.keys().collect::<Vec<_>>());
     assert_eq!(b[&format!("{rel}/one/a.tar")].mode, 0o600);
+}
+
+/// As root, both tools copy from a remote peer as the backup user (cedar
+/// through `su -s PROGRAM USER -- ARGS`, Cedar through `su USER -c`): a
+/// normal user with a shell (`CEDAR_CI_USER`, which .ci/run creates) logs
+/// in to the test sshd with a key of its own; the staged trees agree.
+#[test]
+fn stage_as_root_copies_remote_peers_as_the_backup_user_like_cedar3() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(cb3) = cb3() else { return };
+    if !runs_as(Account::Root) {
+        return;
+    }
+    let Ok(user) = std::env::var("CEDAR_CI_USER") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI: CEDAR_CI_USER (a normal user with a login shell) is required"
+        );
+        eprintln!("skipping: CEDAR_CI_USER not set");
+        return;
+    };
+    let account = nix::unistd::User::from_name(&user)
+        .unwrap()
+        .expect("CEDAR_CI_USER exists");
+    let group = nix::unistd::Group::from_gid(account.gid)
+        .unwrap()
+        .expect("its group exists")
+        .name;
+    let Some(sshd) = Sshd::start() else { return };
+    // sshd reads authorized_keys as the user logging in
+    let open =
+        |p: &Path, mode: u32| std::fs::set_permissions(p, PermissionsExt::from_mode(mode)).unwrap();
+    open(sshd.dir.path(), 0o755);
+    open(&sshd.dir.path().join("authorized_keys"), 0o644);
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    open(root, 0o755);
+    let give = |p: &Path| {
+        std::os::unix::fs::chown(p, Some(account.uid.as_raw()), Some(account.gid.as_raw())).unwrap()
+    };
+    let key = root.join("user_key");
+    std::fs::copy(&sshd.key, &key).unwrap();
+    give(&key);
+    open(&key, 0o600);
+    let remote = collect_dir(root, "remote", &["r1.tar", "r2.tar.gz"], true);
+    give(&remote);
+    let rcp = format!(
+        "/usr/bin/scp -B -q -P {} -i {} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+         -o BatchMode=yes -o LogLevel=ERROR",
+        sshd.port,
+        key.display()
+    );
+    let mut options = options(&root.join("work"), not_today());
+    options.backup_user = Some(user.clone());
+    options.backup_group = Some(group);
+    options.rcp_command = Some(rcp);
+    std::fs::create_dir_all(root.join("work")).unwrap();
+    give(&root.join("work"));
+    let config = |staging: &Path| Config {
+        options: Some(options.clone()),
+        stage: Some(StageConfig {
+            target_dir: Some(s(staging)),
+            local_peers: None,
+            remote_peers: Some(vec![RemotePeer {
+                name: Some("127.0.0.1".into()),
+                collect_dir: Some(s(&remote)),
+                ..Default::default()
+            }]),
+        }),
+        ..Default::default()
+    };
+    let (a, b, now) = stage_both(&cb3, root, config, &[&remote]);
+    assert_same_but_mtimes(&a, &b);
+    let rel = now.format("%Y/%m/%d").to_string();
+    for f in ["r1.tar", "r2.tar.gz", "cback.collect"] {
+        let e = &b[&format!("{rel}/127.0.0.1/{f}")];
+        assert_eq!(e.uid, account.uid.as_raw(), "{f} copied as {user}");
+    }
 }
 
 #[test]
