@@ -319,3 +319,79 @@ print("\n".join(out))
         }
     }
 }
+
+/// A file that yields fewer bytes than its size said when it was opened
+/// (it shrank while being read; a sysfs attribute, which announces 4096
+/// bytes and holds a few, does this every time): the run warns, the archive
+/// stays a valid tar whose member is zero-padded to the announced size, and
+/// the file's digest is never recorded, so every incremental run collects
+/// it again.
+#[test]
+fn a_file_that_shrinks_is_archived_padded_and_collected_again_next_time() {
+    let shrinking = [
+        "/sys/devices/system/cpu/possible",
+        "/sys/devices/system/cpu/online",
+    ]
+    .into_iter()
+    .map(Path::new)
+    .find(|p| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() == 4096)
+            && std::fs::read(p).is_ok_and(|d| !d.is_empty() && d.len() < 4096)
+    });
+    let Some(shrinking) = shrinking else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI: no sysfs attribute to stand for a shrinking file"
+        );
+        eprintln!("skipping: no sysfs attribute here");
+        return;
+    };
+    let content = std::fs::read(shrinking).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let mut c = conf(root, CollectMode::Incr, ArchiveMode::Targz, vec![]);
+    c.collect.as_mut().unwrap().collect_dirs = None;
+    c.collect.as_mut().unwrap().collect_files = Some(vec![CollectFile {
+        absolute_path: Some(s(shrinking)),
+        ..Default::default()
+    }]);
+    let xml = root.join("cback.conf");
+    std::fs::write(&xml, config_xml(&c)).unwrap();
+    let tar = archive_of(root, shrinking, "tar.gz");
+    let sha = root.join("work").join(format!(
+        "{}.sha",
+        cedar::engine::util::normalized_path(&s(shrinking))
+    ));
+    for run in 1..=2 {
+        let log = root.join(format!("cback{run}.log"));
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cback"))
+            .arg("-c")
+            .arg(&xml)
+            .arg("-l")
+            .arg(&log)
+            .arg("collect")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            text.contains(&format!(
+                "[WARNING] File [{}] shrank while being archived",
+                shrinking.display()
+            )),
+            "run {run}: {text}"
+        );
+        let ms = members(&tar);
+        assert_eq!(ms.len(), 1, "run {run}");
+        assert_eq!(ms[0].header.size, 4096);
+        assert_eq!(&ms[0].data[..content.len()], &content[..]);
+        assert!(ms[0].data[content.len()..].iter().all(|&b| b == 0));
+        let map = cedar::engine::digest::parse(&std::fs::read(&sha).unwrap()).unwrap();
+        assert!(map.is_empty(), "run {run}: a digest was recorded: {map:?}");
+        std::fs::remove_file(&tar).unwrap();
+    }
+}

@@ -312,6 +312,67 @@ fn managed_collect_runs_the_real_cback_on_the_peer() {
     assert!(root.join("collect/cback.collect").exists());
 }
 
+/// The same paths, each with the same type, mode, owner and content.
+fn assert_same_but_mtimes(
+    cb3: &std::collections::BTreeMap<String, Entry>,
+    cedar: &std::collections::BTreeMap<String, Entry>,
+) {
+    assert_eq!(
+        cb3.keys().collect::<Vec<_>>(),
+        cedar.keys().collect::<Vec<_>>(),
+        "staged paths differ"
+    );
+    for (path, x) in cb3 {
+        let y = &cedar[path];
+        assert_eq!(
+            (x.kind, x.mode, x.uid, x.gid, &x.data),
+            (y.kind, y.mode, y.uid, y.gid, &y.data),
+            "{path}: cback3 vs cedar"
+        );
+    }
+}
+
+/// Stages with cback3 into `root/cb3-staging`, then with cedar into
+/// `root/staging`, checking that each marked every peer staged; returns
+/// both trees and cedar's time.
+fn stage_both(
+    cb3: &Path,
+    root: &Path,
+    config: impl Fn(&Path) -> Config,
+    peers: &[&Path],
+) -> (
+    std::collections::BTreeMap<String, Entry>,
+    std::collections::BTreeMap<String, Entry>,
+    chrono::DateTime<chrono::Local>,
+) {
+    let (cb_staging, rs_staging) = (root.join("cb3-staging"), root.join("staging"));
+    for d in [&cb_staging, &rs_staging] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let xml = root.join("cb3.xml");
+    std::fs::write(&xml, config_xml(&config(&cb_staging))).unwrap();
+    run_cb3(cb3, &xml, &["stage"]);
+    for d in peers {
+        std::fs::remove_file(d.join("cback.stage")).unwrap_or_else(|e| {
+            panic!(
+                "cback3 did not mark {} staged ({e}): {}",
+                d.display(),
+                std::fs::read_to_string(xml.with_extension("log")).unwrap_or_default()
+            )
+        });
+    }
+    let now = chrono::Local::now();
+    cedar(&config(&rs_staging), false, now, stage::run).unwrap();
+    for d in peers {
+        assert!(
+            d.join("cback.stage").exists(),
+            "cedar did not mark {} staged",
+            d.display()
+        );
+    }
+    (tree(&cb_staging), tree(&rs_staging), now)
+}
+
 #[test]
 fn stage_matches_cedar3() {
     let Some(cb3) = cb3() else { return };
@@ -327,19 +388,196 @@ fn stage_matches_cedar3() {
     let xml = st.root.join("cb3.xml");
     std::fs::write(&xml, config_xml(&cb)).unwrap();
     run_cb3(&cb3, &xml, &["stage"]);
-    // cback3 left its indicators in the peers; start cedar from the same state
-    for d in ["local-collect", "remote-collect"] {
-        let _ = std::fs::remove_file(st.root.join(d).join("cback.stage"));
-    }
+    // The peers cback3 staged carry its stage indicator; the one not ready
+    // does not. Then start cedar from the same state.
+    let indicators = |who: &str| {
+        for (d, want) in [
+            ("local-collect", true),
+            ("remote-collect", true),
+            ("notready-collect", false),
+        ] {
+            let p = st.root.join(d).join("cback.stage");
+            assert_eq!(p.exists(), want, "{who}: {}", p.display());
+            let _ = std::fs::remove_file(p);
+        }
+    };
+    indicators("cback3");
     let now = chrono::Local::now();
     cedar(&st.config, false, now, stage::run).unwrap();
+    indicators("cedar");
     let rel = now.format("%Y/%m/%d").to_string();
-    let (a, b) = (cb_staging.join(&rel), st.root.join("staging").join(&rel));
-    assert_eq!(names(&a), names(&b));
-    for peer in ["local1", "notready", "127.0.0.1", "127.0.0.2"] {
-        assert_eq!(names(&a.join(peer)), names(&b.join(peer)), "peer {peer}");
+    let (a, b) = (tree(&cb_staging), tree(&st.root.join("staging")));
+    for (who, t) in [("cback3", &a), ("cedar", &b)] {
+        let day = t
+            .get(&rel)
+            .unwrap_or_else(|| panic!("{who}: no day dir {rel}"));
+        assert_eq!(day.kind, 'd', "{who}");
+        assert!(
+            t.contains_key(&format!("{rel}/cback.stage")),
+            "{who}: no day indicator"
+        );
+        for f in ["a.tar.gz", "b.tar", "cback.collect"] {
+            assert!(
+                t.contains_key(&format!("{rel}/local1/{f}")),
+                "{who}: no {f}"
+            );
+        }
+        assert!(
+            t.contains_key(&format!("{rel}/127.0.0.1/with space.tar")),
+            "{who}"
+        );
     }
-    assert!(names(&b.join("127.0.0.1")).contains("with space.tar"));
+    // contents, types, permissions and owners are Cedar's
+    assert_same_but_mtimes(&a, &b);
+    for (path, x) in &a {
+        let y = &b[path];
+        // mtimes are the documented difference: cedar keeps a local peer's
+        // file mtimes, cback3 gives them the time of the copy; files from
+        // remote peers get the time of the copy (scp without -p) from both
+        let data =
+            x.kind == 'f' && !path.ends_with("/cback.stage") && !path.ends_with("/cback.collect");
+        if data && path.contains("/local1/") {
+            assert_eq!(y.mtime, 1_500_000_000, "{path}: cedar keeps the mtime");
+            assert!(x.mtime > 1_500_000_000, "{path}: cback3 sets the copy time");
+        } else if data {
+            assert!(
+                x.mtime > 1_500_000_000 && y.mtime > 1_500_000_000,
+                "{path}: both set the copy time ({} {})",
+                x.mtime,
+                y.mtime
+            );
+        }
+    }
+}
+
+/// As root, both tools give what they stage to the backup user: the same
+/// owners, modes and contents on both sides (local peers; a remote peer as
+/// another user would need that user's own ssh setup).
+#[test]
+fn stage_as_root_gives_the_backup_user_what_cedar3_gives() {
+    let Some(cb3) = cb3() else { return };
+    let Some((uid, group)) = unprivileged_owner() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let one = collect_dir(root, "one", &["a.tar", "b.tar.gz"], true);
+    let two = collect_dir(root, "two", &["c.tar.bz2"], true);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(one.join("a.tar"), PermissionsExt::from_mode(0o600)).unwrap();
+    let mut options = options(&root.join("work"), not_today());
+    options.backup_user = Some("nobody".into());
+    options.backup_group = Some(group.into());
+    std::fs::create_dir_all(root.join("work")).unwrap();
+    let config = |staging: &Path| Config {
+        options: Some(options.clone()),
+        stage: Some(StageConfig {
+            target_dir: Some(s(staging)),
+            local_peers: Some(
+                [("one", &one), ("two", &two)]
+                    .into_iter()
+                    .map(|(name, dir)| LocalPeer {
+                        name: Some(name.into()),
+                        collect_dir: Some(s(dir)),
+                        ignore_failure_mode: None,
+                    })
+                    .collect(),
+            ),
+            remote_peers: None,
+        }),
+        ..Default::default()
+    };
+    let (a, b, now) = stage_both(&cb3, root, config, &[&one, &two]);
+    assert_same_but_mtimes(&a, &b);
+    let rel = now.format("%Y/%m/%d").to_string();
+    let mut owned = 0;
+    for (path, x) in &a {
+        if path.starts_with(&format!("{rel}/")) {
+            assert_eq!(x.uid, uid, "{path} belongs to the backup user");
+            owned += 1;
+        }
+    }
+    // the day's indicator, two peer dirs, their three files and indicators
+    assert_eq!(owned, 8, "{:?}", a.keys().collect::<Vec<_>>());
+    assert_eq!(b[&format!("{rel}/one/a.tar")].mode, 0o600);
+}
+
+/// As root, both tools copy from a remote peer as the backup user (cedar
+/// through `su -s PROGRAM USER -- ARGS`, Cedar through `su USER -c`): a
+/// normal user with a shell (`CEDAR_CI_USER`, which .ci/run creates) logs
+/// in to the test sshd with a key of its own; the staged trees agree.
+#[test]
+fn stage_as_root_copies_remote_peers_as_the_backup_user_like_cedar3() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(cb3) = cb3() else { return };
+    if !runs_as(Account::Root) {
+        return;
+    }
+    let Ok(user) = std::env::var("CEDAR_CI_USER") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI: CEDAR_CI_USER (a normal user with a login shell) is required"
+        );
+        eprintln!("skipping: CEDAR_CI_USER not set");
+        return;
+    };
+    let account = nix::unistd::User::from_name(&user)
+        .unwrap()
+        .expect("CEDAR_CI_USER exists");
+    let group = nix::unistd::Group::from_gid(account.gid)
+        .unwrap()
+        .expect("its group exists")
+        .name;
+    let Some(sshd) = Sshd::start() else { return };
+    // sshd reads authorized_keys as the user logging in
+    let open =
+        |p: &Path, mode: u32| std::fs::set_permissions(p, PermissionsExt::from_mode(mode)).unwrap();
+    open(sshd.dir.path(), 0o755);
+    open(&sshd.dir.path().join("authorized_keys"), 0o644);
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    open(root, 0o755);
+    let give = |p: &Path| {
+        std::os::unix::fs::chown(p, Some(account.uid.as_raw()), Some(account.gid.as_raw())).unwrap()
+    };
+    let key = root.join("user_key");
+    std::fs::copy(&sshd.key, &key).unwrap();
+    give(&key);
+    open(&key, 0o600);
+    let remote = collect_dir(root, "remote", &["r1.tar", "r2.tar.gz"], true);
+    give(&remote);
+    let rcp = format!(
+        "/usr/bin/scp -B -q -P {} -i {} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+         -o BatchMode=yes -o LogLevel=ERROR",
+        sshd.port,
+        key.display()
+    );
+    let mut options = options(&root.join("work"), not_today());
+    options.backup_user = Some(user.clone());
+    options.backup_group = Some(group);
+    options.rcp_command = Some(rcp);
+    std::fs::create_dir_all(root.join("work")).unwrap();
+    give(&root.join("work"));
+    let config = |staging: &Path| Config {
+        options: Some(options.clone()),
+        stage: Some(StageConfig {
+            target_dir: Some(s(staging)),
+            local_peers: None,
+            remote_peers: Some(vec![RemotePeer {
+                name: Some("127.0.0.1".into()),
+                collect_dir: Some(s(&remote)),
+                ..Default::default()
+            }]),
+        }),
+        ..Default::default()
+    };
+    let (a, b, now) = stage_both(&cb3, root, config, &[&remote]);
+    assert_same_but_mtimes(&a, &b);
+    let rel = now.format("%Y/%m/%d").to_string();
+    for f in ["r1.tar", "r2.tar.gz", "cback.collect"] {
+        let e = &b[&format!("{rel}/127.0.0.1/{f}")];
+        assert_eq!(e.uid, account.uid.as_raw(), "{f} copied as {user}");
+    }
 }
 
 #[test]

@@ -5,6 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod support;
+
+use support::{runs_as, Account};
+
 const CBACK: &str = env!("CARGO_BIN_EXE_cback");
 
 /// A temporary Cedar setup: dirs that exist, a config file, a log file.
@@ -148,6 +152,42 @@ fn unusable_logfile_exits_three() {
         .expect("run");
     assert_eq!(code(&out), 3, "{}", stderr(&out));
     assert!(stderr(&out).contains("/nonexistent/dir/cback.log"));
+}
+
+/// A normal user who cannot write the default /var/log/cback3.log logs to
+/// the XDG state dir instead, with one warning; root never falls back.
+#[test]
+fn a_normal_user_falls_back_to_the_state_dir_log() {
+    if !runs_as(Account::User) {
+        return;
+    }
+    let s = Setup::new();
+    let conf = s.config("", "");
+    let state = s.path("state");
+    let out = Command::new(CBACK)
+        .arg("-c")
+        .arg(&conf)
+        .arg("validate")
+        .env("XDG_STATE_HOME", &state)
+        .output()
+        .expect("run cback");
+    let log = state.join("cedar/cback3.log");
+    let err = stderr(&out);
+    assert!(
+        err.contains("not running as root, logging to") && err.contains(&*log.to_string_lossy()),
+        "{err}"
+    );
+    assert_eq!(err.matches("logging to").count(), 1, "{err}");
+    let text = std::fs::read_to_string(&log).expect("fallback log written");
+    assert!(text.contains("[INFO   ]"), "{text}");
+    assert!(
+        !std::path::Path::new("/var/log/cback3.log").exists()
+            || std::fs::OpenOptions::new()
+                .append(true)
+                .open("/var/log/cback3.log")
+                .is_err(),
+        "the default log is writable here: the fallback would not apply"
+    );
 }
 
 #[test]
@@ -302,12 +342,16 @@ fn hook_arguments_are_not_interpreted_by_a_shell() {
         ),
         "",
     );
-    let out = s.run(&["purge"]);
+    let out = s
+        .command(&["purge"])
+        .current_dir(s.path(""))
+        .output()
+        .expect("run cback");
     // touch creates "marker x" and a file literally named ";rm" in the cwd
     // of the run; a shell would have run rm instead.
-    let _ = std::fs::remove_file(";rm");
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(PathBuf::from(format!("{} x", marker.display())).exists());
+    assert!(s.path(";rm").exists());
 }
 
 fn wait_for(path: &Path, what: impl Fn(&str) -> bool) {

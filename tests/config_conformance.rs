@@ -44,7 +44,12 @@ fn testdata_dir() -> Option<PathBuf> {
             "/fixtures/config/cedar-testdata"
         ))),
     ];
-    candidates.into_iter().flatten().find(|d| d.is_dir())
+    let found = candidates.into_iter().flatten().find(|d| d.is_dir());
+    assert!(
+        found.is_some() || std::env::var_os("CI").is_none(),
+        "CI: no Cedar testdata (../shared/cedar-testdata or $CEDAR_TESTDATA)"
+    );
+    found
 }
 
 fn testdata_files(dir: &Path) -> Vec<PathBuf> {

@@ -22,6 +22,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::io::IsTerminal;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -222,6 +223,12 @@ impl<'a> Job<'a> {
         archive: ArchiveMode,
     ) -> anyhow::Result<()> {
         let shown = item.to_string_lossy();
+        // Members in byte order of their paths, each once: the walk lists a
+        // directory's entries in order but recurses in place and adds
+        // dereferenced targets where their links are.
+        let mut list = list;
+        list.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        list.dedup();
         let tar_path = archive_path(self.collect_dir, item, archive);
         let incremental = mode == CollectMode::Incr;
         let digest_file = incremental.then(|| digest_path(self.working_dir, item));

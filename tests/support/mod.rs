@@ -3,9 +3,10 @@
 //! archives back.
 #![allow(dead_code)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -87,16 +88,64 @@ pub fn set_times(path: &Path, secs: i64) {
         .unwrap();
 }
 
-/// One member of an archive: name, type flag, link target, data.
+/// Every field of one tar header block that a reader shows, parsed (the
+/// checksum and padding are left out: they follow from the rest).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Fields {
+    pub kind: char,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    pub size: u64,
+    pub mtime: u64,
+    pub uname: String,
+    pub gname: String,
+    /// magic and version: `ustar  \0` for GNU, `ustar\x0000` for POSIX
+    pub magic: Vec<u8>,
+    pub dev: (u32, u32),
+}
+
+fn fields(h: &tar::Header) -> Fields {
+    let b = h.as_bytes();
+    let text = |r: std::ops::Range<usize>| {
+        let f = &b[r];
+        let end = f.iter().position(|&c| c == 0).unwrap_or(f.len());
+        String::from_utf8_lossy(&f[..end]).into_owned()
+    };
+    Fields {
+        kind: h.entry_type().as_byte() as char,
+        mode: h.mode().unwrap(),
+        uid: h.uid().unwrap(),
+        gid: h.gid().unwrap(),
+        size: h.entry_size().unwrap(),
+        mtime: h.mtime().unwrap(),
+        uname: text(265..297),
+        gname: text(297..329),
+        magic: b[257..265].to_vec(),
+        dev: (
+            h.device_major().ok().flatten().unwrap_or(0),
+            h.device_minor().ok().flatten().unwrap_or(0),
+        ),
+    }
+}
+
+/// One member of an archive: its full name and link target (after GNU
+/// long-name/long-link extension blocks), its header, its data, and the
+/// types of the extension blocks that preceded it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Member {
     pub name: String,
+    /// the name's bytes as stored (names need not be UTF-8)
+    pub raw_name: Vec<u8>,
     pub kind: char,
     pub link: String,
     pub data: Vec<u8>,
+    pub header: Fields,
+    pub extensions: Vec<char>,
 }
 
-/// Reads every member of a .tar, .tar.gz or .tar.bz2 file.
+/// Reads every member of a .tar, .tar.gz or .tar.bz2 file, in archive
+/// order, seeing the GNU `L`/`K` (and any pax `x`/`g`) blocks itself.
 pub fn members(path: &Path) -> Vec<Member> {
     let file = std::fs::File::open(path).unwrap();
     let name = path.to_string_lossy();
@@ -109,47 +158,288 @@ pub fn members(path: &Path) -> Vec<Member> {
     };
     let mut archive = tar::Archive::new(reader);
     let mut out = Vec::new();
-    for entry in archive.entries().unwrap() {
+    let (mut long_name, mut long_link, mut extensions) = (None, None, Vec::new());
+    let bytes = |mut d: Vec<u8>| {
+        while d.last() == Some(&0) {
+            d.pop();
+        }
+        d
+    };
+    let cstr = |d: Vec<u8>| String::from_utf8_lossy(&bytes(d)).into_owned();
+    for entry in archive.entries().unwrap().raw(true) {
         let mut e = entry.unwrap();
-        let name = String::from_utf8_lossy(&e.path_bytes()).into_owned();
-        let kind = e.header().entry_type().as_byte() as char;
-        let link = e
-            .link_name_bytes()
-            .map(|l| String::from_utf8_lossy(&l).into_owned())
-            .unwrap_or_default();
+        let header = fields(e.header());
         let mut data = Vec::new();
         e.read_to_end(&mut data).unwrap();
-        out.push(Member {
-            name,
-            kind,
-            link,
-            data,
-        });
+        match header.kind {
+            'L' => {
+                long_name = Some(bytes(data));
+                extensions.push('L');
+            }
+            'K' => {
+                long_link = Some(cstr(data));
+                extensions.push('K');
+            }
+            'x' | 'g' => panic!(
+                "{}: unexpected pax header (Cedar writes GNU tar)",
+                path.display()
+            ),
+            kind => {
+                let raw_name = long_name
+                    .take()
+                    .unwrap_or_else(|| bytes(e.header().as_bytes()[..100].to_vec()));
+                out.push(Member {
+                    name: String::from_utf8_lossy(&raw_name).into_owned(),
+                    raw_name,
+                    kind,
+                    link: long_link
+                        .take()
+                        .unwrap_or_else(|| cstr(e.header().as_bytes()[157..257].to_vec())),
+                    data,
+                    header,
+                    extensions: std::mem::take(&mut extensions),
+                })
+            }
+        }
+    }
+    out
+}
+/// A member as a user restoring the archive sees it: every header field,
+/// the data, the link target, and for hard links the names of the whole
+/// group sharing the inode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restored {
+    pub header: Fields,
+    pub link: String,
+    pub data: Vec<u8>,
+    pub hard_links: Vec<String>,
+    pub extensions: Vec<char>,
+}
+
+/// An archive as a restore sees it, keyed by member name, normalising only
+/// cedar's documented differences from Cedar's: members sorted by name with
+/// each name once (Cedar's list can repeat a path), and hard links resolved,
+/// since which path of a group comes first (and so is the regular member)
+/// follows listing order: a hard link gets its target's data, size and type
+/// `0`, and every member of a group lists the group's names.
+pub fn restored(path: &Path) -> BTreeMap<String, Restored> {
+    let all = members(path);
+    let mut out: BTreeMap<String, Restored> = BTreeMap::new();
+    let mut parent: BTreeMap<String, String> = BTreeMap::new();
+    fn root(parent: &BTreeMap<String, String>, mut n: String) -> String {
+        while let Some(p) = parent.get(&n) {
+            if *p == n {
+                break;
+            }
+            n = p.clone();
+        }
+        n
+    }
+    let regular: BTreeMap<&str, &Member> = all
+        .iter()
+        .filter(|m| m.kind == '0')
+        .map(|m| (m.name.as_str(), m))
+        .collect();
+    for m in &all {
+        if out.contains_key(&m.name) {
+            continue;
+        }
+        let mut r = Restored {
+            header: m.header.clone(),
+            link: m.link.clone(),
+            data: m.data.clone(),
+            hard_links: Vec::new(),
+            extensions: m.extensions.clone(),
+        };
+        if m.kind == '1' {
+            let target = regular.get(m.link.as_str()).unwrap_or_else(|| {
+                panic!(
+                    "{}: hard link {} to {}, which is no earlier regular member",
+                    path.display(),
+                    m.name,
+                    m.link
+                )
+            });
+            r.header.kind = '0';
+            r.header.size = target.header.size;
+            r.data = target.data.clone();
+            r.link = String::new();
+            r.extensions.retain(|&e| e != 'K');
+            let (a, b) = (root(&parent, m.name.clone()), root(&parent, m.link.clone()));
+            parent.insert(a.clone(), a.clone());
+            parent.insert(b.clone(), a);
+        }
+        out.insert(m.name.clone(), r);
+    }
+    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for n in parent.keys() {
+        groups
+            .entry(root(&parent, n.clone()))
+            .or_default()
+            .push(n.clone());
+    }
+    for (name, r) in out.iter_mut() {
+        if parent.contains_key(name) {
+            r.hard_links = groups[&root(&parent, name.clone())].clone();
+        }
     }
     out
 }
 
-/// Sorted, de-duplicated `(name, type, link)` of an archive's members; hard
-/// links count as regular files (Python's tarfile and cedar both emit them,
-/// but which path comes first depends on listing order).
-pub fn member_set(path: &Path) -> BTreeSet<(String, char, String)> {
-    members(path)
-        .into_iter()
-        .map(|m| match m.kind {
-            '1' => (m.name, '0', String::new()),
-            k => (m.name, k, m.link),
-        })
+/// What differs between two archives as a restore sees them, one line per
+/// difference (empty when they are the same).
+pub fn archive_differences(cb3: &Path, cedar: &Path) -> Vec<String> {
+    let (a, b) = (restored(cb3), restored(cedar));
+    let mut out = Vec::new();
+    for name in a.keys().chain(b.keys()).collect::<BTreeSet<_>>() {
+        match (a.get(name), b.get(name)) {
+            (Some(_), None) => out.push(format!("{name}: only in cback3's archive")),
+            (None, Some(_)) => out.push(format!("{name}: only in cedar's archive")),
+            (Some(x), Some(y)) => {
+                if x.header != y.header {
+                    out.push(format!(
+                        "{name}: header differs\n  cback3: {:?}\n  cedar:  {:?}",
+                        x.header, y.header
+                    ));
+                }
+                if x.link != y.link {
+                    out.push(format!("{name}: link {:?} vs {:?}", x.link, y.link));
+                }
+                if x.hard_links != y.hard_links {
+                    out.push(format!(
+                        "{name}: hard links {:?} vs {:?}",
+                        x.hard_links, y.hard_links
+                    ));
+                }
+                if x.extensions != y.extensions {
+                    out.push(format!(
+                        "{name}: extension blocks {:?} vs {:?}",
+                        x.extensions, y.extensions
+                    ));
+                }
+                if x.data != y.data {
+                    let at = x
+                        .data
+                        .iter()
+                        .zip(&y.data)
+                        .take_while(|(p, q)| p == q)
+                        .count();
+                    out.push(format!(
+                        "{name}: data differs ({} vs {} bytes, first at byte {at})",
+                        x.data.len(),
+                        y.data.len()
+                    ));
+                }
+            }
+            (None, None) => unreachable!(),
+        }
+    }
+    out
+}
+
+/// Member names of an archive, sorted and each once.
+pub fn member_names(path: &Path) -> Vec<String> {
+    restored(path).into_keys().collect()
+}
+
+/// The python of the reference Cedar Backup 3: `$CEDAR_CB3_PYTHON`, else the
+/// `python` beside `cback3`.
+pub fn cb3_python(cb3: &Path) -> PathBuf {
+    std::env::var_os("CEDAR_CB3_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cb3.with_file_name("python"))
+}
+
+/// A digest file's content as `{hex of the path's bytes: sha1}`: cback3's
+/// pickle read by Python's own `pickle`, cedar's format by cedar's parser.
+pub fn digest_content(cb3: &Path, path: &Path) -> BTreeMap<String, String> {
+    let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    if data.starts_with(b"# cedar digest map") {
+        let map = cedar::engine::digest::parse(&data).unwrap();
+        return map
+            .into_iter()
+            .map(|(k, v)| (hex::encode(k.as_bytes()), v))
+            .collect();
+    }
+    let out = Command::new(cb3_python(cb3))
+        .args([
+            "-c",
+            "import json, os, pickle, sys\n\
+             d = pickle.load(open(sys.argv[1], 'rb'))\n\
+             print(json.dumps({os.fsencode(k).hex(): v for k, v in d.items()}))",
+        ])
+        .arg(path)
+        .output()
+        .expect("cback3's python runs");
+    assert!(
+        out.status.success(),
+        "unpickling {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// File names in a directory, sorted. The directory must exist: a missing
+/// one fails the test instead of comparing equal to another missing one.
+pub fn names(dir: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("listing {}: {e}", dir.display()))
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect()
 }
 
-/// File names in a directory, sorted.
-pub fn names(dir: &Path) -> BTreeSet<String> {
-    std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
+/// One entry of a directory tree as `ls -lR` would show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub kind: char,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub mtime: i64,
+    pub data: Vec<u8>,
+}
+
+/// Every entry under `dir` (which must exist), by path relative to it.
+pub fn tree(dir: &Path) -> BTreeMap<String, Entry> {
+    use std::os::unix::fs::MetadataExt;
+    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Entry>) {
+        for name in names(dir) {
+            let p = dir.join(&name);
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            let kind = if m.is_dir() {
+                'd'
+            } else if m.file_type().is_symlink() {
+                'l'
+            } else if m.is_file() {
+                'f'
+            } else {
+                '?'
+            };
+            let rel = p.strip_prefix(base).unwrap().to_string_lossy().into_owned();
+            out.insert(
+                rel,
+                Entry {
+                    kind,
+                    mode: m.mode() & 0o7777,
+                    uid: m.uid(),
+                    gid: m.gid(),
+                    mtime: m.mtime(),
+                    data: if kind == 'f' {
+                        std::fs::read(&p).unwrap()
+                    } else {
+                        Vec::new()
+                    },
+                },
+            );
+            if kind == 'd' {
+                walk(base, &p, out);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
 }
 
 /// The English name of a weekday as Cedar configs spell it.
@@ -346,19 +636,25 @@ pub fn config_xml(c: &Config) -> String {
     out
 }
 
-/// Options for tests: the current user as backup user, Cedar's rcp default.
-pub fn options(working_dir: &Path, starting_day: Weekday) -> OptionsConfig {
+/// The names of the current user and group.
+pub fn current_account() -> (String, String) {
     let user = nix::unistd::User::from_uid(nix::unistd::geteuid())
         .unwrap()
         .unwrap();
     let group = nix::unistd::Group::from_gid(nix::unistd::getegid())
         .unwrap()
         .unwrap();
+    (user.name, group.name)
+}
+
+/// Options for tests: the current user as backup user, Cedar's rcp default.
+pub fn options(working_dir: &Path, starting_day: Weekday) -> OptionsConfig {
+    let (user, group) = current_account();
     OptionsConfig {
         starting_day: Some(starting_day),
         working_dir: Some(working_dir.to_string_lossy().into_owned()),
-        backup_user: Some(user.name),
-        backup_group: Some(group.name),
+        backup_user: Some(user),
+        backup_group: Some(group),
         rcp_command: Some("/usr/bin/scp -B".into()),
         ..Default::default()
     }
@@ -394,17 +690,55 @@ pub fn dir_item(path: &Path) -> CollectDir {
     }
 }
 
+/// The account a check needs: root (owners, device nodes, `su`) or a
+/// normal user (the fallback log path, permission errors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Account {
+    Root,
+    User,
+}
+
+/// Whether a check that needs `account` can run here. When it cannot, the
+/// test says so; outside CI it then passes without the check. Under CI that
+/// is a failure, except in the .ci/run pass declared (`CEDAR_CI_PASS`) to be
+/// the other account's, because .ci/run's other pass runs the check.
+pub fn runs_as(account: Account) -> bool {
+    let root = nix::unistd::geteuid().is_root();
+    let (have, needs, other_pass) = match account {
+        Account::Root => (root, "root", "user"),
+        Account::User => (!root, "a normal user", "root"),
+    };
+    if have {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        let pass = std::env::var("CEDAR_CI_PASS").unwrap_or_default();
+        assert_eq!(
+            pass, other_pass,
+            "this check needs {needs}; under CI only .ci/run's {other_pass} pass \
+             (CEDAR_CI_PASS={other_pass}) may leave it to the other pass"
+        );
+        eprintln!("note: needs {needs}; .ci/run's other pass runs it");
+    } else {
+        eprintln!("skipping: needs {needs}");
+    }
+    false
+}
+
 /// When running as root: `nobody`'s uid and a group for it (`nogroup` or
 /// `nobody`), to check that outputs are given to the backup user. `None`
-/// (the test skips) when not root or when those do not exist.
+/// (the test skips, see [`runs_as`]) when not root.
 pub fn unprivileged_owner() -> Option<(u32, &'static str)> {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipping: not root");
+    if !runs_as(Account::Root) {
         return None;
     }
-    let nobody = nix::unistd::User::from_name("nobody").ok()??;
+    let nobody = nix::unistd::User::from_name("nobody")
+        .ok()
+        .flatten()
+        .expect("user nobody exists");
     let group = ["nogroup", "nobody"]
         .into_iter()
-        .find(|g| matches!(nix::unistd::Group::from_name(g), Ok(Some(_))))?;
+        .find(|g| matches!(nix::unistd::Group::from_name(g), Ok(Some(_))))
+        .expect("group nogroup or nobody exists");
     Some((nobody.uid.as_raw(), group))
 }

@@ -40,7 +40,10 @@ done
 cp "$scenario" "$work/scenario.sh"
 rm -f "$work/guest.log"
 (cd "$root" && find . | "$kdir/bb/bin/busybox" cpio -o -H newc 2>/dev/null | gzip -1) > "$work/initrd.gz"
-timeout 600 qemu-system-x86_64 -m 768 -smp 1 -nographic -no-reboot \
+# KVM when it can run the guest, else TCG (see accel.sh).
+accel=$(sh "$here/accel.sh")
+# shellcheck disable=SC2086 # $accel is a list of options
+timeout 600 qemu-system-x86_64 $accel -m 768 -smp 1 -nographic -no-reboot \
     -kernel "$vmlinuz" -initrd "$work/initrd.gz" \
     -append "console=ttyS0 quiet panic=-1 rdinit=/init" \
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on \
