@@ -30,6 +30,7 @@ export TARGET="/host$(cat /work/target.dir)"
     L=/sys/kernel/config/target/loopback/naa.5001405000000001
     mkdir -p $L/tpgt_1
     i=0
+    pids=""
     while read -r spec; do
         [ -n "$spec" ] || continue
         C=/sys/kernel/config/target/core/user_1/mmc$i
@@ -42,9 +43,18 @@ export TARGET="/host$(cat /work/target.dir)"
         else
             $HOSTLD $TARGET/examples/tcmu_serve /dev/$uio "$spec" &
         fi
+        pids="$pids $!:$uio"
         i=$((i+1))
     done < /work/device.spec
-    # The handlers must be up before the LUNs are scanned.
+    # The handlers must be up before the LUNs are scanned: wait (at most a
+    # minute: a loaded host starts them slowly under TCG) until each one
+    # holds its uio device open, then give it a moment to map the ring.
+    for p in $pids; do
+        for t in $(seq 1 120); do
+            ls -l /proc/${p%%:*}/fd 2>/dev/null | grep -q "/dev/${p##*:}\$" && break
+            sleep 0.5
+        done
+    done
     sleep 1
     [ -e $L/tpgt_1/nexus ] && echo -n naa.5001405000000002 > $L/tpgt_1/nexus
     n=0
@@ -55,7 +65,7 @@ export TARGET="/host$(cat /work/target.dir)"
     done
     n=0
     while [ $n -lt $i ]; do
-        for t in 1 2 3 4 5 6 7 8 9 10; do
+        for t in $(seq 1 60); do
             d=$(ls -d /sys/bus/scsi/devices/*:*:*:$n/block/sr* 2>/dev/null | head -1)
             [ -n "$d" ] && [ -e /dev/${d##*/} ] && break
             sleep 1
