@@ -230,6 +230,12 @@ impl RemotePeer {
         }
         std::fs::create_dir(&incoming)
             .with_context(|| format!("creating {}", incoming.display()))?;
+        // As root the copy runs as the backup user, who must be able to
+        // write where it lands, as in the peer's target directory.
+        if let Some((uid, gid)) = ownership {
+            std::os::unix::fs::chown(&incoming, Some(uid), Some(gid))
+                .with_context(|| format!("chown {}", incoming.display()))?;
+        }
         let result = self.stage_through(&incoming, target, ownership);
         let _ = std::fs::remove_dir_all(&incoming);
         result
