@@ -10,7 +10,10 @@
 //! - **commands** ([`cdb`]): a typed builder and response parser per MMC
 //!   command, each encodable and decodable.
 //! - **drive logic** ([`Drive`]): identify, blank, format, write a session,
-//!   close, eject, read back — built only from the command layer.
+//!   close, eject, read back — built only from the command layer. What the
+//!   medium does not allow is a typed [`MediumError`] (does not fit,
+//!   finalized, not formatted, ...), checked before any byte is written by
+//!   [`Drive::check_fits`] / [`Drive::check_write`].
 //!
 //! [`open_device`] (or [`Drive::open`]) takes either a device path or an
 //! emulated device string `emulated:PATH?profile=NAME`.
@@ -49,11 +52,11 @@ mod transport;
 pub use device::open_device;
 pub use device_string::DeviceString;
 pub use drive::{
-    BlankMode, Drive, Identity, MediaState, MediumInfo, NoProgress, Progress, WriteOptions,
-    WriteReport,
+    BlankMode, Drive, FreeSpace, Identity, MediaState, MediumInfo, NoProgress, Progress,
+    WriteOptions, WriteReport,
 };
 pub use emulator::Emulator;
-pub use error::{DecodeError, Error, Result};
+pub use error::{DecodeError, Error, MediumError, Result};
 pub use profile::{MediaType, Profile};
 pub use sense::Sense;
 pub use sgio::{SgIo, SgIoHdr};
