@@ -52,8 +52,8 @@ mod transport;
 pub use device::open_device;
 pub use device_string::DeviceString;
 pub use drive::{
-    BlankMode, Drive, FreeSpace, Identity, MediaState, MediumInfo, NoProgress, Progress,
-    WriteOptions, WriteReport,
+    BlankMode, BlockReader, Drive, FreeSpace, Identity, MediaState, MediumInfo, NoProgress,
+    Progress, ReadError, WriteOptions, WriteReport, DEFAULT_READ_AHEAD,
 };
 pub use emulator::Emulator;
 pub use error::{DecodeError, Error, MediumError, Result};

@@ -6,11 +6,14 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+mod support;
+
 use mmc::emulator::Medium;
 use mmc::{
-    BlankMode, Completion, DataPhase, Drive, Emulator, Error, FreeSpace, MediumError, NoProgress,
-    Profile, Transport, WriteOptions,
+    BlankMode, DataPhase, Drive, Emulator, Error, FreeSpace, MediumError, NoProgress, Profile,
+    WriteOptions,
 };
+use support::Shared;
 
 /// Opcodes that change a disc or its write state.
 const CHANGING: [(u8, &str); 8] = [
@@ -23,40 +26,6 @@ const CHANGING: [(u8, &str); 8] = [
     (0x04, "FORMAT UNIT"),
     (0x1E, "PREVENT ALLOW MEDIUM REMOVAL"),
 ];
-
-/// The emulator behind a drive, still reachable by the test; optionally
-/// reporting another current profile (a medium the emulator cannot hold).
-struct Shared {
-    emu: Arc<Mutex<Emulator>>,
-    name: String,
-    profile: Option<u16>,
-}
-
-impl Transport for Shared {
-    fn execute(
-        &mut self,
-        cdb: &[u8],
-        mut data: DataPhase<'_>,
-        timeout: Duration,
-    ) -> mmc::Result<Completion> {
-        let phase = match &mut data {
-            DataPhase::None => DataPhase::None,
-            DataPhase::ToDevice(b) => DataPhase::ToDevice(b),
-            DataPhase::FromDevice(b) => DataPhase::FromDevice(b),
-        };
-        let c = self.emu.lock().unwrap().execute(cdb, phase, timeout)?;
-        if let (Some(p), 0x46, DataPhase::FromDevice(b)) = (self.profile, cdb[0], &mut data) {
-            if b.len() >= 8 {
-                b[6..8].copy_from_slice(&p.to_be_bytes());
-            }
-        }
-        Ok(c)
-    }
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-}
 
 struct Rig {
     _dir: tempfile::TempDir,

@@ -3,6 +3,7 @@
 //! built only from the command layer, so it works the same on a real drive and
 //! on the emulated one.
 
+mod blocks;
 mod erase;
 mod info;
 mod speed;
@@ -11,6 +12,7 @@ mod write;
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub use blocks::{BlockReader, ReadError, DEFAULT_READ_AHEAD};
 pub use erase::BlankMode;
 pub use info::{Identity, MediaState, MediumInfo};
 pub use write::{FreeSpace, NoProgress, Progress, WriteOptions, WriteReport};
