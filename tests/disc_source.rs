@@ -52,15 +52,21 @@ fn write(d: &mut Drive, img: &[u8]) -> mmc::WriteReport {
         .unwrap()
 }
 
-#[test]
-fn a_session_written_to_a_dvd_plus_r_is_imported_back_through_the_drive() {
-    let dir = tempfile::tempdir().unwrap();
+/// A drive holding a blank emulated DVD+R in `dir`.
+fn blank_dvd_plus_r(dir: &tempfile::TempDir) -> Drive {
     let spec = format!(
         "emulated:{}?profile=dvd+r&busy=0",
         dir.path().join("disc.iso").display()
     );
     let mut d = Drive::open(&spec).unwrap();
     d.set_poll_interval(Duration::from_millis(1));
+    d
+}
+
+#[test]
+fn a_session_written_to_a_dvd_plus_r_is_imported_back_through_the_drive() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = blank_dvd_plus_r(&dir);
 
     // Night one: a small file and one spanning many blocks.
     let day1 = [
@@ -103,12 +109,7 @@ fn a_session_written_to_a_dvd_plus_r_is_imported_back_through_the_drive() {
 #[test]
 fn a_drive_read_error_reaches_the_image_reader_with_the_block() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = format!(
-        "emulated:{}?profile=dvd+r&busy=0",
-        dir.path().join("disc.iso").display()
-    );
-    let mut d = Drive::open(&spec).unwrap();
-    d.set_poll_interval(Duration::from_millis(1));
+    let mut d = blank_dvd_plus_r(&dir);
     write(&mut d, &image(None, 0, &[("a", content(3, 10))]));
     // Nothing is recorded where the next session would start.
     let nwa = d.medium_info().unwrap().next_writable.unwrap();
