@@ -10,7 +10,11 @@
 //! - **commands** ([`cdb`]): a typed builder and response parser per MMC
 //!   command, each encodable and decodable.
 //! - **drive logic** ([`Drive`]): identify, blank, format, write a session,
-//!   close, eject, read back — built only from the command layer.
+//!   close, eject, read back — built only from the command layer. What the
+//!   medium does not allow is a typed [`MediumError`] (does not fit,
+//!   finalized, not formatted, ...), checked before any byte is written by
+//!   [`Drive::check_fits`] / [`Drive::check_write`]. [`BlockReader`] reads
+//!   the disc back block by block (or by byte range) in bounded memory.
 //!
 //! [`open_device`] (or [`Drive::open`]) takes either a device path or an
 //! emulated device string `emulated:PATH?profile=NAME`.
@@ -22,6 +26,9 @@
 //! let spec = format!("emulated:{}?profile=dvd+r", dir.path().join("disc.iso").display());
 //! let mut drive = Drive::open(&spec).unwrap();
 //! let session = vec![0u8; 32 * 2048];
+//! // Refused before any byte is written when it does not fit.
+//! let space = drive.check_fits(32).unwrap();
+//! assert_eq!((space.start, space.need_blocks), (0, Some(32)));
 //! let report = drive
 //!     .write_session(&mut &session[..], &WriteOptions::default(), &mut NoProgress)
 //!     .unwrap();
@@ -31,6 +38,11 @@
 //! // Closing the session cost space, as on a real disc.
 //! let next = 32 + mmc::emulator::DVD_PLUS_R_SESSION_GAP;
 //! assert_eq!(info.msinfo(), Some((0, next)));
+//! // Read back with bounded memory (a small read-ahead window).
+//! let mut reader = mmc::BlockReader::new(&mut drive);
+//! assert_eq!(reader.block(31).unwrap(), &[0u8; 2048][..]);
+//! let too_big = drive.check_fits(info.free_blocks + 1).unwrap_err();
+//! assert!(matches!(too_big.medium(), Some(mmc::MediumError::DoesNotFit { .. })));
 //! ```
 #![deny(missing_docs)]
 
@@ -49,11 +61,11 @@ mod transport;
 pub use device::open_device;
 pub use device_string::DeviceString;
 pub use drive::{
-    BlankMode, Drive, Identity, MediaState, MediumInfo, NoProgress, Progress, WriteOptions,
-    WriteReport,
+    BlankMode, BlockReader, Drive, FreeSpace, Identity, MediaState, MediumInfo, NoProgress,
+    Progress, ReadError, WriteOptions, WriteReport, DEFAULT_READ_AHEAD,
 };
 pub use emulator::Emulator;
-pub use error::{DecodeError, Error, Result};
+pub use error::{DecodeError, Error, MediumError, Result};
 pub use profile::{MediaType, Profile};
 pub use sense::Sense;
 pub use sgio::{SgIo, SgIoHdr};

@@ -1,6 +1,7 @@
 //! The engines the actions share: Cedar's directory walk (`walk`), the
 //! streaming tar writer ([`archive`], compressing on every core with
 //! [`compress`]), incremental digest maps ([`digest`]),
+//! the disc in a drive as the image reader's sector source ([`disc`]),
 //! local and remote peer copies ([`peer`]) and small file helpers
 //! ([`util`]: normalized names, day directories, indicators, ownership),
 //! all written through [`atomic`] so no output is ever half-written.
@@ -10,6 +11,7 @@ pub mod archive;
 pub mod atomic;
 pub mod compress;
 pub mod digest;
+pub mod disc;
 pub mod peer;
 pub mod util;
 pub(crate) mod walk;

@@ -7,7 +7,7 @@ use crate::cdb::format::{
     ReadFormatCapacities, FORMAT_BD_RE, FORMAT_DVD_PLUS_RW, FORMAT_DVD_RW_QUICK,
 };
 use crate::cdb::Response;
-use crate::error::Result;
+use crate::error::{MediumError, Result};
 use crate::profile::{profile_name, Profile};
 use crate::transport::{DataPhase, LONG_TIMEOUT};
 
@@ -36,10 +36,9 @@ impl Drive {
             Some(Profile::CdRw | Profile::DvdMinusRwSequential | Profile::DvdMinusRwRestricted)
         );
         if !ok {
-            return Err(self.medium_error(format!(
-                "a {} medium cannot be blanked (only CD-RW and DVD-RW can)",
-                profile_name(number)
-            )));
+            return Err(self.medium_error(MediumError::NotBlankable {
+                profile: profile_name(number),
+            }));
         }
         // A minimally blanked DVD-RW takes only DAO writes, which this layer
         // does not do: DVD-RW is always blanked fully.
@@ -83,7 +82,9 @@ impl Drive {
             .find(|d| d.format_type == FORMAT_DVD_PLUS_RW)
             .copied()
             .ok_or_else(|| {
-                self.medium_error("the drive offers no DVD+RW format (26h) to restart")
+                self.medium_error(MediumError::DriveLimit(
+                    "the drive offers no DVD+RW format (26h) to restart".into(),
+                ))
             })?;
         log::info!("{}: restarting the suspended DVD+RW format", self.name());
         self.format_unit(FormatDescriptor {
@@ -123,16 +124,16 @@ impl Drive {
             }
             Some(Profile::BdRe) => FORMAT_BD_RE,
             Some(Profile::BdR) => {
-                return Err(self.medium_error(
-                    "BD-R is written unformatted (sequential recording); formatting it \
-                     would turn on Pseudo-Overwrite, which leaves sessions unclosable",
-                ))
+                return Err(self.medium_error(MediumError::NotFormattable {
+                    profile: profile_name(number),
+                    bd_r: true,
+                }))
             }
             _ => {
-                return Err(self.medium_error(format!(
-                    "a {} medium cannot be formatted",
-                    profile_name(number)
-                )))
+                return Err(self.medium_error(MediumError::NotFormattable {
+                    profile: profile_name(number),
+                    bd_r: false,
+                }))
             }
         };
         let caps: FormatCapacities = self.ask(&ReadFormatCapacities { alloc: 252 }, 252)?;
@@ -142,10 +143,10 @@ impl Drive {
             .find(|d| d.format_type == format_type)
             .copied()
             .ok_or_else(|| {
-                self.medium_error(format!(
+                self.medium_error(MediumError::DriveLimit(format!(
                     "the drive offers no format of type {format_type:#04x} for this {} medium",
                     profile_name(number)
-                ))
+                )))
             })?;
         self.format_unit(FormatDescriptor {
             blocks: offered.blocks,

@@ -3,6 +3,7 @@
 //! built only from the command layer, so it works the same on a real drive and
 //! on the emulated one.
 
+mod blocks;
 mod erase;
 mod info;
 mod speed;
@@ -11,9 +12,10 @@ mod write;
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub use blocks::{BlockReader, ReadError, DEFAULT_READ_AHEAD};
 pub use erase::BlankMode;
 pub use info::{Identity, MediaState, MediumInfo};
-pub use write::{NoProgress, Progress, WriteOptions, WriteReport};
+pub use write::{FreeSpace, NoProgress, Progress, WriteOptions, WriteReport};
 
 use crate::cdb::config::{
     Configuration, EventStatus, GetConfiguration, GetEventStatusNotification, MediaEventCode,
@@ -22,7 +24,7 @@ use crate::cdb::config::{
 use crate::cdb::rw::Read10;
 use crate::cdb::spc::{PreventAllowMediumRemoval, StartStopAction, StartStopUnit, TestUnitReady};
 use crate::cdb::{run, Command, Response};
-use crate::error::{Error, Result};
+use crate::error::{Error, MediumError, Result};
 use crate::transport::{DataPhase, Transport, DEFAULT_TIMEOUT, LONG_TIMEOUT};
 use crate::BLOCK_SIZE;
 
@@ -86,10 +88,10 @@ impl Drive {
         self.t
     }
 
-    pub(crate) fn medium_error(&self, message: impl Into<String>) -> Error {
+    pub(crate) fn medium_error(&self, problem: MediumError) -> Error {
         Error::Medium {
             device: self.t.name().to_string(),
-            message: message.into(),
+            problem,
         }
     }
 
@@ -251,10 +253,10 @@ impl Drive {
     /// Reads `buf.len() / 2048` blocks starting at `lba`.
     pub fn read_blocks(&mut self, lba: u32, buf: &mut [u8]) -> Result<()> {
         if !buf.len().is_multiple_of(BLOCK_SIZE) {
-            return Err(self.medium_error(format!(
+            return Err(self.medium_error(MediumError::DriveLimit(format!(
                 "read buffer of {} bytes is not a whole number of 2048-byte blocks",
                 buf.len()
-            )));
+            ))));
         }
         let per = (self.t.max_transfer() / BLOCK_SIZE).clamp(1, usize::from(u16::MAX));
         let mut lba = lba;

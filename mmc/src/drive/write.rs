@@ -15,7 +15,7 @@ use crate::cdb::rw::{SynchronizeCache, Write10};
 use crate::cdb::spc::PreventAllowMediumRemoval;
 use crate::cdb::track::{CloseFunction, CloseTrackSession, ReserveTrack};
 use crate::cdb::Command;
-use crate::error::{Error, Result};
+use crate::error::{Error, MediumError, Result};
 use crate::profile::{Family, Profile};
 use crate::transport::{DataPhase, DEFAULT_TIMEOUT, LONG_TIMEOUT};
 use crate::BLOCK_SIZE;
@@ -65,6 +65,33 @@ pub struct WriteOptions {
     /// DVD±R, DVD-RW sequential, BD-R: reserve a track of `expected_blocks`
     /// before writing (as growisofs does), so the track's size is fixed up front.
     pub reserve: bool,
+}
+
+/// Where a session would be written and the room there, from the drive's
+/// disc and track information ([`Drive::check_write`], [`Drive::check_fits`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FreeSpace {
+    /// The loaded medium's profile.
+    pub profile: Profile,
+    /// First block the session would start at: the next writable address on
+    /// write-once media, `WriteOptions::start` (default 0) on overwritable media.
+    pub start: u32,
+    /// Blocks that can be written from `start`.
+    pub free_blocks: u32,
+    /// Blocks the data needs with the medium's padding, when a size was given.
+    pub need_blocks: Option<u32>,
+}
+
+impl FreeSpace {
+    /// Free space in bytes.
+    pub fn free_bytes(&self) -> u64 {
+        u64::from(self.free_blocks) * BLOCK_SIZE as u64
+    }
+
+    /// Blocks still free after the data (None when no size was given).
+    pub fn blocks_left(&self) -> Option<u32> {
+        self.need_blocks.map(|n| self.free_blocks.saturating_sub(n))
+    }
 }
 
 /// What a write did.
@@ -154,10 +181,10 @@ impl Drive {
         }
         let page = self.mode_page(PAGE_WRITE_PARAMETERS, PageControl::Current)?;
         if page.body.len() < 14 {
-            return Err(self.medium_error(format!(
+            return Err(self.medium_error(MediumError::DriveLimit(format!(
                 "the drive's write parameters page is {} bytes long; at least 14 are needed",
                 page.body.len()
-            )));
+            ))));
         }
         self.write_page_len = Some(page.body.len());
         Ok(page.body.len())
@@ -244,17 +271,14 @@ impl Drive {
         match profile {
             Some(Profile::DvdPlusR) => self.close(CloseFunction::FinalizeMinimalRadius, 0),
             Some(Profile::BdR) => self.close(CloseFunction::Finalize, 0),
-            _ => Err(self.medium_error(
-                "only DVD+R and BD-R can be finalized after their last session is closed; \
-                 on CD and DVD-R finalize while closing the last session",
-            )),
+            _ => Err(self.medium_error(MediumError::NotFinalizable)),
         }
     }
 
     /// Writes `data` (whole 2048-byte blocks) at `lba` in chunks the medium
     /// likes, returning the blocks written. The last chunk is padded with
     /// zero blocks to a multiple of `plan.pad_to`. Stops at `plan.limit`
-    /// blocks with a "does not fit" error. Progress counts on from `plan.already`.
+    /// blocks with [`MediumError::DoesNotFit`] (need: what was read so far). Progress counts on from `plan.already`.
     fn stream(
         &mut self,
         lba: u32,
@@ -267,11 +291,11 @@ impl Drive {
         let fits = ((self.t.max_transfer() / BLOCK_SIZE) as u32).min(u32::from(u16::MAX));
         let per = plan.chunk_blocks.min(fits) / pad_to * pad_to;
         if per == 0 {
-            return Err(self.medium_error(format!(
+            return Err(self.medium_error(MediumError::DriveLimit(format!(
                 "the device takes at most {} bytes per command, less than one \
                  {pad_to}-block recording unit",
                 self.t.max_transfer()
-            )));
+            ))));
         }
         let mut buf = vec![0u8; per as usize * BLOCK_SIZE];
         let mut done: u32 = 0;
@@ -284,21 +308,20 @@ impl Drive {
                 return Ok(done);
             }
             if n % BLOCK_SIZE != 0 {
-                return Err(self.medium_error(format!(
-                    "the data ends with a partial block ({} bytes after block {})",
-                    n % BLOCK_SIZE,
-                    done + (n / BLOCK_SIZE) as u32
-                )));
+                return Err(self.medium_error(MediumError::PartialBlock {
+                    bytes: n % BLOCK_SIZE,
+                    after_block: done + (n / BLOCK_SIZE) as u32,
+                }));
             }
             // The input ended inside this chunk: pad it to whole units.
             let blocks = ((n / BLOCK_SIZE) as u32).next_multiple_of(pad_to);
             let len = blocks as usize * BLOCK_SIZE;
             buf[n..len].fill(0);
             if done + blocks > plan.limit {
-                return Err(self.medium_error(format!(
-                    "the data does not fit: only {} blocks are free",
-                    plan.limit
-                )));
+                return Err(self.medium_error(MediumError::DoesNotFit {
+                    need_blocks: done + blocks,
+                    free_blocks: plan.limit,
+                }));
             }
             let cmd = Write10 {
                 lba: lba + done,
@@ -326,15 +349,10 @@ impl Drive {
     /// as some drives report on a blank CD) is the track's start.
     pub(crate) fn sane_next_writable(&self, t: &TrackInformation) -> Result<Option<u32>> {
         if t.damage {
-            return Err(self.medium_error(format!(
-                "track {} is damaged (the drive reports the damage bit{}); it cannot be written",
-                t.track,
-                if t.next_writable.is_some() {
-                    ""
-                } else {
-                    " and no valid next writable address"
-                }
-            )));
+            return Err(self.medium_error(MediumError::DamagedTrack {
+                track: t.track,
+                nwa_valid: t.next_writable.is_some(),
+            }));
         }
         let Some(nwa) = t.next_writable else {
             return Ok(None);
@@ -344,10 +362,11 @@ impl Drive {
             return Ok(Some(t.start));
         }
         if negative || nwa < t.start {
-            return Err(self.medium_error(format!(
-                "track {} reports next writable address {} before its start {}",
-                t.track, nwa as i32, t.start
-            )));
+            return Err(self.medium_error(MediumError::BadNextWritable {
+                track: t.track,
+                nwa: nwa as i32,
+                start: t.start,
+            }));
         }
         Ok(Some(nwa))
     }
@@ -365,15 +384,8 @@ impl Drive {
         opts: &WriteOptions,
         progress: &mut dyn Progress,
     ) -> Result<WriteReport> {
-        let info = self.medium_info()?;
-        let Some(profile) = info.profile else {
-            return Err(self.medium_error(format!("cannot write a {} medium", info.profile_name())));
-        };
-        if profile.overwritable() {
-            self.check_in_place(profile, &info, opts)?;
-        } else {
-            self.check_track(profile, &info, opts)?;
-        }
+        let (info, space) = self.preflight(opts)?;
+        let profile = space.profile;
         // The tray stays locked for the whole write, and is unlocked again
         // whatever happened.
         self.set_removal_prevented(true)?;
@@ -394,48 +406,90 @@ impl Drive {
         }
     }
 
+    /// Everything [`Drive::write_session`] checks before it sends a command
+    /// that changes the disc, without writing: the medium is one this crate
+    /// writes, not finalized, formatted (overwritable media), has a next
+    /// writable address, and — when `opts.expected_blocks` is given — room
+    /// for that many blocks with the medium's padding, from the drive's real
+    /// disc and track information. Medium problems come back as
+    /// [`Error::Medium`] with a [`MediumError`] (see also [`Error::medium`],
+    /// which also classifies "no medium" and "write protected" sense).
+    pub fn check_write(&mut self, opts: &WriteOptions) -> Result<FreeSpace> {
+        self.preflight(opts).map(|(_, space)| space)
+    }
+
+    /// [`Drive::check_write`] for a session of `blocks` blocks at the next
+    /// writable address (block 0 on overwritable media): whether it fits,
+    /// refused with [`MediumError::DoesNotFit`] before any byte is written.
+    pub fn check_fits(&mut self, blocks: u32) -> Result<FreeSpace> {
+        self.check_write(&WriteOptions {
+            expected_blocks: Some(blocks),
+            ..WriteOptions::default()
+        })
+    }
+
+    fn preflight(&mut self, opts: &WriteOptions) -> Result<(MediumInfo, FreeSpace)> {
+        let info = self.medium_info()?;
+        let Some(profile) = info.profile else {
+            return Err(self.medium_error(MediumError::UnwritableProfile {
+                profile: info.profile_name(),
+            }));
+        };
+        let space = if profile.overwritable() {
+            self.check_in_place(profile, &info, opts)?
+        } else {
+            self.check_track(profile, &info, opts)?
+        };
+        Ok((info, space))
+    }
+
     /// What can be refused before anything is sent that changes the disc.
     fn check_track(
         &mut self,
         profile: Profile,
         info: &MediumInfo,
         opts: &WriteOptions,
-    ) -> Result<()> {
+    ) -> Result<FreeSpace> {
         if info.state == super::MediaState::Finalized {
-            return Err(self.medium_error(format!(
-                "the {profile} disc is finalized: no more sessions can be written"
-            )));
+            return Err(self.medium_error(MediumError::Finalized {
+                profile: profile.to_string(),
+            }));
         }
-        if info.next_writable.is_none() {
+        let Some(start) = info.next_writable else {
             // Say so when the drive reports the track damaged.
             let t = self.track_information(INVISIBLE_TRACK)?;
             self.sane_next_writable(&t)?;
-            return Err(self.medium_error(format!(
-                "the {profile} disc has no next writable address (disc full)"
-            )));
-        }
+            return Err(self.medium_error(MediumError::NoNextWritable {
+                profile: profile.to_string(),
+            }));
+        };
         let free = info.free_blocks;
-        if let Some(want) = opts.expected_blocks {
-            let need = if profile.family() == Family::Cd {
+        let need = opts.expected_blocks.map(|want| {
+            if profile.family() == Family::Cd {
                 want.max(CD_MIN_TRACK)
             } else {
                 want.next_multiple_of(profile.ecc_blocks())
-            };
-            if need > free {
-                return Err(self.medium_error(format!(
-                    "the data does not fit: {need} blocks needed, {free} free"
-                )));
             }
+        });
+        if let Some(need) = need.filter(|&n| n > free) {
+            return Err(self.medium_error(MediumError::DoesNotFit {
+                need_blocks: need,
+                free_blocks: free,
+            }));
         }
         if matches!(profile, Profile::DvdMinusR | Profile::DvdMinusRwSequential)
             && !self.feature_current(FEATURE_INCREMENTAL_STREAMING)?
         {
-            return Err(self.medium_error(format!(
-                "the {profile} disc does not allow incremental writing \
-                 (feature 0021h is not current); blank it fully first"
-            )));
+            return Err(self.medium_error(MediumError::NotIncremental {
+                profile: profile.to_string(),
+            }));
         }
-        Ok(())
+        Ok(FreeSpace {
+            profile,
+            start,
+            free_blocks: free,
+            need_blocks: need,
+        })
     }
 
     fn write_track(
@@ -451,9 +505,9 @@ impl Drive {
         // Page 05 may move the NWA: read the track again after selecting it.
         let t = self.track_information(INVISIBLE_TRACK)?;
         let nwa = self.sane_next_writable(&t)?.ok_or_else(|| {
-            self.medium_error(format!(
-                "the {profile} disc has no next writable address (disc full)"
-            ))
+            self.medium_error(MediumError::NoNextWritable {
+                profile: profile.to_string(),
+            })
         })?;
         let free = if nwa == t.start && t.blank {
             t.free_blocks
@@ -480,7 +534,7 @@ impl Drive {
         };
         let mut blocks = self.stream(nwa, data, plan, progress)?;
         if blocks == 0 {
-            return Err(self.medium_error("nothing to write: the data is empty"));
+            return Err(self.medium_error(MediumError::EmptyData));
         }
         if is_cd && blocks < CD_MIN_TRACK {
             let pad = vec![0u8; (CD_MIN_TRACK - blocks) as usize * BLOCK_SIZE];
@@ -513,22 +567,26 @@ impl Drive {
         profile: Profile,
         info: &MediumInfo,
         opts: &WriteOptions,
-    ) -> Result<()> {
+    ) -> Result<FreeSpace> {
         if info.state == super::MediaState::Blank {
-            return Err(self.medium_error(format!(
-                "the {profile} disc is not formatted; format it first"
-            )));
+            return Err(self.medium_error(MediumError::NotFormatted {
+                profile: profile.to_string(),
+            }));
         }
         let start = opts.start.unwrap_or(0);
         let free = info.capacity.saturating_sub(start);
-        if let Some(want) = opts.expected_blocks {
-            if want > free {
-                return Err(self.medium_error(format!(
-                    "the data does not fit: {want} blocks needed from block {start}, {free} available"
-                )));
-            }
+        if let Some(want) = opts.expected_blocks.filter(|&w| w > free) {
+            return Err(self.medium_error(MediumError::DoesNotFit {
+                need_blocks: want,
+                free_blocks: free,
+            }));
         }
-        Ok(())
+        Ok(FreeSpace {
+            profile,
+            start,
+            free_blocks: free,
+            need_blocks: opts.expected_blocks,
+        })
     }
 
     fn write_in_place(

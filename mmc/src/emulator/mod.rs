@@ -328,9 +328,9 @@ impl Emulator {
                 }
                 None => &self.state,
             };
-            state.save(&self.state_path).map_err(|e| Error::Medium {
+            state.save(&self.state_path).map_err(|e| Error::Emulator {
                 device: self.name.clone(),
-                message: format!("saving {}: {e}", self.state_path.display()),
+                detail: format!("saving {}: {e}", self.state_path.display()),
             })?;
             self.dirty = false;
         }
@@ -416,9 +416,9 @@ impl Emulator {
     /// Replaces the disc with a new blank one of this type (the image is
     /// emptied); the next command sees a unit attention.
     pub fn load_blank(&mut self, media: MediaType) -> Result<()> {
-        self.image.set_len(0).map_err(|e| Error::Medium {
+        self.image.set_len(0).map_err(|e| Error::Emulator {
             device: self.name.clone(),
-            message: format!("emptying the image: {e}"),
+            detail: format!("emptying the image: {e}"),
         })?;
         self.state.medium = Some(Medium::blank(media));
         self.state.tray_open = false;
@@ -520,9 +520,9 @@ impl Emulator {
     }
 
     fn io_err(&self, what: &str, e: std::io::Error) -> Error {
-        Error::Medium {
+        Error::Emulator {
             device: self.name.clone(),
-            message: format!("{what} the image: {e}"),
+            detail: format!("{what} the image: {e}"),
         }
     }
 
