@@ -342,6 +342,32 @@ impl<W: Write> Bzip2Writer<W> {
         }
     }
 
+    /// Adds the longest prefix of `buf` that keeps the chunk within one
+    /// block; returns its length.
+    fn take(&mut self, buf: &[u8]) -> usize {
+        let mut taken = 0;
+        for &b in buf {
+            // The stage's length if `b` is added: a new run starts, or the
+            // current one grows (its cost changes only at 1..=4 bytes).
+            let (len, cost) = match self.run_byte {
+                Some(r) if r == b && self.run_len < 255 => (
+                    self.run_len + 1,
+                    Self::rle_cost(self.run_len + 1) - Self::rle_cost(self.run_len),
+                ),
+                _ => (1, 1),
+            };
+            if self.rle_len + cost > BZ_BLOCK_RLE {
+                break;
+            }
+            self.run_byte = Some(b);
+            self.run_len = len;
+            self.rle_len += cost;
+            taken += 1;
+        }
+        self.chunk.extend_from_slice(&buf[..taken]);
+        taken
+    }
+
     fn emit(&mut self, done: Vec<Done>) -> io::Result<()> {
         if self.bits.written == 0 {
             self.bits.put_bytes(b"BZh9")?;
@@ -379,28 +405,14 @@ impl<W: Write> Bzip2Writer<W> {
 
 impl<W: Write> Write for Bzip2Writer<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let mut taken = 0;
-        for &b in buf {
-            // The stage's length if `b` is added: a new run starts, or the
-            // current one grows (its cost changes only at 1..=4 bytes).
-            let (len, cost) = match self.run_byte {
-                Some(r) if r == b && self.run_len < 255 => (
-                    self.run_len + 1,
-                    Self::rle_cost(self.run_len + 1) - Self::rle_cost(self.run_len),
-                ),
-                _ => (1, 1),
-            };
-            if self.rle_len + cost > BZ_BLOCK_RLE {
-                break;
-            }
-            self.run_byte = Some(b);
-            self.run_len = len;
-            self.rle_len += cost;
-            taken += 1;
-        }
-        self.chunk.extend_from_slice(&buf[..taken]);
+        let taken = self.take(buf);
         if taken < buf.len() {
             self.send()?;
+            if taken == 0 {
+                // The chunk was full before this call; a new one always
+                // takes the first byte, so a write never returns 0.
+                return Ok(self.take(buf));
+            }
         }
         Ok(taken)
     }
@@ -640,6 +652,26 @@ mod tests {
                 .unwrap();
             assert!(back == data);
         }
+    }
+
+    #[test]
+    fn bzip2_write_after_an_exactly_full_chunk_takes_the_byte() {
+        // No two neighbours equal: every byte costs one in the first stage,
+        // so one write fills the chunk to the limit exactly.
+        let full: Vec<u8> = (0..BZ_BLOCK_RLE).map(|i| (i % 251) as u8).collect();
+        let mut w = Bzip2Writer::new(Vec::new());
+        w.write_all(&full).unwrap();
+        assert_eq!(w.write(b"x").unwrap(), 1);
+        let out = w.finish().unwrap();
+        let mut back = Vec::new();
+        bzip2::read::BzDecoder::new(&out[..])
+            .read_to_end(&mut back)
+            .unwrap();
+        assert!(
+            back.len() == full.len() + 1
+                && back[..full.len()] == full[..]
+                && back[full.len()] == b'x'
+        );
     }
 
     #[test]
