@@ -273,9 +273,10 @@ impl<'a> Job<'a> {
                 let (w, _) = match &mut writer {
                     Some(open) => open,
                     None => {
-                        let partial = Partial::new(&tar_path);
-                        let w = TarWriter::create(partial.path(), archive)
-                            .with_context(|| format!("creating archive {}", tar_path.display()))?;
+                        let context = || format!("creating archive {}", tar_path.display());
+                        let (partial, file) = Partial::create(&tar_path).with_context(context)?;
+                        let w =
+                            TarWriter::new(file, partial.path(), archive).with_context(context)?;
                         writer.insert((w, partial))
                     }
                 };

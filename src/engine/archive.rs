@@ -169,7 +169,12 @@ pub struct TarWriter {
 impl TarWriter {
     /// Creates (truncates) the archive file.
     pub fn create(path: &Path, mode: ArchiveMode) -> io::Result<TarWriter> {
-        let file = BufWriter::with_capacity(256 * 1024, File::create(path)?);
+        TarWriter::new(File::create(path)?, path, mode)
+    }
+
+    /// Writes the archive into `file`, already open at `path`.
+    pub fn new(file: File, path: &Path, mode: ArchiveMode) -> io::Result<TarWriter> {
+        let file = BufWriter::with_capacity(256 * 1024, file);
         let sink = match mode {
             ArchiveMode::Tar => Sink::Plain(file),
             ArchiveMode::Targz => Sink::Gz(GzipWriter::new(file)),

@@ -92,10 +92,23 @@ impl Partial {
         }
     }
 
-    /// Reserves the temporary for `target` and creates it.
+    /// Reserves the temporary for `target` and creates it afresh: a
+    /// leftover of that name (a file, or a symlink another account planted
+    /// in a directory it can write) is removed, never followed, and the new
+    /// file is created exclusively, so a name that reappears in between is
+    /// an error rather than a file written through.
     pub fn create(target: &Path) -> io::Result<(Partial, File)> {
+        use std::os::unix::fs::OpenOptionsExt;
         let partial = Partial::new(target);
-        let file = File::create(&partial.tmp)?;
+        match std::fs::remove_file(&partial.tmp) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&partial.tmp)?;
         Ok((partial, file))
     }
 
@@ -185,6 +198,18 @@ mod tests {
         partial.commit().expect("commit");
         assert_eq!(std::fs::read(&target).expect("read"), b"data");
         assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 1);
+    }
+
+    #[test]
+    fn a_planted_symlink_at_the_temporary_name_is_not_written_through() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"precious").expect("write");
+        let target = dir.path().join("a.tar");
+        std::os::unix::fs::symlink(&victim, partial_path(&target)).expect("symlink");
+        write(&target, b"archive").expect("write");
+        assert_eq!(std::fs::read(&victim).expect("read"), b"precious");
+        assert_eq!(std::fs::read(&target).expect("read"), b"archive");
     }
 
     #[test]
