@@ -30,7 +30,7 @@ fn example_config_is_valid_as_shipped() {
     let config =
         cedar::app::load_config(Path::new(EXAMPLE)).expect("example.conf parses and validates");
     let store = config.store.as_ref().expect("store section");
-    assert!(store.device.starts_with("emulated:"));
+    assert!(matches!(store.device, mmc::DeviceString::Emulated { .. }));
 }
 
 #[test]

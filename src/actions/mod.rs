@@ -22,6 +22,9 @@ pub struct ActionContext<'a> {
     pub settings: &'a Settings,
     /// `-f/--full` was given.
     pub full: bool,
+    /// `--dry-run` was given: store, rebuild and initialize report their
+    /// plan and write nothing.
+    pub dry_run: bool,
     /// `-O/--output` (or `-d`): log the output of executed commands.
     pub log_output: bool,
     /// The moment the run started, in local time.
@@ -39,6 +42,7 @@ impl<'a> ActionContext<'a> {
         ActionContext {
             settings,
             full,
+            dry_run: false,
             log_output,
             now,
         }

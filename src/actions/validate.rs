@@ -6,7 +6,7 @@ use std::path::Path;
 
 use nix::unistd::{access, AccessFlags};
 
-use crate::config::Settings;
+use crate::config::{Settings, StoreSettings};
 
 /// Checks checked `settings` against this machine and returns every
 /// problem found, one human-readable line each, in Cedar's section order.
@@ -61,7 +61,7 @@ pub fn environment_problems(settings: &Settings) -> Vec<String> {
         problems.push(format!("Backup user:group [{user}:{group}] invalid."));
     }
     if let Some(store) = &settings.store {
-        if let Some(problem) = device_problem(&store.device) {
+        if let Some(problem) = device_problem(store) {
             problems.push(problem);
         }
     }
@@ -101,32 +101,27 @@ fn dir_problem(path: Option<&str>, writable: bool, what: &str) -> Option<String>
     Some(format!("{what} [{path}] {reason}."))
 }
 
-/// Whether the store's target device can be used: an `emulated:` string
-/// mmc accepts whose image can be created or written, or a real drive that
-/// mmc can open (exists, is an MMC device, not mounted, not busy).
-fn device_problem(device: &str) -> Option<String> {
-    // Parsed, not opened: validate must not create the image file.
-    let image = match mmc::DeviceString::parse(device) {
-        Err(e) => return Some(format!("Backup device [{device}] is not valid: {e}.")),
-        Ok(mmc::DeviceString::Emulated { image, .. }) => image,
-        Ok(mmc::DeviceString::Drive(_)) => {
+/// Whether the store's target device can be used: an emulated burner
+/// whose image can be created or written, or a real drive that mmc can open
+/// (exists, is an MMC device, not busy). The string was parsed when the
+/// configuration was checked.
+fn device_problem(store: &StoreSettings) -> Option<String> {
+    let device = &store.target_device;
+    let image = match &store.device {
+        mmc::DeviceString::Emulated { image, .. } => image,
+        mmc::DeviceString::Drive(_) => {
             return match mmc::open_device(device) {
                 Ok(_) => None,
                 Err(e) => Some(format!("Backup device [{device}] cannot be opened: {e}.")),
             }
         }
     };
-    if !image.is_absolute() {
-        return Some(format!(
-            "Backup device [{device}] is not valid: the image path must be absolute."
-        ));
-    }
     let dir = image
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     if image.exists() {
-        if access(&image, AccessFlags::R_OK | AccessFlags::W_OK).is_err() {
+        if access(image, AccessFlags::R_OK | AccessFlags::W_OK).is_err() {
             return Some(format!(
                 "Backup device [{device}] is not valid: image {} is not readable and writable.",
                 image.display()
@@ -206,19 +201,14 @@ mod tests {
     }
 
     #[test]
-    fn checks_extension_sections_and_emulated_specs() {
+    fn checks_extension_sections() {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = settings(
             &dir.path().display().to_string(),
             "root",
-            &format!(
-                r#"<extensions><action><name>mysql</name><module>CedarBackup3.extend.mysql</module>
+            r#"<extensions><action><name>mysql</name><module>CedarBackup3.extend.mysql</module>
     <function>executeAction</function><index>99</index></action></extensions>
-  <mysql><compress_mode>zip</compress_mode><all>Y</all></mysql>
-  <store><source_dir>{d}</source_dir><media_type>dvd+r</media_type><device_type>dvdwriter</device_type>
-    <target_device>emulated:{d}/x.img?profile=nonsense</target_device></store>"#,
-                d = dir.path().display()
-            ),
+  <mysql><compress_mode>zip</compress_mode><all>Y</all></mysql><purge/>"#,
         );
         let problems = environment_problems(&config);
         assert!(
@@ -231,14 +221,30 @@ mod tests {
             problems.iter().any(|p| p.contains("not implemented")),
             "{problems:?}"
         );
+    }
+
+    #[test]
+    fn an_emulated_image_that_cannot_be_created_is_reported_and_not_created() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path().display();
+        let config = settings(
+            &d.to_string(),
+            "root",
+            &format!(
+                "<store><source_dir>{d}</source_dir><media_type>dvd+r</media_type>\
+                 <device_type>dvdwriter</device_type>\
+                 <target_device>emulated:{d}/no/such/x.img?profile=dvd+r</target_device></store>"
+            ),
+        );
+        let problems = environment_problems(&config);
         assert!(
             problems
                 .iter()
-                .any(|p| p.contains("Backup device") && p.contains("nonsense")),
+                .any(|p| p.contains("Backup device") && p.contains("cannot create image")),
             "{problems:?}"
         );
         assert!(
-            !dir.path().join("x.img").exists(),
+            !dir.path().join("no").exists(),
             "validate must not create the image"
         );
     }
