@@ -261,7 +261,10 @@ fn full_fixture_values() {
 
     let s = c.store.as_ref().unwrap();
     assert_eq!(s.media_type, Some(MediaType::DvdPlusRw));
-    assert!(s.media_type.unwrap().is_rewritable() && s.media_type.unwrap().family() == mmc::profile::Family::Dvd);
+    assert!(
+        s.media_type.unwrap().is_rewritable()
+            && s.media_type.unwrap().family() == mmc::profile::Family::Dvd
+    );
     assert_eq!(
         st.store.as_ref().unwrap().device_type,
         DeviceType::Dvdwriter
