@@ -61,8 +61,9 @@ pub fn environment_problems(settings: &Settings) -> Vec<String> {
         problems.push(format!("Backup user:group [{user}:{group}] invalid."));
     }
     if let Some(store) = &settings.store {
-        if let Some(problem) = device_problem(store) {
-            problems.push(problem);
+        match device_problem(store) {
+            Some(problem) => problems.push(problem),
+            None => problems.extend(drive_problems(store)),
         }
     }
     for action in &settings.extensions.actions {
@@ -99,6 +100,66 @@ fn dir_problem(path: Option<&str>, writable: bool, what: &str) -> Option<String>
         return None;
     };
     Some(format!("{what} [{path}] {reason}."))
+}
+
+/// cedar addition: the drive itself, opened (an emulated image that does not
+/// exist yet is not created: its device string's profile is checked
+/// instead). Its profile, medium state and free space go to the log; a
+/// medium that does not match `media_type`/`device_type`, a missing or
+/// finalized medium are problems.
+fn drive_problems(store: &StoreSettings) -> Vec<String> {
+    let device = &store.target_device;
+    let problem = |what: String| vec![format!("Backup device [{device}] {what}.")];
+    if let mmc::DeviceString::Emulated { image, options } = &store.device {
+        if !image.exists() {
+            log::info!(
+                "Backup device [{device}]: no image yet; the first store loads a blank disc"
+            );
+            let mismatch = options.media.and_then(|m| {
+                crate::engine::schedule::medium_mismatch(
+                    store.media,
+                    store.device_type,
+                    m.profile.number(),
+                )
+            });
+            return mismatch.map_or_else(Vec::new, problem);
+        }
+    }
+    let mut drive = match mmc::Drive::open(device) {
+        Ok(d) => d,
+        Err(e) => return problem(format!("cannot be opened: {e}")),
+    };
+    match drive.medium_present() {
+        Ok(true) => {}
+        Ok(false) => return problem("holds no medium".into()),
+        Err(e) => return problem(format!("cannot be read: {e}")),
+    }
+    let info = match drive.medium_info() {
+        Ok(i) => i,
+        Err(e) => return problem(format!("cannot be read: {e}")),
+    };
+    log::info!(
+        "Backup device [{device}]: {} medium, {}, {} blocks ({}) free",
+        info.profile_name(),
+        info.state,
+        info.free_blocks,
+        crate::engine::util::display_bytes(u64::from(info.free_blocks) * mmc::BLOCK_SIZE as u64)
+    );
+    let mut problems = Vec::new();
+    if let Some(m) = crate::engine::schedule::medium_mismatch(
+        store.media,
+        store.device_type,
+        info.profile_number,
+    ) {
+        problems.extend(problem(m));
+    }
+    if info.state == mmc::MediaState::Finalized && !info.erasable {
+        problems.extend(problem(format!(
+            "holds a finalized {} disc: no more sessions can be written",
+            info.profile_name()
+        )));
+    }
+    problems
 }
 
 /// Whether the store's target device can be used: an emulated burner
@@ -220,6 +281,39 @@ mod tests {
         assert!(
             problems.iter().any(|p| p.contains("not implemented")),
             "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_drive_holding_the_wrong_medium_is_a_problem() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path().display();
+        let with = |media: &str, device_type: &str, profile: &str| {
+            settings(
+                &d.to_string(),
+                "root",
+                &format!(
+                    "<reference/><store><source_dir>{d}</source_dir><media_type>{media}</media_type>\
+                     <device_type>{device_type}</device_type>\
+                     <target_device>emulated:{d}/disc.img?profile={profile}</target_device></store>"
+                ),
+            )
+        };
+        // Before the image exists: the device string's profile is checked.
+        let p = environment_problems(&with("dvd+r", "dvdwriter", "dvd+rw"));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].contains("media_type dvd+r does not match the DVD+RW medium"),
+            "{p:?}"
+        );
+        assert!(!dir.path().join("disc.img").exists());
+        // An existing image is opened.
+        drop(mmc::Drive::open(&format!("emulated:{d}/disc.img?profile=bd-r")).expect("open"));
+        assert!(environment_problems(&with("bd-r", "bdwriter", "bd-r")).is_empty());
+        let p = environment_problems(&with("cdr-74", "cdwriter", "bd-r"));
+        assert!(
+            p[0].contains("device_type cdwriter does not match the BD-R"),
+            "{p:?}"
         );
     }
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::config::{BlankMode, BlankRule, Weekday};
+use crate::config::{BlankMode, BlankRule, DeviceType, MediaType, Weekday};
 
 /// Name of the indicator store and rebuild write into each day they wrote.
 pub const STORE_INDICATOR: &str = "cback.store";
@@ -339,6 +339,47 @@ pub fn check_media_label(rewritable: bool, label: Option<&str>) -> Result<(), St
     }
 }
 
+/// Whether the medium the drive reports (`profile_number`) is what the
+/// configuration names: a profile cedar writes, of `device_type`'s family
+/// and of `media` type. The error names both sides.
+pub fn medium_mismatch(
+    media: MediaType,
+    device_type: DeviceType,
+    profile_number: u16,
+) -> Option<String> {
+    let shown = mmc::profile::profile_name(profile_number);
+    let Some(profile) = mmc::Profile::from_number(profile_number) else {
+        return Some(format!(
+            "the drive reports a {shown} medium ({profile_number:04X}h), which cedar cannot write"
+        ));
+    };
+    let names: Vec<&str> = MediaType::ALL
+        .iter()
+        .filter(|m| m.accepts(profile))
+        .map(|m| m.name())
+        .collect();
+    if profile.family() != device_type.family() {
+        let writer = DeviceType::ALL
+            .iter()
+            .find(|d| d.family() == profile.family())
+            .map_or("another", |d| d.name());
+        return Some(format!(
+            "device_type {} does not match the {shown} medium the drive reports \
+             (a {writer} medium: media_type {})",
+            device_type.name(),
+            names.join(" or ")
+        ));
+    }
+    if !media.accepts(profile) {
+        return Some(format!(
+            "media_type {} does not match the {shown} medium the drive reports (media_type {})",
+            media.name(),
+            names.join(" or ")
+        ));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -535,6 +576,45 @@ mod tests {
             factor: None,
         });
         assert_eq!(decide(false, false, no_factor, (0, 5)), Err(NoFactor));
+    }
+
+    #[test]
+    fn the_medium_must_match_media_and_device_type() {
+        use mmc::Profile;
+        let n = |p: Profile| p.number();
+        assert_eq!(
+            medium_mismatch(
+                MediaType::DvdPlusRw,
+                DeviceType::Dvdwriter,
+                n(Profile::DvdPlusRw)
+            ),
+            None
+        );
+        assert_eq!(
+            medium_mismatch(
+                MediaType::DvdMinusRw,
+                DeviceType::Dvdwriter,
+                n(Profile::DvdMinusRwRestricted)
+            ),
+            None
+        );
+        assert_eq!(
+            medium_mismatch(MediaType::DvdPlusR, DeviceType::Dvdwriter, n(Profile::DvdPlusRw))
+                .unwrap(),
+            "media_type dvd+r does not match the DVD+RW medium the drive reports (media_type dvd+rw)"
+        );
+        assert_eq!(
+            medium_mismatch(MediaType::Cdr74, DeviceType::Cdwriter, n(Profile::BdRe)).unwrap(),
+            "device_type cdwriter does not match the BD-RE medium the drive reports \
+             (a bdwriter medium: media_type bd-re)"
+        );
+        let cd = medium_mismatch(MediaType::DvdPlusR, DeviceType::Dvdwriter, n(Profile::CdR));
+        assert!(cd.unwrap().contains("media_type cdr-74 or cdr-80"));
+        let rom = medium_mismatch(MediaType::DvdPlusR, DeviceType::Dvdwriter, 0x10).unwrap();
+        assert!(
+            rom.contains("DVD-ROM") && rom.contains("cannot write"),
+            "{rom}"
+        );
     }
 
     #[test]
