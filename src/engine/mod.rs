@@ -9,9 +9,13 @@
 
 pub mod archive;
 pub mod atomic;
+pub mod burn;
 pub mod compress;
 pub mod digest;
 pub mod disc;
+pub mod fifo;
+pub mod image;
 pub mod peer;
 pub mod util;
+pub mod verify;
 pub(crate) mod walk;
