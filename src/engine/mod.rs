@@ -10,11 +10,15 @@
 
 pub mod archive;
 pub mod atomic;
+pub mod burn;
 pub mod compress;
 pub mod digest;
 pub mod disc;
+pub mod fifo;
+pub mod image;
 pub mod mounts;
 pub mod peer;
 pub mod schedule;
 pub mod util;
+pub mod verify;
 pub(crate) mod walk;
