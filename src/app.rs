@@ -257,9 +257,9 @@ fn run_action(ctx: &ActionContext<'_>, action: &Action) -> anyhow::Result<()> {
         Action::Validate => anyhow::bail!("validate runs on its own, without the lock"),
         Action::Stage => actions::stage::run(ctx),
         Action::Purge => actions::purge::run(ctx),
-        Action::Store | Action::Rebuild | Action::Initialize => {
-            anyhow::bail!("the {action} action is not implemented yet in this version of cedar")
-        }
+        Action::Store => actions::store::run(ctx),
+        Action::Rebuild => actions::rebuild::run(ctx),
+        Action::Initialize => actions::initialize::run(ctx),
         Action::Extension(name) => {
             let configured = ctx.settings.extended_action(name).with_context(|| {
                 format!("Action [{name}] is not a valid action or extended action.")

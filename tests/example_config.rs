@@ -127,12 +127,24 @@ fn example_job_validates_and_runs_once_its_dirs_exist() {
     assert_eq!(std::fs::read_dir(&collect).expect("collect dir").count(), 0);
     assert!(day.join("cback.stage").exists());
 
-    // store is a later issue: it must fail clearly, never pretend.
+    // store puts the day on the emulated DVD+RW and marks it stored.
     let out = cback(tmp.path(), &config, &["store"]);
-    assert_eq!(out.status.code(), Some(6));
-    assert!(
-        stderr(&out).contains("store action is not implemented"),
-        "{}",
-        stderr(&out)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(day.join("cback.store").exists());
+    let image = base.join("disc.img");
+    let listing = Command::new("bsdtar")
+        .arg("tf")
+        .arg(&image)
+        .output()
+        .expect("bsdtar");
+    if listing.status.success() {
+        let members = String::from_utf8_lossy(&listing.stdout);
+        let disc_day = chrono::Local::now().format("%Y/%m/%d").to_string();
+        assert!(
+            members.contains(&format!("{disc_day}/cback.stage")),
+            "{members}"
+        );
+    } else {
+        assert!(std::env::var_os("CI").is_none(), "bsdtar is required in CI");
+    }
 }

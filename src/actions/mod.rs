@@ -1,4 +1,5 @@
-//! The actions `cback` runs (collect, stage, purge, validate, the extended
+//! The actions `cback` runs (collect, stage, store, purge, rebuild,
+//! initialize, validate, the extended
 //! actions, and the managed actions on remote peers), each a function of one
 //! [`ActionContext`] holding checked [`Settings`]: an action never sees a
 //! configuration that was not checked. The machinery they share lives in
@@ -6,9 +7,12 @@
 
 pub mod collect;
 pub(crate) mod extension;
+pub mod initialize;
 pub mod managed;
 pub mod purge;
+pub mod rebuild;
 pub mod stage;
+pub mod store;
 pub(crate) mod validate;
 
 use crate::config::{OptionsSettings, Settings};
