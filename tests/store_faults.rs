@@ -404,3 +404,102 @@ fn a_malformed_emulated_device_string_is_a_config_error() {
         .log_tail(5)
         .contains("CEDAR_TODAY=\"03/02/2026\" is not a date (expected YYYY-MM-DD)"));
 }
+
+/// Unmounts when dropped, so a failing test leaves no mount behind.
+struct Mounted(std::path::PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_mounted_device_is_refused() {
+    if !support::runs_as(support::Account::Root) {
+        return;
+    }
+    let rig = Rig::new("dvd+rw");
+    let (mon, tue) = (date("2026-03-02"), date("2026-03-03"));
+    rig.stage(mon, 8);
+    rig.store_ok(mon);
+    rig.stage(tue, 8);
+    // A mount whose source is the image (the mounts table is what counts;
+    // a tmpfs takes any source name, so no iso9660 driver is needed).
+    let point = rig.path("mnt");
+    std::fs::create_dir(&point).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs"])
+        .arg(rig.image())
+        .arg(&point)
+        .status()
+        .unwrap();
+    assert!(mounted.success(), "mount -t tmpfs");
+    let guard = Mounted(point.clone());
+    let (disc, staged) = (disc_bytes(&rig), snapshot(&rig));
+    let out = rig.cback(tue, &["store"]);
+    assert_eq!(out.status.code(), Some(6));
+    let log = rig.log_tail(10);
+    assert!(
+        log.contains("is currently mounted") && log.contains(&point.display().to_string()),
+        "{log}"
+    );
+    assert!(disc_bytes(&rig) == disc);
+    assert_eq!(snapshot(&rig), staged);
+    drop(guard);
+    rig.store_ok(tue);
+}
+
+#[test]
+fn sigterm_mid_write_exits_5_and_the_rerun_succeeds() {
+    let rig = Rig::new("dvd+r");
+    let (mon, tue) = (date("2026-03-02"), date("2026-03-03"));
+    rig.stage(mon, 16);
+    let first = rig.store_ok(mon);
+    let old_len = std::fs::metadata(rig.image()).unwrap().len();
+    rig.stage(tue, 192 * 1024);
+    let staged = snapshot(&rig);
+    let conf = rig.write_config();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cback"))
+        .arg("-c")
+        .arg(&conf)
+        .arg("-l")
+        .arg(rig.path("cback.log"))
+        .arg("store")
+        .env("CEDAR_TODAY", "2026-03-03")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::fs::metadata(rig.image()).map_or(0, |m| m.len()) > old_len + (1 << 20) {
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(child.id() as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            )
+            .unwrap();
+            break child.wait().unwrap();
+        }
+        assert!(start.elapsed().as_secs() < 120, "no progress");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    };
+    assert_eq!(status.code(), Some(5), "{}", rig.log_tail(10));
+    assert!(rig.log_tail(5).contains("Backup interrupted."));
+    assert_eq!(snapshot(&rig), staged);
+    if have("xorriso") {
+        let got = xorriso_session(&rig.image(), first, &rig.path("after-term"));
+        assert!(got == expected(&rig, &[mon]), "Monday lost");
+    }
+    std::fs::remove_dir_all(rig.day_dir(tue)).unwrap();
+    rig.stage(tue, 32);
+    let start = rig.store_ok(tue);
+    if have("xorriso") {
+        let got = xorriso_session(&rig.image(), start, &rig.path("rerun"));
+        assert!(got == expected(&rig, &[mon, tue]), "rerun");
+    }
+}

@@ -153,10 +153,17 @@ impl Rig {
         std::fs::create_dir_all(peer.join("etc")).unwrap();
         let seed = d.format("%Y%m%d").to_string();
         std::fs::write(peer.join("etc/hosts"), format!("night {seed}\n")).unwrap();
-        let big: Vec<u8> = (0..kib * 1024)
-            .map(|i| (i as u64 * 31 + seed.parse::<u64>().unwrap()) as u8)
-            .collect();
-        std::fs::write(peer.join("home.tar.gz"), big).unwrap();
+        // 1 KiB of date-dependent bytes, each copy stamped with its index.
+        let n: u64 = seed.parse().unwrap();
+        let unit: Vec<u8> = (0..1024u64).map(|i| (i * 31 + n) as u8).collect();
+        let mut big =
+            std::io::BufWriter::new(std::fs::File::create(peer.join("home.tar.gz")).unwrap());
+        for k in 0..kib {
+            use std::io::Write;
+            big.write_all(&(k as u32).to_le_bytes()).unwrap();
+            big.write_all(&unit[4..]).unwrap();
+        }
+        big.into_inner().unwrap();
         std::fs::write(peer.join("empty"), b"").unwrap();
         std::fs::write(dir.join("cback.stage"), b"").unwrap();
     }
@@ -206,6 +213,17 @@ impl Rig {
             String::from_utf8_lossy(&out.stderr),
             self.log_tail(20)
         );
+        // Not a terminal (as from cron): no progress on the screen, but
+        // every phase in the log.
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let log = self.log_tail(60);
+        for phase in ["Phase: checking.", "Phase: writing."] {
+            assert!(log.contains(phase), "{phase} not logged:\n{log}");
+        }
         self.last_session_start()
     }
 
