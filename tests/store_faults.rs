@@ -11,8 +11,9 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
+use support::have;
 use support::store::*;
 
 fn snapshot(rig: &Rig) -> BTreeMap<String, Vec<u8>> {
@@ -129,38 +130,11 @@ fn a_store_killed_mid_write_is_rerun() {
         let (mon, tue) = (date("2026-03-02"), date("2026-03-03"));
         rig.stage(mon, 16);
         let first = rig.store_ok(mon);
-        let old_len = std::fs::metadata(rig.image()).unwrap().len();
         let mut killed = false;
         for mib in [96, 384] {
             rig.stage(tue, mib * 1024);
             let staged = snapshot(&rig);
-            let conf = rig.write_config();
-            let mut child = Command::new(env!("CARGO_BIN_EXE_cback"))
-                .arg("-c")
-                .arg(&conf)
-                .arg("-l")
-                .arg(rig.path("cback.log"))
-                .arg("store")
-                .env("CEDAR_TODAY", "2026-03-03")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            // Kill it once the new session has started to reach the disc.
-            let start = std::time::Instant::now();
-            let status = loop {
-                if let Some(s) = child.try_wait().unwrap() {
-                    break s;
-                }
-                let len = std::fs::metadata(rig.image()).map_or(0, |m| m.len());
-                if len > old_len + (1 << 20) {
-                    child.kill().unwrap();
-                    break child.wait().unwrap();
-                }
-                assert!(start.elapsed().as_secs() < 120, "no progress");
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            };
+            let status = rig.store_signalled(tue, nix::sys::signal::Signal::SIGKILL);
             if status.signal() == Some(9) {
                 killed = true;
                 assert_eq!(snapshot(&rig), staged, "{profile}: staging changed");
@@ -456,38 +430,9 @@ fn sigterm_mid_write_exits_5_and_the_rerun_succeeds() {
     let (mon, tue) = (date("2026-03-02"), date("2026-03-03"));
     rig.stage(mon, 16);
     let first = rig.store_ok(mon);
-    let old_len = std::fs::metadata(rig.image()).unwrap().len();
     rig.stage(tue, 192 * 1024);
     let staged = snapshot(&rig);
-    let conf = rig.write_config();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cback"))
-        .arg("-c")
-        .arg(&conf)
-        .arg("-l")
-        .arg(rig.path("cback.log"))
-        .arg("store")
-        .env("CEDAR_TODAY", "2026-03-03")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = std::time::Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if std::fs::metadata(rig.image()).map_or(0, |m| m.len()) > old_len + (1 << 20) {
-            nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(child.id() as i32),
-                nix::sys::signal::Signal::SIGTERM,
-            )
-            .unwrap();
-            break child.wait().unwrap();
-        }
-        assert!(start.elapsed().as_secs() < 120, "no progress");
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    };
+    let status = rig.store_signalled(tue, nix::sys::signal::Signal::SIGTERM);
     assert_eq!(status.code(), Some(5), "{}", rig.log_tail(10));
     assert!(rig.log_tail(5).contains("Backup interrupted."));
     assert_eq!(snapshot(&rig), staged);

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use support::store::*;
+use support::{have, have_pycdlib};
 
 /// genisoimage as Cedar runs it (`-r -graft-points -V LABEL`), for one day,
 /// optionally as a later session of `previous` (`-C msinfo -M image`).

@@ -10,6 +10,7 @@
 mod support;
 
 use support::store::*;
+use support::{have, have_pycdlib};
 
 /// Monday 2 March 2026 to Monday 9 March: a week and the next starting day.
 fn nights() -> Vec<chrono::NaiveDate> {

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 
 use chrono::NaiveDate;
 
@@ -168,10 +168,11 @@ impl Rig {
         std::fs::write(dir.join("cback.stage"), b"").unwrap();
     }
 
-    /// Runs `cback ARGS` on `d` with no terminal, bounded in time.
-    pub fn cback(&self, d: NaiveDate, args: &[&str]) -> Output {
+    /// Starts `cback ARGS` on `d` (its date fixed with CEDAR_TODAY), with no
+    /// terminal; stdout and stderr piped.
+    pub fn spawn(&self, d: NaiveDate, args: &[&str]) -> Child {
         let conf = self.write_config();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cback"))
+        Command::new(env!("CARGO_BIN_EXE_cback"))
             .arg("-c")
             .arg(&conf)
             .arg("-l")
@@ -182,7 +183,12 @@ impl Rig {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Runs `cback ARGS` on `d`, bounded in time.
+    pub fn cback(&self, d: NaiveDate, args: &[&str]) -> Output {
+        let mut child = self.spawn(d, args);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
         while child.try_wait().unwrap().is_none() {
             if std::time::Instant::now() > deadline {
@@ -192,6 +198,27 @@ impl Rig {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         child.wait_with_output().unwrap()
+    }
+
+    /// Runs store on `d` and sends `signal` once the new session has begun
+    /// to reach the disc (the image grew by 1 MiB); returns how it ended
+    /// (it may have finished first).
+    pub fn store_signalled(&self, d: NaiveDate, signal: nix::sys::signal::Signal) -> ExitStatus {
+        let old_len = std::fs::metadata(self.image()).map_or(0, |m| m.len());
+        let mut child = self.spawn(d, &["store"]);
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                return s;
+            }
+            if std::fs::metadata(self.image()).map_or(0, |m| m.len()) > old_len + (1 << 20) {
+                let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+                nix::sys::signal::kill(pid, signal).unwrap();
+                return child.wait().unwrap();
+            }
+            assert!(start.elapsed().as_secs() < 120, "store made no progress");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 
     /// Runs store on `d` and expects success and day `d` marked stored;
@@ -271,36 +298,6 @@ pub fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         }
     }
     out
-}
-
-/// Whether `tool` runs; missing is a skip, except under CI.
-pub fn have(tool: &str) -> bool {
-    let ok = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(std::env::var_os("CI").is_none(), "{tool} is required in CI");
-        eprintln!("note: {tool} not found; skipping its checks");
-    }
-    ok
-}
-
-/// Whether python3 imports pycdlib (skip, except under CI).
-pub fn have_pycdlib() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import pycdlib"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "python3 with pycdlib is required in CI"
-        );
-        eprintln!("note: pycdlib not importable; skipping");
-    }
-    ok
 }
 
 fn ok(out: &Output, what: &str) {
