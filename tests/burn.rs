@@ -247,3 +247,71 @@ fn check_data_names_the_first_file_that_differs_or_is_missing() {
         "{err}"
     );
 }
+
+/// A migrating user's disc: a first session made by genisoimage (as Cedar
+/// Backup wrote it, `-r -graft-points`), then cedar's nights on top.
+#[test]
+fn nights_append_to_a_disc_begun_by_genisoimage() {
+    if !have("genisoimage") {
+        return;
+    }
+    for media in ["dvd+r", "cdr-80", "dvd+rw", "bd-re"] {
+        let dir = tempfile::tempdir().unwrap();
+        let old = stage(dir.path(), "2026/11/29", 7);
+        let iso = dir.path().join("cedar3.iso");
+        run(Command::new("genisoimage")
+            .args([
+                "-quiet",
+                "-r",
+                "-graft-points",
+                "-V",
+                "CEDAR BACKUP 29-NOV-2026",
+                "-o",
+            ])
+            .arg(&iso)
+            .arg(format!("2026/11/29={}", old.display())));
+        let mut d = open(dir.path(), media, "");
+        let place = disc::placement(&mut d.drive).unwrap();
+        if place.overwritable {
+            d.drive.format().unwrap();
+        }
+        let bytes = fs::read(&iso).unwrap();
+        let opts = mmc::WriteOptions {
+            expected_blocks: Some((bytes.len() / 2048) as u32),
+            ..mmc::WriteOptions::default()
+        };
+        d.drive
+            .write_session(&mut &bytes[..], &opts, &mut mmc::NoProgress)
+            .unwrap();
+        assert_eq!(
+            disc::volume_label(&mut d.drive).unwrap().as_deref(),
+            Some("CEDAR BACKUP 29-NOV-2026")
+        );
+        let s1 = stage(dir.path(), DAYS[0], 1);
+        night(&mut d, &s1, DAYS[0]);
+        let s2 = stage(dir.path(), DAYS[1], 2);
+        let r2 = night(&mut d, &s2, DAYS[1]);
+        let mut reader = iso9660::Reader::from_source(
+            DiscSource::new(&mut d.drive),
+            if r2.overwritable { 0 } else { r2.session_start },
+            iso9660::Limits::default(),
+        )
+        .unwrap();
+        let e = reader.lookup("/2026/11/29/etc.tar.gz").unwrap().unwrap();
+        assert!(
+            reader.read_to_vec(&e).unwrap() == content(7, 300_001),
+            "{media}"
+        );
+        drop(d.drive);
+        let all = ["2026/11/29", DAYS[0], DAYS[1]];
+        if have("xorriso") {
+            let session = (!r2.overwritable).then_some(r2.session_start);
+            let listing = xorriso_find(&d.image, session);
+            assert_lists(&listing, &all, &format!("xorriso on {media}"));
+        }
+        if r2.overwritable && have("bsdtar") {
+            let listing = run(Command::new("bsdtar").arg("-tf").arg(&d.image));
+            assert_lists(&listing, &all, &format!("bsdtar on {media}"));
+        }
+    }
+}
