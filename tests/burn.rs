@@ -12,139 +12,16 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
-use cedar::engine::burn::{burn, BurnError, BurnOptions, BurnReport};
+use cedar::engine::burn::BurnError;
 use cedar::engine::disc::{self, DiscSource};
-use cedar::engine::image::ImageBuilder;
 use cedar::engine::verify::{check_data, VerifyError};
-use iso9660::{GraftPoint, Metadata, Options, RockRidge};
-use mmc::{Drive, MediaState};
+use iso9660::{GraftPoint, Metadata};
 
 mod support;
 
+use support::nights::*;
 use support::{have, have_pycdlib};
-
-const T: i64 = 1_764_547_200;
-
-fn content(seed: u8, len: usize) -> Vec<u8> {
-    (0..len)
-        .map(|i| ((i as u32).wrapping_mul(2_654_435_761) >> 11) as u8 ^ seed)
-        .collect()
-}
-
-/// A staged day: a few files of different sizes, one in a subdirectory.
-fn stage(root: &Path, day: &str, seed: u8) -> PathBuf {
-    let dir = root.join("stage").join(day.replace('/', "-"));
-    fs::create_dir_all(dir.join("peer")).unwrap();
-    fs::write(dir.join("etc.tar.gz"), content(seed, 300_001)).unwrap();
-    fs::write(dir.join("peer/home.tar.bz2"), content(seed ^ 0x55, 70_000)).unwrap();
-    fs::write(dir.join("cback.stage"), b"").unwrap();
-    dir
-}
-
-struct Disc {
-    image: PathBuf,
-    drive: Drive,
-}
-
-fn open(dir: &Path, media: &str, extra: &str) -> Disc {
-    let image = dir.join(format!("{media}.iso"));
-    let spec = format!("emulated:{}?profile={media}&busy=0{extra}", image.display());
-    let mut drive = Drive::open(&spec).unwrap();
-    drive.set_poll_interval(Duration::from_millis(1));
-    Disc { image, drive }
-}
-
-fn options(start: u32) -> Options {
-    Options {
-        volume_id: "CEDAR BACKUP 01-DEC-2026".into(),
-        rock_ridge: Some(RockRidge::Rationalized),
-        start_lba: start,
-        timestamp: T,
-        ..Options::default()
-    }
-}
-
-/// One night as store does it: placement from the drive, the previous
-/// session imported through the drive, the day grafted at `day`, burned and
-/// checked.
-fn night(d: &mut Disc, staged: &Path, day: &str) -> BurnReport {
-    disc::close_interrupted(&mut d.drive).unwrap();
-    let place = disc::placement(&mut d.drive).unwrap();
-    if place.overwritable && place.state == MediaState::Blank {
-        d.drive.format().unwrap();
-    }
-    let (place, mut b) = next_session(d);
-    b.graft(&GraftPoint {
-        disc: day.as_bytes().to_vec(),
-        host: staged.to_path_buf(),
-    })
-    .unwrap();
-    let mut layout = b.plan().unwrap();
-    let report = burn_default(d, &mut layout, &place).unwrap();
-    assert_eq!(report.session_start, place.start_lba);
-    assert_eq!(report.image_blocks, layout.sectors());
-    let checked = check_data(&mut d.drive, &report, staged, day).unwrap();
-    assert_eq!((checked.files, checked.directories), (3, 2));
-    report
-}
-
-/// The next session's builder with the previous one imported through the drive.
-fn next_session(d: &mut Disc) -> (disc::Placement, ImageBuilder) {
-    let place = disc::placement(&mut d.drive).unwrap();
-    let mut b = ImageBuilder::new(options(place.start_lba));
-    if let Some(start) = place.import {
-        b.import(DiscSource::new(&mut d.drive), start).unwrap();
-    }
-    (place, b)
-}
-
-fn burn_default(
-    d: &mut Disc,
-    layout: &mut iso9660::Layout,
-    place: &disc::Placement,
-) -> Result<BurnReport, BurnError> {
-    burn(
-        &mut d.drive,
-        layout,
-        place,
-        &BurnOptions::default(),
-        &mut (),
-    )
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn xorriso_find(image: &Path, session: Option<u32>) -> String {
-    let mut c = Command::new("xorriso");
-    if let Some(s) = session {
-        c.args(["-load", "sbsector", &s.to_string()]);
-    }
-    c.arg("-indev")
-        .arg(image)
-        .args(["-find", "/", "-type", "f"]);
-    run(&mut c)
-}
-
-fn assert_lists(listing: &str, days: &[&str], who: &str) {
-    for day in days {
-        for f in ["etc.tar.gz", "peer/home.tar.bz2", "cback.stage"] {
-            let p = format!("{day}/{f}");
-            assert!(listing.contains(&p), "{who} does not list {p}:\n{listing}");
-        }
-    }
-}
-
-const DAYS: [&str; 2] = ["2026/11/30", "2026/12/01"];
 
 #[test]
 fn two_nights_on_overwritable_media_are_seen_at_lba_16_by_every_reader() {
@@ -369,4 +246,72 @@ fn check_data_names_the_first_file_that_differs_or_is_missing() {
         matches!(&err, VerifyError::Missing { disc, .. } if disc == "/2026/11/30/late.txt"),
         "{err}"
     );
+}
+
+/// A migrating user's disc: a first session made by genisoimage (as Cedar
+/// Backup wrote it, `-r -graft-points`), then cedar's nights on top.
+#[test]
+fn nights_append_to_a_disc_begun_by_genisoimage() {
+    if !have("genisoimage") {
+        return;
+    }
+    for media in ["dvd+r", "cdr-80", "dvd+rw", "bd-re"] {
+        let dir = tempfile::tempdir().unwrap();
+        let old = stage(dir.path(), "2026/11/29", 7);
+        let iso = dir.path().join("cedar3.iso");
+        run(Command::new("genisoimage")
+            .args([
+                "-quiet",
+                "-r",
+                "-graft-points",
+                "-V",
+                "CEDAR BACKUP 29-NOV-2026",
+                "-o",
+            ])
+            .arg(&iso)
+            .arg(format!("2026/11/29={}", old.display())));
+        let mut d = open(dir.path(), media, "");
+        let place = disc::placement(&mut d.drive).unwrap();
+        if place.overwritable {
+            d.drive.format().unwrap();
+        }
+        let bytes = fs::read(&iso).unwrap();
+        let opts = mmc::WriteOptions {
+            expected_blocks: Some((bytes.len() / 2048) as u32),
+            ..mmc::WriteOptions::default()
+        };
+        d.drive
+            .write_session(&mut &bytes[..], &opts, &mut mmc::NoProgress)
+            .unwrap();
+        assert_eq!(
+            disc::volume_label(&mut d.drive).unwrap().as_deref(),
+            Some("CEDAR BACKUP 29-NOV-2026")
+        );
+        let s1 = stage(dir.path(), DAYS[0], 1);
+        night(&mut d, &s1, DAYS[0]);
+        let s2 = stage(dir.path(), DAYS[1], 2);
+        let r2 = night(&mut d, &s2, DAYS[1]);
+        let mut reader = iso9660::Reader::from_source(
+            DiscSource::new(&mut d.drive),
+            if r2.overwritable { 0 } else { r2.session_start },
+            iso9660::Limits::default(),
+        )
+        .unwrap();
+        let e = reader.lookup("/2026/11/29/etc.tar.gz").unwrap().unwrap();
+        assert!(
+            reader.read_to_vec(&e).unwrap() == content(7, 300_001),
+            "{media}"
+        );
+        drop(d.drive);
+        let all = ["2026/11/29", DAYS[0], DAYS[1]];
+        if have("xorriso") {
+            let session = (!r2.overwritable).then_some(r2.session_start);
+            let listing = xorriso_find(&d.image, session);
+            assert_lists(&listing, &all, &format!("xorriso on {media}"));
+        }
+        if r2.overwritable && have("bsdtar") {
+            let listing = run(Command::new("bsdtar").arg("-tf").arg(&d.image));
+            assert_lists(&listing, &all, &format!("bsdtar on {media}"));
+        }
+    }
 }

@@ -72,9 +72,11 @@ impl Placement {
         u64::from(self.free_blocks) * BLOCK
     }
 
-    /// The same disc written as a new one: nothing imported, the session at
-    /// block 0. Only an overwritable or blank disc can be started again
-    /// without blanking; [`crate::engine::burn::burn`] refuses otherwise.
+    /// The disc started again: nothing imported, and on overwritable media
+    /// the session at block 0 with the whole capacity free (the old volume
+    /// is overwritten). A write-once disc cannot be started again: there it
+    /// only drops the import (the session still appends at the next
+    /// writable address), so a new write-once disc means a blank one.
     pub fn new_disc(&self) -> Placement {
         let free = if self.overwritable {
             self.capacity
@@ -195,7 +197,12 @@ fn newest_volume(
     for n in 1..=u32::from(u16::MAX) {
         match drive.track_information(n) {
             Ok(t) if !t.blank && t.start <= last_session_start => {
-                tracks.push((t.start, t.start.saturating_add(t.size)))
+                // An incomplete track is recorded up to its next writable
+                // address (its size counts the free space after it).
+                let end = t
+                    .next_writable
+                    .unwrap_or_else(|| t.start.saturating_add(t.size));
+                tracks.push((t.start, end))
             }
             _ => break,
         }

@@ -1008,6 +1008,11 @@ impl Emulator {
             }
         }
         self.flush()?;
+        // What a drive has synchronized is on the disc for good: the image
+        // too, not only the kernel's cache of it, before the command returns.
+        self.image
+            .sync_data()
+            .map_err(|e| self.io_err("synchronizing", e))?;
         self.busy_writing(cmd.immed);
         Ok(Ok(0))
     }
@@ -1202,7 +1207,13 @@ impl Transport for Emulator {
                 Completion::check(decoded)
             }
         };
-        if self.dirty && opcode != Write10::OPCODE {
+        // The sidecar always holds what the disc would after a power cut:
+        // a WRITE whose data only reached the volatile cache changes nothing
+        // there (`durable` is what is on the disc), but one that made the
+        // cache go out to the disc is recorded before the command returns,
+        // so a process killed mid-track leaves the state and the image in
+        // step.
+        if self.dirty && (opcode != Write10::OPCODE || self.durable.is_none()) {
             self.save()?;
         }
         Ok(done)
