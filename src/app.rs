@@ -112,6 +112,24 @@ fn run_with_logging(options: &Options) -> i32 {
             return exit::CONFIG;
         }
     };
+    if options.dry_run {
+        // Only the disc actions have a dry run; anything else would write.
+        let other = plan.iter().find(|item| {
+            item.target == Target::Managed
+                || !matches!(
+                    item.action,
+                    Action::Store | Action::Rebuild | Action::Initialize | Action::Validate
+                )
+        });
+        if let Some(item) = other {
+            log::error!(
+                "Error reading or handling configuration: --dry-run applies to store, rebuild \
+                 and initialize only, not to [{}]",
+                item.action
+            );
+            return exit::CONFIG;
+        }
+    }
     if let [word] = options.actions.as_slice() {
         if Action::builtin(word) == Some(Action::Validate) {
             // validate stands alone and runs without the lock.
@@ -233,6 +251,13 @@ fn execute(
     let runner = ctx.runner();
     for item in plan {
         match item.target {
+            Target::Local if ctx.dry_run => {
+                log::info!(
+                    "Dry run of the '{}' action (its hooks are not run).",
+                    item.action
+                );
+                run_action(&ctx, &item.action)?;
+            }
             Target::Local => {
                 run_hooks(ctx.options(), &runner, HookKind::Pre, &item.action)?;
                 log::info!("Executing the '{}' action.", item.action);

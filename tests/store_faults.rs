@@ -256,6 +256,27 @@ fn dry_run_reports_the_plan_and_writes_nothing() {
     }
     assert!(disc_bytes(&rig) == disc, "a dry run changed the disc");
     assert_eq!(snapshot(&rig), staged);
+    // rebuild has one too; actions that would write anyway refuse it.
+    let out = rig.cback(tue, &["--dry-run", "rebuild"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Disc:        new disc (full backup)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("/2026/03/02") && text.contains("/2026/03/03"),
+        "{text}"
+    );
+    for action in ["all", "collect", "purge"] {
+        let out = rig.cback(tue, &["--dry-run", action]);
+        assert_eq!(out.status.code(), Some(4), "{action}");
+        assert!(rig
+            .log_tail(5)
+            .contains("--dry-run applies to store, rebuild and initialize only"));
+    }
+    assert!(disc_bytes(&rig) == disc, "a dry run changed the disc");
+    assert_eq!(snapshot(&rig), staged);
 }
 
 #[test]
