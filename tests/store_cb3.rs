@@ -2,8 +2,8 @@
 //! up to the point where it needs a drive (mkisofs is there; growisofs then
 //! fails on /dev/null): on the same staged days, both choose the same day
 //! directory (today, yesterday, tomorrow; only today with --full), warn
-//! about midnight alike, fail alike when there is none, and reach the same
-//! new-disc flag. cedar runs with --dry-run on an emulated DVD+RW; both use
+//! about midnight alike, fail alike when there is none or check_media finds
+//! no label, and reach the same new-disc flag. cedar runs with --dry-run on an emulated DVD+RW; both use
 //! the real date.
 
 mod support;
@@ -28,6 +28,8 @@ struct Case {
     staged: &'static [(Day, bool)],
     full: bool,
     starting_today: bool,
+    /// `check_media` on the blank DVD+RW (cback3: no label readable).
+    check_media: bool,
 }
 
 const CASES: &[Case] = &[
@@ -35,6 +37,7 @@ const CASES: &[Case] = &[
         staged: &[(Day::Today, false), (Day::Yesterday, false)],
         full: false,
         starting_today: false,
+        check_media: false,
     },
     Case {
         staged: &[
@@ -44,26 +47,37 @@ const CASES: &[Case] = &[
         ],
         full: false,
         starting_today: true,
+        check_media: false,
     },
     Case {
         staged: &[(Day::Yesterday, true), (Day::Tomorrow, false)],
         full: false,
         starting_today: false,
+        check_media: false,
     },
     Case {
         staged: &[(Day::Today, true), (Day::Yesterday, true)],
         full: false,
         starting_today: false,
+        check_media: false,
     },
     Case {
         staged: &[(Day::Today, true)],
         full: true,
         starting_today: false,
+        check_media: false,
     },
     Case {
         staged: &[(Day::Yesterday, false)],
         full: true,
         starting_today: false,
+        check_media: false,
+    },
+    Case {
+        staged: &[(Day::Today, false)],
+        full: false,
+        starting_today: false,
+        check_media: true,
     },
 ];
 
@@ -130,13 +144,14 @@ fn side(case: &Case, cedar: bool, program: &Path) -> Vec<String> {
   <peer><name>host1</name><type>local</type><collect_dir>{collect}</collect_dir></peer></stage>
  <store><source_dir>{stage}</source_dir><media_type>dvd+rw</media_type>
   <device_type>dvdwriter</device_type><target_device>{device}</target_device>
-  <warn_midnite>Y</warn_midnite></store>
+  <warn_midnite>Y</warn_midnite><check_media>{check_media}</check_media></store>
 </cb_config>
 "#,
         start = weekday_name(start),
         work = p("work").display(),
         stage = p("stage").display(),
         collect = p("collect").display(),
+        check_media = if case.check_media { "Y" } else { "N" },
     );
     std::fs::write(p("cback.conf"), conf).unwrap();
     let mut cmd = Command::new(program);
@@ -165,7 +180,7 @@ fn side(case: &Case, cedar: bool, program: &Path) -> Vec<String> {
             found.push(format!("day: {}", rest.split(' ').next().unwrap_or("")));
         } else if msg.contains("crossed midnite boundary") {
             found.push(msg.to_string());
-        } else if msg.contains("Unable to find") {
+        } else if msg.contains("Unable to find") || msg.contains("Media has not been initialized") {
             let text = msg.trim_start_matches("Error executing backup: ");
             found.push(format!("error: {text}"));
         } else if let Some(flag) = msg.strip_prefix("New disc flag [") {
