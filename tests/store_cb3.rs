@@ -3,8 +3,8 @@
 //! fails on /dev/null): on the same staged days, both choose the same day
 //! directory (today, yesterday, tomorrow; only today with --full), warn
 //! about midnight alike, fail alike when there is none or check_media finds
-//! no label, and reach the same new-disc flag. cedar runs with --dry-run on an emulated DVD+RW; both use
-//! the real date.
+//! no label, and reach the same new-disc flag. cedar runs with --dry-run
+//! on an emulated DVD+RW; both use the real date.
 
 mod support;
 
