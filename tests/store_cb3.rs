@@ -30,6 +30,10 @@ struct Case {
     starting_today: bool,
     /// `check_media` on the blank DVD+RW (cback3: no label readable).
     check_media: bool,
+    /// `blank_behavior` (mode, factor). Both sides weigh an empty disc's
+    /// whole capacity; the factors are far from the ratio, since Cedar's
+    /// image size is an estimate and cedar's exact.
+    blank: Option<(&'static str, &'static str)>,
 }
 
 const CASES: &[Case] = &[
@@ -38,6 +42,7 @@ const CASES: &[Case] = &[
         full: false,
         starting_today: false,
         check_media: false,
+        blank: None,
     },
     Case {
         staged: &[
@@ -48,36 +53,63 @@ const CASES: &[Case] = &[
         full: false,
         starting_today: true,
         check_media: false,
+        blank: None,
     },
     Case {
         staged: &[(Day::Yesterday, true), (Day::Tomorrow, false)],
         full: false,
         starting_today: false,
         check_media: false,
+        blank: None,
     },
     Case {
         staged: &[(Day::Today, true), (Day::Yesterday, true)],
         full: false,
         starting_today: false,
         check_media: false,
+        blank: None,
     },
     Case {
         staged: &[(Day::Today, true)],
         full: true,
         starting_today: false,
         check_media: false,
+        blank: None,
     },
     Case {
         staged: &[(Day::Yesterday, false)],
         full: true,
         starting_today: false,
         check_media: false,
+        blank: None,
     },
     Case {
         staged: &[(Day::Today, false)],
         full: false,
         starting_today: false,
         check_media: true,
+        blank: None,
+    },
+    Case {
+        staged: &[(Day::Today, false)],
+        full: false,
+        starting_today: false,
+        check_media: false,
+        blank: Some(("daily", "1000000")),
+    },
+    Case {
+        staged: &[(Day::Today, false)],
+        full: false,
+        starting_today: false,
+        check_media: false,
+        blank: Some(("daily", "1.5")),
+    },
+    Case {
+        staged: &[(Day::Today, false)],
+        full: false,
+        starting_today: false,
+        check_media: false,
+        blank: Some(("weekly", "1000000")),
     },
 ];
 
@@ -144,7 +176,7 @@ fn side(case: &Case, cedar: bool, program: &Path) -> Vec<String> {
   <peer><name>host1</name><type>local</type><collect_dir>{collect}</collect_dir></peer></stage>
  <store><source_dir>{stage}</source_dir><media_type>dvd+rw</media_type>
   <device_type>dvdwriter</device_type><target_device>{device}</target_device>
-  <warn_midnite>Y</warn_midnite><check_media>{check_media}</check_media></store>
+  <warn_midnite>Y</warn_midnite><check_media>{check_media}</check_media>{blank}</store>
 </cb_config>
 "#,
         start = weekday_name(start),
@@ -152,6 +184,11 @@ fn side(case: &Case, cedar: bool, program: &Path) -> Vec<String> {
         stage = p("stage").display(),
         collect = p("collect").display(),
         check_media = if case.check_media { "Y" } else { "N" },
+        blank = case
+            .blank
+            .map_or_else(String::new, |(mode, factor)| format!(
+                "<blank_behavior><mode>{mode}</mode><factor>{factor}</factor></blank_behavior>"
+            )),
     );
     std::fs::write(p("cback.conf"), conf).unwrap();
     let mut cmd = Command::new(program);
@@ -224,6 +261,14 @@ fn store_decides_like_cback3() {
         for h in handles {
             let (i, theirs, ours) = h.join().unwrap();
             assert!(!theirs.is_empty(), "case {i}: cback3 decided nothing");
+            if let Some((mode, factor)) = CASES[i].blank {
+                // The factor decides: huge, a new disc; small, append.
+                let new = mode == "daily" && factor == "1000000";
+                assert!(
+                    theirs.contains(&format!("new disc: {new}")),
+                    "case {i}: {theirs:?}"
+                );
+            }
             assert_eq!(ours, theirs, "case {i}");
         }
     });
