@@ -242,6 +242,7 @@ fn execute(
         settings,
         full: options.full,
         dry_run: options.dry_run,
+        progress: !options.quiet,
         log_output: options.output,
         now,
     };

@@ -20,7 +20,7 @@ pub fn run(ctx: &ActionContext<'_>) -> anyhow::Result<()> {
     if !store.media.is_rewritable() {
         anyhow::bail!("Only rewritable media types can be initialized.");
     }
-    let mut writer = open(store)?;
+    let mut writer = open(ctx, store)?;
     if !ctx.dry_run {
         writer.refresh()?;
     }

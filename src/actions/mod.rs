@@ -29,6 +29,8 @@ pub struct ActionContext<'a> {
     /// `--dry-run` was given: store, rebuild and initialize report their
     /// plan and write nothing.
     pub dry_run: bool,
+    /// Progress may be drawn on a terminal (not with `-q`).
+    pub progress: bool,
     /// `-O/--output` (or `-d`): log the output of executed commands.
     pub log_output: bool,
     /// The moment the run started, in local time.
@@ -47,6 +49,7 @@ impl<'a> ActionContext<'a> {
             settings,
             full,
             dry_run: false,
+            progress: false,
             log_output,
             now,
         }

@@ -10,7 +10,7 @@ use crate::engine::schedule::{rebuild_days, DiscDecision, DiscReason, Filesystem
 /// Runs rebuild.
 pub fn run(ctx: &ActionContext<'_>) -> anyhow::Result<()> {
     let store = settings(ctx, "Rebuild")?;
-    let mut writer = open_checked(store)?;
+    let mut writer = open_checked(ctx, store)?;
     let days = rebuild_days(
         &store.source_dir,
         ctx.now.date_naive(),

@@ -28,7 +28,7 @@ pub fn run(ctx: &ActionContext<'_>) -> anyhow::Result<()> {
     let store = settings(ctx, "Store")?;
     let mut writer = None;
     if store.check_media {
-        writer = Some(open_checked(store)?);
+        writer = Some(open_checked(ctx, store)?);
     }
     // Cedar looks for the day in <stage>'s staging directory; without a
     // <stage> section (where Cedar fails) cedar uses store's source_dir.
@@ -44,7 +44,7 @@ pub fn run(ctx: &ActionContext<'_>) -> anyhow::Result<()> {
     }
     let mut writer = match writer {
         Some(w) => w,
-        None => open(store)?,
+        None => open(ctx, store)?,
     };
     let days = [choice.day];
     let starting_day = ctx.is_start_of_week();
@@ -77,14 +77,26 @@ pub(crate) fn settings<'a>(
         .with_context(|| format!("{action} configuration is not properly filled in."))
 }
 
-/// Opens the writer with the terminal's progress display.
-pub(crate) fn open(store: &StoreSettings) -> anyhow::Result<DiscWriter<'_>> {
-    DiscWriter::open(store, Meter::for_terminal())
+/// Opens the writer, with a progress display when the run may show one
+/// and stderr is a terminal.
+pub(crate) fn open<'s>(
+    ctx: &ActionContext<'_>,
+    store: &'s StoreSettings,
+) -> anyhow::Result<DiscWriter<'s>> {
+    let meter = if ctx.progress {
+        Meter::for_terminal()
+    } else {
+        Meter::hidden()
+    };
+    DiscWriter::open(store, meter)
 }
 
 /// Opens the writer and applies `check_media` (Cedar's `checkMediaState`).
-pub(crate) fn open_checked(store: &StoreSettings) -> anyhow::Result<DiscWriter<'_>> {
-    let mut writer = open(store)?;
+pub(crate) fn open_checked<'s>(
+    ctx: &ActionContext<'_>,
+    store: &'s StoreSettings,
+) -> anyhow::Result<DiscWriter<'s>> {
+    let mut writer = open(ctx, store)?;
     if store.check_media {
         let label = writer.label()?;
         check_media_label(store.media.is_rewritable(), label.as_deref())
