@@ -46,6 +46,11 @@ impl Meter {
     pub fn phase(&mut self, what: &str) {
         log::info!("Phase: {what}.");
         if let Some(bar) = &self.bar {
+            if bar.is_finished() {
+                // A later stage after one that was done: draw again.
+                bar.reset();
+                bar.set_length(0);
+            }
             bar.set_message(what.to_string());
             bar.tick();
         }
