@@ -182,38 +182,14 @@ impl<'s> DiscWriter<'s> {
         dry_run: bool,
     ) -> anyhow::Result<Plan> {
         let appended = self.placement(dry_run)?;
-        let rewritable = self.store.media.is_rewritable();
-        // Overwritable media are started again by writing at block 0;
-        // CD-RW and sequential DVD-RW must be blanked; an unformatted
-        // overwritable disc must be formatted whatever the plan.
-        let unformatted = appended.overwritable && appended.state == MediaState::Blank;
-        let blank_first = unformatted
-            || (new_disc
-                && rewritable
-                && !appended.overwritable
-                && appended.state != MediaState::Blank);
-        let placement = if blank_first && !appended.overwritable {
-            Placement {
-                state: MediaState::Blank,
-                import: None,
-                start_lba: 0,
-                free_blocks: appended.capacity,
-                volume: None,
-                interrupted: None,
-                ..appended
-            }
-        } else if new_disc {
-            if !rewritable && appended.state != MediaState::Blank {
-                log::warn!(
-                    "A new disc is due, but the write-once disc in {} is not blank: \
-                     the session starts a new volume after the earlier ones.",
-                    self.store.target_device
-                );
-            }
-            appended.new_disc()
-        } else {
-            appended
-        };
+        if new_disc && !appended.profile.erasable() && appended.state != MediaState::Blank {
+            log::warn!(
+                "A new disc is due, but the write-once disc in {} is not blank: \
+                 the session starts a new volume after the earlier ones.",
+                self.store.target_device
+            );
+        }
+        let (placement, blank_first) = session_placement(appended, new_disc);
         let options = Options {
             volume_id: label.to_string(),
             rock_ridge: Some(RockRidge::Rationalized),
@@ -373,6 +349,38 @@ impl<'s> DiscWriter<'s> {
     }
 }
 
+/// Where the session goes, from where an appended one would (`appended`)
+/// and whether it starts a new disc; and whether the medium is blanked or
+/// formatted first. Overwritable media (DVD+RW, DVD-RW restricted
+/// overwrite, BD-RE) start again by writing at block 0 and are formatted
+/// only when new; CD-RW and sequential DVD-RW are blanked for a new disc;
+/// write-once media take a new disc's session where the next one goes.
+pub fn session_placement(appended: Placement, new_disc: bool) -> (Placement, bool) {
+    let unformatted = appended.overwritable && appended.state == MediaState::Blank;
+    let blank = new_disc
+        && appended.profile.erasable()
+        && !appended.overwritable
+        && appended.state != MediaState::Blank;
+    if blank {
+        let blanked = Placement {
+            state: MediaState::Blank,
+            import: None,
+            start_lba: 0,
+            free_blocks: appended.capacity,
+            volume: None,
+            interrupted: None,
+            ..appended
+        };
+        return (blanked, true);
+    }
+    let placement = if new_disc {
+        appended.new_disc()
+    } else {
+        appended
+    };
+    (placement, unformatted)
+}
+
 fn sleep(seconds: Option<i64>, why: &str) {
     if let Some(s) = seconds.filter(|&s| s > 0) {
         log::debug!("Per configuration, sleeping {s} seconds {why}.");
@@ -384,6 +392,60 @@ fn sleep(seconds: Option<i64>, why: &str) {
 mod tests {
     use super::*;
     use mmc::profile::Family;
+
+    fn placed(profile: mmc::Profile, state: MediaState, start: u32) -> Placement {
+        Placement {
+            profile,
+            state,
+            overwritable: profile.overwritable(),
+            import: (start > 0).then(|| {
+                if profile.overwritable() {
+                    0
+                } else {
+                    start - 100
+                }
+            }),
+            start_lba: start,
+            free_blocks: 1000 - start,
+            capacity: 1000,
+            volume: None,
+            interrupted: None,
+        }
+    }
+
+    #[test]
+    fn where_a_new_disc_or_an_appended_session_goes() {
+        use mmc::Profile::*;
+        let go = |p, state, start, new| {
+            let (pl, blank) = session_placement(placed(p, state, start), new);
+            (pl.start_lba, pl.import.is_some(), pl.free_blocks, blank)
+        };
+        let app = MediaState::Appendable;
+        let ow = MediaState::Overwritable;
+        // Appending: where the drive says, the earlier days imported.
+        assert_eq!(go(DvdPlusR, app, 300, false), (300, true, 700, false));
+        assert_eq!(go(DvdPlusRw, ow, 304, false), (304, true, 696, false));
+        // A new disc: CD-RW blanked, DVD+RW/BD-RE overwritten from 0,
+        // write-once after the earlier sessions, nothing imported.
+        assert_eq!(go(CdRw, app, 300, true), (0, false, 1000, true));
+        assert_eq!(
+            go(DvdMinusRwSequential, app, 300, true),
+            (0, false, 1000, true)
+        );
+        assert_eq!(go(DvdPlusRw, ow, 304, true), (0, false, 1000, false));
+        assert_eq!(go(BdRe, ow, 304, true), (0, false, 1000, false));
+        assert_eq!(go(CdR, app, 300, true), (300, false, 700, false));
+        // A blank disc needs no blanking; an unformatted overwritable one is
+        // formatted whatever the plan.
+        assert_eq!(
+            go(CdRw, MediaState::Blank, 0, true),
+            (0, false, 1000, false)
+        );
+        assert_eq!(
+            go(BdRe, MediaState::Blank, 0, false),
+            (0, false, 1000, true)
+        );
+    }
 
     #[test]
     fn drive_speed_is_a_multiple_of_the_family_base() {
