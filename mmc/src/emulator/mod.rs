@@ -775,7 +775,6 @@ impl Emulator {
             return Ok(Err(medium::OUT_OF_RANGE));
         }
         let buf = &mut buf[..len];
-        buf.fill(0);
         let mut at = 0;
         let offset = u64::from(cmd.lba) * BLOCK_SIZE as u64;
         // The image may end before the disc does: the rest reads as zeros.
@@ -787,6 +786,7 @@ impl Emulator {
                 Err(e) => return Err(self.io_err("reading", e)),
             }
         }
+        buf[at..].fill(0);
         // Blocks still in the cache read as written (drives read their buffer).
         let (lo, hi) = (
             u64::from(cmd.lba),
