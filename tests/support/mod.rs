@@ -13,6 +13,7 @@ use std::process::Command;
 
 pub mod nights;
 pub mod sshd;
+pub mod store;
 
 use cedar::config::*;
 
