@@ -990,6 +990,16 @@ impl Emulator {
                 Err(SEQUENCE_ERROR)
             };
         }
+        // Restricted overwrite is written in whole 16-block packets at
+        // packet boundaries (feature 0026h, Blocking 16), as growisofs pads.
+        if m.profile == Profile::DvdMinusRwRestricted {
+            if !lba.is_multiple_of(16) {
+                return Err(BAD_WRITE_ADDRESS);
+            }
+            if !blocks.is_multiple_of(16) {
+                return Err(INVALID_FIELD);
+            }
+        }
         if m.profile.overwritable() || m.pow {
             return Ok(());
         }
