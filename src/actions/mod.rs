@@ -5,6 +5,7 @@
 //! [`crate::engine`].
 
 pub mod collect;
+pub(crate) mod ext;
 pub(crate) mod extension;
 pub mod managed;
 pub mod purge;

@@ -286,3 +286,71 @@ pub fn load_str_dict(data: &[u8]) -> anyhow::Result<HashMap<OsString, String>> {
         _ => bail!("pickle does not hold a single dict"),
     }
 }
+
+/// Loads a pickled `int`, as Cedar's subversion extension keeps the last
+/// revision it dumped: protocol 0 (`I17\n.`, Python 2's `L17L\n.`) or the
+/// binary opcodes of later protocols.
+pub fn load_int(data: &[u8]) -> anyhow::Result<i64> {
+    let mut r = Reader { data, pos: 0 };
+    if data.first() == Some(&0x80) {
+        r.take(2)?;
+    }
+    let op = r.take(1)?[0];
+    let value = match op {
+        b'I' | b'L' => {
+            let line = std::str::from_utf8(r.line()?)?;
+            let digits = line.strip_suffix('L').unwrap_or(line);
+            match digits {
+                "00" => 0,
+                "01" => 1,
+                d => d.parse().context("bad integer")?,
+            }
+        }
+        b'K' => i64::from(r.take(1)?[0]),
+        b'M' => i64::try_from(r.le(2)?)?,
+        b'J' => i64::from(r.le(4)? as u32 as i32),
+        other => bail!("not a pickled integer (opcode {other:#04x})"),
+    };
+    // An optional memo PUT, then STOP.
+    let mut op = r.take(1)?[0];
+    match op {
+        b'p' => {
+            r.line()?;
+            op = r.take(1)?[0];
+        }
+        b'q' | 0x94 => {
+            if op == b'q' {
+                r.take(1)?;
+            }
+            op = r.take(1)?[0];
+        }
+        _ => {}
+    }
+    if op != b'.' {
+        bail!("unexpected data after the integer");
+    }
+    Ok(value)
+}
+
+/// Pickles an `int` exactly as Python's `pickle.dump(n, f, 0)` does.
+pub fn dump_int(value: i64) -> Vec<u8> {
+    format!("I{value}\n.").into_bytes()
+}
+
+#[cfg(test)]
+mod scalar_tests {
+    use super::*;
+
+    #[test]
+    fn ints_round_trip_in_every_protocol() {
+        assert_eq!(dump_int(17), b"I17\n.");
+        assert_eq!(load_int(b"I17\n.").unwrap(), 17);
+        assert_eq!(load_int(b"L17L\n.").unwrap(), 17);
+        assert_eq!(load_int(b"I-1\n.").unwrap(), -1);
+        assert_eq!(load_int(b"\x80\x04K\x11.").unwrap(), 17);
+        assert_eq!(load_int(b"\x80\x04M\x00\x01.").unwrap(), 256);
+        assert_eq!(load_int(b"\x80\x04J\xff\xff\xff\xff.").unwrap(), -1);
+        assert!(load_int(b"I17\n").is_err());
+        assert!(load_int(b"Vx\n.").is_err());
+    }
+}

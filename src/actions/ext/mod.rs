@@ -1,0 +1,158 @@
+//! The native implementations of Cedar's collecting extensions (sysinfo,
+//! mysql, postgresql, subversion, mbox), each a module with a `run` taking
+//! the extended action's context and its checked section, and a `validate`
+//! listing what `cback validate` should report (missing tools, servers
+//! that do not answer).
+//!
+//! What they share lives here: [`DumpFile`], a dump being written under its
+//! temporary name with Cedar's compression (none, gzip or bzip2), committed
+//! and given to the backup user only once complete; [`dump_command`], a
+//! program's stdout streamed into one; and the collect-mode rule Cedar's
+//! repository and mailbox extensions apply.
+
+pub(crate) mod mbox;
+pub(crate) mod mysql;
+pub(crate) mod postgresql;
+pub(crate) mod subversion;
+pub(crate) mod sysinfo;
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use super::ActionContext;
+use crate::config::extensions::CompressMode;
+use crate::config::CollectMode;
+use crate::engine::atomic::Partial;
+use crate::engine::compress::{Bzip2Writer, GzipWriter};
+use crate::engine::util::{change_ownership, which};
+use crate::exec::CommandRunner;
+
+/// Cedar's message when an extension runs without `<options>`/`<collect>`.
+const NOT_FILLED_IN: &str = "Cedar Backup configuration is not properly filled in.";
+
+/// The collect directory the dumps go to (Cedar's `config.collect.targetDir`).
+pub(crate) fn collect_dir(ctx: &ActionContext<'_>) -> anyhow::Result<PathBuf> {
+    match &ctx.settings.collect {
+        Some(c) => Ok(c.collect_dir.clone()),
+        None => anyhow::bail!(NOT_FILLED_IN),
+    }
+}
+
+/// `name` with the suffix Cedar adds for `mode` (`.gz`, `.bz2`).
+pub(crate) fn compressed_name(name: &str, mode: CompressMode) -> String {
+    match mode {
+        CompressMode::None => name.to_string(),
+        CompressMode::Gzip => format!("{name}.gz"),
+        CompressMode::Bzip2 => format!("{name}.bz2"),
+    }
+}
+
+/// Whether an item with `mode` is backed up today (Cedar's test in every
+/// collecting extension): always on a full run, daily and incr every day,
+/// weekly on the starting day.
+pub(crate) fn due(mode: CollectMode, full: bool, start_of_week: bool) -> bool {
+    full || matches!(mode, CollectMode::Daily | CollectMode::Incr)
+        || (mode == CollectMode::Weekly && start_of_week)
+}
+
+enum Sink {
+    Plain(BufWriter<File>),
+    Gz(GzipWriter<BufWriter<File>>),
+    Bz(Bzip2Writer<BufWriter<File>>),
+}
+
+/// A dump file being written: compressed as configured, under its
+/// temporary name until [`DumpFile::finish`]; dropped unfinished, it
+/// leaves nothing behind (where Cedar left a truncated dump).
+pub(crate) struct DumpFile {
+    partial: Partial,
+    sink: Sink,
+}
+
+impl DumpFile {
+    /// Starts the dump that will become `path`.
+    pub(crate) fn create(path: &Path, mode: CompressMode) -> io::Result<DumpFile> {
+        let (partial, file) = Partial::create(path)?;
+        let file = BufWriter::with_capacity(256 * 1024, file);
+        let sink = match mode {
+            CompressMode::None => Sink::Plain(file),
+            CompressMode::Gzip => Sink::Gz(GzipWriter::new(file)),
+            CompressMode::Bzip2 => Sink::Bz(Bzip2Writer::new(file)),
+        };
+        Ok(DumpFile { partial, sink })
+    }
+
+    /// Ends the compressed stream, moves the file into place and gives it
+    /// to the backup user (as root).
+    pub(crate) fn finish(self, ownership: Option<(u32, u32)>) -> io::Result<()> {
+        let file = match self.sink {
+            Sink::Plain(w) => w,
+            Sink::Gz(w) => w.finish()?,
+            Sink::Bz(w) => w.finish()?,
+        };
+        file.into_inner().map_err(|e| e.into_error())?;
+        let target = self.partial.target().to_path_buf();
+        self.partial.commit()?;
+        change_ownership(&target, ownership);
+        Ok(())
+    }
+}
+
+impl Write for DumpFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.sink {
+            Sink::Plain(w) => w.write(buf),
+            Sink::Gz(w) => w.write(buf),
+            Sink::Bz(w) => w.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.sink {
+            Sink::Plain(w) => w.flush(),
+            Sink::Gz(w) => w.flush(),
+            Sink::Bz(w) => w.flush(),
+        }
+    }
+}
+
+/// Runs `argv` with its stdout written to a new dump `path`, compressed
+/// per `mode`. A non-zero exit fails with Cedar's message (`failed`, given
+/// the exit code) plus the command's last stderr lines, and leaves no file;
+/// when `failed` gives no message the exit status is ignored.
+pub(crate) fn dump_command(
+    ctx: &ActionContext<'_>,
+    argv: &[String],
+    path: &Path,
+    mode: CompressMode,
+    failed: impl FnOnce(i32) -> Option<String>,
+) -> anyhow::Result<()> {
+    log::debug!("Dump file will be [{}].", path.display());
+    let mut dump =
+        DumpFile::create(path, mode).with_context(|| format!("creating {}", path.display()))?;
+    let out = ctx
+        .runner()
+        .run_into(argv, &mut dump)
+        .with_context(|| format!("writing {}", path.display()))?;
+    if !out.status.success() {
+        if let Some(mut msg) = failed(out.code()) {
+            if !out.stderr.is_empty() {
+                msg.push_str(&format!(" {}", out.stderr.join(" / ")));
+            }
+            anyhow::bail!(msg);
+        }
+    }
+    dump.finish(ctx.ownership())
+        .with_context(|| format!("finishing {}", path.display()))
+}
+
+/// A `validate` problem when `program` (after `<override>`) cannot be found.
+pub(crate) fn tool_problem(runner: &CommandRunner, program: &str, what: &str) -> Option<String> {
+    let resolved = runner.resolve(program);
+    which(resolved)
+        .filter(|p| p.is_file())
+        .is_none()
+        .then(|| format!("{what}: the program [{resolved}] is not installed or not on the PATH."))
+}
