@@ -210,14 +210,13 @@ fn a_week_of_incremental_dumps_matches_cback3_and_loads_back() {
 
     // Cedar's dumps of `main` (none-compressed, incremental), loaded in
     // revision order, rebuild it.
+    let main_name = format!(
+        "-{}.txt",
+        &main.display().to_string().replace('/', "-")[1..]
+    );
     let mut parts: Vec<(u64, String)> = ours
         .keys()
-        .filter(|n| {
-            n.ends_with(&format!(
-                "{}.txt",
-                main.display().to_string().replace('/', "-")[1..].to_string()
-            ))
-        })
+        .filter(|n| n.ends_with(&main_name))
         .map(|n| {
             let first = n["svndump-".len()..]
                 .split(':')
