@@ -337,6 +337,95 @@ pub fn dump_int(value: i64) -> Vec<u8> {
     format!("I{value}\n.").into_bytes()
 }
 
+/// The ten bytes of a naive `datetime.datetime`'s pickled state: year
+/// (big-endian), month, day, hour, minute, second, microsecond (3 bytes).
+fn datetime_state(dt: &chrono::NaiveDateTime) -> [u8; 10] {
+    use chrono::{Datelike, Timelike};
+    let y = u16::try_from(dt.year()).unwrap_or(0).to_be_bytes();
+    let us = (dt.nanosecond() / 1000).min(999_999).to_be_bytes();
+    [
+        y[0],
+        y[1],
+        dt.month() as u8,
+        dt.day() as u8,
+        dt.hour() as u8,
+        dt.minute() as u8,
+        dt.second() as u8,
+        us[1],
+        us[2],
+        us[3],
+    ]
+}
+
+/// Pickles a naive `datetime.datetime` exactly as Python 3's
+/// `pickle.dump(dt, f, 0)` does (Cedar's mbox last-run state): the state
+/// bytes go through `_codecs.encode(str, "latin1")`.
+pub fn dump_datetime(dt: &chrono::NaiveDateTime) -> Vec<u8> {
+    let mut out = b"cdatetime\ndatetime\np0\n(c_codecs\nencode\np1\n(V".to_vec();
+    for b in datetime_state(dt) {
+        match b {
+            b'\\' | 0 | b'\n' | b'\r' | 0x1a => {
+                out.extend_from_slice(format!("\\u{:04x}", b).as_bytes())
+            }
+            // raw-unicode-escape writes code points below 256 as one byte.
+            b => out.push(b),
+        }
+    }
+    out.extend_from_slice(b"\np2\nVlatin1\np3\ntp4\nRp5\ntp6\nRp7\n.");
+    out
+}
+
+/// Loads a pickled naive `datetime.datetime`: Python 3's protocol 0 (the
+/// state through `_codecs.encode`) or Python 2's (the state as a byte
+/// string), as Cedar 3 and Cedar 2 wrote the mbox last-run state. Only
+/// that shape is accepted; nothing in the data is executed.
+pub fn load_datetime(data: &[u8]) -> anyhow::Result<chrono::NaiveDateTime> {
+    let mut r = Reader { data, pos: 0 };
+    let skip_memo = |r: &mut Reader<'_>| -> anyhow::Result<()> {
+        if r.data.get(r.pos) == Some(&b'p') {
+            r.take(1)?;
+            r.line()?;
+        }
+        Ok(())
+    };
+    let expect = |r: &mut Reader<'_>, what: &[u8]| -> anyhow::Result<()> {
+        if r.take(what.len())? != what {
+            bail!("not a pickled datetime (at byte {})", r.pos - what.len());
+        }
+        Ok(())
+    };
+    expect(&mut r, b"cdatetime\ndatetime\n")?;
+    skip_memo(&mut r)?;
+    expect(&mut r, b"(")?;
+    let state = match r.take(1)?[0] {
+        b'c' => {
+            expect(&mut r, b"_codecs\nencode\n")?;
+            skip_memo(&mut r)?;
+            expect(&mut r, b"(V")?;
+            let text = String::from_utf8(raw_unicode_escape(r.line()?)?)?;
+            text.chars()
+                .map(|c| u8::try_from(u32::from(c)).context("state is not latin-1"))
+                .collect::<anyhow::Result<Vec<u8>>>()?
+        }
+        b'S' => {
+            r.pos -= 1;
+            r.take(1)?;
+            python_string_literal(r.line()?)?
+        }
+        other => bail!("not a pickled datetime (opcode {other:#04x})"),
+    };
+    if data.last() != Some(&b'.') {
+        bail!("truncated pickle");
+    }
+    let [y0, y1, mo, d, h, mi, s, u0, u1, u2] = <[u8; 10]>::try_from(state.as_slice())
+        .map_err(|_| anyhow::anyhow!("datetime state is {} bytes, not 10", state.len()))?;
+    let year = i32::from(u16::from_be_bytes([y0, y1]));
+    let micro = u32::from_be_bytes([0, u0, u1, u2]);
+    chrono::NaiveDate::from_ymd_opt(year, mo.into(), d.into())
+        .and_then(|date| date.and_hms_micro_opt(h.into(), mi.into(), s.into(), micro))
+        .context("datetime state out of range")
+}
+
 #[cfg(test)]
 mod scalar_tests {
     use super::*;
@@ -352,5 +441,22 @@ mod scalar_tests {
         assert_eq!(load_int(b"\x80\x04J\xff\xff\xff\xff.").unwrap(), -1);
         assert!(load_int(b"I17\n").is_err());
         assert!(load_int(b"Vx\n.").is_err());
+    }
+
+    #[test]
+    fn datetimes_match_python3_and_load_python2() {
+        let dt = chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
+            .unwrap()
+            .and_hms_micro_opt(12, 0, 0, 123_456)
+            .unwrap();
+        // pickle.dumps(datetime.datetime(2026,12,1,12,0,0,123456), 0)
+        let py3 = b"cdatetime\ndatetime\np0\n(c_codecs\nencode\np1\n(V\x07\xea\x0c\x01\x0c\\u0000\\u0000\x01\xe2@\np2\nVlatin1\np3\ntp4\nRp5\ntp6\nRp7\n.";
+        assert_eq!(dump_datetime(&dt), py3);
+        assert_eq!(load_datetime(py3).unwrap(), dt);
+        let py2 =
+            b"cdatetime\ndatetime\np1\n(S'\\x07\\xea\\x0c\\x01\\x0c\\x00\\x00\\x01\\xe2@'\ntRp2\n.";
+        assert_eq!(load_datetime(py2).unwrap(), dt);
+        assert!(load_datetime(b"I17\n.").is_err());
+        assert!(load_datetime(&py3[..py3.len() - 1]).is_err());
     }
 }

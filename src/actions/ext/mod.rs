@@ -16,6 +16,7 @@ pub(crate) mod postgresql;
 pub(crate) mod subversion;
 pub(crate) mod sysinfo;
 
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -24,10 +25,11 @@ use anyhow::Context;
 
 use super::ActionContext;
 use crate::config::extensions::CompressMode;
-use crate::config::CollectMode;
+use crate::config::{CollectMode, DumpDir};
 use crate::engine::atomic::Partial;
 use crate::engine::compress::{Bzip2Writer, GzipWriter};
 use crate::engine::util::{change_ownership, which};
+use crate::engine::walk::{Walk, WalkOptions};
 use crate::exec::CommandRunner;
 
 /// Cedar's message when an extension runs without `<options>`/`<collect>`.
@@ -146,6 +148,26 @@ pub(crate) fn dump_command(
     }
     dump.finish(ctx.ownership())
         .with_context(|| format!("finishing {}", path.display()))
+}
+
+/// The entries directly in `dir` (Cedar's non-recursive `addDirContents`)
+/// less its exclusions (`rel_path`s joined to it, anchored patterns), under
+/// the walk's other `rules`.
+pub(crate) fn dir_entries(dir: &DumpDir, rules: WalkOptions) -> anyhow::Result<Vec<PathBuf>> {
+    let base = OsString::from(&dir.item.path);
+    let exclude_paths = dir
+        .relative_exclude_paths
+        .iter()
+        .map(|rel| crate::py::path::join(&base, OsString::from(rel).as_os_str()))
+        .collect();
+    let mut walk = Walk::new(WalkOptions {
+        exclude_paths,
+        exclude_patterns: dir.exclude_patterns.clone(),
+        ..rules
+    });
+    walk.add_dir_contents(&base, false, false, 0, false)
+        .with_context(|| format!("listing directory {}", dir.item.path))?;
+    Ok(walk.into_items().into_iter().map(PathBuf::from).collect())
 }
 
 /// A `validate` problem when `program` (after `<override>`) cannot be found.

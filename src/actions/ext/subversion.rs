@@ -13,17 +13,16 @@
 //! back with `svnadmin load` to the same repository. The repository `type`
 //! (BDB, FSFS) is informational, as in Cedar: svnadmin knows.
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
-use super::{collect_dir, compressed_name, due, dump_command, tool_problem};
+use super::{collect_dir, compressed_name, dir_entries, due, dump_command, tool_problem};
 use crate::actions::ActionContext;
 use crate::config::{CollectMode, DumpItem, SubversionSettings};
 use crate::engine::atomic;
 use crate::engine::util::{change_ownership, normalized_path};
-use crate::engine::walk::{Walk, WalkOptions};
+use crate::engine::walk::WalkOptions;
 use crate::exec::CommandRunner;
 use crate::py::pickle;
 
@@ -59,25 +58,14 @@ pub(crate) fn run(ctx: &ActionContext<'_>, s: &SubversionSettings) -> anyhow::Re
 }
 
 /// The repositories directly inside `dir`: its subdirectories (not files,
-/// not symlinks), less the exclusions, as Cedar's non-recursive listing.
+/// not symlinks), less the exclusions.
 fn repositories_in(dir: &crate::config::DumpDir) -> anyhow::Result<Vec<String>> {
-    let base = OsString::from(&dir.item.path);
-    let exclude_paths = dir
-        .relative_exclude_paths
-        .iter()
-        .map(|rel| crate::py::path::join(&base, OsString::from(rel).as_os_str()))
-        .collect();
-    let mut walk = Walk::new(WalkOptions {
-        exclude_paths,
-        exclude_patterns: dir.exclude_patterns.clone(),
+    let rules = WalkOptions {
         exclude_files: true,
         exclude_links: true,
         ..Default::default()
-    });
-    walk.add_dir_contents(&base, false, false, 0, false)
-        .with_context(|| format!("listing repository directory {}", dir.item.path))?;
-    Ok(walk
-        .into_items()
+    };
+    Ok(dir_entries(dir, rules)?
         .into_iter()
         .map(|p| p.to_string_lossy().into_owned())
         .collect())
