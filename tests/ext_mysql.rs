@@ -30,7 +30,6 @@ const STARTUP: Duration = Duration::from_secs(60);
 /// A MariaDB server of this test's own; shut down on drop.
 struct Server {
     child: Child,
-    socket: PathBuf,
     home: PathBuf,
 }
 
@@ -80,11 +79,7 @@ impl Server {
             format!("[client]\nsocket={}\n", socket.display()),
         )
         .unwrap();
-        let s = Server {
-            child,
-            socket,
-            home,
-        };
+        let s = Server { child, home };
         let start = Instant::now();
         loop {
             let ping = s.client("mariadb-admin", &["-uroot", "ping"]);
