@@ -216,11 +216,10 @@ fn round(b: &Bench, cb3: &Path, server: &Server, section: &str, expect: &[&str])
         );
     }
     for name in ours.keys() {
-        assert_eq!(
-            comparable(&decompressed(&b.collect(Who::Cedar).join(name))),
-            comparable(&decompressed(&b.collect(Who::Cb3).join(name))),
-            "{name}"
-        );
+        let c = comparable(&decompressed(&b.collect(Who::Cedar).join(name)));
+        let a = comparable(&decompressed(&b.collect(Who::Cb3).join(name)));
+        assert!(c.len() > 500, "{name} is too short");
+        assert!(c == a, "{name}: cedar's and cback3's dumps differ");
     }
     ours.keys().map(|n| b.collect(Who::Cedar).join(n)).collect()
 }
