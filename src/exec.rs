@@ -3,8 +3,8 @@
 //! name resolved through the config's `<override>` list, stdout and stderr
 //! merged and logged line by line (to the log file only with `-O`/`-d`).
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
+use std::collections::{HashMap, VecDeque};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, ExitStatus, Stdio};
 
 /// `log` target for the output of executed commands; the logger writes it
@@ -57,6 +57,46 @@ impl CommandOutput {
     }
 }
 
+/// The locale variables Cedar's `sanitizeEnvironment` removes before it runs
+/// a command whose output it keeps (it also sets a present `LANG` to `C`).
+const LOCALE_VARS: [&str; 13] = [
+    "LC_ADDRESS",
+    "LC_ALL",
+    "LC_COLLATE",
+    "LC_CTYPE",
+    "LC_IDENTIFICATION",
+    "LC_MEASUREMENT",
+    "LC_MESSAGES",
+    "LC_MONETARY",
+    "LC_NAME",
+    "LC_NUMERIC",
+    "LC_PAPER",
+    "LC_TELEPHONE",
+    "LC_TIME",
+];
+
+/// How many stderr lines [`CommandRunner::run_into`] keeps for messages.
+const STDERR_TAIL: usize = 20;
+
+/// The result of [`CommandRunner::run_into`]: the status, the bytes of
+/// stdout written, and the last lines of stderr.
+#[derive(Debug)]
+pub struct StreamedOutput {
+    /// How the process ended.
+    pub status: ExitStatus,
+    /// Bytes of stdout copied to the output.
+    pub bytes: u64,
+    /// The last stderr lines (at most 20), for error messages.
+    pub stderr: Vec<String>,
+}
+
+impl StreamedOutput {
+    /// The exit code as Cedar reports it (a signal death counts as -1).
+    pub fn code(&self) -> i32 {
+        self.status.code().unwrap_or(-1)
+    }
+}
+
 /// Resolves command names through `<override>` entries and runs them.
 #[derive(Debug, Clone, Default)]
 pub struct CommandRunner {
@@ -77,23 +117,34 @@ impl CommandRunner {
             .unwrap_or(command)
     }
 
-    /// Runs `argv` (program first), without a shell, merging stderr into the
-    /// captured output. Fails only when the program cannot be started.
-    pub fn run(&self, argv: &[String]) -> std::io::Result<CommandOutput> {
+    /// The command for `argv` (program resolved, arguments added, logged as
+    /// Cedar logs it) and the program's name for messages.
+    fn command(&self, argv: &[String]) -> std::io::Result<(Command, String)> {
         let (program, args) = argv.split_first().ok_or_else(|| {
             std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty command line")
         })?;
         let program = self.resolve(program);
         log::debug!("Executing command {program:?} with args {args:?}.");
         log::info!(target: OUTPUT_TARGET, "Executing command {program:?} with args {args:?}.");
+        let mut command = Command::new(program);
+        command.args(args);
+        Ok((command, program.to_string()))
+    }
+
+    /// Runs `argv` (program first), without a shell, merging stderr into the
+    /// captured output. Fails only when the program cannot be started.
+    pub fn run(&self, argv: &[String]) -> std::io::Result<CommandOutput> {
+        let (mut command, program) = self.command(argv)?;
         let (reader, writer) = std::io::pipe()?;
-        let mut child = Command::new(program)
-            .args(args)
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(writer.try_clone()?)
             .stderr(writer)
             .spawn()
             .map_err(|e| std::io::Error::new(e.kind(), format!("cannot run {program}: {e}")))?;
+        // The command holds the pipe's write ends: close ours, or the read
+        // below never sees the end.
+        drop(command);
         let mut lines = Vec::new();
         for line in BufReader::new(reader).split(b'\n') {
             let line = String::from_utf8_lossy(&line?).into_owned();
@@ -102,6 +153,75 @@ impl CommandRunner {
         }
         let status = child.wait()?;
         Ok(CommandOutput { status, lines })
+    }
+
+    /// Runs `argv` with its stdout streamed into `out` (constant memory),
+    /// as Cedar's `executeCommand(..., ignoreStderr=True, outputFile=...)`
+    /// does for dumps: the locale reset to `C`, stderr kept apart (logged
+    /// with the command output, its tail returned). When writing to `out`
+    /// fails, the command is killed and the write error returned.
+    pub fn run_into(
+        &self,
+        argv: &[String],
+        out: &mut dyn Write,
+    ) -> std::io::Result<StreamedOutput> {
+        let (mut command, program) = self.command(argv)?;
+        for var in LOCALE_VARS {
+            command.env_remove(var);
+        }
+        if std::env::var_os("LANG").is_some() {
+            command.env("LANG", "C");
+        }
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot run {program}: {e}")))?;
+        let stderr = child.stderr.take().map(|err| {
+            std::thread::spawn(move || {
+                let mut tail = VecDeque::with_capacity(STDERR_TAIL);
+                for line in BufReader::new(err).split(b'\n').map_while(Result::ok) {
+                    let line = String::from_utf8_lossy(&line).into_owned();
+                    log::info!(target: OUTPUT_TARGET, "{line}");
+                    if tail.len() == STDERR_TAIL {
+                        tail.pop_front();
+                    }
+                    tail.push_back(line);
+                }
+                Vec::from(tail)
+            })
+        });
+        let copied = match child.stdout.take() {
+            Some(mut stdout) => copy_out(&mut stdout, out),
+            None => Ok(0),
+        };
+        if copied.is_err() {
+            let _ = child.kill();
+        }
+        let status = child.wait()?;
+        let stderr = stderr.and_then(|t| t.join().ok()).unwrap_or_default();
+        Ok(StreamedOutput {
+            status,
+            bytes: copied?,
+            stderr,
+        })
+    }
+}
+
+/// `io::copy` that retries interrupted reads and reports the bytes copied.
+fn copy_out(from: &mut dyn Read, to: &mut dyn Write) -> std::io::Result<u64> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        to.write_all(&buf[..n])?;
+        total += n as u64;
     }
 }
 
@@ -153,5 +273,24 @@ mod tests {
             .expect("override runs");
         assert_eq!(out.lines, ["hi"]);
         assert!(runner.run(&["/nonexistent/cmd".into()]).is_err());
+        let mut out = Vec::new();
+        let streamed = runner
+            .run_into(
+                &[
+                    "sh".into(),
+                    "-c".into(),
+                    "echo $LC_ALL-$LANG; echo e >&2; exit 2".into(),
+                ],
+                &mut out,
+            )
+            .expect("sh runs");
+        assert_eq!(streamed.code(), 2);
+        assert_eq!(streamed.stderr, ["e"]);
+        let lang = if std::env::var_os("LANG").is_some() {
+            "C"
+        } else {
+            ""
+        };
+        assert_eq!(out, format!("-{lang}\n").as_bytes());
     }
 }

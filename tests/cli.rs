@@ -286,10 +286,11 @@ fn unimplemented_actions_fail_with_exit_six() {
     let s = Setup::new();
     s.config(
         "",
-        r#"<extensions><action><name>sysinfo</name><module>CedarBackup3.extend.sysinfo</module>
-           <function>executeAction</function><index>50</index></action></extensions>"#,
+        r#"<extensions><action><name>split</name><module>CedarBackup3.extend.split</module>
+           <function>executeAction</function><index>50</index></action></extensions>
+           <split><size_limit>1 MB</size_limit><split_size>100 KB</split_size></split>"#,
     );
-    let out = s.run(&["sysinfo"]);
+    let out = s.run(&["split"]);
     assert_eq!(code(&out), 6);
     assert!(stderr(&out).contains("not implemented"), "{}", stderr(&out));
 }

@@ -1,23 +1,50 @@
 //! Extended actions: the runner every row of [`crate::action::EXTENSIONS`]
-//! names. No bundled extension has a native implementation in this version
-//! of cedar yet, so running one fails the action (exit 6) naming it, after
-//! its section was checked as the extension itself would.
+//! names. The collecting extensions (sysinfo, mysql, postgresql,
+//! subversion, mbox) run natively ([`super::ext`]); the others fail the
+//! action (exit 6) naming themselves, after their section was checked as
+//! the extension itself would.
 
 use anyhow::bail;
 
-use super::ActionContext;
-use crate::config::{ExtendedActionSettings, ExtensionSettings};
+use super::{ext, ActionContext};
+use crate::config::{ExtendedActionSettings, ExtensionSettings as S, Settings};
+use crate::exec::CommandRunner;
 
 /// Runs the extended action `action` with its checked section.
 pub fn run(
     action: &ExtendedActionSettings,
-    _section: &ExtensionSettings,
-    _ctx: &ActionContext<'_>,
+    section: &S,
+    ctx: &ActionContext<'_>,
 ) -> anyhow::Result<()> {
-    bail!(
-        "extension [{}] ({}, native {}) is not implemented yet in this version of cedar",
-        action.name,
-        action.module,
-        action.extension.module_name()
-    )
+    match section {
+        S::Sysinfo => ext::sysinfo::run(ctx),
+        S::Mysql(s) => ext::mysql::run(ctx, s),
+        S::Postgresql(s) => ext::postgresql::run(ctx, s),
+        S::Subversion(s) => ext::subversion::run(ctx, s),
+        S::Mbox(s) => ext::mbox::run(ctx, s),
+        S::Encrypt(_) | S::Split(_) | S::Capacity(_) | S::AmazonS3(_) => bail!(
+            "extension [{}] ({}, native {}) is not implemented yet in this version of cedar",
+            action.name,
+            action.module,
+            action.extension.module_name()
+        ),
+    }
+}
+
+/// What `validate` reports for an extended action whose section checked
+/// out: the tools it runs that are missing, the servers that do not
+/// answer, or that it is not implemented.
+pub fn validate(action: &ExtendedActionSettings, section: &S, settings: &Settings) -> Vec<String> {
+    let runner = CommandRunner::new(settings.options.overrides.clone());
+    match section {
+        S::Sysinfo => ext::sysinfo::validate(&runner),
+        S::Mysql(s) => ext::mysql::validate(&runner, s),
+        S::Postgresql(s) => ext::postgresql::validate(&runner, s),
+        S::Subversion(s) => ext::subversion::validate(&runner, s),
+        S::Mbox(s) => ext::mbox::validate(s),
+        S::Encrypt(_) | S::Split(_) | S::Capacity(_) | S::AmazonS3(_) => vec![format!(
+            "Extension [{}] ({}) is not implemented in this version of cedar.",
+            action.name, action.module
+        )],
+    }
 }

@@ -6,6 +6,7 @@
 //! [`crate::engine`].
 
 pub mod collect;
+pub(crate) mod ext;
 pub(crate) mod extension;
 pub mod initialize;
 pub mod managed;

@@ -70,13 +70,10 @@ pub fn environment_problems(settings: &Settings) -> Vec<String> {
         // Cedar's extensions check their own section only when they run;
         // reporting it here saves a failed night. (Modules were resolved
         // when the configuration was loaded.)
-        if let Err(e) = action.extension.check(config) {
-            problems.extend(e.problems());
+        match action.extension.check(config) {
+            Err(e) => problems.extend(e.problems()),
+            Ok(section) => problems.extend(super::extension::validate(action, &section, settings)),
         }
-        problems.push(format!(
-            "Extension [{}] ({}) is not implemented in this version of cedar.",
-            action.name, action.module
-        ));
     }
     problems
 }
@@ -276,10 +273,6 @@ mod tests {
             problems
                 .iter()
                 .any(|p| p.contains("mysql") && p.contains("zip")),
-            "{problems:?}"
-        );
-        assert!(
-            problems.iter().any(|p| p.contains("not implemented")),
             "{problems:?}"
         );
     }

@@ -286,3 +286,177 @@ pub fn load_str_dict(data: &[u8]) -> anyhow::Result<HashMap<OsString, String>> {
         _ => bail!("pickle does not hold a single dict"),
     }
 }
+
+/// Loads a pickled `int`, as Cedar's subversion extension keeps the last
+/// revision it dumped: protocol 0 (`I17\n.`, Python 2's `L17L\n.`) or the
+/// binary opcodes of later protocols.
+pub fn load_int(data: &[u8]) -> anyhow::Result<i64> {
+    let mut r = Reader { data, pos: 0 };
+    if data.first() == Some(&0x80) {
+        r.take(2)?;
+    }
+    let op = r.take(1)?[0];
+    let value = match op {
+        b'I' | b'L' => {
+            let line = std::str::from_utf8(r.line()?)?;
+            let digits = line.strip_suffix('L').unwrap_or(line);
+            match digits {
+                "00" => 0,
+                "01" => 1,
+                d => d.parse().context("bad integer")?,
+            }
+        }
+        b'K' => i64::from(r.take(1)?[0]),
+        b'M' => i64::try_from(r.le(2)?)?,
+        b'J' => i64::from(r.le(4)? as u32 as i32),
+        other => bail!("not a pickled integer (opcode {other:#04x})"),
+    };
+    // An optional memo PUT, then STOP.
+    let mut op = r.take(1)?[0];
+    match op {
+        b'p' => {
+            r.line()?;
+            op = r.take(1)?[0];
+        }
+        b'q' | 0x94 => {
+            if op == b'q' {
+                r.take(1)?;
+            }
+            op = r.take(1)?[0];
+        }
+        _ => {}
+    }
+    if op != b'.' {
+        bail!("unexpected data after the integer");
+    }
+    Ok(value)
+}
+
+/// Pickles an `int` exactly as Python's `pickle.dump(n, f, 0)` does.
+pub fn dump_int(value: i64) -> Vec<u8> {
+    format!("I{value}\n.").into_bytes()
+}
+
+/// The ten bytes of a naive `datetime.datetime`'s pickled state: year
+/// (big-endian), month, day, hour, minute, second, microsecond (3 bytes).
+fn datetime_state(dt: &chrono::NaiveDateTime) -> [u8; 10] {
+    use chrono::{Datelike, Timelike};
+    let y = u16::try_from(dt.year()).unwrap_or(0).to_be_bytes();
+    let us = (dt.nanosecond() / 1000).min(999_999).to_be_bytes();
+    [
+        y[0],
+        y[1],
+        dt.month() as u8,
+        dt.day() as u8,
+        dt.hour() as u8,
+        dt.minute() as u8,
+        dt.second() as u8,
+        us[1],
+        us[2],
+        us[3],
+    ]
+}
+
+/// Pickles a naive `datetime.datetime` exactly as Python 3's
+/// `pickle.dump(dt, f, 0)` does (Cedar's mbox last-run state): the state
+/// bytes go through `_codecs.encode(str, "latin1")`.
+pub fn dump_datetime(dt: &chrono::NaiveDateTime) -> Vec<u8> {
+    let mut out = b"cdatetime\ndatetime\np0\n(c_codecs\nencode\np1\n(V".to_vec();
+    for b in datetime_state(dt) {
+        match b {
+            b'\\' | 0 | b'\n' | b'\r' | 0x1a => {
+                out.extend_from_slice(format!("\\u{:04x}", b).as_bytes())
+            }
+            // raw-unicode-escape writes code points below 256 as one byte.
+            b => out.push(b),
+        }
+    }
+    out.extend_from_slice(b"\np2\nVlatin1\np3\ntp4\nRp5\ntp6\nRp7\n.");
+    out
+}
+
+/// Loads a pickled naive `datetime.datetime`: Python 3's protocol 0 (the
+/// state through `_codecs.encode`) or Python 2's (the state as a byte
+/// string), as Cedar 3 and Cedar 2 wrote the mbox last-run state. Only
+/// that shape is accepted; nothing in the data is executed.
+pub fn load_datetime(data: &[u8]) -> anyhow::Result<chrono::NaiveDateTime> {
+    let mut r = Reader { data, pos: 0 };
+    let skip_memo = |r: &mut Reader<'_>| -> anyhow::Result<()> {
+        if r.data.get(r.pos) == Some(&b'p') {
+            r.take(1)?;
+            r.line()?;
+        }
+        Ok(())
+    };
+    let expect = |r: &mut Reader<'_>, what: &[u8]| -> anyhow::Result<()> {
+        if r.take(what.len())? != what {
+            bail!("not a pickled datetime (at byte {})", r.pos - what.len());
+        }
+        Ok(())
+    };
+    expect(&mut r, b"cdatetime\ndatetime\n")?;
+    skip_memo(&mut r)?;
+    expect(&mut r, b"(")?;
+    let state = match r.take(1)?[0] {
+        b'c' => {
+            expect(&mut r, b"_codecs\nencode\n")?;
+            skip_memo(&mut r)?;
+            expect(&mut r, b"(V")?;
+            let text = String::from_utf8(raw_unicode_escape(r.line()?)?)?;
+            text.chars()
+                .map(|c| u8::try_from(u32::from(c)).context("state is not latin-1"))
+                .collect::<anyhow::Result<Vec<u8>>>()?
+        }
+        b'S' => {
+            r.pos -= 1;
+            r.take(1)?;
+            python_string_literal(r.line()?)?
+        }
+        other => bail!("not a pickled datetime (opcode {other:#04x})"),
+    };
+    if data.last() != Some(&b'.') {
+        bail!("truncated pickle");
+    }
+    let [y0, y1, mo, d, h, mi, s, u0, u1, u2] = <[u8; 10]>::try_from(state.as_slice())
+        .map_err(|_| anyhow::anyhow!("datetime state is {} bytes, not 10", state.len()))?;
+    let year = i32::from(u16::from_be_bytes([y0, y1]));
+    let micro = u32::from_be_bytes([0, u0, u1, u2]);
+    chrono::NaiveDate::from_ymd_opt(year, mo.into(), d.into())
+        .and_then(|date| date.and_hms_micro_opt(h.into(), mi.into(), s.into(), micro))
+        .context("datetime state out of range")
+}
+
+#[cfg(test)]
+mod scalar_tests {
+    use super::*;
+
+    #[test]
+    fn ints_round_trip_in_every_protocol() {
+        assert_eq!(dump_int(17), b"I17\n.");
+        assert_eq!(load_int(b"I17\n.").unwrap(), 17);
+        assert_eq!(load_int(b"L17L\n.").unwrap(), 17);
+        assert_eq!(load_int(b"I-1\n.").unwrap(), -1);
+        assert_eq!(load_int(b"\x80\x04K\x11.").unwrap(), 17);
+        assert_eq!(load_int(b"\x80\x04M\x00\x01.").unwrap(), 256);
+        assert_eq!(load_int(b"\x80\x04J\xff\xff\xff\xff.").unwrap(), -1);
+        assert!(load_int(b"I17\n").is_err());
+        assert!(load_int(b"Vx\n.").is_err());
+    }
+
+    #[test]
+    fn datetimes_match_python3_and_load_python2() {
+        let dt = chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
+            .unwrap()
+            .and_hms_micro_opt(12, 0, 0, 123_456)
+            .unwrap();
+        // pickle.dumps(datetime.datetime(2026,12,1,12,0,0,123456), 0)
+        let py3 = b"cdatetime\ndatetime\np0\n(c_codecs\nencode\np1\n(V\x07\xea\x0c\x01\x0c\\u0000\\u0000\x01\xe2@\np2\nVlatin1\np3\ntp4\nRp5\ntp6\nRp7\n.";
+        assert_eq!(dump_datetime(&dt), py3);
+        assert_eq!(load_datetime(py3).unwrap(), dt);
+        let py2 =
+            b"cdatetime\ndatetime\np1\n(S'\\x07\\xea\\x0c\\x01\\x0c\\x00\\x00\\x01\\xe2@'\ntRp2\n.";
+        assert_eq!(load_datetime(py2).unwrap(), dt);
+        assert!(load_datetime(b"I17\n.").is_err());
+        assert!(load_datetime(&py3[..py3.len() - 1]).is_err());
+    }
+}
