@@ -63,9 +63,11 @@ fn reports_sessions_and_msinfo_of_a_disc_left_in_the_drive() {
     assert_eq!(field(&out, "Profile"), "CD-RW (000Ah)");
     assert_eq!(field(&out, "Medium"), "appendable, rewritable");
     assert_eq!(field(&out, "Sessions"), "2");
-    assert_eq!(field(&out, "Last session start"), "11700");
-    assert_eq!(field(&out, "msinfo"), "11700,18900");
-    assert_eq!(field(&out, "Free blocks"), "313900 blocks (613.1 MiB)");
+    // Each 300-block TAO track ends with 2 run-out blocks; then the lead-out,
+    // the next lead-in and pregap.
+    assert_eq!(field(&out, "Last session start"), "11702");
+    assert_eq!(field(&out, "msinfo"), "11702,18904");
+    assert_eq!(field(&out, "Free blocks"), "313896 blocks (613.1 MiB)");
 }
 
 #[test]

@@ -653,7 +653,7 @@ pub(super) fn format_capacities(m: Option<&Medium>, cdb: &[u8], data: DataPhase<
     Ok(put(data, usize::from(cmd.alloc), &reply.encode()))
 }
 
-fn capabilities(locked: bool, underrun_protection: bool) -> Capabilities {
+fn capabilities(locked: bool, underrun_protection: bool, buffer_bytes: u32) -> Capabilities {
     Capabilities {
         read: ReadCaps::CD_R | ReadCaps::CD_RW | ReadCaps::DVD_ROM | ReadCaps::DVD_R,
         write: WriteCaps::CD_R | WriteCaps::CD_RW | WriteCaps::DVD_R | WriteCaps::TEST_WRITE,
@@ -663,7 +663,7 @@ fn capabilities(locked: bool, underrun_protection: bool) -> Capabilities {
         eject: true,
         locked,
         max_read_speed: 7056,
-        buffer_kib: (BUFFER_BYTES / 1024) as u16,
+        buffer_kib: u16::try_from(buffer_bytes / 1024).unwrap_or(u16::MAX),
         current_write_speed: 7056,
         write_speeds: vec![7056, 5645, 2822],
     }
@@ -697,6 +697,8 @@ pub(super) struct Traits {
     pub underrun_protection: bool,
     /// The tray is locked (PREVENT MEDIUM REMOVAL).
     pub locked: bool,
+    /// Size of the drive's buffer (page 2A).
+    pub buffer_bytes: u32,
 }
 
 pub(super) fn mode_sense(
@@ -706,7 +708,7 @@ pub(super) fn mode_sense(
     data: DataPhase<'_>,
 ) -> Reply {
     let (page_len, locked) = (traits.write_page_len, traits.locked);
-    let caps = || capabilities(locked, traits.underrun_protection).to_page();
+    let caps = || capabilities(locked, traits.underrun_protection, traits.buffer_bytes).to_page();
     // Both sizes ask the same question; only the reply header differs.
     let (control, page, alloc, six) = if cdb[0] == ModeSense6::OPCODE {
         let c = ModeSense6::decode(cdb).map_err(|_| INVALID_FIELD)?;
@@ -744,11 +746,11 @@ pub(super) fn mode_sense(
     Ok(put(data, usize::from(alloc), &bytes))
 }
 
-pub(super) fn buffer_capacity(cdb: &[u8], data: DataPhase<'_>) -> Reply {
+pub(super) fn buffer_capacity(cdb: &[u8], buffer_bytes: u32, data: DataPhase<'_>) -> Reply {
     let cmd = ReadBufferCapacity::decode(cdb).map_err(|_| INVALID_FIELD)?;
     let reply = BufferCapacity {
-        length: BUFFER_BYTES,
-        available: BUFFER_BYTES,
+        length: buffer_bytes,
+        available: buffer_bytes,
     };
     Ok(put(data, usize::from(cmd.alloc), &reply.encode()))
 }

@@ -41,12 +41,17 @@ impl DriveState {
                 s += &format!("session {}\n", if sess.closed { "closed" } else { "open" });
                 for t in &sess.tracks {
                     s += &format!(
-                        "track {} {} {} {}{}\n",
+                        "track {} {} {} {}{}{}\n",
                         t.start,
                         t.written,
                         t.reserved,
                         if t.closed { "closed" } else { "open" },
-                        if t.damaged { " damaged" } else { "" }
+                        if t.damaged { " damaged" } else { "" },
+                        if t.run_out > 0 {
+                            format!(" run-out {}", t.run_out)
+                        } else {
+                            String::new()
+                        }
                     );
                 }
             }
@@ -122,7 +127,11 @@ impl DriveState {
                                 written: num(words.get(2))?,
                                 reserved: num(words.get(3))?,
                                 closed: words.get(4) == Some(&"closed"),
-                                damaged: words.get(5) == Some(&"damaged"),
+                                damaged: words[5.min(words.len())..].contains(&"damaged"),
+                                run_out: match words.iter().position(|w| *w == "run-out") {
+                                    Some(i) => num(words.get(i + 1))?,
+                                    None => 0,
+                                },
                             };
                             m.sessions.last_mut().ok_or_else(bad)?.tracks.push(t);
                         }
@@ -174,6 +183,7 @@ mod tests {
                 reserved: 0,
                 closed: true,
                 damaged: false,
+                run_out: 2,
             }],
             closed: true,
         });
@@ -184,6 +194,7 @@ mod tests {
                 reserved: 32,
                 closed: false,
                 damaged: true,
+                run_out: 0,
             }],
             closed: false,
         });
