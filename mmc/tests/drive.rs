@@ -156,7 +156,14 @@ fn overwritable_media_are_formatted_then_written_in_place() {
         d.format().unwrap();
         let info = d.medium_info().unwrap();
         assert_eq!(info.state, MediaState::Overwritable, "{}", media.name);
-        assert_eq!(info.capacity, media.capacity);
+        // BD-RE is formatted with the drive's default spare area (12288
+        // clusters of 32 blocks), as real drives offer it first.
+        let capacity = if media.profile == mmc::Profile::BdRe {
+            media.capacity - 0x3000 * 32
+        } else {
+            media.capacity
+        };
+        assert_eq!(info.capacity, capacity, "{}", media.name);
         assert!(info.erasable);
 
         let first = blocks(100, 1);
@@ -179,7 +186,7 @@ fn overwritable_media_are_formatted_then_written_in_place() {
         assert_eq!(read(&mut d, 0, 16), head);
         assert_eq!(read(&mut d, 16, 84), first[16 * 2048..]);
         let too_far = WriteOptions {
-            start: Some(media.capacity - 8),
+            start: Some(capacity - 8),
             ..WriteOptions::default()
         };
         let e = d

@@ -722,6 +722,73 @@ fn a_dvd_minus_r_track_leaves_a_link_block_before_the_next_in_its_session() {
 }
 
 #[test]
+fn bd_format_capacities_offer_a_full_format_first_and_the_spare_sizes() {
+    let be = |b: &[u8]| b.iter().fold(0u32, |a, &x| a << 8 | u32::from(x));
+    for (media, expected) in [
+        (
+            "bd-re",
+            vec![
+                (11_826_176, 0x00, 0x3000),
+                (11_826_176, 0x30, 0x3000),
+                (11_564_032, 0x30, 0x5000),
+                (12_088_320, 0x30, 0x1000),
+                (12_219_392, 0x31, 0x800),
+            ],
+        ),
+        (
+            "bd-r",
+            vec![
+                (11_826_176, 0x00, 0x3000),
+                (11_826_176, 0x32, 0),
+                (11_564_032, 0x32, 0),
+                (12_088_320, 0x32, 0),
+            ],
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut e = emulator(&image(&dir), media);
+        let mut buf = vec![0u8; 252];
+        raw(
+            &mut e,
+            &[0x23, 0, 0, 0, 0, 0, 0, 0, 252, 0],
+            DataPhase::FromDevice(&mut buf),
+        )
+        .unwrap();
+        let end = 4 + usize::from(buf[3]);
+        let offered: Vec<(u32, u8, u32)> = buf[12..end]
+            .chunks(8)
+            .map(|d| (be(&d[..4]), d[4] >> 2, be(&d[5..8])))
+            .collect();
+        assert_eq!(offered, expected, "{media}");
+    }
+    // The size a BD-RE is formatted to is what the host can address.
+    for (format, blocks) in [(0x30u8, 11_564_032u32), (0x31, 12_219_392)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut e = emulator(&image(&dir), "bd-re");
+        let mut list = vec![0, 0x02, 0, 8];
+        list.extend(blocks.to_be_bytes());
+        list.extend([format << 2, 0, 0, 0]);
+        raw(
+            &mut e,
+            &[0x04, 0x11, 0, 0, 0, 0],
+            DataPhase::ToDevice(&list),
+        )
+        .unwrap();
+        settle(&mut e);
+        let mut cap = vec![0u8; 8];
+        raw(
+            &mut e,
+            &[0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            DataPhase::FromDevice(&mut cap),
+        )
+        .unwrap();
+        assert_eq!(be(&cap[..4]), blocks - 1, "{format:#x}");
+        assert_eq!(raw_write(&mut e, blocks - 16, 16), Ok(16 * 2048));
+        assert_eq!(raw_write(&mut e, blocks, 16), Err((5, 0x21, 0)));
+    }
+}
+
+#[test]
 fn an_open_bd_r_session_has_a_toc() {
     let dir = tempfile::tempdir().unwrap();
     let mut e = emulator(&image(&dir), "bd-r");

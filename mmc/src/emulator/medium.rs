@@ -208,7 +208,17 @@ pub struct Medium {
     /// BD-R formatted with Pseudo-Overwrite (FORMAT 32h subtype 00b): feature
     /// 38h is current, and sessions can no longer be closed.
     pub pow: bool,
+    /// BD-RE: the user capacity FORMAT UNIT chose (the rest is spare area);
+    /// 0 for the whole disc.
+    pub formatted_size: u32,
 }
+
+/// Spare areas a BD drive offers in READ FORMAT CAPACITIES, in 32-block
+/// clusters: the default, the largest and the smallest, as drives report
+/// them for 25 GB BD-RE and BD-R (dvd+rw-mediainfo: "00h(3000):
+/// 11826176*2048", "30h(3000)", "30h(5000): 11564032", "30h(1000):
+/// 12088320", "31h(800): 12219392"; BD-R: 00h then three 32h).
+pub(crate) const BD_SPARE_CLUSTERS: [u32; 3] = [0x3000, 0x5000, 0x1000];
 
 fn align_up(v: u32, unit: u32) -> u32 {
     v.div_ceil(unit).saturating_mul(unit)
@@ -227,7 +237,24 @@ impl Medium {
             bg_format: BgFormat::None,
             formatted_end: 0,
             pow: false,
+            formatted_size: 0,
         }
+    }
+
+    /// The blocks a host can address: the disc's capacity, or on a BD-RE
+    /// formatted with spares the size that formatting chose.
+    pub fn user_capacity(&self) -> u32 {
+        match self.formatted_size {
+            0 => self.capacity,
+            n => n.min(self.capacity),
+        }
+    }
+
+    /// The user capacity left by a spare area of `clusters` (a small test
+    /// disc keeps at least seven eighths of its blocks).
+    pub fn with_spares(&self, clusters: u32) -> u32 {
+        let spare = clusters.saturating_mul(32).min(self.capacity / 8);
+        align_up(self.capacity - spare, 32).min(self.capacity)
     }
 
     /// Whether nothing is recorded (and, on overwritable media, not formatted).
@@ -591,8 +618,10 @@ impl Medium {
                 self.bg_format = BgFormat::Running;
                 Ok(())
             }
-            (Profile::BdRe, FORMAT_BD_RE | FORMAT_BD_RE_NO_SPARE) => {
+            (Profile::BdRe, FORMAT_FULL | FORMAT_BD_RE | FORMAT_BD_RE_NO_SPARE) => {
+                // The size chosen is the user capacity; the rest is spare.
                 self.formatted = true;
+                self.formatted_size = if blocks == 0 { self.capacity } else { blocks };
                 Ok(())
             }
             (
@@ -655,7 +684,7 @@ impl Medium {
             return false;
         };
         if self.profile.overwritable() {
-            return self.formatted && end <= self.capacity;
+            return self.formatted && end <= self.user_capacity();
         }
         let covered: u64 = self
             .tracks()
@@ -671,7 +700,9 @@ impl Medium {
     /// Last recorded block, if any.
     pub fn last_recorded(&self) -> Option<u32> {
         if self.profile.overwritable() {
-            return self.formatted.then(|| self.capacity.saturating_sub(1));
+            return self
+                .formatted
+                .then(|| self.user_capacity().saturating_sub(1));
         }
         self.tracks()
             .filter(|(_, _, t)| t.written > 0)

@@ -469,7 +469,7 @@ impl Emulator {
 
     fn capacity(&self, m: &Medium) -> u32 {
         self.capacity_limit
-            .map_or(m.capacity, |l| l.min(m.capacity))
+            .map_or(m.user_capacity(), |l| l.min(m.user_capacity()))
     }
 
     /// The disc, or the "no medium" sense a drive gives.

@@ -2,7 +2,7 @@
 //! CDB with the command layer's decoder, describes the disc with the command
 //! layer's response types, and returns their bytes.
 
-use super::medium::{Medium, Track, INVALID_FIELD};
+use super::medium::{Medium, Track, BD_SPARE_CLUSTERS, INVALID_FIELD};
 use super::Reply;
 use crate::cdb::config::{
     Configuration, EventStatus, Feature, GetConfiguration, GetEventStatusNotification, MediaEvent,
@@ -622,19 +622,41 @@ pub(super) fn format_capacities(m: Option<&Medium>, cdb: &[u8], data: DataPhase<
                 subtype: 0,
                 param,
             };
+            // BD: a full format with the default spares first (libburn
+            // insists on it), then the spare sizes, as drives list them.
+            let [default, most, least] = BD_SPARE_CLUSTERS;
+            let bd = |t: u8, clusters: u32, param: u32| FormatDescriptor {
+                blocks: m.with_spares(clusters),
+                format_type: t,
+                subtype: 0,
+                param,
+            };
             let formattable = match m.profile {
                 Profile::DvdPlusRw => vec![d(FORMAT_DVD_PLUS_RW, 0)],
                 Profile::DvdMinusRwSequential | Profile::DvdMinusRwRestricted => {
                     vec![d(FORMAT_FULL, 16), d(FORMAT_DVD_RW_QUICK, 16)]
                 }
-                Profile::BdRe => vec![d(FORMAT_BD_RE, 0), d(FORMAT_BD_RE_NO_SPARE, 0)],
-                Profile::BdR => vec![d(FORMAT_BD_R_SRM, 0)],
+                Profile::BdRe => vec![
+                    bd(FORMAT_FULL, default, default),
+                    bd(FORMAT_BD_RE, default, default),
+                    bd(FORMAT_BD_RE, most, most),
+                    bd(FORMAT_BD_RE, least, least),
+                    d(FORMAT_BD_RE_NO_SPARE, 0x800),
+                ],
+                Profile::BdR => vec![
+                    bd(FORMAT_FULL, default, default),
+                    bd(FORMAT_BD_R_SRM, default, 0),
+                    bd(FORMAT_BD_R_SRM, most, 0),
+                    bd(FORMAT_BD_R_SRM, least, 0),
+                ],
                 _ => Vec::new(),
             };
             let formatted = m.formatted && (m.profile.overwritable() || m.profile == Profile::BdR);
             // A suspended DVD+RW format reports how far it got.
             let current = if m.bg_format == super::medium::BgFormat::Suspended {
                 m.formatted_end
+            } else if formatted {
+                m.user_capacity()
             } else {
                 m.capacity
             };
@@ -758,7 +780,7 @@ pub(super) fn buffer_capacity(cdb: &[u8], buffer_bytes: u32, data: DataPhase<'_>
 pub(super) fn performance(m: Option<&Medium>, cdb: &[u8], data: DataPhase<'_>) -> Reply {
     let cmd = GetPerformance::decode(cdb).map_err(|_| INVALID_FIELD)?;
     let m = m.ok_or(super::medium::INCOMPATIBLE_MEDIUM)?;
-    let last = m.capacity.saturating_sub(1);
+    let last = m.user_capacity().saturating_sub(1);
     let base = match m.profile.family() {
         Family::Cd => 176,
         Family::Dvd => 1385,

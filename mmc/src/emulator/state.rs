@@ -37,6 +37,9 @@ impl DriveState {
             s += &format!("quick-blanked {}\n", u8::from(m.quick_blanked));
             s += &format!("bg-format {} {}\n", m.bg_format.key(), m.formatted_end);
             s += &format!("pow {}\n", u8::from(m.pow));
+            if m.formatted_size > 0 {
+                s += &format!("formatted-size {}\n", m.formatted_size);
+            }
             for sess in &m.sessions {
                 s += &format!("session {}\n", if sess.closed { "closed" } else { "open" });
                 for t in &sess.tracks {
@@ -101,6 +104,7 @@ impl DriveState {
                         bg_format: BgFormat::None,
                         formatted_end: 0,
                         pow: false,
+                        formatted_size: 0,
                     });
                 }
                 Some(key) => {
@@ -110,6 +114,7 @@ impl DriveState {
                         "finalized" => m.finalized = flag(words.get(1))?,
                         "quick-blanked" => m.quick_blanked = flag(words.get(1))?,
                         "pow" => m.pow = flag(words.get(1))?,
+                        "formatted-size" => m.formatted_size = num(words.get(1))?,
                         "bg-format" => {
                             m.bg_format = words
                                 .get(1)
@@ -176,6 +181,7 @@ mod tests {
         m.bg_format = BgFormat::Suspended;
         m.formatted_end = 4096;
         m.pow = true;
+        m.formatted_size = 11_826_176;
         m.sessions.push(Session {
             tracks: vec![Track {
                 start: 0,
