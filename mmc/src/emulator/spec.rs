@@ -21,7 +21,7 @@ pub const PREFIX: &str = "emulated:";
 /// | `wp`, `removed`, `full` | 1 or 0 | write-protected, no disc, no free block |
 /// | `busy` | polls | TEST UNIT READY polls an Immed operation stays busy |
 /// | `timing` | 1 or 0 | the timing model ([`Timing`]) with its defaults |
-/// | `first_write` | seconds | how long the first WRITE of a track takes (turns timing on) |
+/// | `first_write` | seconds | how long the first WRITE of a track takes (turns timing on; served through TCMU the handler assumes a 30 s host timeout) |
 /// | `long_write` | N | every Nth WRITE answers 2/04/08 and is sent again (0: never; timing on) |
 /// | `sync_polls` | polls | how long an Immed SYNC/CLOSE stays 2/04/08 (timing on) |
 /// | `page05` | length, `0x36` or `54` | body length of the drive's page 05 |
