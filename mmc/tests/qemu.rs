@@ -809,6 +809,10 @@ const JOBS: &[(&str, &str)] = &[
     ("bd-re", "cdrskin"),
     ("bd-re", "growisofs"),
     ("bd-re", "cedar"),
+    // xorriso prepares them with -blank as_needed (blank, or format).
+    ("cdrw-80", "xorriso"),
+    ("dvd-rw", "xorriso"),
+    ("bd-re", "xorriso"),
 ];
 
 /// Media grown in place (one session rewritten at block 16), not appended.
@@ -848,12 +852,17 @@ fn job_script(i: usize, profile: &str, tool: &str) -> String {
     // BD-RE that libburn formatted and wrote (no CLOSE, unlike DVD+RW) is
     // reloaded before genisoimage reads it through /dev/srN, as the disc
     // would be taken out and put back between two nights.
-    let reload = if tool == "cdrskin" && profile == "bd-re" {
+    let reload = if tool != "cedar" && profile == "bd-re" {
         format!(
             "cdrskin dev={dev} -eject > /dev/null 2>&1; cdrskin dev={dev} -load > /dev/null 2>&1\n"
         )
     } else {
         String::new()
+    };
+    let xorriso_prepare = if used(profile) || profile == "bd-re" {
+        "-blank as_needed "
+    } else {
+        ""
     };
     let body = match tool {
         "cdrskin" => format!(
@@ -871,7 +880,7 @@ growisofs -M {dev} -r -quiet /work/d2 >> /work/log.{i} 2>&1; echo "job {i} sessi
         // On CD xorriso would pick SAO (SEND CUE SHEET), which the emulated
         // burner does not record: it writes CD in TAO only, as cedar does.
         "xorriso" => format!(
-            r##"xorriso -write_type tao -outdev {dev} -map /work/d1 / -commit > /work/log.{i} 2>&1; echo "job {i} session 1: $?"
+            r##"xorriso -write_type tao -outdev {dev} {xorriso_prepare}-map /work/d1 / -commit > /work/log.{i} 2>&1; echo "job {i} session 1: $?"
 echo "# session 2" >> {t}
 xorriso -write_type tao -dev {dev} -map /work/d2 / -commit >> /work/log.{i} 2>&1; echo "job {i} session 2: $?""##
         ),
@@ -890,11 +899,18 @@ echo "# session 2" >> {t}
 $TARGET/examples/burn {dev} /work/s1.iso >> /work/log.{i} 2>&1; echo "job {i} session 2: $?""##
         ),
     };
+    // xorriso wrote through SG only: a formatted BD-RE is reloaded so the
+    // kernel learns its size.
+    let before_mount = if tool == "xorriso" {
+        reload.as_str()
+    } else {
+        ""
+    };
     let mount = if tool == "cedar" {
         String::new()
     } else {
         format!(
-            "\nmount -t iso9660 -o ro {dev} /mnt && echo \"job {i} files: $(ls /mnt | tr '\\n' ' ')\"; umount /mnt"
+            "\n{before_mount}mount -t iso9660 -o ro {dev} /mnt && echo \"job {i} files: $(ls /mnt | tr '\\n' ' ')\"; umount /mnt"
         )
     };
     format!("echo \"# session 1\" >> {t}\n{body}\necho \"# end\" >> {t}{mount}\n")
