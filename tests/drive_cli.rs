@@ -44,6 +44,28 @@ fn reports_a_blank_emulated_cd() {
 }
 
 #[test]
+fn a_drive_described_by_the_device_string_is_reported_as_the_drive_layer_sees_it() {
+    // A drive that reports -150 as a blank CD's next writable address, a
+    // 36h-byte page 05, no underrun protection and a 4 MiB buffer.
+    let dir = tempfile::tempdir().unwrap();
+    let spec = format!(
+        "emulated:{}?profile=cdr-80&nwa150=1&page05=0x36&bufe=0&buffer=4096",
+        dir.path().join("cd.iso").display()
+    );
+    let o = cback(&[&spec]);
+    let out = text(&o.stdout);
+    assert!(o.status.success(), "{out}{}", text(&o.stderr));
+    assert_eq!(field(&out, "Next writable"), "0");
+    let o = cback(&[&format!("{spec}&page05=3")]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o.stderr).contains("expected a page length"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
 fn reports_sessions_and_msinfo_of_a_disc_left_in_the_drive() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cd.iso");
@@ -63,9 +85,11 @@ fn reports_sessions_and_msinfo_of_a_disc_left_in_the_drive() {
     assert_eq!(field(&out, "Profile"), "CD-RW (000Ah)");
     assert_eq!(field(&out, "Medium"), "appendable, rewritable");
     assert_eq!(field(&out, "Sessions"), "2");
-    assert_eq!(field(&out, "Last session start"), "11700");
-    assert_eq!(field(&out, "msinfo"), "11700,18900");
-    assert_eq!(field(&out, "Free blocks"), "313900 blocks (613.1 MiB)");
+    // Each 300-block TAO track ends with 2 run-out blocks; then the lead-out,
+    // the next lead-in and pregap.
+    assert_eq!(field(&out, "Last session start"), "11702");
+    assert_eq!(field(&out, "msinfo"), "11702,18904");
+    assert_eq!(field(&out, "Free blocks"), "313896 blocks (613.1 MiB)");
 }
 
 #[test]

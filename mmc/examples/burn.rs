@@ -1,15 +1,21 @@
 //! Writes files as sessions through the drive layer and reads each back:
-//! `burn DEVICE FILE[@START]...` (START: the block to write at on
-//! overwritable media). A blank overwritable disc is formatted first. Prints
-//! one line per session and the final msinfo.
+//! `burn DEVICE [blank] FILE[@START]...` (START: the block to write at on
+//! overwritable media; `blank` blanks a CD-RW or DVD-RW first, as Cedar
+//! Backup does before writing a new disc). A blank overwritable disc is
+//! formatted first. Prints one line per step and the final msinfo.
 
-use mmc::{Drive, MediaState, NoProgress, WriteOptions};
+use mmc::{BlankMode, Drive, MediaState, NoProgress, WriteOptions};
 
 fn run(device: &str, files: &[String]) -> mmc::Result<()> {
     let mut drive = Drive::open(device)?;
     let id = drive.identify()?;
     println!("drive {} {} {}", id.vendor, id.product, id.revision);
     for arg in files {
+        if arg == "blank" {
+            drive.blank(BlankMode::Fast)?;
+            println!("blanked");
+            continue;
+        }
         let (f, start) = match arg.rsplit_once('@') {
             Some((f, at)) => (f, at.parse::<u32>().ok()),
             None => (arg.as_str(), None),
@@ -45,7 +51,7 @@ fn run(device: &str, files: &[String]) -> mmc::Result<()> {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 2 {
-        eprintln!("usage: burn DEVICE FILE...");
+        eprintln!("usage: burn DEVICE [blank] FILE[@START]...");
         std::process::exit(2);
     }
     if let Err(e) = run(&args[1], &args[2..]) {

@@ -211,27 +211,33 @@ pub const MEDIA_TYPES: [MediaType; 11] = [
     MediaType {
         name: "dvd+r",
         profile: Profile::DvdPlusR,
-        capacity: 2_306_867,
+        // A blank 4.7 GB DVD+R's invisible track, as drives report it
+        // (dvd+rw-mediainfo: "Free Blocks: 2295104*2KB"; DVD+RW formats
+        // to the same size, "26h: 2295104*2048").
+        capacity: 2_295_104,
     },
     MediaType {
         name: "dvd+rw",
         profile: Profile::DvdPlusRw,
-        capacity: 2_306_867,
+        capacity: 2_295_104,
     },
     MediaType {
         name: "dvd-r",
         profile: Profile::DvdMinusR,
-        capacity: 2_298_496,
+        // A blank 4.7 GB DVD-R(W)'s invisible track (dvd+rw-mediainfo:
+        // "Free Blocks: 2297888*2KB"; the legacy lead-out is at 2298496);
+        // a DVD-RW formats to the same size ("00h: 2297888*2048").
+        capacity: 2_297_888,
     },
     MediaType {
         name: "dvd-rw",
         profile: Profile::DvdMinusRwSequential,
-        capacity: 2_298_496,
+        capacity: 2_297_888,
     },
     MediaType {
         name: "dvd-rw-ro",
         profile: Profile::DvdMinusRwRestricted,
-        capacity: 2_298_496,
+        capacity: 2_297_888,
     },
     MediaType {
         name: "bd-r",

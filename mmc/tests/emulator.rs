@@ -211,23 +211,28 @@ fn state_persists_across_reopen_and_the_image_is_a_plain_iso_file() {
         let mut d = drive(&s);
         let info = d.medium_info().unwrap();
         assert_eq!(info.state, MediaState::Appendable);
-        assert_eq!(info.msinfo(), Some((0, 320 + 11_400)));
+        // A TAO track ends with 2 run-out blocks, then the lead-out and the
+        // next lead-in and pregap follow.
+        assert_eq!(info.msinfo(), Some((0, 320 + 2 + 11_400)));
         let r = write(&mut d, &second).unwrap();
-        assert_eq!(r.start, 11_720);
+        assert_eq!(r.start, 11_722);
         d.medium_info().unwrap().msinfo()
     };
     // Without the profile the state file alone describes the disc.
     let mut d = drive(&format!("emulated:{}", path.display()));
     assert_eq!(d.medium_info().unwrap().msinfo(), msinfo);
-    assert_eq!(msinfo, Some((11_720, 11_720 + 300 + 6_900)));
+    assert_eq!(msinfo, Some((11_722, 11_722 + 300 + 2 + 6_900)));
     let mut back = vec![0u8; 300 * 2048];
-    d.read_blocks(11_720, &mut back).unwrap();
+    d.read_blocks(11_722, &mut back).unwrap();
+    // The run-out blocks belong to the track but hold nothing readable.
+    let mut one = vec![0u8; 2048];
+    assert!(d.read_blocks(11_722 + 300, &mut one).is_err());
     assert_eq!(back, second);
     drop(d);
     // User block n sits at byte n × 2048 of the image.
     let file = std::fs::read(&path).unwrap();
     assert_eq!(&file[..first.len()], &first[..]);
-    assert_eq!(&file[11_720 * 2048..], &second[..]);
+    assert!(file[11_722 * 2048..] == second[..]);
     let state = std::fs::read_to_string(mmc::emulator::state_path(&path)).unwrap();
     assert!(state.starts_with("cedar-mmc-emulator-state 1\n"), "{state}");
 }
@@ -406,7 +411,7 @@ fn toc_in_both_format_encodings_and_full_toc_on_cd() {
     assert_eq!(a, b);
     assert_eq!(
         (a.last_session, a.first_track_last_session, a.start),
-        (2, 2, 11_700)
+        (2, 2, 11_702)
     );
     let full = ReadToc {
         msf: true,
@@ -420,7 +425,7 @@ fn toc_in_both_format_encodings_and_full_toc_on_cd() {
     let b0: Vec<_> = f.entries.iter().filter(|x| x.point == 0xB0).collect();
     // Each open-ended session points at the next program area.
     assert_eq!(b0.len(), 2);
-    assert_eq!(b0[1].msf, mmc::cdb::toc::lba_to_msf(11_700 + 500 + 6_900));
+    assert_eq!(b0[1].msf, mmc::cdb::toc::lba_to_msf(11_702 + 502 + 6_900));
     let di: DiscInformation = query(
         e.as_mut(),
         &ReadDiscInformation { alloc: 34 },
@@ -554,11 +559,12 @@ fn overwritable_media_report_one_track_blank_until_formatted() {
         (t.blank, t.next_writable, t.free_blocks, t.size),
         (true, Some(0), 12_219_392, 12_219_392)
     );
+    // Formatted with the drive's default spare area, the disc is smaller.
     d.format().unwrap();
     let t = d.track_information(0xFF).unwrap();
     assert_eq!(
         (t.blank, t.next_writable, t.free_blocks, t.last_recorded),
-        (false, None, 0, Some(12_219_391))
+        (false, None, 0, Some(11_826_175))
     );
     assert!(d.track_information(2).is_err());
 }

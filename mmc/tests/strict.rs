@@ -414,6 +414,81 @@ fn a_blank_cd_reporting_nwa_minus_150_is_written_at_the_track_start() {
     assert_eq!(r.start, 0);
 }
 
+/// An emulator opened from a device string, as `cback` and the kernel rig
+/// open one.
+fn from_spec(dir: &tempfile::TempDir, query: &str) -> Emulator {
+    Emulator::open_spec(&format!("emulated:{}?{query}", image(dir).display())).unwrap()
+}
+
+#[test]
+fn the_drive_settings_of_a_device_string_take_effect() {
+    // page05, bufe and nwa150: the drive layer follows the drive it finds.
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = from_spec(&dir, "profile=cdr-80&busy=1&page05=0x36&bufe=0&nwa150=1");
+    let mut buf = vec![0u8; 36];
+    let invisible = [0x52, 0x01, 0, 0, 0, 0xFF, 0, 0, 36, 0];
+    raw(&mut e, &invisible, DataPhase::FromDevice(&mut buf)).unwrap();
+    assert_eq!(
+        i32::from_be_bytes([buf[12], buf[13], buf[14], buf[15]]),
+        -150
+    );
+    let (mut d, log) = recorded(e);
+    let r = write(&mut d, &blocks(300, 1), &WriteOptions::default()).unwrap();
+    assert_eq!(r.start, 0);
+    let selects = of(&log, 0x55);
+    assert!(!selects.is_empty());
+    for s in selects {
+        assert_eq!((s.sense, usize::from(s.data[9])), (None, 0x36));
+        assert_eq!(s.data[10] & 0x40, 0, "BUFE without BUF");
+    }
+
+    // timing=1: the first WRITE outlasts a 30 s host timeout.
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = from_spec(&dir, "profile=dvd+r&busy=1&timing=1");
+    let data = vec![0u8; 16 * 2048];
+    let r = e.execute(&write10(0, 16), DataPhase::ToDevice(&data), DEFAULT_TIMEOUT);
+    assert!(matches!(r, Err(Error::Transport { .. })), "{r:?}");
+    // Its parameters: a 1 s first WRITE fits in 30 s; every 3rd is resent.
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = from_spec(&dir, "profile=dvd+r&busy=1&first_write=1&long_write=3");
+    let mut answers = Vec::new();
+    let mut lba = 0;
+    while lba < 6 * 16 {
+        let c = e.execute(
+            &write10(lba, 16),
+            DataPhase::ToDevice(&data),
+            DEFAULT_TIMEOUT,
+        );
+        let sense = c.unwrap().sense.map(|s| s.triple());
+        if sense.is_none() {
+            lba += 16;
+        }
+        answers.push(sense);
+    }
+    // WRITEs 3 and 6 are refused and sent again: 8 WRITEs for 6 chunks.
+    assert_eq!(answers.len(), 8, "{answers:?}");
+    assert_eq!(answers[2], Some((2, 4, 8)), "{answers:?}");
+    assert_eq!(answers[5], Some((2, 4, 8)), "{answers:?}");
+
+    // buffer=KIB: the buffer the drive reports and the cache that holds
+    // unsynchronized data (3 MiB stay cached in a 4 MiB buffer, not in 2).
+    for (query, kib, all_cached) in [("&buffer=4096", 4096u32, true), ("", 2048, false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut e = from_spec(&dir, &format!("profile=dvd+r&busy=1{query}"));
+        let mut cap = vec![0u8; 12];
+        let rbc = [0x5C, 0, 0, 0, 0, 0, 0, 0, 12, 0];
+        raw(&mut e, &rbc, DataPhase::FromDevice(&mut cap)).unwrap();
+        assert_eq!(
+            u32::from_be_bytes([cap[4], cap[5], cap[6], cap[7]]),
+            kib * 1024
+        );
+        for i in 0..96 {
+            raw_write(&mut e, i * 16, 16).unwrap();
+        }
+        assert_eq!(e.cached_blocks() == 1536, all_cached, "{query}");
+    }
+}
+
 // ---- point 2: what the emulated burner refuses ---------------------------
 
 #[test]
@@ -558,18 +633,158 @@ fn data_not_synchronized_is_lost_when_the_drive_goes_away() {
 
 #[test]
 fn closing_a_session_costs_space_on_every_write_once_medium() {
-    for (media, gap) in [
-        ("cdr-80", mmc::emulator::CD_FIRST_SESSION_GAP),
-        ("dvd+r", mmc::emulator::DVD_PLUS_R_SESSION_GAP),
-        ("dvd-r", mmc::emulator::DVD_MINUS_R_FIRST_BORDER),
-        ("bd-r", mmc::emulator::BD_R_SESSION_GAP),
+    use mmc::emulator::{
+        BD_R_SESSION_GAP, CD_FIRST_SESSION_GAP, CD_LATER_SESSION_GAP, CD_TAO_RUN_OUT,
+        DVD_MINUS_R_FIRST_BORDER, DVD_MINUS_R_LATER_BORDER, DVD_PLUS_R_SESSION_GAP,
+    };
+    // (media, blocks after the track it leaves: run-out, first close, later close)
+    for (media, tail, first, later) in [
+        (
+            "cdr-80",
+            CD_TAO_RUN_OUT,
+            CD_FIRST_SESSION_GAP,
+            CD_LATER_SESSION_GAP,
+        ),
+        (
+            "cdrw-80",
+            CD_TAO_RUN_OUT,
+            CD_FIRST_SESSION_GAP,
+            CD_LATER_SESSION_GAP,
+        ),
+        ("dvd+r", 0, DVD_PLUS_R_SESSION_GAP, DVD_PLUS_R_SESSION_GAP),
+        (
+            "dvd-r",
+            0,
+            DVD_MINUS_R_FIRST_BORDER,
+            DVD_MINUS_R_LATER_BORDER,
+        ),
+        (
+            "dvd-rw",
+            0,
+            DVD_MINUS_R_FIRST_BORDER,
+            DVD_MINUS_R_LATER_BORDER,
+        ),
+        ("bd-r", 0, BD_R_SESSION_GAP, BD_R_SESSION_GAP),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let (mut d, _) = recorded(emulator(&image(&dir), media));
         let r = write(&mut d, &blocks(32, 1), &WriteOptions::default()).unwrap();
+        let next = r.blocks + tail + first;
         let info = d.medium_info().unwrap();
-        assert_eq!(info.msinfo(), Some((0, r.blocks + gap)), "{media}");
-        assert_eq!(info.free_blocks, info.capacity - r.blocks - gap, "{media}");
+        assert_eq!(info.msinfo(), Some((0, next)), "{media}");
+        assert_eq!(info.free_blocks, info.capacity - next, "{media}");
+        let r2 = write(&mut d, &blocks(32, 2), &WriteOptions::default()).unwrap();
+        assert_eq!(r2.start, next, "{media}");
+        let info = d.medium_info().unwrap();
+        assert_eq!(
+            info.msinfo(),
+            Some((next, next + r2.blocks + tail + later)),
+            "{media}"
+        );
+    }
+    // The figures drives show (see the constants' sources).
+    assert_eq!(
+        (
+            CD_TAO_RUN_OUT + CD_FIRST_SESSION_GAP + 300,
+            DVD_PLUS_R_SESSION_GAP,
+            DVD_MINUS_R_FIRST_BORDER
+        ),
+        (11_702, 2_048, 28_688)
+    );
+}
+
+#[test]
+fn a_dvd_minus_r_track_leaves_a_link_block_before_the_next_in_its_session() {
+    // A camcorder's DVD-R: RZones at 0 (reserved 12272), 12288, 12560, ...
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = emulator(&image(&dir), "dvd-r");
+    select_page05(&mut e, &DVD_R_INC, 0x32, |_| {}).unwrap();
+    let reserve = [0x53, 0, 0, 0, 0, 0, 0, 0x2F, 0xF0, 0]; // 12272 blocks
+    raw(&mut e, &reserve, DataPhase::None).unwrap();
+    raw_write(&mut e, 0, 16).unwrap();
+    sync(&mut e).unwrap();
+    close(&mut e, 1, 1).unwrap();
+    // The invisible track starts one ECC block after the reserved one.
+    let mut buf = vec![0u8; 36];
+    let rti = [0x52, 0x01, 0, 0, 0, 2, 0, 0, 36, 0];
+    raw(&mut e, &rti, DataPhase::FromDevice(&mut buf)).unwrap();
+    let start = u32::from_be_bytes([buf[8], buf[9], buf[10], buf[11]]);
+    assert_eq!(start, 12_272 + mmc::emulator::DVD_MINUS_R_LINK);
+    assert_eq!(start, 12_288);
+    assert_eq!(raw_write(&mut e, 12_272, 16), Err((5, 0x21, 2)));
+    raw_write(&mut e, 12_288, 256).unwrap();
+    sync(&mut e).unwrap();
+    close(&mut e, 1, 2).unwrap();
+    let rti3 = [0x52, 0x01, 0, 0, 0, 3, 0, 0, 36, 0];
+    raw(&mut e, &rti3, DataPhase::FromDevice(&mut buf)).unwrap();
+    let start = u32::from_be_bytes([buf[8], buf[9], buf[10], buf[11]]);
+    assert_eq!(start, 12_560);
+}
+
+#[test]
+fn bd_format_capacities_offer_a_full_format_first_and_the_spare_sizes() {
+    let be = |b: &[u8]| b.iter().fold(0u32, |a, &x| a << 8 | u32::from(x));
+    for (media, expected) in [
+        (
+            "bd-re",
+            vec![
+                (11_826_176, 0x00, 0x3000),
+                (11_826_176, 0x30, 0x3000),
+                (11_564_032, 0x30, 0x5000),
+                (12_088_320, 0x30, 0x1000),
+                (12_219_392, 0x31, 0x800),
+            ],
+        ),
+        (
+            "bd-r",
+            vec![
+                (11_826_176, 0x00, 0x3000),
+                (11_826_176, 0x32, 0),
+                (11_564_032, 0x32, 0),
+                (12_088_320, 0x32, 0),
+            ],
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut e = emulator(&image(&dir), media);
+        let mut buf = vec![0u8; 252];
+        raw(
+            &mut e,
+            &[0x23, 0, 0, 0, 0, 0, 0, 0, 252, 0],
+            DataPhase::FromDevice(&mut buf),
+        )
+        .unwrap();
+        let end = 4 + usize::from(buf[3]);
+        let offered: Vec<(u32, u8, u32)> = buf[12..end]
+            .chunks(8)
+            .map(|d| (be(&d[..4]), d[4] >> 2, be(&d[5..8])))
+            .collect();
+        assert_eq!(offered, expected, "{media}");
+    }
+    // The size a BD-RE is formatted to is what the host can address.
+    for (format, blocks) in [(0x30u8, 11_564_032u32), (0x31, 12_219_392)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut e = emulator(&image(&dir), "bd-re");
+        let mut list = vec![0, 0x02, 0, 8];
+        list.extend(blocks.to_be_bytes());
+        list.extend([format << 2, 0, 0, 0]);
+        raw(
+            &mut e,
+            &[0x04, 0x11, 0, 0, 0, 0],
+            DataPhase::ToDevice(&list),
+        )
+        .unwrap();
+        settle(&mut e);
+        let mut cap = vec![0u8; 8];
+        raw(
+            &mut e,
+            &[0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            DataPhase::FromDevice(&mut cap),
+        )
+        .unwrap();
+        assert_eq!(be(&cap[..4]), blocks - 1, "{format:#x}");
+        assert_eq!(raw_write(&mut e, blocks - 16, 16), Ok(16 * 2048));
+        assert_eq!(raw_write(&mut e, blocks, 16), Err((5, 0x21, 0)));
     }
 }
 

@@ -28,7 +28,8 @@ pub enum BlankMode {
 impl Drive {
     /// Blanks a CD-RW or DVD-RW (Immed, then polls until done). DVD-RW is
     /// always blanked fully, since after a minimal blank it no longer takes
-    /// incremental writes.
+    /// incremental writes. The speed is set first (the fastest), as libburn
+    /// does before it blanks.
     pub fn blank(&mut self, mode: BlankMode) -> Result<()> {
         let number = self.current_profile()?;
         let ok = matches!(
@@ -40,6 +41,7 @@ impl Drive {
                 profile: profile_name(number),
             }));
         }
+        self.set_speed(None)?;
         // A minimally blanked DVD-RW takes only DAO writes, which this layer
         // does not do: DVD-RW is always blanked fully.
         let dvd_rw = number != Profile::CdRw.number();

@@ -6,6 +6,11 @@
 //! a session is written the file reads as a plain ISO image) plus a state
 //! sidecar `IMAGE.state` holding tray, sessions and tracks. Both persist, so a
 //! disc "stays in the drive" from one run to the next.
+//!
+//! The device string also sets up the drive itself: its timing model, page
+//! 05 length, buffer underrun protection, a −150 NWA on blank CDs and its
+//! buffer size (the table at [`EmulatorOptions`]); the `set_*` methods do
+//! the same for Rust callers.
 
 mod fault;
 mod medium;
@@ -23,7 +28,8 @@ use nix::fcntl::{Flock, FlockArg};
 pub use fault::{Fault, Trigger};
 pub use medium::{
     BgFormat, Medium, Session, Track, BD_R_SESSION_GAP, CD_FIRST_SESSION_GAP, CD_LATER_SESSION_GAP,
-    DVD_MINUS_R_FIRST_BORDER, DVD_MINUS_R_LATER_BORDER, DVD_PLUS_R_SESSION_GAP,
+    CD_TAO_RUN_OUT, DVD_MINUS_R_FIRST_BORDER, DVD_MINUS_R_LATER_BORDER, DVD_MINUS_R_LINK,
+    DVD_PLUS_R_SESSION_GAP,
 };
 pub use spec::{parse as parse_spec, EmulatorOptions, PREFIX};
 pub use state::DriveState;
@@ -63,8 +69,6 @@ const REMOVAL_PREVENTED: Sense = Sense::new(5, 0x53, 0x02);
 const DEFAULT_BUSY_POLLS: u32 = 2;
 /// Long write in progress: the drive is busy writing its buffer out.
 const LONG_WRITE: Sense = Sense::new(2, 0x04, 0x08);
-/// The drive's buffer: unsynchronized writes beyond this go to the disc.
-const CACHE_BYTES: usize = respond::BUFFER_BYTES as usize;
 /// Body length of page 05 most drives report (a few newer ones report 36h).
 pub const WRITE_PAGE_LEN: usize = 0x32;
 
@@ -146,6 +150,8 @@ pub struct Emulator {
     underrun_protection: bool,
     /// A blank CD's NWA is reported as −150.
     nwa_minus_150: bool,
+    /// The drive's buffer: unsynchronized writes beyond this go to the disc.
+    buffer_bytes: u32,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -231,6 +237,7 @@ impl Emulator {
                             reserved: 0,
                             closed: true,
                             damaged: false,
+                            run_out: 0,
                         }],
                         closed: true,
                     });
@@ -288,18 +295,21 @@ impl Emulator {
             capacity_limit: None,
             media_event: MediaEventCode::NoChange,
             dirty: fresh,
-            write_page_len: WRITE_PAGE_LEN,
+            write_page_len: opts.write_page_len.unwrap_or(WRITE_PAGE_LEN),
             page05_selected: false,
             cache: Vec::new(),
             cache_bytes: 0,
             spare: Vec::new(),
             durable: None,
-            timing: None,
+            timing: opts.timing,
             warm: false,
             writes: 0,
             timeout: crate::transport::DEFAULT_TIMEOUT,
-            underrun_protection: true,
-            nwa_minus_150: false,
+            underrun_protection: opts.underrun_protection.unwrap_or(true),
+            nwa_minus_150: opts.blank_nwa_minus_150,
+            buffer_bytes: opts
+                .buffer_kib
+                .map_or(respond::BUFFER_BYTES, |k| k.saturating_mul(1024)),
         };
         if opts.full {
             let used = emu.medium_ref().map_or(0, |m| {
@@ -486,7 +496,7 @@ impl Emulator {
 
     fn capacity(&self, m: &Medium) -> u32 {
         self.capacity_limit
-            .map_or(m.capacity, |l| l.min(m.capacity))
+            .map_or(m.user_capacity(), |l| l.min(m.user_capacity()))
     }
 
     /// The disc, or the "no medium" sense a drive gives.
@@ -623,11 +633,12 @@ impl Emulator {
                     write_page_len: self.write_page_len,
                     underrun_protection: self.underrun_protection,
                     locked: self.prevent,
+                    buffer_bytes: self.buffer_bytes,
                 },
                 cdb,
                 data,
             ),
-            0x5C => respond::buffer_capacity(cdb, data),
+            0x5C => respond::buffer_capacity(cdb, self.buffer_bytes, data),
             0xAC => respond::performance(self.medium_ref(), cdb, data),
             // Power calibration needs a disc but changes nothing we model.
             0x54 => match crate::cdb::perf::SendOpcInformation::decode(cdb) {
@@ -923,7 +934,7 @@ impl Emulator {
                 _ => {
                     let mut buf = self.spare.pop().unwrap_or_default();
                     buf.clear();
-                    buf.reserve(CACHE_BYTES + n);
+                    buf.reserve(self.buffer_bytes as usize + n);
                     buf.extend_from_slice(data);
                     self.cache.push((cmd.lba, buf));
                 }
@@ -933,7 +944,7 @@ impl Emulator {
             self.warm = true;
             self.dirty = true;
             // A full buffer goes out to the disc.
-            if self.cache_bytes > CACHE_BYTES {
+            if self.cache_bytes > self.buffer_bytes as usize {
                 self.flush()?;
             }
         }

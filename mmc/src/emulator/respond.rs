@@ -2,7 +2,7 @@
 //! CDB with the command layer's decoder, describes the disc with the command
 //! layer's response types, and returns their bytes.
 
-use super::medium::{Medium, Track, INVALID_FIELD};
+use super::medium::{Medium, Track, BD_SPARE_CLUSTERS, INVALID_FIELD};
 use super::Reply;
 use crate::cdb::config::{
     Configuration, EventStatus, Feature, GetConfiguration, GetEventStatusNotification, MediaEvent,
@@ -622,19 +622,41 @@ pub(super) fn format_capacities(m: Option<&Medium>, cdb: &[u8], data: DataPhase<
                 subtype: 0,
                 param,
             };
+            // BD: a full format with the default spares first (libburn
+            // insists on it), then the spare sizes, as drives list them.
+            let [default, most, least] = BD_SPARE_CLUSTERS;
+            let bd = |t: u8, clusters: u32, param: u32| FormatDescriptor {
+                blocks: m.with_spares(clusters),
+                format_type: t,
+                subtype: 0,
+                param,
+            };
             let formattable = match m.profile {
                 Profile::DvdPlusRw => vec![d(FORMAT_DVD_PLUS_RW, 0)],
                 Profile::DvdMinusRwSequential | Profile::DvdMinusRwRestricted => {
                     vec![d(FORMAT_FULL, 16), d(FORMAT_DVD_RW_QUICK, 16)]
                 }
-                Profile::BdRe => vec![d(FORMAT_BD_RE, 0), d(FORMAT_BD_RE_NO_SPARE, 0)],
-                Profile::BdR => vec![d(FORMAT_BD_R_SRM, 0)],
+                Profile::BdRe => vec![
+                    bd(FORMAT_FULL, default, default),
+                    bd(FORMAT_BD_RE, default, default),
+                    bd(FORMAT_BD_RE, most, most),
+                    bd(FORMAT_BD_RE, least, least),
+                    d(FORMAT_BD_RE_NO_SPARE, 0x800),
+                ],
+                Profile::BdR => vec![
+                    bd(FORMAT_FULL, default, default),
+                    bd(FORMAT_BD_R_SRM, default, 0),
+                    bd(FORMAT_BD_R_SRM, most, 0),
+                    bd(FORMAT_BD_R_SRM, least, 0),
+                ],
                 _ => Vec::new(),
             };
             let formatted = m.formatted && (m.profile.overwritable() || m.profile == Profile::BdR);
             // A suspended DVD+RW format reports how far it got.
             let current = if m.bg_format == super::medium::BgFormat::Suspended {
                 m.formatted_end
+            } else if formatted {
+                m.user_capacity()
             } else {
                 m.capacity
             };
@@ -653,7 +675,7 @@ pub(super) fn format_capacities(m: Option<&Medium>, cdb: &[u8], data: DataPhase<
     Ok(put(data, usize::from(cmd.alloc), &reply.encode()))
 }
 
-fn capabilities(locked: bool, underrun_protection: bool) -> Capabilities {
+fn capabilities(locked: bool, underrun_protection: bool, buffer_bytes: u32) -> Capabilities {
     Capabilities {
         read: ReadCaps::CD_R | ReadCaps::CD_RW | ReadCaps::DVD_ROM | ReadCaps::DVD_R,
         write: WriteCaps::CD_R | WriteCaps::CD_RW | WriteCaps::DVD_R | WriteCaps::TEST_WRITE,
@@ -663,7 +685,7 @@ fn capabilities(locked: bool, underrun_protection: bool) -> Capabilities {
         eject: true,
         locked,
         max_read_speed: 7056,
-        buffer_kib: (BUFFER_BYTES / 1024) as u16,
+        buffer_kib: u16::try_from(buffer_bytes / 1024).unwrap_or(u16::MAX),
         current_write_speed: 7056,
         write_speeds: vec![7056, 5645, 2822],
     }
@@ -697,6 +719,8 @@ pub(super) struct Traits {
     pub underrun_protection: bool,
     /// The tray is locked (PREVENT MEDIUM REMOVAL).
     pub locked: bool,
+    /// Size of the drive's buffer (page 2A).
+    pub buffer_bytes: u32,
 }
 
 pub(super) fn mode_sense(
@@ -706,7 +730,7 @@ pub(super) fn mode_sense(
     data: DataPhase<'_>,
 ) -> Reply {
     let (page_len, locked) = (traits.write_page_len, traits.locked);
-    let caps = || capabilities(locked, traits.underrun_protection).to_page();
+    let caps = || capabilities(locked, traits.underrun_protection, traits.buffer_bytes).to_page();
     // Both sizes ask the same question; only the reply header differs.
     let (control, page, alloc, six) = if cdb[0] == ModeSense6::OPCODE {
         let c = ModeSense6::decode(cdb).map_err(|_| INVALID_FIELD)?;
@@ -744,11 +768,11 @@ pub(super) fn mode_sense(
     Ok(put(data, usize::from(alloc), &bytes))
 }
 
-pub(super) fn buffer_capacity(cdb: &[u8], data: DataPhase<'_>) -> Reply {
+pub(super) fn buffer_capacity(cdb: &[u8], buffer_bytes: u32, data: DataPhase<'_>) -> Reply {
     let cmd = ReadBufferCapacity::decode(cdb).map_err(|_| INVALID_FIELD)?;
     let reply = BufferCapacity {
-        length: BUFFER_BYTES,
-        available: BUFFER_BYTES,
+        length: buffer_bytes,
+        available: buffer_bytes,
     };
     Ok(put(data, usize::from(cmd.alloc), &reply.encode()))
 }
@@ -756,7 +780,7 @@ pub(super) fn buffer_capacity(cdb: &[u8], data: DataPhase<'_>) -> Reply {
 pub(super) fn performance(m: Option<&Medium>, cdb: &[u8], data: DataPhase<'_>) -> Reply {
     let cmd = GetPerformance::decode(cdb).map_err(|_| INVALID_FIELD)?;
     let m = m.ok_or(super::medium::INCOMPATIBLE_MEDIUM)?;
-    let last = m.capacity.saturating_sub(1);
+    let last = m.user_capacity().saturating_sub(1);
     let base = match m.profile.family() {
         Family::Cd => 176,
         Family::Dvd => 1385,

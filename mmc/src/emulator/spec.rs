@@ -1,15 +1,37 @@
 //! Parsing `emulated:PATH?key=value&...` device strings.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use super::fault::Fault;
+use super::Timing;
 use crate::error::{Error, Result};
 use crate::profile::MediaType;
 
 /// Prefix that marks an emulated device string.
 pub const PREFIX: &str = "emulated:";
 
-/// Everything an emulated device string (or a Rust caller) can configure.
+/// Everything an emulated device string (or a Rust caller) can configure:
+///
+/// | key | value | effect |
+/// |---|---|---|
+/// | `profile` (`media`) | a media name (`cdr-80`, `dvd+r`, `bd-re`, ...) | the disc a new or empty drive gets |
+/// | `capacity` | blocks | size of a new disc |
+/// | `fault` | `WHAT@N:K/AA/QQ` (WHAT a command name, an opcode, or `block`) | a check condition to inject |
+/// | `wp`, `removed`, `full` | 1 or 0 | write-protected, no disc, no free block |
+/// | `busy` | polls | TEST UNIT READY polls an Immed operation stays busy |
+/// | `timing` | 1 or 0 | the timing model ([`Timing`]) with its defaults |
+/// | `first_write` | seconds | how long the first WRITE of a track takes (turns timing on; served through TCMU the handler assumes a 30 s host timeout) |
+/// | `long_write` | N | every Nth WRITE answers 2/04/08 and is sent again (0: never; timing on) |
+/// | `sync_polls` | polls | how long an Immed SYNC/CLOSE stays 2/04/08 (timing on) |
+/// | `page05` | length, `0x36` or `54` | body length of the drive's page 05 |
+/// | `bufe` | 1 or 0 | page 2A reports buffer underrun protection (BUFE allowed) |
+/// | `nwa150` | 1 or 0 | a blank CD's next writable address reads −150 |
+/// | `buffer` | KiB (64 to 65536) | the drive buffer and volatile write cache |
+///
+/// The last eight describe the drive, not the disc: they hold for the
+/// process that opened the drive, like `fault`, and are not saved with the
+/// disc's state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EmulatorOptions {
     /// Media type of the disc put in a new (or empty) drive.
@@ -26,7 +48,30 @@ pub struct EmulatorOptions {
     pub full: bool,
     /// How many TEST UNIT READY polls an Immed operation stays busy for.
     pub busy_polls: Option<u32>,
+    /// The timing model (`timing=1`, or any of `first_write=SECONDS`,
+    /// `long_write=N`, `sync_polls=N`); off when None.
+    pub timing: Option<Timing>,
+    /// Body length of the drive's page 05 (`page05=0x36`; default 32h).
+    pub write_page_len: Option<usize>,
+    /// Whether page 2A reports buffer underrun protection (`bufe=0` turns
+    /// it off, and a page 05 with BUFE set is then refused; default on).
+    pub underrun_protection: Option<bool>,
+    /// A blank CD reports its next writable address as −150 (`nwa150=1`).
+    pub blank_nwa_minus_150: bool,
+    /// Size of the drive's buffer, the volatile write cache, in KiB
+    /// (`buffer=KIB`; default 2048).
+    pub buffer_kib: Option<u32>,
 }
+
+/// Shortest and longest page 05 body a drive reports (MMC: 32h or 36h in
+/// practice; the header's page length is one byte).
+const PAGE05_LEN: std::ops::RangeInclusive<usize> = 0x0E..=0xFF;
+/// Smallest and largest buffer the emulated drive takes, in KiB.
+const BUFFER_KIB: std::ops::RangeInclusive<u32> = 64..=(64 * 1024);
+
+/// The option names a device string takes, for the "unknown option" error.
+const KNOWN: &str = "profile, capacity, fault, wp, removed, full, busy, timing, first_write, \
+long_write, sync_polls, page05, bufe, nwa150, buffer";
 
 fn flag(spec: &str, key: &str, v: &str) -> Result<bool> {
     match v {
@@ -77,14 +122,54 @@ pub fn parse(spec: &str) -> Result<(PathBuf, EmulatorOptions)> {
             "removed" => o.medium_removed = flag(spec, k, v)?,
             "full" => o.full = flag(spec, k, v)?,
             "busy" => o.busy_polls = Some(number(v)?),
-            _ => {
-                return Err(err(format!(
-                "unknown option {k:?} (known: profile, capacity, fault, wp, removed, full, busy)"
-            )))
+            "timing" => o.timing = flag(spec, k, v)?.then(|| o.timing.unwrap_or_default()),
+            "first_write" => {
+                o.timing.get_or_insert_with(Timing::default).first_write =
+                    Duration::from_secs(u64::from(number(v)?))
             }
+            "long_write" => {
+                o.timing
+                    .get_or_insert_with(Timing::default)
+                    .long_write_every = number(v)?
+            }
+            "sync_polls" => o.timing.get_or_insert_with(Timing::default).sync_polls = number(v)?,
+            "page05" => {
+                let len = parse_len(v)
+                    .filter(|l| PAGE05_LEN.contains(l))
+                    .ok_or_else(|| {
+                        err(format!(
+                            "{k}={v:?}: expected a page length from {:#x} to {:#x} (e.g. 0x36)",
+                            PAGE05_LEN.start(),
+                            PAGE05_LEN.end()
+                        ))
+                    })?;
+                o.write_page_len = Some(len);
+            }
+            "bufe" => o.underrun_protection = Some(flag(spec, k, v)?),
+            "nwa150" => o.blank_nwa_minus_150 = flag(spec, k, v)?,
+            "buffer" => {
+                let kib = number(v)?;
+                if !BUFFER_KIB.contains(&kib) {
+                    return Err(err(format!(
+                        "{k}={v}: the buffer takes {} to {} KiB",
+                        BUFFER_KIB.start(),
+                        BUFFER_KIB.end()
+                    )));
+                }
+                o.buffer_kib = Some(kib);
+            }
+            _ => return Err(err(format!("unknown option {k:?} (known: {KNOWN})"))),
         }
     }
     Ok((PathBuf::from(path), o))
+}
+
+/// A length in decimal or `0x` hexadecimal.
+fn parse_len(v: &str) -> Option<usize> {
+    match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        Some(hex) => usize::from_str_radix(hex, 16).ok(),
+        None => v.parse().ok(),
+    }
 }
 
 #[cfg(test)]
@@ -106,6 +191,27 @@ mod tests {
     }
 
     #[test]
+    fn parses_the_drive_settings() {
+        let (_, o) = parse("emulated:x?timing=1&page05=0x36&bufe=0&nwa150=1&buffer=4096").unwrap();
+        assert_eq!(o.timing, Some(Timing::default()));
+        assert_eq!(o.write_page_len, Some(0x36));
+        assert_eq!(o.underrun_protection, Some(false));
+        assert!(o.blank_nwa_minus_150);
+        assert_eq!(o.buffer_kib, Some(4096));
+        // Any timing parameter turns the model on; the rest keep their defaults.
+        let (_, o) = parse("emulated:x?first_write=5&sync_polls=3").unwrap();
+        let t = o.timing.unwrap();
+        assert_eq!(t.first_write, Duration::from_secs(5));
+        assert_eq!(t.sync_polls, 3);
+        assert_eq!(t.long_write_every, Timing::default().long_write_every);
+        // timing=0 turns it off again; page05 also takes decimal.
+        let (_, o) = parse("emulated:x?long_write=0&timing=0&page05=50").unwrap();
+        assert_eq!((o.timing, o.write_page_len), (None, Some(50)));
+        let (_, o) = parse("emulated:x?timing=1&long_write=0").unwrap();
+        assert_eq!(o.timing.unwrap().long_write_every, 0);
+    }
+
+    #[test]
     fn rejects_bad_strings_with_the_reason() {
         for (s, why) in [
             ("/dev/sr0", "does not start"),
@@ -114,6 +220,13 @@ mod tests {
             ("emulated:x?colour=red", "unknown option"),
             ("emulated:x?capacity=lots", "not a number"),
             ("emulated:x?wp=maybe", "expected 1 or 0"),
+            ("emulated:x?timing=slow", "expected 1 or 0"),
+            ("emulated:x?first_write=soon", "not a number"),
+            ("emulated:x?page05=0x3", "expected a page length"),
+            ("emulated:x?page05=0x100", "expected a page length"),
+            ("emulated:x?page05=long", "expected a page length"),
+            ("emulated:x?buffer=1", "the buffer takes"),
+            ("emulated:x?nwa150=2", "expected 1 or 0"),
         ] {
             let e = parse(s).unwrap_err().to_string();
             assert!(e.contains(why), "{s}: {e}");

@@ -40,16 +40,24 @@ impl DriveState {
             s += &format!("quick-blanked {}\n", u8::from(m.quick_blanked));
             s += &format!("bg-format {} {}\n", m.bg_format.key(), m.formatted_end);
             s += &format!("pow {}\n", u8::from(m.pow));
+            if m.formatted_size > 0 {
+                s += &format!("formatted-size {}\n", m.formatted_size);
+            }
             for sess in &m.sessions {
                 s += &format!("session {}\n", if sess.closed { "closed" } else { "open" });
                 for t in &sess.tracks {
                     s += &format!(
-                        "track {} {} {} {}{}\n",
+                        "track {} {} {} {}{}{}\n",
                         t.start,
                         t.written,
                         t.reserved,
                         if t.closed { "closed" } else { "open" },
-                        if t.damaged { " damaged" } else { "" }
+                        if t.damaged { " damaged" } else { "" },
+                        if t.run_out > 0 {
+                            format!(" run-out {}", t.run_out)
+                        } else {
+                            String::new()
+                        }
                     );
                 }
             }
@@ -99,6 +107,7 @@ impl DriveState {
                         bg_format: BgFormat::None,
                         formatted_end: 0,
                         pow: false,
+                        formatted_size: 0,
                     });
                 }
                 Some(key) => {
@@ -108,6 +117,7 @@ impl DriveState {
                         "finalized" => m.finalized = flag(words.get(1))?,
                         "quick-blanked" => m.quick_blanked = flag(words.get(1))?,
                         "pow" => m.pow = flag(words.get(1))?,
+                        "formatted-size" => m.formatted_size = num(words.get(1))?,
                         "bg-format" => {
                             m.bg_format = words
                                 .get(1)
@@ -125,7 +135,11 @@ impl DriveState {
                                 written: num(words.get(2))?,
                                 reserved: num(words.get(3))?,
                                 closed: words.get(4) == Some(&"closed"),
-                                damaged: words.get(5) == Some(&"damaged"),
+                                damaged: words[5.min(words.len())..].contains(&"damaged"),
+                                run_out: match words.iter().position(|w| *w == "run-out") {
+                                    Some(i) => num(words.get(i + 1))?,
+                                    None => 0,
+                                },
                             };
                             m.sessions.last_mut().ok_or_else(bad)?.tracks.push(t);
                         }
@@ -205,6 +219,7 @@ mod tests {
         m.bg_format = BgFormat::Suspended;
         m.formatted_end = 4096;
         m.pow = true;
+        m.formatted_size = 11_826_176;
         m.sessions.push(Session {
             tracks: vec![Track {
                 start: 0,
@@ -212,6 +227,7 @@ mod tests {
                 reserved: 0,
                 closed: true,
                 damaged: false,
+                run_out: 2,
             }],
             closed: true,
         });
@@ -222,6 +238,7 @@ mod tests {
                 reserved: 32,
                 closed: false,
                 damaged: true,
+                run_out: 0,
             }],
             closed: false,
         });
