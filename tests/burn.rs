@@ -315,3 +315,61 @@ fn nights_append_to_a_disc_begun_by_genisoimage() {
         }
     }
 }
+
+/// What a progress display sees: every phase in order, bytes up to the
+/// session's size, and the FIFO's level.
+#[derive(Default)]
+struct Recorder {
+    phases: Vec<cedar::engine::burn::Phase>,
+    last: (u64, u64),
+    fifo_seen: bool,
+}
+
+impl cedar::engine::burn::BurnProgress for Recorder {
+    fn phase(&mut self, phase: cedar::engine::burn::Phase) {
+        if self.phases.last() != Some(&phase) {
+            self.phases.push(phase);
+        }
+    }
+    fn written(&mut self, done: u64, total: u64, fifo: cedar::engine::fifo::FifoLevel) {
+        assert!(done >= self.last.0 && done <= total);
+        self.last = (done, total);
+        self.fifo_seen |= fifo.capacity == cedar::engine::fifo::FifoConfig::default().total();
+    }
+}
+
+#[test]
+fn progress_sees_every_phase_the_bytes_and_the_fifo() {
+    use cedar::engine::burn::{burn, BurnOptions, Phase};
+    for (media, last) in [("dvd+r", Phase::Closing), ("dvd+rw", Phase::Descriptors)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut d = open(dir.path(), media, "");
+        let s1 = stage(dir.path(), DAYS[0], 1);
+        night(&mut d, &s1, DAYS[0]);
+        let s2 = stage(dir.path(), DAYS[1], 2);
+        let (place, mut b) = next_session(&mut d);
+        b.graft(&GraftPoint {
+            disc: DAYS[1].as_bytes().to_vec(),
+            host: s2,
+        })
+        .unwrap();
+        let mut layout = b.plan().unwrap();
+        let mut p = Recorder::default();
+        burn(
+            &mut d.drive,
+            &mut layout,
+            &place,
+            &BurnOptions::default(),
+            &mut p,
+        )
+        .unwrap();
+        assert_eq!(p.last, (layout.bytes(), layout.bytes()), "{media}");
+        assert!(p.fifo_seen, "{media}");
+        assert_eq!(
+            p.phases[..3],
+            [Phase::Checking, Phase::Writing, Phase::Synchronizing],
+            "{media}"
+        );
+        assert_eq!(p.phases.last(), Some(&last), "{media}: {:?}", p.phases);
+    }
+}
