@@ -373,3 +373,38 @@ fn progress_sees_every_phase_the_bytes_and_the_fifo() {
         assert_eq!(p.phases.last(), Some(&last), "{media}: {:?}", p.phases);
     }
 }
+
+/// A write error early in a track (3/0C/00 after 100 blocks) leaves a CD
+/// track shorter than a CD track may be: the next run pads it to the 300
+/// blocks a drive can close, closes it and appends the night.
+#[test]
+fn a_write_error_early_in_a_track_is_closed_and_the_night_appended() {
+    for media in ["cdr-80", "dvd+r", "bd-r"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut d = open(dir.path(), media, "");
+        let s1 = stage(dir.path(), DAYS[0], 1);
+        let r1 = night(&mut d, &s1, DAYS[0]);
+        drop(d);
+        let mut d = open(dir.path(), media, "&fault=block@100:3/0C/00");
+        let s2 = stage(dir.path(), DAYS[1], 2);
+        let (place, mut b) = next_session(&mut d);
+        b.graft(&GraftPoint {
+            disc: DAYS[1].as_bytes().to_vec(),
+            host: s2.clone(),
+        })
+        .unwrap();
+        let mut layout = b.plan().unwrap();
+        let err = burn_default(&mut d, &mut layout, &place).unwrap_err();
+        assert!(
+            matches!(err, BurnError::Drive { .. }) && err.disc_changed(),
+            "{media}: {err}"
+        );
+        let r2 = night(&mut d, &s2, DAYS[1]);
+        assert!(r2.session_start > r1.volume_end, "{media}");
+        drop(d.drive);
+        if have("xorriso") {
+            let listing = xorriso_find(&d.image, Some(r2.session_start));
+            assert_lists(&listing, &DAYS, &format!("xorriso on {media}"));
+        }
+    }
+}

@@ -17,7 +17,7 @@ use std::io;
 
 use iso9660::VolumeDescriptor;
 use mmc::cdb::disc::INVISIBLE_TRACK;
-use mmc::{BlockReader, Drive, MediaState, Profile};
+use mmc::{BlockReader, Drive, MediaState, NoProgress, Profile, WriteOptions};
 
 /// An [`iso9660::SectorSource`] reading the medium in a drive, with the
 /// bounded read-ahead of [`mmc::BlockReader`].
@@ -143,6 +143,9 @@ pub enum DiscError {
         why: &'static str,
     },
 }
+
+/// Shortest CD track a drive closes, in blocks.
+const CD_MIN_TRACK: u32 = 300;
 
 /// Size of a block as u64.
 const BLOCK: u64 = mmc::BLOCK_SIZE as u64;
@@ -339,9 +342,22 @@ pub fn close_interrupted(drive: &mut Drive) -> Result<Option<Interrupted>, DiscE
         .is_some_and(|p| p.family() != mmc::profile::Family::Cd)
     {
         drive.close_track(open.track)?;
+        drive.close_session(false)?;
+        return Ok(Some(open));
+    }
+    // A CD track in TAO ends when the cache is flushed, but only once it
+    // holds 300 blocks: a shorter one is first padded with zero blocks
+    // (write_session continues the open track, then closes it and the
+    // session).
+    let recorded = open
+        .next_writable
+        .map_or(0, |n| n.saturating_sub(open.start));
+    if recorded < CD_MIN_TRACK {
+        let pad = vec![0u8; (CD_MIN_TRACK - recorded) as usize * mmc::BLOCK_SIZE];
+        drive.write_session(&mut &pad[..], &WriteOptions::default(), &mut NoProgress)?;
     } else {
         drive.sync_cache()?;
+        drive.close_session(false)?;
     }
-    drive.close_session(false)?;
     Ok(Some(open))
 }
