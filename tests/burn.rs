@@ -408,3 +408,19 @@ fn a_write_error_early_in_a_track_is_closed_and_the_night_appended() {
         }
     }
 }
+
+#[test]
+fn volumes_lists_every_whole_session_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = open(dir.path(), "dvd+r", "");
+    let mut starts = Vec::new();
+    for (i, day) in DAYS.iter().enumerate() {
+        let s = stage(dir.path(), day, i as u8);
+        starts.push(night(&mut d, &s, day).session_start);
+    }
+    let v = disc::volumes(&mut d.drive).unwrap();
+    let got: Vec<u32> = v.iter().map(|v| v.session_start).collect();
+    starts.reverse();
+    assert_eq!(got, starts);
+    assert!(v.iter().all(|v| v.label == "CEDAR BACKUP 01-DEC-2026"));
+}

@@ -195,6 +195,17 @@ fn newest_volume(
     drive: &mut Drive,
     last_session_start: u32,
 ) -> Result<Option<VolumeSummary>, DiscError> {
+    Ok(complete_volumes(drive, last_session_start, 1)?.pop())
+}
+
+/// Up to `most` sessions holding whole volumes, newest first (see
+/// [`newest_volume`]).
+fn complete_volumes(
+    drive: &mut Drive,
+    last_session_start: u32,
+    most: usize,
+) -> Result<Vec<VolumeSummary>, DiscError> {
+    let mut found = Vec::new();
     // Recorded tracks as (start, end), from the drive.
     let mut tracks = Vec::new();
     for n in 1..=u32::from(u16::MAX) {
@@ -218,7 +229,11 @@ fn newest_volume(
         };
         let v = summary(start, &d);
         if v.end <= end {
-            return Ok(Some(v));
+            found.push(v);
+            if found.len() >= most {
+                break;
+            }
+            continue;
         }
         log::warn!(
             "{}: the session at block {start} ends at block {end} but its volume claims \
@@ -227,7 +242,7 @@ fn newest_volume(
             v.end
         );
     }
-    Ok(None)
+    Ok(found)
 }
 
 /// A track started and never closed, from the invisible track's information.
@@ -308,6 +323,28 @@ pub fn placement(drive: &mut Drive) -> Result<Placement, DiscError> {
         }
     }
     Ok(p)
+}
+
+/// Every whole volume on the disc, newest first: on write-once media one
+/// per session that holds a volume recorded to its end, on overwritable
+/// media the one LBA 16 leads to. A caller whose import of the newest fails
+/// (a damaged directory) can fall back to an older one, losing only the
+/// days after it.
+pub fn volumes(drive: &mut Drive) -> Result<Vec<VolumeSummary>, DiscError> {
+    let info = drive.medium_info()?;
+    if info.profile.is_some_and(Profile::overwritable) {
+        if info.state != MediaState::Overwritable {
+            return Ok(Vec::new());
+        }
+        return Ok(read_primary_descriptor(drive, 0)?
+            .map(|d| summary(0, &d))
+            .into_iter()
+            .collect());
+    }
+    match info.last_session_start {
+        Some(last) => complete_volumes(drive, last, usize::MAX),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// The label of the newest volume on the disc (read natively: LBA 16 on
