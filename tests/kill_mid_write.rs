@@ -192,9 +192,12 @@ fn scenario(media: &str) {
         // The recorded blocks hold the session as it was streamed.
         let got = std::fs::read(&image).unwrap();
         let from = start as usize * 2048;
+        let first_diff = (0..(end as usize - from) / 2048).find(|b| {
+            got[from + b * 2048..from + (b + 1) * 2048] != want[b * 2048..(b + 1) * 2048]
+        });
         assert!(
-            got[from..end as usize] == want[..end as usize - from],
-            "{media}: the recorded blocks differ from the stream"
+            first_diff.is_none(),
+            "{media}: the recorded blocks differ from the stream (first at block {first_diff:?} of the track at {start}, {written} written; placement said {})", before.start_lba
         );
         // Reopened, the drive reports the interrupted track.
         let p = disc::placement(&mut d.drive).unwrap();

@@ -263,6 +263,7 @@ mod tests {
                     reserved: 0,
                     closed: true,
                     damaged: false,
+                    run_out: 0,
                 }],
                 closed: true,
             });
