@@ -1,6 +1,6 @@
 //! Extended actions: the runner every row of [`crate::action::EXTENSIONS`]
 //! names. The collecting extensions (sysinfo, mysql, postgresql,
-//! subversion, mbox) run natively ([`super::ext`]); the others fail the
+//! subversion, mbox), encrypt and split run natively ([`super::ext`]); the others fail the
 //! action (exit 6) naming themselves, after their section was checked as
 //! the extension itself would.
 
@@ -22,7 +22,9 @@ pub fn run(
         S::Postgresql(s) => ext::postgresql::run(ctx, s),
         S::Subversion(s) => ext::subversion::run(ctx, s),
         S::Mbox(s) => ext::mbox::run(ctx, s),
-        S::Encrypt(_) | S::Split(_) | S::Capacity(_) | S::AmazonS3(_) => bail!(
+        S::Encrypt(s) => ext::encrypt::run(ctx, s),
+        S::Split(s) => ext::split::run(ctx, s),
+        S::Capacity(_) | S::AmazonS3(_) => bail!(
             "extension [{}] ({}, native {}) is not implemented yet in this version of cedar",
             action.name,
             action.module,
@@ -42,7 +44,9 @@ pub fn validate(action: &ExtendedActionSettings, section: &S, settings: &Setting
         S::Postgresql(s) => ext::postgresql::validate(&runner, s),
         S::Subversion(s) => ext::subversion::validate(&runner, s),
         S::Mbox(s) => ext::mbox::validate(s),
-        S::Encrypt(_) | S::Split(_) | S::Capacity(_) | S::AmazonS3(_) => vec![format!(
+        S::Encrypt(_) => ext::encrypt::validate(&runner),
+        S::Split(_) => Vec::new(),
+        S::Capacity(_) | S::AmazonS3(_) => vec![format!(
             "Extension [{}] ({}) is not implemented in this version of cedar.",
             action.name, action.module
         )],
