@@ -2,14 +2,18 @@
 # Builds cedar and runs the bundled example config (fixtures/example.conf)
 # end to end, as any user, without root and without an optical drive:
 # everything lives under /tmp/cedar-example and the "disc" is an image file
-# written by cedar's emulated burner.
+# written by cedar's emulated burner (a DVD+RW). Two nights of `cback all`
+# (collect, stage, store, purge), the second one's date fixed to tomorrow with
+# CEDAR_TODAY, then `cback drive` shows the disc holding both days.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 base=/tmp/cedar-example
 cargo build --release --quiet
 cback="$PWD/target/release/cback"
 
-# The tree the example backs up, and the directories the config names.
+# The tree the example backs up, and the directories the config names
+# (started afresh each time, disc included).
+rm -rf "$base"
 mkdir -p "$base"/{work,collect,stage} "$base/data/etc" "$base/data/home/user/cache" "$base/data/home/user/docs"
 cp -r fixtures/config "$base/data/etc/" 2>/dev/null || true
 cp README.md "$base/data/home/user/docs/"
@@ -21,11 +25,16 @@ run() {
     "$cback" -c fixtures/example.conf -l "$base/cback.log" "$@"
 }
 run validate
-# store is not in this version yet; run every action that is.
-run --full collect stage
+day1=$(date +%F)
+day2=$(date -d tomorrow +%F)
+echo; echo "Night 1 ($day1):"
+CEDAR_TODAY=$day1 run all
+echo "Night 2 ($day2):"
+printf 'changed on night 2\n' >> "$base/data/notes.txt"
+CEDAR_TODAY=$day2 run all
 echo
-echo "Collected:"; ls -l "$base/collect"
 echo "Staged:"; find "$base/stage" -type f | sort
-run purge
-echo "After purge (collect dir emptied, 7 days of staging kept):"; ls -A "$base/collect"
+echo
+echo "The disc:"
+"$cback" drive "emulated:$base/disc.img"
 echo "Log: $base/cback.log"

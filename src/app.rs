@@ -112,12 +112,37 @@ fn run_with_logging(options: &Options) -> i32 {
             return exit::CONFIG;
         }
     };
+    if options.dry_run {
+        // Only the disc actions have a dry run; anything else would write.
+        let other = plan.iter().find(|item| {
+            item.target == Target::Managed
+                || !matches!(
+                    item.action,
+                    Action::Store | Action::Rebuild | Action::Initialize | Action::Validate
+                )
+        });
+        if let Some(item) = other {
+            log::error!(
+                "Error reading or handling configuration: --dry-run applies to store, rebuild \
+                 and initialize only, not to [{}]",
+                item.action
+            );
+            return exit::CONFIG;
+        }
+    }
     if let [word] = options.actions.as_slice() {
         if Action::builtin(word) == Some(Action::Validate) {
             // validate stands alone and runs without the lock.
             return validate(&config, options);
         }
     }
+    let now = match run_time(std::env::var_os(TODAY_VAR).as_deref(), chrono::Local::now()) {
+        Ok(now) => now,
+        Err(e) => {
+            log::error!("{e}");
+            return exit::CONFIG;
+        }
+    };
     let lock = match RunLock::acquire(&config.options.working_dir) {
         Ok(l) => l,
         Err(e) => {
@@ -126,7 +151,7 @@ fn run_with_logging(options: &Options) -> i32 {
         }
     };
     log::debug!("Holding run lock {}", lock.path().display());
-    let result = execute(&config, options, &plan);
+    let result = execute(&config, options, &plan, now);
     drop(lock);
     match result {
         Ok(()) => exit::OK,
@@ -179,16 +204,61 @@ fn validate(settings: &Settings, options: &Options) -> i32 {
     }
 }
 
-fn execute(settings: &Settings, options: &Options, plan: &[ActionItem]) -> anyhow::Result<()> {
+/// The testing aid that fixes the date every action uses (`YYYY-MM-DD`).
+pub const TODAY_VAR: &str = "CEDAR_TODAY";
+
+/// The moment a run takes as "now": `clock`, or with `CEDAR_TODAY` set
+/// (`today`), the same time of day on that date (noon when that local time
+/// does not exist that day). The error names the variable and the value.
+pub fn run_time(
+    today: Option<&std::ffi::OsStr>,
+    clock: chrono::DateTime<chrono::Local>,
+) -> Result<chrono::DateTime<chrono::Local>, String> {
+    let Some(value) = today else {
+        return Ok(clock);
+    };
+    let text = value.to_string_lossy();
+    let date = chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+        .ok()
+        .filter(|_| text.len() == 10)
+        .ok_or_else(|| format!("{TODAY_VAR}={text:?} is not a date (expected YYYY-MM-DD)"))?;
+    let local = |t: chrono::NaiveTime| {
+        date.and_time(t)
+            .and_local_timezone(chrono::Local)
+            .earliest()
+    };
+    local(clock.time())
+        .or_else(|| local(chrono::NaiveTime::MIN + chrono::TimeDelta::hours(12)))
+        .ok_or_else(|| format!("{TODAY_VAR}={text:?}: that date has no local time"))
+}
+
+fn execute(
+    settings: &Settings,
+    options: &Options,
+    plan: &[ActionItem],
+    now: chrono::DateTime<chrono::Local>,
+) -> anyhow::Result<()> {
     let ctx = ActionContext {
         settings,
         full: options.full,
+        dry_run: options.dry_run,
+        progress: !options.quiet,
         log_output: options.output,
-        now: chrono::Local::now(),
+        now,
     };
+    if std::env::var_os(TODAY_VAR).is_some() {
+        log::info!("{TODAY_VAR} fixes the date to {}", now.format("%Y-%m-%d"));
+    }
     let runner = ctx.runner();
     for item in plan {
         match item.target {
+            Target::Local if ctx.dry_run => {
+                log::info!(
+                    "Dry run of the '{}' action (its hooks are not run).",
+                    item.action
+                );
+                run_action(&ctx, &item.action)?;
+            }
             Target::Local => {
                 run_hooks(ctx.options(), &runner, HookKind::Pre, &item.action)?;
                 log::info!("Executing the '{}' action.", item.action);
@@ -213,9 +283,9 @@ fn run_action(ctx: &ActionContext<'_>, action: &Action) -> anyhow::Result<()> {
         Action::Validate => anyhow::bail!("validate runs on its own, without the lock"),
         Action::Stage => actions::stage::run(ctx),
         Action::Purge => actions::purge::run(ctx),
-        Action::Store | Action::Rebuild | Action::Initialize => {
-            anyhow::bail!("the {action} action is not implemented yet in this version of cedar")
-        }
+        Action::Store => actions::store::run(ctx),
+        Action::Rebuild => actions::rebuild::run(ctx),
+        Action::Initialize => actions::initialize::run(ctx),
         Action::Extension(name) => {
             let configured = ctx.settings.extended_action(name).with_context(|| {
                 format!("Action [{name}] is not a valid action or extended action.")
@@ -303,6 +373,7 @@ fn describe(o: &Options) -> String {
         (o.output, "--output"),
         (o.debug, "--debug"),
         (o.stack, "--stack"),
+        (o.dry_run, "--dry-run"),
     ];
     parts.extend(
         flags
@@ -352,4 +423,28 @@ pub fn diagnostics() -> String {
         std::env::consts::OS,
         crate::logging::timestamp()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Datelike, TimeZone, Timelike};
+
+    #[test]
+    fn cedar_today_fixes_the_date_and_keeps_the_time_of_day() {
+        let clock = chrono::Local
+            .with_ymd_and_hms(2026, 3, 4, 23, 59, 30)
+            .unwrap();
+        assert_eq!(run_time(None, clock), Ok(clock));
+        let t = run_time(Some("2025-12-31".as_ref()), clock).unwrap();
+        assert_eq!((t.year(), t.month(), t.day()), (2025, 12, 31));
+        assert_eq!((t.hour(), t.minute(), t.second()), (23, 59, 30));
+        for bad in ["2025-13-01", "yesterday", "2025-1-1", "", "2025-02-30"] {
+            let e = run_time(Some(bad.as_ref()), clock).unwrap_err();
+            assert!(
+                e.starts_with("CEDAR_TODAY=") && e.contains("YYYY-MM-DD"),
+                "{e}"
+            );
+        }
+    }
 }

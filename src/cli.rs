@@ -57,26 +57,31 @@ pub enum Switch {
     Stack,
     /// `-D`, `--diagnostics`
     Diagnostics,
+    /// `--dry-run` (cedar addition, long form only): store, rebuild and
+    /// initialize report what they would do and write nothing.
+    DryRun,
 }
 
-/// Every switch: short letter, long name, whether it takes a value
-/// (Cedar's `SHORT_SWITCHES` and `LONG_SWITCHES`).
-const SWITCHES: [(Switch, u8, &str, bool); 15] = [
-    (Switch::Help, b'h', "help", false),
-    (Switch::Version, b'V', "version", false),
-    (Switch::Verbose, b'b', "verbose", false),
-    (Switch::Quiet, b'q', "quiet", false),
-    (Switch::Config, b'c', "config", true),
-    (Switch::Full, b'f', "full", false),
-    (Switch::Managed, b'M', "managed", false),
-    (Switch::ManagedOnly, b'N', "managed-only", false),
-    (Switch::Logfile, b'l', "logfile", true),
-    (Switch::Owner, b'o', "owner", true),
-    (Switch::Mode, b'm', "mode", true),
-    (Switch::Output, b'O', "output", false),
-    (Switch::Debug, b'd', "debug", false),
-    (Switch::Stack, b's', "stack", false),
-    (Switch::Diagnostics, b'D', "diagnostics", false),
+/// Every switch: short letter (none for cedar's additions, so that no
+/// letter Cedar might take is used), long name, whether it takes a value
+/// (Cedar's `SHORT_SWITCHES` and `LONG_SWITCHES`, then cedar's own).
+const SWITCHES: [(Switch, Option<u8>, &str, bool); 16] = [
+    (Switch::Help, Some(b'h'), "help", false),
+    (Switch::Version, Some(b'V'), "version", false),
+    (Switch::Verbose, Some(b'b'), "verbose", false),
+    (Switch::Quiet, Some(b'q'), "quiet", false),
+    (Switch::Config, Some(b'c'), "config", true),
+    (Switch::Full, Some(b'f'), "full", false),
+    (Switch::Managed, Some(b'M'), "managed", false),
+    (Switch::ManagedOnly, Some(b'N'), "managed-only", false),
+    (Switch::Logfile, Some(b'l'), "logfile", true),
+    (Switch::Owner, Some(b'o'), "owner", true),
+    (Switch::Mode, Some(b'm'), "mode", true),
+    (Switch::Output, Some(b'O'), "output", false),
+    (Switch::Debug, Some(b'd'), "debug", false),
+    (Switch::Stack, Some(b's'), "stack", false),
+    (Switch::Diagnostics, Some(b'D'), "diagnostics", false),
+    (Switch::DryRun, None, "dry-run", false),
 ];
 
 /// One switch as given: which, whether in its long form, and its value
@@ -135,7 +140,7 @@ pub fn getopt(args: &[OsString]) -> Result<(Vec<Given>, Vec<OsString>), String> 
         let mut rest = &arg[1..];
         while let Some((&letter, after)) = rest.split_first() {
             rest = after;
-            let Some(&(switch, _, _, takes)) = SWITCHES.iter().find(|s| s.1 == letter) else {
+            let Some(&(switch, _, _, takes)) = SWITCHES.iter().find(|s| s.1 == Some(letter)) else {
                 return Err(format!(
                     "option -{} not recognized",
                     String::from_utf8_lossy(&[letter])
@@ -214,6 +219,8 @@ pub struct Options {
     pub stack: bool,
     /// `-D`
     pub diagnostics: bool,
+    /// `--dry-run`
+    pub dry_run: bool,
     /// The actions, in command-line order.
     pub actions: Vec<String>,
 }
@@ -286,6 +293,7 @@ impl Options {
             debug: on(Switch::Debug),
             stack: on(Switch::Stack),
             diagnostics: on(Switch::Diagnostics),
+            dry_run: on(Switch::DryRun),
             actions: actions
                 .iter()
                 .map(|a| a.to_string_lossy().into_owned())
@@ -355,6 +363,7 @@ pub fn usage() -> String {
    -d, --debug        Write debugging information to the log (implies --output)
    -s, --stack        Show full error detail instead of one line
    -D, --diagnostics  Print runtime diagnostics to the screen and exit
+       --dry-run      store, rebuild, initialize: report the plan, write nothing
 
  The following actions may be specified:
 
@@ -490,6 +499,25 @@ mod tests {
         assert_eq!(
             parse(&["-c", "", "x"]).unwrap_err(),
             "The config parameter must be a non-empty string."
+        );
+    }
+
+    #[test]
+    fn dry_run_is_a_long_switch_only_and_keeps_cedars_prefixes_unique() {
+        let o = parse(&["--dry-run", "store"]).expect("valid");
+        assert!(o.dry_run && o.actions == ["store"]);
+        assert!(parse(&["--dry", "store"]).expect("prefix").dry_run);
+        assert!(!parse(&["store"]).expect("valid").dry_run);
+        // Cedar's own prefixes still name one switch each.
+        assert!(parse(&["--de", "x"]).expect("--debug").debug);
+        assert!(parse(&["--di", "x"]).expect("--diagnostics").diagnostics);
+        assert_eq!(
+            parse(&["--d", "x"]).unwrap_err(),
+            "option --d not a unique prefix"
+        );
+        assert_eq!(
+            parse(&["--dry-run=1", "x"]).unwrap_err(),
+            "option --dry-run must not have an argument"
         );
     }
 

@@ -261,7 +261,10 @@ fn full_fixture_values() {
 
     let s = c.store.as_ref().unwrap();
     assert_eq!(s.media_type, Some(MediaType::DvdPlusRw));
-    assert!(s.media_type.unwrap().is_rewritable() && s.media_type.unwrap().is_dvd());
+    assert!(
+        s.media_type.unwrap().is_rewritable()
+            && s.media_type.unwrap().family() == mmc::profile::Family::Dvd
+    );
     assert_eq!(
         st.store.as_ref().unwrap().device_type,
         DeviceType::Dvdwriter
@@ -347,7 +350,7 @@ fn error_messages_name_path_and_line() {
     let err = config::parse_file(&dir().join("parse-store-media-type.conf")).unwrap_err();
     assert!(
         err.to_string().ends_with(
-            "store/media_type: \"cdr-99\" is not one of cdr-74, cdrw-74, cdr-80, cdrw-80, dvd+r, dvd+rw (line 12)"
+            "store/media_type: \"cdr-99\" is not one of cdr-74, cdrw-74, cdr-80, cdrw-80, dvd+r, dvd+rw, dvd-r, dvd-rw, bd-r, bd-re (line 12)"
         ),
         "{err}"
     );

@@ -1,7 +1,7 @@
 //! The bundled example config (fixtures/example.conf) is a working config:
 //! it is valid as shipped, and once its directories exist (scripts/example.sh
 //! creates them under /tmp/cedar-example) `validate` passes and the actions
-//! this version implements run end to end. The test relocates the
+//! end to end, two nights of them storing to the emulated DVD+RW. The test relocates the
 //! config's /tmp/cedar-example prefix into a temp dir so runs never collide.
 
 use std::path::Path;
@@ -30,7 +30,7 @@ fn example_config_is_valid_as_shipped() {
     let config =
         cedar::app::load_config(Path::new(EXAMPLE)).expect("example.conf parses and validates");
     let store = config.store.as_ref().expect("store section");
-    assert!(store.device.starts_with("emulated:"));
+    assert!(matches!(store.device, mmc::DeviceString::Emulated { .. }));
 }
 
 #[test]
@@ -127,12 +127,50 @@ fn example_job_validates_and_runs_once_its_dirs_exist() {
     assert_eq!(std::fs::read_dir(&collect).expect("collect dir").count(), 0);
     assert!(day.join("cback.stage").exists());
 
-    // store is a later issue: it must fail clearly, never pretend.
+    // store puts the day on the emulated DVD+RW and marks it stored.
     let out = cback(tmp.path(), &config, &["store"]);
-    assert_eq!(out.status.code(), Some(6));
-    assert!(
-        stderr(&out).contains("store action is not implemented"),
-        "{}",
-        stderr(&out)
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(day.join("cback.store").exists());
+    let image = base.join("disc.img");
+    let listing = Command::new("bsdtar")
+        .arg("tf")
+        .arg(&image)
+        .output()
+        .expect("bsdtar");
+    if listing.status.success() {
+        let members = String::from_utf8_lossy(&listing.stdout);
+        let disc_day = chrono::Local::now().format("%Y/%m/%d").to_string();
+        assert!(
+            members.contains(&format!("{disc_day}/cback.stage")),
+            "{members}"
+        );
+    } else {
+        assert!(std::env::var_os("CI").is_none(), "bsdtar is required in CI");
+    }
+
+    // The README's second night: `cback all` with tomorrow's date, then
+    // `cback drive` shows both days on the disc.
+    let tomorrow = chrono::Local::now().date_naive() + chrono::Days::new(1);
+    let out = Command::new(CBACK)
+        .arg("-l")
+        .arg(tmp.path().join("cback.log"))
+        .arg("-c")
+        .arg(&config)
+        .arg("all")
+        .env("CEDAR_TODAY", tomorrow.format("%Y-%m-%d").to_string())
+        .output()
+        .expect("run cback");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let spec = format!("emulated:{}", image.display());
+    let out = Command::new(CBACK)
+        .args(["drive", &spec])
+        .output()
+        .expect("run cback drive");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    let both = format!(
+        "Holds:              {} {}",
+        chrono::Local::now().format("%Y/%m/%d"),
+        tomorrow.format("%Y/%m/%d")
     );
+    assert!(shown.contains(&both), "{shown}");
 }

@@ -16,36 +16,7 @@ use std::process::Command;
 
 mod support;
 
-fn have(tool: &str) -> bool {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{tool} is required in CI but not installed"
-        );
-        eprintln!("note: {tool} not installed; skipping");
-    }
-    found
-}
-
-fn have_pycdlib() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import pycdlib"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "python3 with pycdlib is required in CI"
-        );
-        eprintln!("note: pycdlib not importable; skipping");
-    }
-    ok
-}
+use support::{have, have_pycdlib};
 
 /// Whether owners and device nodes can be set up and compared (root); as a
 /// normal user those checks are left to .ci/run's root pass (see runs_as).

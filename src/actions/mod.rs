@@ -1,4 +1,5 @@
-//! The actions `cback` runs (collect, stage, purge, validate, the extended
+//! The actions `cback` runs (collect, stage, store, purge, rebuild,
+//! initialize, validate, the extended
 //! actions, and the managed actions on remote peers), each a function of one
 //! [`ActionContext`] holding checked [`Settings`]: an action never sees a
 //! configuration that was not checked. The machinery they share lives in
@@ -7,9 +8,12 @@
 pub mod collect;
 pub(crate) mod ext;
 pub(crate) mod extension;
+pub mod initialize;
 pub mod managed;
 pub mod purge;
+pub mod rebuild;
 pub mod stage;
+pub mod store;
 pub(crate) mod validate;
 
 use crate::config::{OptionsSettings, Settings};
@@ -23,6 +27,11 @@ pub struct ActionContext<'a> {
     pub settings: &'a Settings,
     /// `-f/--full` was given.
     pub full: bool,
+    /// `--dry-run` was given: store, rebuild and initialize report their
+    /// plan and write nothing.
+    pub dry_run: bool,
+    /// Progress may be drawn on a terminal (not with `-q`).
+    pub progress: bool,
     /// `-O/--output` (or `-d`): log the output of executed commands.
     pub log_output: bool,
     /// The moment the run started, in local time.
@@ -40,6 +49,8 @@ impl<'a> ActionContext<'a> {
         ActionContext {
             settings,
             full,
+            dry_run: false,
+            progress: false,
             log_output,
             now,
         }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use nix::unistd::{access, AccessFlags};
 
-use crate::config::Settings;
+use crate::config::{Settings, StoreSettings};
 
 /// Checks checked `settings` against this machine and returns every
 /// problem found, one human-readable line each, in Cedar's section order.
@@ -61,8 +61,9 @@ pub fn environment_problems(settings: &Settings) -> Vec<String> {
         problems.push(format!("Backup user:group [{user}:{group}] invalid."));
     }
     if let Some(store) = &settings.store {
-        if let Some(problem) = device_problem(&store.device) {
-            problems.push(problem);
+        match device_problem(store) {
+            Some(problem) => problems.push(problem),
+            None => problems.extend(drive_problems(store)),
         }
     }
     for action in &settings.extensions.actions {
@@ -98,32 +99,87 @@ fn dir_problem(path: Option<&str>, writable: bool, what: &str) -> Option<String>
     Some(format!("{what} [{path}] {reason}."))
 }
 
-/// Whether the store's target device can be used: an `emulated:` string
-/// mmc accepts whose image can be created or written, or a real drive that
-/// mmc can open (exists, is an MMC device, not mounted, not busy).
-fn device_problem(device: &str) -> Option<String> {
-    // Parsed, not opened: validate must not create the image file.
-    let image = match mmc::DeviceString::parse(device) {
-        Err(e) => return Some(format!("Backup device [{device}] is not valid: {e}.")),
-        Ok(mmc::DeviceString::Emulated { image, .. }) => image,
-        Ok(mmc::DeviceString::Drive(_)) => {
+/// cedar addition: the drive itself, opened (an emulated image that does not
+/// exist yet is not created: its device string's profile is checked
+/// instead). Its profile, medium state and free space go to the log; a
+/// medium that does not match `media_type`/`device_type`, a missing or
+/// finalized medium are problems.
+fn drive_problems(store: &StoreSettings) -> Vec<String> {
+    let device = &store.target_device;
+    let problem = |what: String| vec![format!("Backup device [{device}] {what}.")];
+    if let mmc::DeviceString::Emulated { image, options } = &store.device {
+        if !image.exists() {
+            log::info!(
+                "Backup device [{device}]: no image yet; the first store loads a blank disc"
+            );
+            let mismatch = options.media.and_then(|m| {
+                crate::engine::schedule::medium_mismatch(
+                    store.media,
+                    store.device_type,
+                    m.profile.number(),
+                )
+            });
+            return mismatch.map_or_else(Vec::new, problem);
+        }
+    }
+    let mut drive = match mmc::Drive::open(device) {
+        Ok(d) => d,
+        Err(e) => return problem(format!("cannot be opened: {e}")),
+    };
+    match drive.medium_present() {
+        Ok(true) => {}
+        Ok(false) => return problem("holds no medium".into()),
+        Err(e) => return problem(format!("cannot be read: {e}")),
+    }
+    let info = match drive.medium_info() {
+        Ok(i) => i,
+        Err(e) => return problem(format!("cannot be read: {e}")),
+    };
+    log::info!(
+        "Backup device [{device}]: {} medium, {}, {} blocks ({}) free",
+        info.profile_name(),
+        info.state,
+        info.free_blocks,
+        crate::engine::util::display_bytes(u64::from(info.free_blocks) * mmc::BLOCK_SIZE as u64)
+    );
+    let mut problems = Vec::new();
+    if let Some(m) = crate::engine::schedule::medium_mismatch(
+        store.media,
+        store.device_type,
+        info.profile_number,
+    ) {
+        problems.extend(problem(m));
+    }
+    if info.state == mmc::MediaState::Finalized && !info.erasable {
+        problems.extend(problem(format!(
+            "holds a finalized {} disc: no more sessions can be written",
+            info.profile_name()
+        )));
+    }
+    problems
+}
+
+/// Whether the store's target device can be used: an emulated burner
+/// whose image can be created or written, or a real drive that mmc can open
+/// (exists, is an MMC device, not busy). The string was parsed when the
+/// configuration was checked.
+fn device_problem(store: &StoreSettings) -> Option<String> {
+    let device = &store.target_device;
+    let image = match &store.device {
+        mmc::DeviceString::Emulated { image, .. } => image,
+        mmc::DeviceString::Drive(_) => {
             return match mmc::open_device(device) {
                 Ok(_) => None,
                 Err(e) => Some(format!("Backup device [{device}] cannot be opened: {e}.")),
             }
         }
     };
-    if !image.is_absolute() {
-        return Some(format!(
-            "Backup device [{device}] is not valid: the image path must be absolute."
-        ));
-    }
     let dir = image
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     if image.exists() {
-        if access(&image, AccessFlags::R_OK | AccessFlags::W_OK).is_err() {
+        if access(image, AccessFlags::R_OK | AccessFlags::W_OK).is_err() {
             return Some(format!(
                 "Backup device [{device}] is not valid: image {} is not readable and writable.",
                 image.display()
@@ -203,19 +259,14 @@ mod tests {
     }
 
     #[test]
-    fn checks_extension_sections_and_emulated_specs() {
+    fn checks_extension_sections() {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = settings(
             &dir.path().display().to_string(),
             "root",
-            &format!(
-                r#"<extensions><action><name>mysql</name><module>CedarBackup3.extend.mysql</module>
+            r#"<extensions><action><name>mysql</name><module>CedarBackup3.extend.mysql</module>
     <function>executeAction</function><index>99</index></action></extensions>
-  <mysql><compress_mode>zip</compress_mode><all>Y</all></mysql>
-  <store><source_dir>{d}</source_dir><media_type>dvd+r</media_type><device_type>dvdwriter</device_type>
-    <target_device>emulated:{d}/x.img?profile=nonsense</target_device></store>"#,
-                d = dir.path().display()
-            ),
+  <mysql><compress_mode>zip</compress_mode><all>Y</all></mysql><purge/>"#,
         );
         let problems = environment_problems(&config);
         assert!(
@@ -224,14 +275,63 @@ mod tests {
                 .any(|p| p.contains("mysql") && p.contains("zip")),
             "{problems:?}"
         );
+    }
+
+    #[test]
+    fn a_drive_holding_the_wrong_medium_is_a_problem() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path().display();
+        let with = |media: &str, device_type: &str, profile: &str| {
+            settings(
+                &d.to_string(),
+                "root",
+                &format!(
+                    "<reference/><store><source_dir>{d}</source_dir><media_type>{media}</media_type>\
+                     <device_type>{device_type}</device_type>\
+                     <target_device>emulated:{d}/disc.img?profile={profile}</target_device></store>"
+                ),
+            )
+        };
+        // Before the image exists: the device string's profile is checked.
+        let p = environment_problems(&with("dvd+r", "dvdwriter", "dvd+rw"));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].contains("media_type dvd+r does not match the DVD+RW medium"),
+            "{p:?}"
+        );
+        assert!(!dir.path().join("disc.img").exists());
+        // An existing image is opened.
+        drop(mmc::Drive::open(&format!("emulated:{d}/disc.img?profile=bd-r")).expect("open"));
+        assert!(environment_problems(&with("bd-r", "bdwriter", "bd-r")).is_empty());
+        let p = environment_problems(&with("cdr-74", "cdwriter", "bd-r"));
+        assert!(
+            p[0].contains("device_type cdwriter does not match the BD-R"),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn an_emulated_image_that_cannot_be_created_is_reported_and_not_created() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path().display();
+        let config = settings(
+            &d.to_string(),
+            "root",
+            &format!(
+                "<store><source_dir>{d}</source_dir><media_type>dvd+r</media_type>\
+                 <device_type>dvdwriter</device_type>\
+                 <target_device>emulated:{d}/no/such/x.img?profile=dvd+r</target_device></store>"
+            ),
+        );
+        let problems = environment_problems(&config);
         assert!(
             problems
                 .iter()
-                .any(|p| p.contains("Backup device") && p.contains("nonsense")),
+                .any(|p| p.contains("Backup device") && p.contains("cannot create image")),
             "{problems:?}"
         );
         assert!(
-            !dir.path().join("x.img").exists(),
+            !dir.path().join("no").exists(),
             "validate must not create the image"
         );
     }

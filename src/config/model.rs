@@ -374,39 +374,52 @@ pub struct StageConfig {
     pub remote_peers: Option<Vec<RemotePeer>>,
 }
 
-/// Media Cedar knows how to write: a subset of the media `mmc` knows,
-/// whose names and profiles come from [`mmc::profile::MEDIA_TYPES`].
+/// The media `store/media_type` names: Cedar's six (cdr-74, cdrw-74,
+/// cdr-80, cdrw-80, dvd+r, dvd+rw) and cedar's additions (dvd-r, dvd-rw,
+/// bd-r, bd-re). Names, profiles and capacities are rows of
+/// [`mmc::profile::MEDIA_TYPES`] (each variant's discriminant is its row).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MediaType {
     /// `cdr-74`
-    Cdr74,
+    Cdr74 = 0,
     /// `cdrw-74`
-    Cdrw74,
+    Cdrw74 = 1,
     /// `cdr-80`
-    Cdr80,
+    Cdr80 = 2,
     /// `cdrw-80`
-    Cdrw80,
+    Cdrw80 = 3,
     /// `dvd+r`
-    DvdPlusR,
+    DvdPlusR = 4,
     /// `dvd+rw`
-    DvdPlusRw,
+    DvdPlusRw = 5,
+    /// `dvd-r` (cedar addition)
+    DvdMinusR = 6,
+    /// `dvd-rw` (cedar addition): a DVD-RW in sequential recording or
+    /// restricted overwrite mode.
+    DvdMinusRw = 7,
+    /// `bd-r` (cedar addition)
+    BdR = 9,
+    /// `bd-re` (cedar addition)
+    BdRe = 10,
 }
 
 impl MediaType {
-    /// Every media type Cedar writes, in Cedar's order.
-    pub const ALL: [MediaType; 6] = [
+    /// Every media type, Cedar's six first in Cedar's order.
+    pub const ALL: [MediaType; 10] = [
         MediaType::Cdr74,
         MediaType::Cdrw74,
         MediaType::Cdr80,
         MediaType::Cdrw80,
         MediaType::DvdPlusR,
         MediaType::DvdPlusRw,
+        MediaType::DvdMinusR,
+        MediaType::DvdMinusRw,
+        MediaType::BdR,
+        MediaType::BdRe,
     ];
 
     /// The `mmc` media type (profile and nominal capacity) of this medium.
     pub fn mmc(self) -> mmc::MediaType {
-        // Cedar's six media are the first six rows of mmc's table (a test
-        // checks the names).
         mmc::profile::MEDIA_TYPES[self as usize]
     }
 
@@ -420,14 +433,29 @@ impl MediaType {
         MediaType::ALL.into_iter().find(|m| m.name() == name)
     }
 
-    /// True for dvd+r and dvd+rw.
-    pub fn is_dvd(self) -> bool {
-        self.mmc().profile.family() == mmc::profile::Family::Dvd
+    /// The medium family (CD, DVD, BD).
+    pub fn family(self) -> mmc::profile::Family {
+        self.mmc().profile.family()
     }
 
-    /// True for media that can be blanked (cdrw-74, cdrw-80, dvd+rw).
+    /// True for media that can be blanked or reformatted (cdrw-74, cdrw-80,
+    /// dvd+rw, dvd-rw, bd-re): Cedar's "rewritable" media.
     pub fn is_rewritable(self) -> bool {
         self.mmc().profile.erasable()
+    }
+
+    /// Whether a medium the drive reports with `profile` is of this type:
+    /// the same profile, where `dvd-rw` takes either DVD-RW mode. (CD-R 74
+    /// and 80 minute discs share a profile; their size is what the drive
+    /// reports.)
+    pub fn accepts(self, profile: mmc::Profile) -> bool {
+        match self {
+            MediaType::DvdMinusRw => matches!(
+                profile,
+                mmc::Profile::DvdMinusRwSequential | mmc::Profile::DvdMinusRwRestricted
+            ),
+            other => other.mmc().profile == profile,
+        }
     }
 }
 
@@ -438,12 +466,26 @@ impl Serialize for MediaType {
 }
 
 named_enum! {
-    /// Kind of writer device.
+    /// Kind of writer device: Cedar's cdwriter and dvdwriter, and cedar's
+    /// bdwriter for Blu-ray.
     pub enum DeviceType {
         /// `cdwriter`
         Cdwriter = "cdwriter",
         /// `dvdwriter`
         Dvdwriter = "dvdwriter",
+        /// `bdwriter` (cedar addition)
+        Bdwriter = "bdwriter",
+    }
+}
+
+impl DeviceType {
+    /// The medium family this kind of writer writes.
+    pub fn family(self) -> mmc::profile::Family {
+        match self {
+            DeviceType::Cdwriter => mmc::profile::Family::Cd,
+            DeviceType::Dvdwriter => mmc::profile::Family::Dvd,
+            DeviceType::Bdwriter => mmc::profile::Family::Bd,
+        }
     }
 }
 

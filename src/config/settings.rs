@@ -217,9 +217,11 @@ pub struct StoreSettings {
     pub media: MediaType,
     /// `device_type` (`cdwriter` when absent)
     pub device_type: DeviceType,
-    /// `target_device`: a device path or an `emulated:` device string,
-    /// parsed by [`mmc::DeviceString`] when used.
-    pub device: String,
+    /// `target_device` as written (to open the device and name it in
+    /// messages).
+    pub target_device: String,
+    /// `target_device` parsed: a drive path or cedar's emulated burner.
+    pub device: mmc::DeviceString,
     /// `target_scsi_id`
     pub scsi_id: Option<String>,
     /// `drive_speed`
@@ -232,8 +234,9 @@ pub struct StoreSettings {
     pub warn_midnite: bool,
     /// `no_eject`
     pub no_eject: bool,
-    /// `blank_behavior` (mode and factor; Cedar needs at least one)
-    pub blank_behavior: Option<BlankBehavior>,
+    /// `blank_behavior`, when present (Cedar needs at least one of mode and
+    /// factor).
+    pub blank_behavior: Option<BlankRule>,
     /// `refresh_media_delay` in seconds (absent or 0: none)
     pub refresh_media_delay: Option<i64>,
     /// `eject_delay` in seconds (absent or 0: none)
@@ -285,4 +288,24 @@ pub enum ExtensionOrder {
     Index(i64),
     /// Dependency mode: its `<depends>`.
     Depends(ActionDependencies),
+}
+
+/// When `blank_behavior` lets store start a new disc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlankMode {
+    /// `daily`: the blank factor is weighed every day.
+    Daily,
+    /// `weekly`: the blank factor is weighed on the starting day only.
+    Weekly,
+}
+
+/// Checked `<store>/<blank_behavior>`. Cedar accepts either part alone: a
+/// rule without a mode never starts a new disc, and one whose mode calls
+/// for the calculation without a factor fails when store reaches it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BlankRule {
+    /// `mode`
+    pub mode: Option<BlankMode>,
+    /// `factor`, as Python's `float()` reads it.
+    pub factor: Option<f64>,
 }

@@ -541,7 +541,7 @@ fn check_store(p: &mut Problems, s: &StoreConfig) -> Option<StoreSettings> {
     let device_type = s.device_type.unwrap_or(DeviceType::Cdwriter);
     // (A missing media type is reported above; Cedar would stop there.)
     if let Some(media) = media {
-        if media.is_dvd() != (device_type == DeviceType::Dvdwriter) {
+        if media.family() != device_type.family() {
             p.add(
                 "store/media_type",
                 format!(
@@ -552,6 +552,22 @@ fn check_store(p: &mut Problems, s: &StoreConfig) -> Option<StoreSettings> {
             );
         }
     }
+    // cedar addition: the device string is parsed here, once, so a
+    // malformed emulated: string is a configuration error.
+    let parsed = device.and_then(|text| match mmc::DeviceString::parse(&text) {
+        Ok(mmc::DeviceString::Emulated { image, .. }) if !image.is_absolute() => {
+            p.add(
+                "store/target_device",
+                format!("\"{text}\": the emulated image path must be absolute"),
+            );
+            None
+        }
+        Ok(parsed) => Some((text, parsed)),
+        Err(e) => {
+            p.add("store/target_device", e.to_string());
+            None
+        }
+    });
     if let Some(b) = &s.blank_behavior {
         // Cedar only objects when both are missing.
         if b.blank_mode.is_none() && b.blank_factor.is_none() {
@@ -562,14 +578,22 @@ fn check_store(p: &mut Problems, s: &StoreConfig) -> Option<StoreSettings> {
         source_dir: source_dir?.into(),
         media: media?,
         device_type,
-        device: device?,
+        target_device: parsed.as_ref().map(|(t, _)| t.clone())?,
+        device: parsed.map(|(_, d)| d)?,
         scsi_id: s.device_scsi_id.clone(),
         speed: s.drive_speed,
         check_data: s.check_data,
         check_media: s.check_media,
         warn_midnite: s.warn_midnite,
         no_eject: s.no_eject,
-        blank_behavior: s.blank_behavior.clone(),
+        blank_behavior: s.blank_behavior.as_ref().map(|b| BlankRule {
+            mode: b.blank_mode.as_deref().and_then(|m| match m {
+                "daily" => Some(BlankMode::Daily),
+                "weekly" => Some(BlankMode::Weekly),
+                _ => None,
+            }),
+            factor: b.blank_factor.as_deref().and_then(crate::py::num::py_float),
+        }),
         refresh_media_delay: s.refresh_media_delay,
         eject_delay: s.eject_delay,
     })
@@ -714,11 +738,59 @@ mod tests {
         let names: Vec<&str> = MediaType::ALL.iter().map(|m| m.name()).collect();
         assert_eq!(
             names,
-            ["cdr-74", "cdrw-74", "cdr-80", "cdrw-80", "dvd+r", "dvd+rw"]
+            [
+                "cdr-74", "cdrw-74", "cdr-80", "cdrw-80", "dvd+r", "dvd+rw", "dvd-r", "dvd-rw",
+                "bd-r", "bd-re"
+            ]
         );
-        assert!(MediaType::DvdPlusRw.is_dvd() && MediaType::DvdPlusRw.is_rewritable());
-        assert!(!MediaType::Cdr80.is_dvd() && !MediaType::Cdr80.is_rewritable());
+        use mmc::profile::Family;
+        assert!(
+            MediaType::DvdPlusRw.family() == Family::Dvd && MediaType::DvdPlusRw.is_rewritable()
+        );
+        assert!(MediaType::Cdr80.family() == Family::Cd && !MediaType::Cdr80.is_rewritable());
+        assert!(MediaType::BdRe.is_rewritable() && !MediaType::BdR.is_rewritable());
         assert_eq!(MediaType::Cdrw74.mmc().profile, mmc::Profile::CdRw);
         assert_eq!(MediaType::from_name("dvd+r"), Some(MediaType::DvdPlusR));
+        assert!(MediaType::DvdMinusRw.accepts(mmc::Profile::DvdMinusRwRestricted));
+        assert!(MediaType::DvdMinusRw.accepts(mmc::Profile::DvdMinusRwSequential));
+        assert!(!MediaType::DvdPlusRw.accepts(mmc::Profile::DvdPlusR));
+        assert_eq!(
+            DeviceType::from_name("bdwriter"),
+            Some(DeviceType::Bdwriter)
+        );
+    }
+
+    #[test]
+    fn device_types_match_media_families_and_device_strings_are_parsed() {
+        let store = |media: &str, device_type: &str, device: &str| {
+            let xml = format!(
+                "<cb_config>{OPTIONS}<store><source_dir>/s</source_dir>\
+                 <media_type>{media}</media_type><device_type>{device_type}</device_type>\
+                 <target_device>{device}</target_device></store></cb_config>"
+            );
+            parse_str(&xml, "t.conf").unwrap().check()
+        };
+        let s = store("bd-re", "bdwriter", "emulated:/i.img?profile=bd-re").unwrap();
+        let st = s.store.unwrap();
+        assert!(matches!(st.device, mmc::DeviceString::Emulated { .. }));
+        assert_eq!(st.target_device, "emulated:/i.img?profile=bd-re");
+        let e = store("bd-r", "dvdwriter", "/dev/sr0")
+            .unwrap_err()
+            .problems();
+        assert!(
+            e[0].contains("\"bd-r\" does not match device type dvdwriter"),
+            "{e:?}"
+        );
+        let e = store("dvd-r", "dvdwriter", "emulated:/i.img?profile=floppy")
+            .unwrap_err()
+            .problems();
+        assert!(
+            e[0].starts_with("store/target_device") && e[0].contains("floppy"),
+            "{e:?}"
+        );
+        let e = store("dvd-r", "dvdwriter", "emulated:rel.img")
+            .unwrap_err()
+            .problems();
+        assert!(e[0].contains("must be absolute"), "{e:?}");
     }
 }

@@ -5,13 +5,19 @@
 //! The two library crates know nothing of each other (iso9660 nothing of
 //! discs, mmc nothing of files); this is where they meet.
 //!
+//! [`placement`] says where the next session goes on the disc in a drive
+//! (and what to import), [`volume_label`] reads the newest volume's label,
+//! and [`close_interrupted`] closes a track an interrupted write left open.
+//!
 //! A drive read error reaches the iso9660 reader as an `io::Error` wrapping
 //! the [`mmc::ReadError`] (which names the block), so a caller can still get
 //! at it with `get_ref().downcast_ref::<mmc::ReadError>()`.
 
 use std::io;
 
-use mmc::{BlockReader, Drive};
+use iso9660::VolumeDescriptor;
+use mmc::cdb::disc::INVISIBLE_TRACK;
+use mmc::{BlockReader, Drive, MediaState, Profile};
 
 /// An [`iso9660::SectorSource`] reading the medium in a drive, with the
 /// bounded read-ahead of [`mmc::BlockReader`].
@@ -29,4 +35,313 @@ impl iso9660::SectorSource for DiscSource<'_> {
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
         self.0.read_at(offset, buf).map_err(io::Error::other)
     }
+}
+
+/// Where the next session goes and what it carries over, from the drive's
+/// real state ([`placement`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    /// The loaded medium's profile.
+    pub profile: Profile,
+    /// Blank, appendable, finalized or overwritable (formatted).
+    pub state: MediaState,
+    /// The medium is written in place (DVD+RW, DVD-RW restricted
+    /// overwrite, BD-RE): the session grows the volume at LBA 16.
+    pub overwritable: bool,
+    /// Session start to import the previous days from (None: nothing on
+    /// the disc to carry over). On overwritable media this is 0: LBA 16
+    /// holds the newest descriptors.
+    pub import: Option<u32>,
+    /// The new session's first block: [`iso9660::Options::start_lba`].
+    pub start_lba: u32,
+    /// Blocks free from `start_lba`.
+    pub free_blocks: u32,
+    /// Total user blocks of the medium.
+    pub capacity: u32,
+    /// The volume found where `import` points: its label and end block.
+    pub volume: Option<VolumeSummary>,
+    /// A write-once track left open by an interrupted write (killed, power
+    /// cut): [`close_interrupted`] closes it before anything else is
+    /// written, and [`placement`] is asked again.
+    pub interrupted: Option<Interrupted>,
+}
+
+impl Placement {
+    /// Free space in bytes.
+    pub fn free_bytes(&self) -> u64 {
+        u64::from(self.free_blocks) * BLOCK
+    }
+
+    /// The disc started again: nothing imported, and on overwritable media
+    /// the session at block 0 with the whole capacity free (the old volume
+    /// is overwritten). A write-once disc cannot be started again: there it
+    /// only drops the import (the session still appends at the next
+    /// writable address), so a new write-once disc means a blank one.
+    pub fn new_disc(&self) -> Placement {
+        let free = if self.overwritable {
+            self.capacity
+        } else {
+            self.free_blocks
+        };
+        Placement {
+            import: None,
+            start_lba: if self.overwritable { 0 } else { self.start_lba },
+            free_blocks: free,
+            volume: None,
+            ..self.clone()
+        }
+    }
+}
+
+/// An ISO9660 volume on the disc, from its primary descriptor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeSummary {
+    /// Block where its session starts (descriptors at start + 16).
+    pub session_start: u32,
+    /// The volume identifier (label), trailing spaces removed.
+    pub label: String,
+    /// The volume space size: the block after the volume's last.
+    pub end: u32,
+}
+
+/// A write-once track that was started and never closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interrupted {
+    /// Track number.
+    pub track: u16,
+    /// First block of the track.
+    pub start: u32,
+    /// Where it would continue, when the drive reports it.
+    pub next_writable: Option<u32>,
+    /// The drive marks the track damaged.
+    pub damaged: bool,
+}
+
+/// What went wrong looking at the disc.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscError {
+    /// A drive command failed (no medium, a read error...).
+    #[error(transparent)]
+    Drive(#[from] mmc::Error),
+    /// The drive reports a medium this crate does not write.
+    #[error("{device}: cannot write a {profile} medium")]
+    Unwritable {
+        /// Device name.
+        device: String,
+        /// Profile name.
+        profile: String,
+    },
+    /// The primary volume descriptor at `lba` is damaged, so where the
+    /// volume ends (and where the next session may go) is unknown.
+    #[error("{device}: the volume descriptor at block {lba} is damaged: {why}")]
+    Descriptor {
+        /// Device name.
+        device: String,
+        /// Block of the descriptor.
+        lba: u32,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+}
+
+/// Size of a block as u64.
+const BLOCK: u64 = mmc::BLOCK_SIZE as u64;
+
+/// Reads the primary volume descriptor of the session at `session_start`
+/// (block `session_start + 16`). Ok(None) when no ISO9660 descriptor is
+/// there (zeros, other data).
+pub fn read_primary_descriptor(
+    drive: &mut Drive,
+    session_start: u32,
+) -> Result<Option<VolumeDescriptor>, DiscError> {
+    let lba = session_start.saturating_add(16);
+    let mut block = vec![0u8; mmc::BLOCK_SIZE];
+    drive.read_blocks(lba, &mut block)?;
+    if &block[1..6] != b"CD001" || block[0] != 1 {
+        return Ok(None);
+    }
+    VolumeDescriptor::decode(&block)
+        .map(Some)
+        .map_err(|why| DiscError::Descriptor {
+            device: drive.name().to_string(),
+            lba,
+            why,
+        })
+}
+
+fn summary(session_start: u32, d: &VolumeDescriptor) -> VolumeSummary {
+    VolumeSummary {
+        session_start,
+        label: d.volume_id.trim_end().to_string(),
+        // Some writers record a later session's size relative to it.
+        end: if d.volume_space_size <= session_start {
+            session_start.saturating_add(d.volume_space_size)
+        } else {
+            d.volume_space_size
+        },
+    }
+}
+
+/// The newest session of a write-once disc that holds a whole ISO9660
+/// volume, from the last complete session back through the tracks. A
+/// volume counts only when its track was recorded up to the volume's end: a
+/// session closed over an interrupted write has descriptors that promise
+/// more than was recorded, and is passed over, so the days before it are
+/// imported instead.
+fn newest_volume(
+    drive: &mut Drive,
+    last_session_start: u32,
+) -> Result<Option<VolumeSummary>, DiscError> {
+    // Recorded tracks as (start, end), from the drive.
+    let mut tracks = Vec::new();
+    for n in 1..=u32::from(u16::MAX) {
+        match drive.track_information(n) {
+            Ok(t) if !t.blank && t.start <= last_session_start => {
+                // An incomplete track is recorded up to its next writable
+                // address (its size counts the free space after it).
+                let end = t
+                    .next_writable
+                    .unwrap_or_else(|| t.start.saturating_add(t.size));
+                tracks.push((t.start, end))
+            }
+            _ => break,
+        }
+    }
+    for &(start, end) in tracks.iter().rev() {
+        let d = match read_primary_descriptor(drive, start) {
+            Ok(Some(d)) => d,
+            Ok(None) | Err(DiscError::Drive(_)) => continue,
+            Err(e) => return Err(e),
+        };
+        let v = summary(start, &d);
+        if v.end <= end {
+            return Ok(Some(v));
+        }
+        log::warn!(
+            "{}: the session at block {start} ends at block {end} but its volume claims \
+             {}: it was interrupted, and is passed over",
+            drive.name(),
+            v.end
+        );
+    }
+    Ok(None)
+}
+
+/// A track started and never closed, from the invisible track's information.
+fn interrupted(drive: &mut Drive) -> Result<Option<Interrupted>, DiscError> {
+    let t = drive.track_information(INVISIBLE_TRACK)?;
+    let started = !t.blank
+        && (t.damage
+            || t.next_writable.is_some_and(|n| n > t.start)
+            || t.last_recorded.is_some_and(|l| l >= t.start));
+    Ok((started && !t.reserved).then_some(Interrupted {
+        track: t.track,
+        start: t.start,
+        next_writable: t.next_writable,
+        damaged: t.damage,
+    }))
+}
+
+/// Where the next session goes, from the drive's real state:
+///
+/// - blank disc: block 0, nothing to import;
+/// - write-once appendable: the next writable address, importing the
+///   newest session that holds a volume (msinfo);
+/// - overwritable: the volume end at LBA 16 rounded up to 16 blocks,
+///   importing from session start 0 (block 0 and nothing to import when
+///   LBA 16 holds no ISO9660 volume);
+/// - finalized or full: `start_lba` at the disc's end and no room
+///   (`free_blocks` 0), the last volume for reference.
+pub fn placement(drive: &mut Drive) -> Result<Placement, DiscError> {
+    let info = drive.medium_info()?;
+    let Some(profile) = info.profile else {
+        return Err(DiscError::Unwritable {
+            device: drive.name().to_string(),
+            profile: info.profile_name(),
+        });
+    };
+    let mut p = Placement {
+        profile,
+        state: info.state,
+        overwritable: profile.overwritable(),
+        import: None,
+        start_lba: 0,
+        free_blocks: info.free_blocks,
+        capacity: info.capacity,
+        volume: None,
+        interrupted: None,
+    };
+    if p.overwritable {
+        if info.state == MediaState::Overwritable {
+            if let Some(d) = read_primary_descriptor(drive, 0)? {
+                let v = summary(0, &d);
+                p.start_lba = v.end.next_multiple_of(16);
+                p.import = Some(0);
+                p.volume = Some(v);
+            }
+        }
+        p.free_blocks = info.capacity.saturating_sub(p.start_lba);
+        return Ok(p);
+    }
+    match info.state {
+        MediaState::Blank => {}
+        MediaState::Appendable | MediaState::Finalized | MediaState::Overwritable => {
+            if let Some(last) = info.last_session_start {
+                p.volume = newest_volume(drive, last)?;
+                p.import = p.volume.as_ref().map(|v| v.session_start);
+            }
+            if info.state == MediaState::Appendable {
+                p.interrupted = interrupted(drive)?;
+            }
+            match info.next_writable {
+                Some(nwa) if info.state == MediaState::Appendable => p.start_lba = nwa,
+                // Full or finalized: a session could only go past the end;
+                // planning still works and writing is refused as not fitting.
+                _ => {
+                    p.start_lba = info.capacity;
+                    p.free_blocks = 0;
+                }
+            }
+        }
+    }
+    Ok(p)
+}
+
+/// The label of the newest volume on the disc (read natively: LBA 16 on
+/// overwritable media, the newest session's descriptor on write-once), None
+/// on a blank disc or one without an ISO9660 volume.
+pub fn volume_label(drive: &mut Drive) -> Result<Option<String>, DiscError> {
+    Ok(placement(drive)?.volume.map(|v| v.label))
+}
+
+/// Closes a write-once track left open by an interrupted write, and its
+/// session, as a real drive allows (CLOSE TRACK, then CLOSE SESSION keeping
+/// the disc appendable), so the next session starts on a fresh track; the
+/// closed session holds no volume and is passed over by [`placement`].
+/// Returns what was closed (None: nothing was open).
+pub fn close_interrupted(drive: &mut Drive) -> Result<Option<Interrupted>, DiscError> {
+    let info = drive.medium_info()?;
+    let overwritable = info.profile.is_some_and(Profile::overwritable);
+    if overwritable || info.state != MediaState::Appendable {
+        return Ok(None);
+    }
+    let Some(open) = interrupted(drive)? else {
+        return Ok(None);
+    };
+    log::warn!(
+        "{}: closing track {} (from block {}) left open by an interrupted write",
+        drive.name(),
+        open.track,
+        open.start
+    );
+    if info
+        .profile
+        .is_some_and(|p| p.family() != mmc::profile::Family::Cd)
+    {
+        drive.close_track(open.track)?;
+    } else {
+        drive.sync_cache()?;
+    }
+    drive.close_session(false)?;
+    Ok(Some(open))
 }

@@ -3,7 +3,8 @@
 //! DEVICE is a drive path (/dev/sr0, /dev/sg1) or an emulated device string
 //! `emulated:PATH?profile=NAME`. The report names the drive, the current
 //! profile, the medium's state, its sessions, the `-msinfo` pair and the free
-//! blocks. A device that cannot be used gives one line naming it and the
+//! blocks, then the newest volume's label and what it holds (the day
+//! directories `YYYY/MM/DD`). A device that cannot be used gives one line naming it and the
 //! problem, and exit status 6; bad arguments give exit status 2.
 
 use std::ffi::OsString;
@@ -105,7 +106,48 @@ pub fn info(device: &str) -> mmc::Result<String> {
     line(&mut out, "msinfo", &msinfo);
     line(&mut out, "Free blocks", &blocks_and_bytes(m.free_blocks));
     line(&mut out, "Capacity", &blocks_and_bytes(m.capacity));
+    // The newest volume, as a reader sees it: its label and what it holds.
+    if let Ok(Some(volume)) = crate::engine::disc::placement(&mut drive).map(|p| p.volume) {
+        line(
+            &mut out,
+            "Volume",
+            &format!(
+                "\"{}\" (session at block {}, volume end {})",
+                volume.label, volume.session_start, volume.end
+            ),
+        );
+        match top_entries(&mut drive, volume.session_start) {
+            Ok(found) if found.is_empty() => line(&mut out, "Holds", "nothing"),
+            Ok(found) => line(&mut out, "Holds", &found.join(" ")),
+            Err(e) => line(&mut out, "Holds", &format!("unreadable: {e}")),
+        }
+    }
     Ok(out)
+}
+
+/// What the volume at `session_start` holds at the top: Cedar's day
+/// directories as `YYYY/MM/DD` (three levels of directories), anything else
+/// by its name.
+fn top_entries(drive: &mut Drive, session_start: u32) -> iso9660::Result<Vec<String>> {
+    let source = crate::engine::disc::DiscSource::new(drive);
+    let mut reader = iso9660::Reader::from_source(source, session_start, Default::default())?;
+    let name = |e: &iso9660::Entry| String::from_utf8_lossy(&e.name).into_owned();
+    let is_dir = |e: &iso9660::Entry| e.kind == iso9660::EntryKind::Directory;
+    let numeric = |e: &iso9660::Entry| is_dir(e) && e.name.iter().all(u8::is_ascii_digit);
+    let mut found = Vec::new();
+    let root = reader.root();
+    for year in reader.read_dir(&root)? {
+        if !numeric(&year) {
+            found.push(name(&year));
+            continue;
+        }
+        for month in reader.read_dir(&year)?.into_iter().filter(numeric) {
+            for day in reader.read_dir(&month)?.into_iter().filter(numeric) {
+                found.push(format!("{}/{}/{}", name(&year), name(&month), name(&day)));
+            }
+        }
+    }
+    Ok(found)
 }
 
 fn line(out: &mut String, label: &str, value: &str) {

@@ -10,7 +10,9 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use iso9660::{GraftPoint, Layout, Level, Metadata, Options, Reader, RockRidge, Tree};
+use iso9660::{GraftPoint, Layout, Level, Options, ReadSeekSource, RockRidge};
+
+use crate::engine::image::{ImageBuilder, ImageError};
 
 const USAGE: &str =
     "usage: cback mkisofs [-o FILE] [-V LABEL] [-R|-r] [-graft-points] [-print-size] [-quiet] \
@@ -130,13 +132,12 @@ fn timestamp() -> Result<i64, Usage> {
 }
 
 fn build(args: &Args) -> Result<Layout, String> {
-    let mut tree = Tree::new(Metadata::new(0o755, 0, 0, args.opts.timestamp));
+    let mut image = ImageBuilder::new(args.opts.clone());
     if let (Some(prev), Some((last, _))) = (&args.previous, args.session) {
         let name = prev.to_string_lossy();
         let f = File::open(prev).map_err(|e| format!("{name}: {e}"))?;
-        let mut reader = Reader::open_at(f, last)
-            .map_err(|e| format!("{name}: session at block {last}: {e}"))?;
-        tree.import_session(&mut reader)
+        image
+            .import(ReadSeekSource(f), last)
             .map_err(|e| format!("{name}: {e}"))?;
     }
     for op in &args.operands {
@@ -148,14 +149,21 @@ fn build(args: &Args) -> Result<Layout, String> {
                 host: op.into(),
             }
         };
-        tree.add_graft(&graft).map_err(|e| e.to_string())?;
+        image.graft(&graft).map_err(|e| match e {
+            // The iso9660 error already names the failing host path.
+            ImageError::Graft { source, .. } => source.to_string(),
+            other => other.to_string(),
+        })?;
     }
     if !args.quiet {
-        for p in tree.skipped() {
+        for p in image.skipped() {
             eprintln!("cback mkisofs: skipping socket {}", p.display());
         }
     }
-    Layout::plan(tree, args.opts.clone()).map_err(|e| e.to_string())
+    image.plan().map_err(|e| match e {
+        ImageError::Plan(source) => source.to_string(),
+        other => other.to_string(),
+    })
 }
 
 fn run(args: Args) -> Result<(), String> {

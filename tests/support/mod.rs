@@ -11,7 +11,9 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod nights;
 pub mod sshd;
+pub mod store;
 
 use cedar::config::*;
 
@@ -741,4 +743,38 @@ pub fn unprivileged_owner() -> Option<(u32, &'static str)> {
         .find(|g| matches!(nix::unistd::Group::from_name(g), Ok(Some(_))))
         .expect("group nogroup or nobody exists");
     Some((nobody.uid.as_raw(), group))
+}
+
+/// Whether a reader program is on PATH; a missing one fails under CI and
+/// is skipped with a note otherwise.
+pub fn have(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{tool} is required in CI but not installed"
+        );
+        eprintln!("note: {tool} not installed; skipping");
+    }
+    found
+}
+
+/// Whether python3 can import pycdlib (same rule as [`have`]).
+pub fn have_pycdlib() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import pycdlib"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "python3 with pycdlib is required in CI"
+        );
+        eprintln!("note: pycdlib not importable; skipping");
+    }
+    ok
 }

@@ -250,6 +250,17 @@ impl Drive {
         }
     }
 
+    /// PREVENT ALLOW MEDIUM REMOVAL with Prevent off: unlocks the tray (what
+    /// `eject -i off` does; some systems leave it locked after a write).
+    pub fn allow_removal(&mut self) -> Result<()> {
+        self.exec(
+            &PreventAllowMediumRemoval { prevent: false },
+            DataPhase::None,
+            DEFAULT_TIMEOUT,
+        )
+        .map(|_| ())
+    }
+
     /// Reads `buf.len() / 2048` blocks starting at `lba`.
     pub fn read_blocks(&mut self, lba: u32, buf: &mut [u8]) -> Result<()> {
         if !buf.len().is_multiple_of(BLOCK_SIZE) {

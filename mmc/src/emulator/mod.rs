@@ -131,6 +131,8 @@ pub struct Emulator {
     /// The volatile write cache: WRITE data not yet on the disc.
     cache: Vec<(u32, Vec<u8>)>,
     cache_bytes: usize,
+    /// Cache buffers written out, kept for reuse (no allocation per WRITE).
+    spare: Vec<Vec<u8>>,
     /// The disc as it was before the first cached write: what survives
     /// when the drive loses power with data in its cache.
     durable: Option<Medium>,
@@ -290,6 +292,7 @@ impl Emulator {
             page05_selected: false,
             cache: Vec::new(),
             cache_bytes: 0,
+            spare: Vec::new(),
             durable: None,
             timing: None,
             warm: false,
@@ -405,6 +408,9 @@ impl Emulator {
             self.image
                 .write_all_at(&data, offset)
                 .map_err(|e| self.io_err("writing", e))?;
+            if self.spare.len() < 2 {
+                self.spare.push(data);
+            }
         }
         self.cache_bytes = 0;
         self.durable = None;
@@ -885,7 +891,22 @@ impl Emulator {
                 return Ok(Err(s));
             }
             let n = blocks as usize * BLOCK_SIZE;
-            self.cache.push((cmd.lba, bytes[..n].to_vec()));
+            // Consecutive WRITEs gather in one buffer, written out in one go.
+            let data = &bytes[..n];
+            match self.cache.last_mut() {
+                Some((at, buf))
+                    if u64::from(*at) + (buf.len() / BLOCK_SIZE) as u64 == u64::from(cmd.lba) =>
+                {
+                    buf.extend_from_slice(data)
+                }
+                _ => {
+                    let mut buf = self.spare.pop().unwrap_or_default();
+                    buf.clear();
+                    buf.reserve(CACHE_BYTES + n);
+                    buf.extend_from_slice(data);
+                    self.cache.push((cmd.lba, buf));
+                }
+            }
             self.cache_bytes += n;
             self.blocks_written += u64::from(blocks);
             self.warm = true;
@@ -1008,6 +1029,11 @@ impl Emulator {
             }
         }
         self.flush()?;
+        // What a drive has synchronized is on the disc for good: the image
+        // too, not only the kernel's cache of it, before the command returns.
+        self.image
+            .sync_data()
+            .map_err(|e| self.io_err("synchronizing", e))?;
         self.busy_writing(cmd.immed);
         Ok(Ok(0))
     }
@@ -1202,7 +1228,13 @@ impl Transport for Emulator {
                 Completion::check(decoded)
             }
         };
-        if self.dirty && opcode != Write10::OPCODE {
+        // The sidecar always holds what the disc would after a power cut:
+        // a WRITE whose data only reached the volatile cache changes nothing
+        // there (`durable` is what is on the disc), but one that made the
+        // cache go out to the disc is recorded before the command returns,
+        // so a process killed mid-track leaves the state and the image in
+        // step.
+        if self.dirty && (opcode != Write10::OPCODE || self.durable.is_none()) {
             self.save()?;
         }
         Ok(done)

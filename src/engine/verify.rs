@@ -1,0 +1,279 @@
+//! check_data without mount or root: the session just written is read back
+//! through the drive ([`iso9660::Reader`] over
+//! [`DiscSource`](crate::engine::disc::DiscSource)) and the SHA-1 of every
+//! staged file under a host directory is compared with the disc's copy under
+//! a disc path (`/2026/12/01`). On overwritable media the descriptors at
+//! LBA 16 must lead to the new tree too, since that is all that readers such
+//! as bsdtar, pycdlib or the kernel without `session=` look at.
+//!
+//! Host and disc copies of a file are hashed at the same time (the host file
+//! on a second thread), in bounded memory.
+
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use iso9660::{EntryKind, Limits, Reader};
+use mmc::Drive;
+use sha1::{Digest, Sha1};
+
+use crate::engine::burn::{lba16_leads_to, BurnReport};
+use crate::engine::disc::{DiscError, DiscSource};
+
+/// Read size for both copies.
+const CHUNK: usize = 1 << 20;
+
+/// What was verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct VerifyReport {
+    /// Regular files compared.
+    pub files: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Directories found on both sides.
+    pub directories: u64,
+}
+
+/// Why the disc does not hold what was staged; the first problem found.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// A staged file or directory is not on the disc.
+    #[error("{disc} (staged as {}) is missing from the disc", host.display())]
+    Missing {
+        /// The staged path.
+        host: PathBuf,
+        /// Where it should be on the disc.
+        disc: String,
+    },
+    /// The disc copy differs from the staged one.
+    #[error("{disc} on the disc differs from {}: {why}", host.display())]
+    Differs {
+        /// The staged path.
+        host: PathBuf,
+        /// The path on the disc.
+        disc: String,
+        /// How (size, checksum, kind).
+        why: String,
+    },
+    /// A staged file could not be read.
+    #[error("{}: {source}", path.display())]
+    Host {
+        /// The staged path.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: io::Error,
+    },
+    /// The session or a file could not be read back through the drive.
+    #[error("reading {what} back from the disc: {source}")]
+    Disc {
+        /// What was being read.
+        what: String,
+        /// The reader's error (a drive read error is inside it).
+        #[source]
+        source: iso9660::Error,
+    },
+    /// The drive failed outside the file system reads.
+    #[error(transparent)]
+    Drive(#[from] DiscError),
+    /// On an overwritable disc, LBA 16 does not describe the new volume.
+    #[error("the descriptors at LBA 16 do not lead to the session at block {session_start} (volume end {volume_end})")]
+    Lba16 {
+        /// The new session's start.
+        session_start: u32,
+        /// The volume end it should record.
+        volume_end: u32,
+    },
+}
+
+/// Compares every file under `host_dir` with its copy under `disc_dir` in
+/// the session `written` describes, read back through `drive`.
+pub fn check_data(
+    drive: &mut Drive,
+    written: &BurnReport,
+    host_dir: &Path,
+    disc_dir: &str,
+) -> Result<VerifyReport, VerifyError> {
+    if written.overwritable
+        && written.session_start > 0
+        && !lba16_leads_to(drive, written.session_start, written.volume_end)?
+    {
+        return Err(VerifyError::Lba16 {
+            session_start: written.session_start,
+            volume_end: written.volume_end,
+        });
+    }
+    let disc_err = |what: &str| {
+        let what = what.to_string();
+        move |source| VerifyError::Disc { what, source }
+    };
+    let mut reader = Reader::from_source(
+        DiscSource::new(drive),
+        written.session_start,
+        Limits::default(),
+    )
+    .map_err(disc_err(&format!(
+        "the session at block {}",
+        written.session_start
+    )))?;
+    let mut report = VerifyReport::default();
+    let base = format!("/{}", disc_dir.trim_matches('/'));
+    compare_dir(&mut reader, host_dir, &base, &mut report)?;
+    Ok(report)
+}
+
+fn host_err(path: &Path) -> impl FnOnce(io::Error) -> VerifyError + '_ {
+    move |source| VerifyError::Host {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn join(dir: &str, name: &str) -> String {
+    if dir == "/" {
+        format!("/{name}")
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+fn compare_dir<S: iso9660::SectorSource>(
+    reader: &mut Reader<S>,
+    host: &Path,
+    disc: &str,
+    report: &mut VerifyReport,
+) -> Result<(), VerifyError> {
+    let entry = lookup(reader, host, disc)?;
+    if entry.kind != EntryKind::Directory {
+        return Err(differs(host, disc, "not a directory on the disc"));
+    }
+    report.directories += 1;
+    let mut names: Vec<_> = fs::read_dir(host)
+        .map_err(host_err(host))?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<Result<_, _>>()
+        .map_err(host_err(host))?;
+    names.sort();
+    for name in names {
+        let path = host.join(&name);
+        let on_disc = join(disc, &name.to_string_lossy());
+        let meta = fs::symlink_metadata(&path).map_err(host_err(&path))?;
+        let ft = meta.file_type();
+        if ft.is_dir() {
+            compare_dir(reader, &path, &on_disc, report)?;
+        } else if ft.is_file() {
+            compare_file(reader, &path, &on_disc, meta.len())?;
+            report.files += 1;
+            report.bytes += meta.len();
+        } else if ft.is_symlink() {
+            let target = fs::read_link(&path).map_err(host_err(&path))?;
+            let e = lookup(reader, &path, &on_disc)?;
+            let want = target.as_os_str().as_encoded_bytes();
+            if e.kind != EntryKind::Symlink(want.to_vec()) {
+                return Err(differs(&path, &on_disc, "not the same symlink on the disc"));
+            }
+        }
+        // Sockets, FIFOs and devices are not staged by Cedar.
+    }
+    Ok(())
+}
+
+fn lookup<S: iso9660::SectorSource>(
+    reader: &mut Reader<S>,
+    host: &Path,
+    disc: &str,
+) -> Result<iso9660::Entry, VerifyError> {
+    reader
+        .lookup(disc)
+        .map_err(|source| VerifyError::Disc {
+            what: disc.to_string(),
+            source,
+        })?
+        .ok_or_else(|| VerifyError::Missing {
+            host: host.to_path_buf(),
+            disc: disc.to_string(),
+        })
+}
+
+fn differs(host: &Path, disc: &str, why: impl Into<String>) -> VerifyError {
+    VerifyError::Differs {
+        host: host.to_path_buf(),
+        disc: disc.to_string(),
+        why: why.into(),
+    }
+}
+
+/// SHA-1 of everything `r` yields, and its length.
+fn sha1_of(r: &mut dyn Read) -> io::Result<([u8; 20], u64)> {
+    let mut h = Sha1::new();
+    let mut buf = vec![0u8; CHUNK];
+    let mut len = 0u64;
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        h.update(&buf[..n]);
+        len += n as u64;
+    }
+    Ok((h.finalize().into(), len))
+}
+
+fn compare_file<S: iso9660::SectorSource>(
+    reader: &mut Reader<S>,
+    host: &Path,
+    disc: &str,
+    size: u64,
+) -> Result<(), VerifyError> {
+    let entry = lookup(reader, host, disc)?;
+    if entry.kind != EntryKind::File {
+        return Err(differs(host, disc, "not a regular file on the disc"));
+    }
+    if entry.size != size {
+        return Err(differs(
+            host,
+            disc,
+            format!("{} bytes on the disc, {size} staged", entry.size),
+        ));
+    }
+    let (host_sum, disc_sum) = std::thread::scope(|s| {
+        let staged = s.spawn(|| {
+            let mut f = fs::File::open(host)?;
+            sha1_of(&mut f)
+        });
+        let on_disc = reader
+            .open_file(&entry)
+            .map_err(io::Error::other)
+            .and_then(|mut f| sha1_of(&mut f));
+        let staged = staged
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (staged, on_disc)
+    });
+    let (host_sum, host_len) = host_sum.map_err(host_err(host))?;
+    let (disc_sum, disc_len) = disc_sum.map_err(|e| VerifyError::Disc {
+        what: disc.to_string(),
+        source: iso9660::Error::Io(e),
+    })?;
+    if host_len != disc_len {
+        return Err(differs(
+            host,
+            disc,
+            format!("{disc_len} bytes read back, {host_len} staged"),
+        ));
+    }
+    if host_sum != disc_sum {
+        return Err(differs(
+            host,
+            disc,
+            format!(
+                "SHA-1 {} on the disc, {} staged",
+                hex::encode(disc_sum),
+                hex::encode(host_sum)
+            ),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,395 @@
+//! The disc writer store, rebuild and initialize share, in the role of
+//! Cedar's `CdWriter`/`DvdWriter`: it opens the configured drive (refusing
+//! a mounted one and a medium that does not match `media_type` and
+//! `device_type`), reads the label, decides where the session goes, blanks
+//! or formats rewritable media for a new disc, builds the session in-process
+//! with the earlier days imported, burns it through the FIFO, refreshes the
+//! media (open and close the tray, unlock, with Cedar's delays) and reads it
+//! back for `check_data`.
+//!
+//! Nothing here touches the staging directories: indicators are the
+//! actions' business, written only after a write that succeeded.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use iso9660::{GraftPoint, Layout, Options, RockRidge};
+use mmc::{Drive, MediaState};
+
+use crate::config::StoreSettings;
+use crate::engine::burn::{self, BurnOptions, BurnReport};
+use crate::engine::disc::{self, DiscSource, Placement};
+use crate::engine::image::ImageBuilder;
+use crate::engine::progress::Meter;
+use crate::engine::schedule::{medium_mismatch, StagedDay};
+use crate::engine::util::display_bytes;
+
+/// Write speed of 1x in kB/s, per medium family (what `drive_speed`
+/// multiplies): CD 176, DVD 1385, BD 4495, as MMC's SET SPEED counts them.
+pub fn speed_kbs(family: mmc::profile::Family, multiple: i64) -> u16 {
+    let one = match family {
+        mmc::profile::Family::Cd => 176,
+        mmc::profile::Family::Dvd => 1385,
+        mmc::profile::Family::Bd => 4495,
+    };
+    u16::try_from(multiple.saturating_mul(one).clamp(1, i64::from(u16::MAX))).unwrap_or(u16::MAX)
+}
+
+/// What one session holds: directories grafted at disc paths.
+#[derive(Debug, Clone)]
+pub struct Entries {
+    grafts: Vec<(PathBuf, String)>,
+}
+
+impl Entries {
+    /// Staged days, each at `/YYYY/MM/DD`.
+    pub fn days(days: &[StagedDay]) -> Entries {
+        Entries {
+            grafts: days
+                .iter()
+                .map(|d| (d.dir.clone(), d.disc_path()))
+                .collect(),
+        }
+    }
+
+    /// One host directory at `disc_path`.
+    pub fn dir(host: &Path, disc_path: &str) -> Entries {
+        Entries {
+            grafts: vec![(host.to_path_buf(), disc_path.to_string())],
+        }
+    }
+
+    fn graft_points(&self) -> Vec<GraftPoint> {
+        self.grafts
+            .iter()
+            .map(|(host, disc)| GraftPoint {
+                disc: disc.as_bytes().to_vec(),
+                host: host.clone(),
+            })
+            .collect()
+    }
+}
+
+/// The session store is about to write: where, what it imports, its size.
+#[derive(Debug)]
+pub struct Plan {
+    /// Where it goes (after blanking, when it starts a new disc).
+    pub placement: Placement,
+    /// The planned image.
+    pub layout: Layout,
+    /// It starts a new disc.
+    pub new_disc: bool,
+    /// The rewritable medium is blanked or formatted first.
+    pub blank_first: bool,
+}
+
+impl Plan {
+    /// Bytes of the session.
+    pub fn bytes(&self) -> u64 {
+        u64::from(self.layout.sectors()) * mmc::BLOCK_SIZE as u64
+    }
+
+    /// Whether it fits the free space it will have.
+    pub fn fits(&self) -> bool {
+        self.layout.sectors() <= self.placement.free_blocks
+    }
+}
+
+/// An opened drive, checked against the configuration.
+#[derive(Debug)]
+pub struct DiscWriter<'s> {
+    store: &'s StoreSettings,
+    drive: Drive,
+    meter: Meter,
+}
+
+impl<'s> DiscWriter<'s> {
+    /// Opens the store's device. Cedar's `createWriter` refuses a mounted
+    /// device first; then the medium must be present and match
+    /// `media_type` and `device_type`.
+    pub fn open(store: &'s StoreSettings, meter: Meter) -> anyhow::Result<DiscWriter<'s>> {
+        let device = &store.target_device;
+        if let Some((source, point)) = crate::engine::mounts::mounted(&store.device) {
+            anyhow::bail!(
+                "Device [{device}] is currently mounted ({} on {}).",
+                source.display(),
+                point.display()
+            );
+        }
+        let mut drive = Drive::open(device).with_context(|| format!("opening {device}"))?;
+        let id = drive
+            .identify()
+            .with_context(|| format!("identifying {device}"))?;
+        log::info!(
+            "Device [{device}] is {} {} (revision {}).",
+            id.vendor,
+            id.product,
+            id.revision
+        );
+        if !drive
+            .medium_present()
+            .with_context(|| format!("reading {device}"))?
+        {
+            anyhow::bail!("{device}: no medium in the drive");
+        }
+        let profile = drive
+            .current_profile()
+            .with_context(|| format!("reading {device}"))?;
+        if let Some(m) = medium_mismatch(store.media, store.device_type, profile) {
+            anyhow::bail!("{device}: {m}");
+        }
+        Ok(DiscWriter {
+            store,
+            drive,
+            meter,
+        })
+    }
+
+    /// The label of the newest volume on the disc (read natively).
+    pub fn label(&mut self) -> anyhow::Result<Option<String>> {
+        disc::volume_label(&mut self.drive)
+            .with_context(|| format!("reading the label in {}", self.store.target_device))
+    }
+
+    /// Where an appended session would go, after closing a track an
+    /// interrupted write left open (as a real drive allows).
+    pub fn placement(&mut self, dry_run: bool) -> anyhow::Result<Placement> {
+        let device = &self.store.target_device;
+        let p = disc::placement(&mut self.drive).with_context(|| format!("reading {device}"))?;
+        if p.interrupted.is_none() || dry_run {
+            return Ok(p);
+        }
+        disc::close_interrupted(&mut self.drive)
+            .with_context(|| format!("closing the interrupted track in {device}"))?;
+        disc::placement(&mut self.drive).with_context(|| format!("reading {device}"))
+    }
+
+    /// Bytes free for an appended session (Cedar's `bytesAvailable`).
+    pub fn available_bytes(&mut self) -> anyhow::Result<u64> {
+        Ok(self.placement(true)?.free_bytes())
+    }
+
+    /// Plans the session: on a new disc only `entries` (a rewritable disc
+    /// is blanked or formatted first); else appended, the previous session
+    /// imported from the disc so every earlier day stays.
+    pub fn plan(
+        &mut self,
+        entries: &Entries,
+        label: &str,
+        new_disc: bool,
+        timestamp: i64,
+        dry_run: bool,
+    ) -> anyhow::Result<Plan> {
+        let appended = self.placement(dry_run)?;
+        let rewritable = self.store.media.is_rewritable();
+        // Overwritable media are started again by writing at block 0;
+        // CD-RW and sequential DVD-RW must be blanked; an unformatted
+        // overwritable disc must be formatted whatever the plan.
+        let unformatted = appended.overwritable && appended.state == MediaState::Blank;
+        let blank_first = unformatted
+            || (new_disc
+                && rewritable
+                && !appended.overwritable
+                && appended.state != MediaState::Blank);
+        let placement = if blank_first && !appended.overwritable {
+            Placement {
+                state: MediaState::Blank,
+                import: None,
+                start_lba: 0,
+                free_blocks: appended.capacity,
+                volume: None,
+                interrupted: None,
+                ..appended
+            }
+        } else if new_disc {
+            if !rewritable && appended.state != MediaState::Blank {
+                log::warn!(
+                    "A new disc is due, but the write-once disc in {} is not blank: \
+                     the session starts a new volume after the earlier ones.",
+                    self.store.target_device
+                );
+            }
+            appended.new_disc()
+        } else {
+            appended
+        };
+        let options = Options {
+            volume_id: label.to_string(),
+            rock_ridge: Some(RockRidge::Rationalized),
+            timestamp,
+            start_lba: placement.start_lba,
+            ..Options::default()
+        };
+        let mut builder = ImageBuilder::new(options);
+        if let Some(start) = placement.import {
+            log::info!("Importing the previous session at block {start}.");
+            builder.import(DiscSource::new(&mut self.drive), start)?;
+        }
+        for g in entries.graft_points() {
+            builder.graft(&g)?;
+        }
+        for skipped in builder.skipped() {
+            log::warn!("Skipping socket {}", skipped.display());
+        }
+        let layout = builder.plan()?;
+        Ok(Plan {
+            placement,
+            layout,
+            new_disc,
+            blank_first,
+        })
+    }
+
+    /// Cedar's estimate of the image (`getEstimatedImageSize`): the entries
+    /// alone, as on a new disc; exact here, since the layout is planned.
+    pub fn image_bytes(entries: &Entries, label: &str, timestamp: i64) -> anyhow::Result<u64> {
+        let options = Options {
+            volume_id: label.to_string(),
+            rock_ridge: Some(RockRidge::Rationalized),
+            timestamp,
+            ..Options::default()
+        };
+        let layout =
+            crate::engine::image::build::<DiscSource>(options, &entries.graft_points(), None)?;
+        Ok(u64::from(layout.sectors()) * mmc::BLOCK_SIZE as u64)
+    }
+
+    /// Blanks (CD-RW, sequential DVD-RW) or formats (unformatted DVD+RW,
+    /// DVD-RW restricted overwrite, BD-RE) when the plan says so, then
+    /// refreshes the media as Cedar does after blanking; writes the
+    /// session; refreshes again.
+    pub fn write(&mut self, plan: &mut Plan) -> anyhow::Result<BurnReport> {
+        let device = self.store.target_device.clone();
+        if plan.blank_first {
+            if plan.placement.overwritable {
+                self.meter.phase("formatting");
+                log::info!(
+                    "Formatting the {} medium in {device}.",
+                    plan.placement.profile
+                );
+                self.drive
+                    .format()
+                    .with_context(|| format!("formatting {device}"))?;
+            } else {
+                self.meter.phase("blanking");
+                log::info!(
+                    "Blanking the {} medium in {device}.",
+                    plan.placement.profile
+                );
+                self.drive
+                    .blank(mmc::BlankMode::Fast)
+                    .with_context(|| format!("blanking {device}"))?;
+            }
+            self.refresh()?;
+            let now =
+                disc::placement(&mut self.drive).with_context(|| format!("reading {device}"))?;
+            if now.start_lba != plan.placement.start_lba {
+                anyhow::bail!(
+                    "{device}: after blanking the session would start at block {}, not {}",
+                    now.start_lba,
+                    plan.placement.start_lba
+                );
+            }
+            plan.placement = if plan.new_disc { now.new_disc() } else { now };
+        }
+        let options = BurnOptions {
+            speed_kbs: self
+                .store
+                .speed
+                .map(|x| speed_kbs(plan.placement.profile.family(), x)),
+            ..BurnOptions::default()
+        };
+        log::info!(
+            "Image size will be {} ({} blocks), written at block {} of {device}; {} free.",
+            display_bytes(plan.bytes()),
+            plan.layout.sectors(),
+            plan.placement.start_lba,
+            display_bytes(plan.placement.free_bytes())
+        );
+        let report = burn::burn(
+            &mut self.drive,
+            &mut plan.layout,
+            &plan.placement,
+            &options,
+            &mut self.meter,
+        )
+        // BurnError's message already holds its cause: one line, no chain.
+        .map_err(|e| anyhow::anyhow!("writing to {device}: {e}"))?;
+        self.meter.done();
+        let min_fill = report
+            .fifo
+            .min_buffered
+            .map_or_else(|| "-".to_string(), |b| display_bytes(b as u64));
+        log::info!(
+            "Wrote {} blocks at block {} of {device} (volume end {}; FIFO fill never below {min_fill}).",
+            report.blocks_written,
+            report.session_start,
+            report.volume_end,
+        );
+        self.refresh()?;
+        Ok(report)
+    }
+
+    /// Cedar's `refreshMedia`: open and close the tray (unless `no_eject`,
+    /// sleeping `eject_delay` after opening), unlock it, then sleep
+    /// `refresh_media_delay`.
+    pub fn refresh(&mut self) -> anyhow::Result<()> {
+        let device = self.store.target_device.clone();
+        if !self.store.no_eject {
+            log::debug!("Opening and closing the tray of {device}.");
+            self.drive
+                .eject()
+                .with_context(|| format!("opening the tray of {device}"))?;
+            sleep(self.store.eject_delay, "after opening tray");
+            self.drive
+                .load()
+                .with_context(|| format!("closing the tray of {device}"))?;
+        }
+        self.drive
+            .allow_removal()
+            .with_context(|| format!("unlocking the tray of {device}"))?;
+        sleep(self.store.refresh_media_delay, "to stabilize media state");
+        Ok(())
+    }
+
+    /// `check_data`: every staged file of each day against the session just
+    /// written, read back through the drive.
+    pub fn verify(&mut self, report: &BurnReport, entries: &Entries) -> anyhow::Result<()> {
+        self.meter.phase("verifying");
+        for (host, disc_path) in &entries.grafts {
+            log::debug!("Checking [{}] vs. [/{disc_path}].", host.display());
+            let r = crate::engine::verify::check_data(&mut self.drive, report, host, disc_path)
+                .map_err(|e| anyhow::anyhow!("consistency check of {}: {e}", host.display()))?;
+            log::info!(
+                "Consistency check completed for [{}].  No problems found ({} files, {}).",
+                host.display(),
+                r.files,
+                display_bytes(r.bytes)
+            );
+        }
+        self.meter.done();
+        Ok(())
+    }
+}
+
+fn sleep(seconds: Option<i64>, why: &str) {
+    if let Some(s) = seconds.filter(|&s| s > 0) {
+        log::debug!("Per configuration, sleeping {s} seconds {why}.");
+        std::thread::sleep(Duration::from_secs(s.unsigned_abs()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mmc::profile::Family;
+
+    #[test]
+    fn drive_speed_is_a_multiple_of_the_family_base() {
+        assert_eq!(speed_kbs(Family::Cd, 4), 704);
+        assert_eq!(speed_kbs(Family::Dvd, 8), 11_080);
+        assert_eq!(speed_kbs(Family::Bd, 6), 26_970);
+        assert_eq!(speed_kbs(Family::Bd, 1000), u16::MAX);
+    }
+}
