@@ -21,7 +21,8 @@
 //!
 //! [`py`] reproduces Python where Cedar's behaviour depends on it (numbers,
 //! `os.path`, `re`, pickle); [`tools`] holds `cback mkisofs` and `cback
-//! drive`, built on the `iso9660` and `mmc` crates. Errors become exit codes
+//! drive`, built on the `iso9660` and `mmc` crates; [`s3`] the native S3
+//! client of the amazons3 extension. Errors become exit codes
 //! only in [`app`].
 //!
 //! ```
@@ -60,4 +61,5 @@ mod lock;
 mod logging;
 mod ordering;
 pub mod py;
+pub mod s3;
 pub mod tools;

@@ -1,6 +1,6 @@
 //! Extended actions: the runner every row of [`crate::action::EXTENSIONS`]
 //! names. The collecting extensions (sysinfo, mysql, postgresql,
-//! subversion, mbox), encrypt and split run natively ([`super::ext`]); the others fail the
+//! subversion, mbox), encrypt, split and amazons3 run natively ([`super::ext`]); the others fail the
 //! action (exit 6) naming themselves, after their section was checked as
 //! the extension itself would.
 
@@ -24,7 +24,8 @@ pub fn run(
         S::Mbox(s) => ext::mbox::run(ctx, s),
         S::Encrypt(s) => ext::encrypt::run(ctx, s),
         S::Split(s) => ext::split::run(ctx, s),
-        S::Capacity(_) | S::AmazonS3(_) => bail!(
+        S::AmazonS3(s) => ext::amazons3::run(ctx, s),
+        S::Capacity(_) => bail!(
             "extension [{}] ({}, native {}) is not implemented yet in this version of cedar",
             action.name,
             action.module,
@@ -46,7 +47,8 @@ pub fn validate(action: &ExtendedActionSettings, section: &S, settings: &Setting
         S::Mbox(s) => ext::mbox::validate(s),
         S::Encrypt(_) => ext::encrypt::validate(&runner),
         S::Split(_) => Vec::new(),
-        S::Capacity(_) | S::AmazonS3(_) => vec![format!(
+        S::AmazonS3(_) => ext::amazons3::validate(&settings.options.backup_user),
+        S::Capacity(_) => vec![format!(
             "Extension [{}] ({}) is not implemented in this version of cedar.",
             action.name, action.module
         )],

@@ -1,6 +1,6 @@
 //! The native implementations of Cedar's extensions: the collecting ones
 //! (sysinfo, mysql, postgresql, subversion, mbox) and those that work on
-//! staged days (encrypt, split; [`staged`] holds what they share), each a
+//! staged days (encrypt, split, amazons3; [`staged`] holds what they share), each a
 //! module with a `run` taking
 //! the extended action's context and its checked section, and a `validate`
 //! listing what `cback validate` should report (missing tools, servers
@@ -12,6 +12,7 @@
 //! program's stdout streamed into one; and the collect-mode rule Cedar's
 //! repository and mailbox extensions apply.
 
+pub(crate) mod amazons3;
 pub(crate) mod encrypt;
 pub(crate) mod mbox;
 pub(crate) mod mysql;
