@@ -282,16 +282,21 @@ fn log_lines_use_cedars_format() {
 }
 
 #[test]
-fn unimplemented_actions_fail_with_exit_six() {
+fn a_failing_extension_exits_six() {
     let s = Setup::new();
     s.config(
         "",
         r#"<extensions><action><name>sysinfo</name><module>CedarBackup3.extend.sysinfo</module>
            <function>executeAction</function><index>50</index></action></extensions>"#,
     );
+    // sysinfo writes to the collect directory, which this config lacks.
     let out = s.run(&["sysinfo"]);
     assert_eq!(code(&out), 6);
-    assert!(stderr(&out).contains("not implemented"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Cedar Backup configuration is not properly filled in."),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The native implementations of Cedar's extensions: the collecting ones
 //! (sysinfo, mysql, postgresql, subversion, mbox) and those that work on
-//! staged days (encrypt, split, amazons3; [`staged`] holds what they share), each a
+//! staged days (encrypt, split, amazons3; [`staged`] holds what they share)
+//! and capacity, which reads the disc after store, each a
 //! module with a `run` taking
 //! the extended action's context and its checked section, and a `validate`
 //! listing what `cback validate` should report (missing tools, servers
@@ -13,6 +14,7 @@
 //! repository and mailbox extensions apply.
 
 pub(crate) mod amazons3;
+pub(crate) mod capacity;
 pub(crate) mod encrypt;
 pub(crate) mod mbox;
 pub(crate) mod mysql;
