@@ -22,7 +22,8 @@
 //! [`py`] reproduces Python where Cedar's behaviour depends on it (numbers,
 //! `os.path`, `re`, pickle); [`tools`] holds `cback mkisofs` and `cback
 //! drive`, built on the `iso9660` and `mmc` crates; [`s3`] the native S3
-//! client of the amazons3 extension. Errors become exit codes
+//! client of the amazons3 extension; [`knapsack`] Cedar's fits for spanning
+//! discs. Errors become exit codes
 //! only in [`app`].
 //!
 //! ```
@@ -57,6 +58,7 @@ mod cli;
 pub mod config;
 pub mod engine;
 pub mod exec;
+pub mod knapsack;
 mod lock;
 mod logging;
 mod ordering;
