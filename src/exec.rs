@@ -117,23 +117,34 @@ impl CommandRunner {
             .unwrap_or(command)
     }
 
-    /// Runs `argv` (program first), without a shell, merging stderr into the
-    /// captured output. Fails only when the program cannot be started.
-    pub fn run(&self, argv: &[String]) -> std::io::Result<CommandOutput> {
+    /// The command for `argv` (program resolved, arguments added, logged as
+    /// Cedar logs it) and the program's name for messages.
+    fn command(&self, argv: &[String]) -> std::io::Result<(Command, String)> {
         let (program, args) = argv.split_first().ok_or_else(|| {
             std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty command line")
         })?;
         let program = self.resolve(program);
         log::debug!("Executing command {program:?} with args {args:?}.");
         log::info!(target: OUTPUT_TARGET, "Executing command {program:?} with args {args:?}.");
+        let mut command = Command::new(program);
+        command.args(args);
+        Ok((command, program.to_string()))
+    }
+
+    /// Runs `argv` (program first), without a shell, merging stderr into the
+    /// captured output. Fails only when the program cannot be started.
+    pub fn run(&self, argv: &[String]) -> std::io::Result<CommandOutput> {
+        let (mut command, program) = self.command(argv)?;
         let (reader, writer) = std::io::pipe()?;
-        let mut child = Command::new(program)
-            .args(args)
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(writer.try_clone()?)
             .stderr(writer)
             .spawn()
             .map_err(|e| std::io::Error::new(e.kind(), format!("cannot run {program}: {e}")))?;
+        // The command holds the pipe's write ends: close ours, or the read
+        // below never sees the end.
+        drop(command);
         let mut lines = Vec::new();
         for line in BufReader::new(reader).split(b'\n') {
             let line = String::from_utf8_lossy(&line?).into_owned();
@@ -154,13 +165,7 @@ impl CommandRunner {
         argv: &[String],
         out: &mut dyn Write,
     ) -> std::io::Result<StreamedOutput> {
-        let (program, args) = argv.split_first().ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty command line")
-        })?;
-        let program = self.resolve(program);
-        log::debug!("Executing command {program:?} with args {args:?}.");
-        log::info!(target: OUTPUT_TARGET, "Executing command {program:?} with args {args:?}.");
-        let mut command = Command::new(program);
+        let (mut command, program) = self.command(argv)?;
         for var in LOCALE_VARS {
             command.env_remove(var);
         }
@@ -168,7 +173,6 @@ impl CommandRunner {
             command.env("LANG", "C");
         }
         let mut child = command
-            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

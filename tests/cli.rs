@@ -286,11 +286,12 @@ fn a_failing_extension_exits_six() {
     let s = Setup::new();
     s.config(
         "",
-        r#"<extensions><action><name>sysinfo</name><module>CedarBackup3.extend.sysinfo</module>
-           <function>executeAction</function><index>50</index></action></extensions>"#,
+        r#"<extensions><action><name>split</name><module>CedarBackup3.extend.split</module>
+           <function>executeAction</function><index>50</index></action></extensions>
+           <split><size_limit>1 MB</size_limit><split_size>100 KB</split_size></split>"#,
     );
-    // sysinfo writes to the collect directory, which this config lacks.
-    let out = s.run(&["sysinfo"]);
+    // split works on the staging directory, which this config lacks.
+    let out = s.run(&["split"]);
     assert_eq!(code(&out), 6);
     assert!(
         stderr(&out).contains("Cedar Backup configuration is not properly filled in."),

@@ -284,16 +284,13 @@ fn an_empty_mailbox_directory_fails_like_cback3() {
          <dir><abs_path>{}</abs_path></dir></mbox>",
         dir.display()
     );
-    let (user, group, _) = backup_owner();
-    for who in BOTH {
-        let conf = b.config(who, "mbox", &section, not_today(), (&user, &group), &[]);
-        let (out, log) = run(who, &cb3, &conf, &["mbox"], &[]);
-        assert!(!out.status.success(), "{who:?} succeeded");
-        assert!(
-            log.contains("Empty list cannot be used to generate tarfile."),
-            "{who:?}: {}",
-            tail(&log, 10)
-        );
-        assert!(listing(&b.collect(who)).is_empty());
-    }
+    both_fail(
+        &b,
+        &cb3,
+        "mbox",
+        &section,
+        "Empty list cannot be used to generate tarfile.",
+        &[],
+        |_| false,
+    );
 }

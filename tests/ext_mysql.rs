@@ -194,36 +194,6 @@ fn comparable(dump: &[u8]) -> String {
         .join("\n")
 }
 
-/// Runs one configuration through both; returns cedar's new files.
-fn round(b: &Bench, cb3: &Path, server: &Server, section: &str, expect: &[&str]) -> Vec<PathBuf> {
-    let (user, group, ids) = backup_owner();
-    let home = server.home.to_str().unwrap();
-    for who in BOTH {
-        for f in std::fs::read_dir(b.collect(who)).unwrap() {
-            std::fs::remove_file(f.unwrap().path()).unwrap();
-        }
-        let conf = b.config(who, "mysql", section, not_today(), (&user, &group), &[]);
-        run_ok(who, cb3, &conf, &["mysql"], &[("HOME", home)]);
-    }
-    let theirs = listing(&b.collect(Who::Cb3));
-    let ours = listing(&b.collect(Who::Cedar));
-    assert_eq!(ours, theirs, "names, modes and owners");
-    assert_eq!(ours.keys().map(String::as_str).collect::<Vec<_>>(), expect);
-    if let Some((uid, gid)) = ids {
-        assert!(
-            ours.values().all(|&(_, u, g)| (u, g) == (uid, gid)),
-            "{ours:?}"
-        );
-    }
-    for name in ours.keys() {
-        let c = comparable(&decompressed(&b.collect(Who::Cedar).join(name)));
-        let a = comparable(&decompressed(&b.collect(Who::Cb3).join(name)));
-        assert!(c.len() > 500, "{name} is too short");
-        assert!(c == a, "{name}: cedar's and cback3's dumps differ");
-    }
-    ours.keys().map(|n| b.collect(Who::Cedar).join(n)).collect()
-}
-
 /// Drops the databases, loads `dumps`, and checks everything came back.
 fn restores(server: &Server, dumps: &[PathBuf], before: &str) {
     server.sql("DROP DATABASE shop; DROP DATABASE crm;");
@@ -252,15 +222,19 @@ fn dumps_match_cback3_and_restore_to_the_same_data() {
         before.contains("NULL") && before.contains("DEADBEEF"),
         "{before}"
     );
+    let home = server.home.to_str().unwrap();
+    let env = [("HOME", home)];
 
     // All databases, user and password as Cedar passes them.
-    let dumps = round(
+    let dumps = both_dump(
         &b,
         &cb3,
-        &server,
+        "mysql",
         "<mysql><user>backup</user><password>s3cret;\"quoted</password>\
          <compress_mode>none</compress_mode><all>Y</all></mysql>",
+        &env,
         &["mysqldump.txt"],
+        comparable,
     );
     restores(&server, &dumps, &before);
 
@@ -269,27 +243,30 @@ fn dumps_match_cback3_and_restore_to_the_same_data() {
     let mut text = std::fs::read_to_string(&cnf).unwrap();
     text.push_str("[mysqldump]\nuser=backup\npassword=\"s3cret;\\\"quoted\"\n");
     std::fs::write(&cnf, &text).unwrap();
-    let dumps = round(
+    let dumps = both_dump(
         &b,
         &cb3,
-        &server,
+        "mysql",
         "<mysql><compress_mode>gzip</compress_mode><database>shop</database>\
          <database>crm</database></mysql>",
+        &env,
         &["mysqldump-crm.txt.gz", "mysqldump-shop.txt.gz"],
+        comparable,
     );
     restores(&server, &dumps, &before);
-    let dumps = round(
+    let dumps = both_dump(
         &b,
         &cb3,
-        &server,
+        "mysql",
         "<mysql><compress_mode>bzip2</compress_mode><all>Y</all></mysql>",
+        &env,
         &["mysqldump.txt.bz2"],
+        comparable,
     );
     restores(&server, &dumps, &before);
 
     // A database that does not exist; then a wrong password.
     let (user, group, _) = backup_owner();
-    let home = server.home.to_str().unwrap();
     for (section, message) in [
         (
             "<mysql><compress_mode>gzip</compress_mode><database>shop</database>\
@@ -302,20 +279,9 @@ fn dumps_match_cback3_and_restore_to_the_same_data() {
             "executing MySQL database dump for all databases.",
         ),
     ] {
-        for who in BOTH {
-            for f in std::fs::read_dir(b.collect(who)).unwrap() {
-                std::fs::remove_file(f.unwrap().path()).unwrap();
-            }
-            let conf = b.config(who, "mysql", section, not_today(), (&user, &group), &[]);
-            let (out, log) = run(who, &cb3, &conf, &["mysql"], &[("HOME", home)]);
-            assert!(!out.status.success(), "{who:?} succeeded with {section}");
-            assert!(log.contains(message), "{who:?}: {}", tail(&log, 10));
-        }
-        let left: Vec<String> = listing(&b.collect(Who::Cedar))
-            .into_keys()
-            .filter(|n| !n.contains("shop"))
-            .collect();
-        assert!(left.is_empty(), "cedar left {left:?}");
+        both_fail(&b, &cb3, "mysql", section, message, &env, |n| {
+            n.contains("shop")
+        });
         // validate says which dump cannot be made.
         let conf = b.config(
             Who::Cedar,
@@ -325,7 +291,7 @@ fn dumps_match_cback3_and_restore_to_the_same_data() {
             (&user, &group),
             &[],
         );
-        let (_, log) = run(Who::Cedar, &cb3, &conf, &["validate"], &[("HOME", home)]);
+        let (_, log) = run(Who::Cedar, &cb3, &conf, &["validate"], &env);
         assert!(log.contains("mysql: cannot dump"), "{}", tail(&log, 10));
     }
     let conf = b.config(
@@ -336,7 +302,7 @@ fn dumps_match_cback3_and_restore_to_the_same_data() {
         (&user, &group),
         &[],
     );
-    let (_, log) = run(Who::Cedar, &cb3, &conf, &["validate"], &[("HOME", home)]);
+    let (_, log) = run(Who::Cedar, &cb3, &conf, &["validate"], &env);
     assert!(!log.contains("mysql:"), "{}", tail(&log, 10));
     drop(server);
     eprintln!("whole test {:?}", started.elapsed());

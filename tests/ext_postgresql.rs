@@ -242,48 +242,6 @@ fn comparable(dump: &[u8]) -> String {
         .join("\n")
 }
 
-/// Runs one configuration through both and compares; cedar's dumps.
-fn round(
-    b: &Bench,
-    cb3: &Path,
-    env: &[(&str, &str)],
-    section: &str,
-    expect: &[&str],
-) -> Vec<PathBuf> {
-    let (user, group, ids) = backup_owner();
-    for who in BOTH {
-        for f in std::fs::read_dir(b.collect(who)).unwrap() {
-            std::fs::remove_file(f.unwrap().path()).unwrap();
-        }
-        let conf = b.config(
-            who,
-            "postgresql",
-            section,
-            not_today(),
-            (&user, &group),
-            &[],
-        );
-        run_ok(who, cb3, &conf, &["postgresql"], env);
-    }
-    let theirs = listing(&b.collect(Who::Cb3));
-    let ours = listing(&b.collect(Who::Cedar));
-    assert_eq!(ours, theirs, "names, modes and owners");
-    assert_eq!(ours.keys().map(String::as_str).collect::<Vec<_>>(), expect);
-    if let Some((uid, gid)) = ids {
-        assert!(
-            ours.values().all(|&(_, u, g)| (u, g) == (uid, gid)),
-            "{ours:?}"
-        );
-    }
-    for name in ours.keys() {
-        let c = comparable(&decompressed(&b.collect(Who::Cedar).join(name)));
-        let a = comparable(&decompressed(&b.collect(Who::Cb3).join(name)));
-        assert!(c.len() > 500, "{name} is too short");
-        assert!(c == a, "{name}: cedar's and cback3's dumps differ");
-    }
-    ours.keys().map(|n| b.collect(Who::Cedar).join(n)).collect()
-}
-
 #[test]
 fn dumps_match_cback3_and_restore_to_the_same_data() {
     let Some(cb3) = cb3() else { return };
@@ -313,18 +271,20 @@ fn dumps_match_cback3_and_restore_to_the_same_data() {
 
     // Each database with -U, into fresh databases.
     for (mode, suffix) in [("none", ""), ("gzip", ".gz"), ("bzip2", ".bz2")] {
-        let dumps = round(
+        let dumps = both_dump(
             &b,
             &cb3,
-            &env,
+            "postgresql",
             &format!(
                 "<postgresql><user>postgres</user><compress_mode>{mode}</compress_mode>\
                  <database>shop</database><database>crm</database></postgresql>"
             ),
+            &env,
             &[
                 &format!("postgresqldump-crm.txt{suffix}"),
                 &format!("postgresqldump-shop.txt{suffix}"),
             ],
+            comparable,
         );
         for (db, want) in ["crm", "shop"].iter().zip([&before[1], &before[0]]) {
             let fresh = format!("fresh_{db}_{mode}");
@@ -342,12 +302,14 @@ fn dumps_match_cback3_and_restore_to_the_same_data() {
     // Everything with pg_dumpall, the user from PGUSER; the originals
     // dropped and restored.
     env.push(("PGUSER", "postgres"));
-    let dumps = round(
+    let dumps = both_dump(
         &b,
         &cb3,
-        &env,
+        "postgresql",
         "<postgresql><compress_mode>gzip</compress_mode><all>Y</all></postgresql>",
+        &env,
         &["postgresqldump.txt.gz"],
+        comparable,
     );
     server.sql("postgres", "DROP DATABASE shop");
     server.sql("postgres", "DROP DATABASE crm");
@@ -370,27 +332,9 @@ fn dumps_match_cback3_and_restore_to_the_same_data() {
             "executing PostgreSQL database dump for all databases.",
         ),
     ] {
-        for who in BOTH {
-            for f in std::fs::read_dir(b.collect(who)).unwrap() {
-                std::fs::remove_file(f.unwrap().path()).unwrap();
-            }
-            let conf = b.config(
-                who,
-                "postgresql",
-                section,
-                not_today(),
-                (&user, &group),
-                &[],
-            );
-            let (out, log) = run(who, &cb3, &conf, &["postgresql"], &env);
-            assert!(!out.status.success(), "{who:?} succeeded with {section}");
-            assert!(log.contains(message), "{who:?}: {}", tail(&log, 10));
-        }
-        let left: Vec<String> = listing(&b.collect(Who::Cedar))
-            .into_keys()
-            .filter(|n| !n.contains("shop"))
-            .collect();
-        assert!(left.is_empty(), "cedar left {left:?}");
+        both_fail(&b, &cb3, "postgresql", section, message, &env, |n| {
+            n.contains("shop")
+        });
         let conf = b.config(
             Who::Cedar,
             "postgresql",

@@ -259,23 +259,14 @@ fn a_broken_repository_fails_like_cback3() {
          <repository><abs_path>{}</abs_path></repository></subversion>",
         missing.display()
     );
-    let (user, group, _) = backup_owner();
-    for who in BOTH {
-        let conf = b.config(
-            who,
-            "subversion",
-            &section,
-            not_today(),
-            (&user, &group),
-            &[],
-        );
-        let (out, log) = run(who, &cb3, &conf, &["subversion"], &[]);
-        assert!(!out.status.success(), "{who:?} succeeded");
-        assert!(
-            log.contains("executing 'svnlook youngest' for repository"),
-            "{who:?}: {}",
-            tail(&log, 10)
-        );
-        assert!(listing(&b.collect(who)).is_empty());
-    }
+    both_fail(
+        &b,
+        &cb3,
+        "subversion",
+        &section,
+        "executing 'svnlook youngest' for repository",
+        &[],
+        |_| false,
+    );
+    assert!(listing(&b.collect(Who::Cb3)).is_empty());
 }

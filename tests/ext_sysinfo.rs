@@ -13,7 +13,9 @@ use ext_support::*;
 fn sysinfo_writes_what_cback3_writes() {
     let Some(cb3) = cb3() else { return };
     let b = Bench::new();
-    let tree = b.path("tree");
+    // Listed from a directory whose parent (`..` in the listing) nothing
+    // writes to while the two runs go on.
+    let tree = b.path("tree/top");
     std::fs::create_dir_all(tree.join("sub")).unwrap();
     std::fs::write(tree.join("sub/file"), b"x").unwrap();
     let ls = b.path("ls");

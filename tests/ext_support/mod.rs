@@ -293,3 +293,78 @@ pub fn script(path: &Path, body: &str) {
     std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+/// Empties both collect directories.
+pub fn clear_collect(b: &Bench) {
+    for who in BOTH {
+        for f in std::fs::read_dir(b.collect(who)).unwrap() {
+            std::fs::remove_file(f.unwrap().path()).unwrap();
+        }
+    }
+}
+
+/// Runs the extended action `ext` with `section` through both (collect
+/// directories emptied first, the backup account of [`backup_owner`]),
+/// expecting each to fail and log `message`; cedar must leave no file
+/// but those `keep` accepts.
+pub fn both_fail(
+    b: &Bench,
+    cb3: &Path,
+    ext: &str,
+    section: &str,
+    message: &str,
+    env: &[(&str, &str)],
+    keep: impl Fn(&str) -> bool,
+) {
+    clear_collect(b);
+    let (user, group, _) = backup_owner();
+    for who in BOTH {
+        let conf = b.config(who, ext, section, not_today(), (&user, &group), &[]);
+        let (out, log) = run(who, cb3, &conf, &[ext], env);
+        assert!(!out.status.success(), "{who:?} succeeded with {section}");
+        assert!(log.contains(message), "{who:?}: {}", tail(&log, 10));
+    }
+    let left: Vec<String> = listing(&b.collect(Who::Cedar))
+        .into_keys()
+        .filter(|n| !keep(n))
+        .collect();
+    assert!(left.is_empty(), "cedar left {left:?}");
+}
+
+/// Runs `ext` with `section` through both (collect directories emptied
+/// first) and checks they wrote the files `expect`, with the same modes
+/// and owners (the backup user's as root) and the same contents after
+/// `normalize`; returns cedar's files.
+pub fn both_dump(
+    b: &Bench,
+    cb3: &Path,
+    ext: &str,
+    section: &str,
+    env: &[(&str, &str)],
+    expect: &[&str],
+    normalize: impl Fn(&[u8]) -> String,
+) -> Vec<PathBuf> {
+    clear_collect(b);
+    let (user, group, ids) = backup_owner();
+    for who in BOTH {
+        let conf = b.config(who, ext, section, not_today(), (&user, &group), &[]);
+        run_ok(who, cb3, &conf, &[ext], env);
+    }
+    let theirs = listing(&b.collect(Who::Cb3));
+    let ours = listing(&b.collect(Who::Cedar));
+    assert_eq!(ours, theirs, "names, modes and owners");
+    assert_eq!(ours.keys().map(String::as_str).collect::<Vec<_>>(), expect);
+    if let Some((uid, gid)) = ids {
+        assert!(
+            ours.values().all(|&(_, u, g)| (u, g) == (uid, gid)),
+            "{ours:?}"
+        );
+    }
+    for name in ours.keys() {
+        let c = normalize(&decompressed(&b.collect(Who::Cedar).join(name)));
+        let a = normalize(&decompressed(&b.collect(Who::Cb3).join(name)));
+        assert!(c.len() > 500, "{name} is too short");
+        assert!(c == a, "{name}: cedar's and cback3's dumps differ");
+    }
+    ours.keys().map(|n| b.collect(Who::Cedar).join(n)).collect()
+}

@@ -33,7 +33,7 @@ use anyhow::Context;
 
 use super::ActionContext;
 use crate::config::extensions::CompressMode;
-use crate::config::{CollectMode, DumpDir};
+use crate::config::{CollectMode, Databases, DumpDir};
 use crate::engine::atomic::Partial;
 use crate::engine::compress::{Bzip2Writer, GzipWriter};
 use crate::engine::util::{change_ownership, which};
@@ -176,6 +176,80 @@ pub(crate) fn dir_entries(dir: &DumpDir, rules: WalkOptions) -> anyhow::Result<V
     walk.add_dir_contents(&base, false, false, 0, false)
         .with_context(|| format!("listing directory {}", dir.item.path))?;
     Ok(walk.into_items().into_iter().map(PathBuf::from).collect())
+}
+
+/// The databases one run of mysql or postgresql dumps (`None`: all).
+pub(crate) fn targets(databases: &Databases) -> Vec<Option<&str>> {
+    match databases {
+        Databases::All => vec![None],
+        Databases::Named(dbs) => dbs.iter().map(|d| Some(d.as_str())).collect(),
+    }
+}
+
+/// Cedar's database dumps: for each target, `argv(target)` into
+/// `<prefix>.txt` (all) or `<prefix>-<db>.txt`, compressed per `mode`,
+/// failing with Cedar's `Error [N] executing <product> database dump ...`.
+pub(crate) fn dump_databases(
+    ctx: &ActionContext<'_>,
+    product: &str,
+    prefix: &str,
+    databases: &Databases,
+    mode: CompressMode,
+    argv: impl Fn(Option<&str>) -> Vec<String>,
+) -> anyhow::Result<()> {
+    let target = collect_dir(ctx)?;
+    for database in targets(databases) {
+        let name = match database {
+            None => {
+                log::info!("Backing up all databases.");
+                format!("{prefix}.txt")
+            }
+            Some(db) => {
+                log::info!("Backing up database [{db}].");
+                format!("{prefix}-{db}.txt")
+            }
+        };
+        let path = target.join(compressed_name(&name, mode));
+        dump_command(ctx, &argv(database), &path, mode, |code| {
+            Some(match database {
+                None => {
+                    format!("Error [{code}] executing {product} database dump for all databases.")
+                }
+                Some(db) => {
+                    format!("Error [{code}] executing {product} database dump for database [{db}].")
+                }
+            })
+        })?;
+    }
+    Ok(())
+}
+
+/// `validate` for the database extensions: `probe(target)` (a command that
+/// connects as the dump would, its output discarded) must succeed for
+/// every target; each failure is one `<ext>: cannot <doing> ...` line.
+pub(crate) fn probe_databases(
+    runner: &CommandRunner,
+    ext: &str,
+    doing: &str,
+    databases: &Databases,
+    probe: impl Fn(Option<&str>) -> Vec<String>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for database in targets(databases) {
+        let argv = probe(database);
+        let what = database.map_or("all databases".to_string(), |d| format!("database [{d}]"));
+        let program = argv.first().cloned().unwrap_or_default();
+        match runner.run_into(&argv, &mut io::sink()) {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => problems.push(format!(
+                "{ext}: cannot {doing} {what}: {program} exited {}: {}",
+                out.code(),
+                out.stderr.join(" / ")
+            )),
+            Err(e) => problems.push(format!("{ext}: cannot {doing} {what}: {e}")),
+        }
+    }
+    problems
 }
 
 /// A `validate` problem when `program` (after `<override>`) cannot be found.

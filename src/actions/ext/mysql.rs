@@ -11,9 +11,9 @@
 //! itself. The server is found as mysqldump finds it (its defaults files,
 //! `MYSQL_UNIX_PORT`, `MYSQL_TCP_PORT`).
 
-use super::{collect_dir, compressed_name, dump_command, tool_problem};
+use super::{dump_databases, probe_databases, tool_problem};
 use crate::actions::ActionContext;
-use crate::config::{Databases, MysqlSettings};
+use crate::config::MysqlSettings;
 use crate::exec::CommandRunner;
 
 const MYSQLDUMP: &str = "mysqldump";
@@ -42,47 +42,17 @@ fn arguments(s: &MysqlSettings, database: Option<&str>, warn: bool) -> Vec<Strin
     args
 }
 
-/// The databases one run dumps: `None` for all.
-fn targets(s: &MysqlSettings) -> Vec<Option<&str>> {
-    match &s.databases {
-        Databases::All => vec![None],
-        Databases::Named(dbs) => dbs.iter().map(|d| Some(d.as_str())).collect(),
-    }
-}
-
 /// Runs the mysql action.
 pub(crate) fn run(ctx: &ActionContext<'_>, s: &MysqlSettings) -> anyhow::Result<()> {
     log::debug!("Executing MySQL extended action.");
-    let target = collect_dir(ctx)?;
-    for database in targets(s) {
-        let name = match database {
-            None => {
-                log::info!("Backing up all databases.");
-                "mysqldump.txt".to_string()
-            }
-            Some(db) => {
-                log::info!("Backing up database [{db}].");
-                format!("mysqldump-{db}.txt")
-            }
-        };
-        let path = target.join(compressed_name(&name, s.compress_mode));
-        dump_command(
-            ctx,
-            &arguments(s, database, true),
-            &path,
-            s.compress_mode,
-            |code| {
-                Some(match database {
-                    None => {
-                        format!("Error [{code}] executing MySQL database dump for all databases.")
-                    }
-                    Some(db) => {
-                        format!("Error [{code}] executing MySQL database dump for database [{db}].")
-                    }
-                })
-            },
-        )?;
-    }
+    dump_databases(
+        ctx,
+        "MySQL",
+        "mysqldump",
+        &s.databases,
+        s.compress_mode,
+        |db| arguments(s, db, true),
+    )?;
     log::info!("Executed the MySQL extended action successfully.");
     Ok(())
 }
@@ -94,9 +64,8 @@ pub(crate) fn validate(runner: &CommandRunner, s: &MysqlSettings) -> Vec<String>
     if let Some(p) = tool_problem(runner, MYSQLDUMP, "mysql") {
         return vec![p];
     }
-    let mut problems = Vec::new();
-    for database in targets(s) {
-        let mut argv = arguments(s, database, false);
+    probe_databases(runner, "mysql", "dump", &s.databases, |db| {
+        let mut argv = arguments(s, db, false);
         argv.retain(|a| a != "--flush-logs");
         argv.splice(
             1..1,
@@ -108,16 +77,6 @@ pub(crate) fn validate(runner: &CommandRunner, s: &MysqlSettings) -> Vec<String>
             ]
             .map(String::from),
         );
-        let what = database.map_or("all databases".to_string(), |d| format!("database [{d}]"));
-        match runner.run_into(&argv, &mut std::io::sink()) {
-            Ok(out) if out.status.success() => {}
-            Ok(out) => problems.push(format!(
-                "mysql: cannot dump {what}: mysqldump exited {}: {}",
-                out.code(),
-                out.stderr.join(" / ")
-            )),
-            Err(e) => problems.push(format!("mysql: cannot dump {what}: {e}")),
-        }
-    }
-    problems
+        argv
+    })
 }
