@@ -387,7 +387,7 @@ pub fn usage() -> String {
  other actions.
 
  Tools (not Cedar actions): cback mkisofs [options] paths...,
- cback drive DEVICE.
+ cback drive DEVICE, cback amazons3-sync [switches] sourceDir s3BucketUrl.
 ",
         DEFAULT_OWNER.0, DEFAULT_OWNER.1, DEFAULT_MODE
     )

@@ -21,7 +21,9 @@
 //!
 //! [`py`] reproduces Python where Cedar's behaviour depends on it (numbers,
 //! `os.path`, `re`, pickle); [`tools`] holds `cback mkisofs` and `cback
-//! drive`, built on the `iso9660` and `mmc` crates. Errors become exit codes
+//! drive`, built on the `iso9660` and `mmc` crates; [`s3`] the native S3
+//! client of the amazons3 extension; [`knapsack`] Cedar's fits for spanning
+//! discs. Errors become exit codes
 //! only in [`app`].
 //!
 //! ```
@@ -56,8 +58,10 @@ mod cli;
 pub mod config;
 pub mod engine;
 pub mod exec;
+pub mod knapsack;
 mod lock;
 mod logging;
 mod ordering;
 pub mod py;
+pub mod s3;
 pub mod tools;

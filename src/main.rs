@@ -9,6 +9,9 @@ fn main() {
         match args[1].to_str() {
             Some("mkisofs") => std::process::exit(cedar::tools::mkisofs::main(args.split_off(2))),
             Some("drive") => std::process::exit(cedar::tools::drive::main(args.split_off(2))),
+            Some("amazons3-sync") => {
+                std::process::exit(cedar::tools::amazons3_sync::main(args.split_off(2)))
+            }
             _ => {}
         }
     }

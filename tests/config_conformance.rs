@@ -12,6 +12,8 @@
 //!   problem must all agree. Skipped with a note when cback3 is missing,
 //!   except under CI (env CI set), where that is a failure.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -668,26 +670,6 @@ fn differential_against_cback3() {
     );
 }
 
-/// Runs a Python snippet with `input` on stdin and returns its stdout.
-fn run_python(python: &Path, script: &str, input: &str) -> String {
-    use std::io::Write;
-    let mut child = Command::new(python)
-        .args(["-c", script])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("python");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "python failed");
-    String::from_utf8(out.stdout).expect("utf-8")
-}
-
 fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -728,7 +710,7 @@ fn exclude_patterns_against_python_re() {
     let list = format!("{list}{generated}");
     let patterns: Vec<&str> = list.lines().filter(|l| !l.is_empty()).collect();
     let script = "import re,sys,warnings\nwarnings.simplefilter('ignore')\nfor l in sys.stdin.read().split('\\n'):\n    if not l: continue\n    try:\n        re.compile(l); print('ok')\n    except Exception:\n        print('error')\n";
-    let out = run_python(&python, script, &list);
+    let out = support::run_python(&python, script, &list);
     let verdicts: Vec<String> = out.lines().map(str::to_string).collect();
     assert_eq!(verdicts.len(), patterns.len());
     let mut mismatches = Vec::new();
@@ -810,7 +792,7 @@ fn exclude_patterns_against_python_re() {
         .collect();
     let script = "import re,sys,json\nd=json.load(sys.stdin)\nprint(json.dumps([[bool(re.fullmatch(p,s)) for s in d['s']] for p in d['p']]))\n";
     let input = serde_json::json!({"p": usable, "s": &samples[..]}).to_string();
-    let out = run_python(&python, script, &input);
+    let out = support::run_python(&python, script, &input);
     let python_matches: Vec<Vec<bool>> = serde_json::from_str(&out).expect("json");
     let mut differ = Vec::new();
     for (pattern, theirs) in usable.iter().zip(&python_matches) {

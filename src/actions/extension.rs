@@ -1,10 +1,8 @@
 //! Extended actions: the runner every row of [`crate::action::EXTENSIONS`]
-//! names. The collecting extensions (sysinfo, mysql, postgresql,
-//! subversion, mbox) run natively ([`super::ext`]); the others fail the
-//! action (exit 6) naming themselves, after their section was checked as
-//! the extension itself would.
-
-use anyhow::bail;
+//! names. Every bundled extension runs natively ([`super::ext`]): the
+//! collecting ones (sysinfo, mysql, postgresql, subversion, mbox), those
+//! reworking staged days (encrypt, split), amazons3 and capacity, each
+//! after its section was checked as the extension itself would.
 
 use super::{ext, ActionContext};
 use crate::config::{ExtendedActionSettings, ExtensionSettings as S, Settings};
@@ -16,25 +14,28 @@ pub fn run(
     section: &S,
     ctx: &ActionContext<'_>,
 ) -> anyhow::Result<()> {
+    log::debug!(
+        "Extension [{}] ({}) runs natively.",
+        action.name,
+        action.module
+    );
     match section {
         S::Sysinfo => ext::sysinfo::run(ctx),
         S::Mysql(s) => ext::mysql::run(ctx, s),
         S::Postgresql(s) => ext::postgresql::run(ctx, s),
         S::Subversion(s) => ext::subversion::run(ctx, s),
         S::Mbox(s) => ext::mbox::run(ctx, s),
-        S::Encrypt(_) | S::Split(_) | S::Capacity(_) | S::AmazonS3(_) => bail!(
-            "extension [{}] ({}, native {}) is not implemented yet in this version of cedar",
-            action.name,
-            action.module,
-            action.extension.module_name()
-        ),
+        S::Encrypt(s) => ext::encrypt::run(ctx, s),
+        S::Split(s) => ext::split::run(ctx, s),
+        S::AmazonS3(s) => ext::amazons3::run(ctx, s),
+        S::Capacity(s) => ext::capacity::run(ctx, s),
     }
 }
 
 /// What `validate` reports for an extended action whose section checked
 /// out: the tools it runs that are missing, the servers that do not
-/// answer, or that it is not implemented.
-pub fn validate(action: &ExtendedActionSettings, section: &S, settings: &Settings) -> Vec<String> {
+/// answer.
+pub fn validate(_action: &ExtendedActionSettings, section: &S, settings: &Settings) -> Vec<String> {
     let runner = CommandRunner::new(settings.options.overrides.clone());
     match section {
         S::Sysinfo => ext::sysinfo::validate(&runner),
@@ -42,9 +43,9 @@ pub fn validate(action: &ExtendedActionSettings, section: &S, settings: &Setting
         S::Postgresql(s) => ext::postgresql::validate(&runner, s),
         S::Subversion(s) => ext::subversion::validate(&runner, s),
         S::Mbox(s) => ext::mbox::validate(s),
-        S::Encrypt(_) | S::Split(_) | S::Capacity(_) | S::AmazonS3(_) => vec![format!(
-            "Extension [{}] ({}) is not implemented in this version of cedar.",
-            action.name, action.module
-        )],
+        S::Encrypt(_) => ext::encrypt::validate(&runner),
+        S::Split(_) => Vec::new(),
+        S::AmazonS3(_) => ext::amazons3::validate(&settings.options.backup_user),
+        S::Capacity(_) => Vec::new(),
     }
 }

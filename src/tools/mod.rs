@@ -1,6 +1,7 @@
 //! Tool subcommands that are not Cedar actions: `cback mkisofs` (an image
-//! writer with mkisofs's command line) and `cback drive` (what a drive and its
-//! medium hold).
+//! writer with mkisofs's command line), `cback drive` (what a drive and its
+//! medium hold) and `cback amazons3-sync` (Cedar's `cback3-amazons3-sync`).
 
+pub mod amazons3_sync;
 pub mod drive;
 pub mod mkisofs;

@@ -778,3 +778,23 @@ pub fn have_pycdlib() -> bool {
     }
     ok
 }
+
+/// Runs a Python snippet with `input` on stdin and returns its stdout.
+pub fn run_python(python: &Path, script: &str, input: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "python failed");
+    String::from_utf8(out.stdout).expect("utf-8")
+}

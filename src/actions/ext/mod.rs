@@ -1,5 +1,8 @@
-//! The native implementations of Cedar's collecting extensions (sysinfo,
-//! mysql, postgresql, subversion, mbox), each a module with a `run` taking
+//! The native implementations of Cedar's extensions: the collecting ones
+//! (sysinfo, mysql, postgresql, subversion, mbox) and those that work on
+//! staged days (encrypt, split, amazons3; [`staged`] holds what they share)
+//! and capacity, which reads the disc after store, each a
+//! module with a `run` taking
 //! the extended action's context and its checked section, and a `validate`
 //! listing what `cback validate` should report (missing tools, servers
 //! that do not answer).
@@ -10,9 +13,14 @@
 //! program's stdout streamed into one; and the collect-mode rule Cedar's
 //! repository and mailbox extensions apply.
 
+pub(crate) mod amazons3;
+pub(crate) mod capacity;
+pub(crate) mod encrypt;
 pub(crate) mod mbox;
 pub(crate) mod mysql;
 pub(crate) mod postgresql;
+pub(crate) mod split;
+pub(crate) mod staged;
 pub(crate) mod subversion;
 pub(crate) mod sysinfo;
 
