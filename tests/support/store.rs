@@ -282,7 +282,8 @@ impl Rig {
     }
 }
 
-/// Every regular file under `dir`, by relative path.
+/// Every regular file under `dir`, by relative path; the day manifests
+/// cedar adds on the disc (`cback.manifest`, never in staging) left out.
 pub fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -291,7 +292,7 @@ pub fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else {
+            } else if e.file_name() != "cback.manifest" {
                 let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
                 out.insert(rel, std::fs::read(&p).unwrap());
             }
