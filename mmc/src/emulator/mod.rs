@@ -25,7 +25,7 @@ pub use medium::{
     BgFormat, Medium, Session, Track, BD_R_SESSION_GAP, CD_FIRST_SESSION_GAP, CD_LATER_SESSION_GAP,
     DVD_MINUS_R_FIRST_BORDER, DVD_MINUS_R_LATER_BORDER, DVD_PLUS_R_SESSION_GAP,
 };
-pub use spec::{parse as parse_spec, EmulatorOptions, PREFIX};
+pub use spec::{parse as parse_spec, Decay, EmulatorOptions, PREFIX};
 pub use state::DriveState;
 
 use crate::cdb::config::MediaEventCode;
@@ -117,6 +117,7 @@ pub struct Emulator {
     busy_polls: u32,
     last_sense: Option<Sense>,
     faults: Vec<Fault>,
+    decay: spec::Decay,
     counts: [u32; 256],
     blocks_written: u64,
     write_protected: bool,
@@ -281,6 +282,7 @@ impl Emulator {
             busy_polls: opts.busy_polls.unwrap_or(DEFAULT_BUSY_POLLS),
             last_sense: None,
             faults: opts.faults,
+            decay: opts.decay,
             counts: [0; 256],
             blocks_written: 0,
             write_protected: opts.write_protected,
@@ -774,6 +776,10 @@ impl Emulator {
         if !m.readable(cmd.lba, u32::from(cmd.blocks)) {
             return Ok(Err(medium::OUT_OF_RANGE));
         }
+        if self.decay.unreadable_in(cmd.lba, u32::from(cmd.blocks)) {
+            // MEDIUM ERROR, unrecovered read error.
+            return Ok(Err(crate::sense::Sense::new(3, 0x11, 0x00)));
+        }
         let buf = &mut buf[..len];
         buf.fill(0);
         let mut at = 0;
@@ -804,6 +810,7 @@ impl Emulator {
                 buf[dst..dst + src.len()].copy_from_slice(&bytes[src]);
             }
         }
+        self.decay.apply(cmd.lba, buf);
         Ok(Ok(len))
     }
 
