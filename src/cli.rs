@@ -386,7 +386,8 @@ pub fn usage() -> String {
  \"validate\", and \"initialize\" actions may not be combined with
  other actions.
 
- Tools (not Cedar actions): cback mkisofs [options] paths...,
+ Tools (not Cedar actions): cback mkisofs [options] paths..., cback verify [DEVICE],
+ cback restore list|WHAT TARGET,
  cback drive DEVICE.
 ",
         DEFAULT_OWNER.0, DEFAULT_OWNER.1, DEFAULT_MODE

@@ -9,6 +9,8 @@ fn main() {
         match args[1].to_str() {
             Some("mkisofs") => std::process::exit(cedar::tools::mkisofs::main(args.split_off(2))),
             Some("drive") => std::process::exit(cedar::tools::drive::main(args.split_off(2))),
+            Some("verify") => std::process::exit(cedar::tools::verify::main(args.split_off(2))),
+            Some("restore") => std::process::exit(cedar::tools::restore::main(args.split_off(2))),
             _ => {}
         }
     }
