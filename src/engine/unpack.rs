@@ -158,6 +158,8 @@ mod tests {
         h.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name);
         h.set_entry_type(kind);
         h.set_mode(0o640);
+        h.set_uid(u64::from(nix::unistd::geteuid().as_raw()));
+        h.set_gid(u64::from(nix::unistd::getegid().as_raw()));
         h.set_mtime(1_000_000_000);
         let data: &[u8] = if kind == tar::EntryType::Regular {
             b"data"
