@@ -344,7 +344,8 @@ pub fn bsdtar_volume(image: &Path, out: &Path) -> BTreeMap<String, Vec<u8>> {
     files(out)
 }
 
-/// pycdlib reads the volume at LBA 16 of `image`: Rock Ridge path -> SHA-1.
+/// pycdlib reads the volume at LBA 16 of `image`: Rock Ridge path -> SHA-1
+/// (the day manifests left out, as [`files`] does).
 pub fn pycdlib_volume(image: &Path) -> BTreeMap<String, String> {
     const SCRIPT: &str = r#"
 import hashlib, io, sys, pycdlib
@@ -368,6 +369,7 @@ iso.close()
     String::from_utf8_lossy(&o.stdout)
         .lines()
         .filter_map(|l| l.split_once('\t'))
+        .filter(|(p, _)| !p.ends_with("/cback.manifest"))
         .map(|(p, h)| (p.to_string(), h.to_string()))
         .collect()
 }
