@@ -71,9 +71,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             Ok(())
         })?;
+        // 1 MiB reads, as check_data makes.
+        let mut buf = vec![0u8; 1 << 20];
         let mut bytes = 0;
         for e in &files {
-            bytes += std::io::copy(&mut reader.open_file(e)?, &mut std::io::sink())?;
+            let mut f = reader.open_file(e)?;
+            loop {
+                let n = std::io::Read::read(&mut f, &mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                bytes += n as u64;
+            }
         }
         println!("read-back {:.3}", t.elapsed().as_secs_f64());
         eprintln!("{bytes} bytes in {} files", files.len());

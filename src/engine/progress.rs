@@ -34,11 +34,14 @@ impl Meter {
     /// A bar drawn to `target`.
     pub fn visible(target: ProgressDrawTarget) -> Meter {
         let style = ProgressStyle::with_template(
-            "{msg:28} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+            "{spinner} {msg:28} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ");
         let bar = ProgressBar::with_draw_target(None, target).with_style(style);
+        // Blanking or formatting may take minutes without a byte to count:
+        // the spinner shows the run is alive.
+        bar.enable_steady_tick(std::time::Duration::from_millis(250));
         Meter { bar: Some(bar) }
     }
 

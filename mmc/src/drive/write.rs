@@ -575,7 +575,10 @@ impl Drive {
         }
         let start = opts.start.unwrap_or(0);
         let free = info.capacity.saturating_sub(start);
-        if let Some(want) = opts.expected_blocks.filter(|&w| w > free) {
+        let need = opts
+            .expected_blocks
+            .map(|w| w.next_multiple_of(in_place_unit(profile)));
+        if let Some(want) = need.filter(|&w| w > free) {
             return Err(self.medium_error(MediumError::DoesNotFit {
                 need_blocks: want,
                 free_blocks: free,
@@ -585,7 +588,7 @@ impl Drive {
             profile,
             start,
             free_blocks: free,
-            need_blocks: opts.expected_blocks,
+            need_blocks: need,
         })
     }
 
@@ -608,7 +611,7 @@ impl Drive {
             chunk_blocks: profile.write_chunk_blocks(),
             limit: free,
             already: 0,
-            pad_to: 1,
+            pad_to: in_place_unit(profile),
         };
         let blocks = self.stream(start, data, plan, progress)?;
         progress.phase("synchronizing cache");
@@ -624,6 +627,17 @@ impl Drive {
             blocks,
             track: 0,
         })
+    }
+}
+
+/// Blocks an in-place write is padded to: DVD-RW restricted overwrite takes
+/// whole 16-block packets (as growisofs pads it); DVD+RW and BD-RE take
+/// single blocks.
+fn in_place_unit(profile: Profile) -> u32 {
+    if profile == Profile::DvdMinusRwRestricted {
+        16
+    } else {
+        1
     }
 }
 

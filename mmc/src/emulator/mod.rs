@@ -320,6 +320,17 @@ impl Emulator {
     /// Writes the state sidecar now (it is also written after every command
     /// that changes the disc structure, and on drop).
     pub fn save(&mut self) -> Result<()> {
+        self.save_state(true)
+    }
+
+    /// [`Emulator::save`]; `sync` false overwrites the file in place (one
+    /// page, still whole or not at all) and leaves it to the kernel, for the
+    /// saves in the middle of a track: they survive the
+    /// process being killed. A host crash may leave the open track's state
+    /// older or newer than its unsynchronized image data; what SYNCHRONIZE
+    /// CACHE and CLOSE made durable (closed tracks and sessions) is kept
+    /// either way, as on a real disc.
+    fn save_state(&mut self, sync: bool) -> Result<()> {
         if self.dirty {
             // Blocks still in the volatile cache are not on the disc yet.
             let on_disc;
@@ -333,10 +344,20 @@ impl Emulator {
                 }
                 None => &self.state,
             };
-            state.save(&self.state_path).map_err(|e| Error::Emulator {
-                device: self.name.clone(),
-                detail: format!("saving {}: {e}", self.state_path.display()),
-            })?;
+            let saved = if sync {
+                state.save(&self.state_path).map(|_| true)
+            } else {
+                state.save_in_place(&self.state_path)
+            };
+            saved
+                .and_then(|done| match done {
+                    true => Ok(()),
+                    false => state.save_as(&self.state_path, false),
+                })
+                .map_err(|e| Error::Emulator {
+                    device: self.name.clone(),
+                    detail: format!("saving {}: {e}", self.state_path.display()),
+                })?;
             self.dirty = false;
         }
         Ok(())
@@ -781,7 +802,6 @@ impl Emulator {
             return Ok(Err(crate::sense::Sense::new(3, 0x11, 0x00)));
         }
         let buf = &mut buf[..len];
-        buf.fill(0);
         let mut at = 0;
         let offset = u64::from(cmd.lba) * BLOCK_SIZE as u64;
         // The image may end before the disc does: the rest reads as zeros.
@@ -793,6 +813,7 @@ impl Emulator {
                 Err(e) => return Err(self.io_err("reading", e)),
             }
         }
+        buf[at..].fill(0);
         // Blocks still in the cache read as written (drives read their buffer).
         let (lo, hi) = (
             u64::from(cmd.lba),
@@ -975,6 +996,16 @@ impl Emulator {
             } else {
                 Err(SEQUENCE_ERROR)
             };
+        }
+        // Restricted overwrite is written in whole 16-block packets at
+        // packet boundaries (feature 0026h, Blocking 16), as growisofs pads.
+        if m.profile == Profile::DvdMinusRwRestricted {
+            if !lba.is_multiple_of(16) {
+                return Err(BAD_WRITE_ADDRESS);
+            }
+            if !blocks.is_multiple_of(16) {
+                return Err(INVALID_FIELD);
+            }
         }
         if m.profile.overwritable() || m.pow {
             return Ok(());
@@ -1241,8 +1272,10 @@ impl Transport for Emulator {
         // cache go out to the disc is recorded before the command returns,
         // so a process killed mid-track leaves the state and the image in
         // step.
-        if self.dirty && (opcode != Write10::OPCODE || self.durable.is_none()) {
+        if self.dirty && opcode != Write10::OPCODE {
             self.save()?;
+        } else if self.dirty && self.durable.is_none() {
+            self.save_state(false)?;
         }
         Ok(done)
     }

@@ -13,6 +13,9 @@ use crate::profile::Profile;
 /// First line of a state file; the number is the format version.
 const MAGIC: &str = "cedar-mmc-emulator-state 1";
 
+/// [`DriveState::save_in_place`] writes exactly one page.
+const PAGE: usize = 4096;
+
 /// What survives between processes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DriveState {
@@ -140,15 +143,50 @@ impl DriveState {
         DriveState::from_text(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
-    /// Writes the state file atomically.
+    /// Writes the state file atomically and durably (synced before the
+    /// rename).
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        self.save_as(path, true)
+    }
+
+    /// Overwrites the state file in place with one write of one page (the
+    /// text padded with blanks, which parsing skips), which a killed
+    /// process either made whole or not at all, and which costs no rename
+    /// (ext4 flushes a file renamed over another). Returns false, writing
+    /// nothing, when the text or the present file is larger than a page.
+    pub fn save_in_place(&self, path: &Path) -> std::io::Result<bool> {
+        use std::os::unix::fs::FileExt;
+        let text = self.to_text();
+        if text.len() > PAGE {
+            return Ok(false);
+        }
+        let f = match fs::OpenOptions::new().write(true).open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        if f.metadata()?.len() > PAGE as u64 {
+            return Ok(false);
+        }
+        let mut page = text.into_bytes();
+        page.resize(PAGE, b' ');
+        f.write_all_at(&page, 0)?;
+        Ok(true)
+    }
+
+    /// Writes the state file atomically (a temporary file renamed over it,
+    /// so a process killed at any point leaves the old or the new state);
+    /// `sync` also makes it durable against a host crash before the rename.
+    pub fn save_as(&self, path: &Path, sync: bool) -> std::io::Result<()> {
         let mut tmp_name = path.as_os_str().to_owned();
         tmp_name.push(".tmp");
         let tmp = Path::new(&tmp_name);
         {
             let mut f = fs::File::create(tmp)?;
             f.write_all(self.to_text().as_bytes())?;
-            f.sync_all()?;
+            if sync {
+                f.sync_all()?;
+            }
         }
         fs::rename(tmp, path)
     }
@@ -193,6 +231,41 @@ mod tests {
             unit_attention: true,
         };
         assert_eq!(DriveState::from_text(&st.to_text()).unwrap(), st);
+    }
+
+    #[test]
+    fn a_state_saved_in_place_over_a_longer_one_reads_back() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("disc.iso.state");
+        let mut m = Medium::blank(MediaType::by_name("dvd+r").unwrap());
+        for i in 0..3 {
+            m.sessions.push(Session {
+                tracks: vec![Track {
+                    start: i * 10_000,
+                    written: 5_000,
+                    reserved: 0,
+                    closed: true,
+                    damaged: false,
+                }],
+                closed: true,
+            });
+        }
+        let long = DriveState {
+            tray_open: false,
+            medium: Some(m.clone()),
+            unit_attention: false,
+        };
+        long.save(&p).unwrap();
+        m.sessions.truncate(1);
+        let short = DriveState {
+            medium: Some(m),
+            ..long.clone()
+        };
+        assert!(short.save_in_place(&p).unwrap());
+        assert_eq!(fs::metadata(&p).unwrap().len(), PAGE as u64);
+        assert_eq!(DriveState::load(&p).unwrap(), short);
+        assert!(long.save_in_place(&p).unwrap());
+        assert_eq!(DriveState::load(&p).unwrap(), long);
     }
 
     #[test]
