@@ -315,3 +315,112 @@ fn nights_append_to_a_disc_begun_by_genisoimage() {
         }
     }
 }
+
+/// What a progress display sees: every phase in order, bytes up to the
+/// session's size, and the FIFO's level.
+#[derive(Default)]
+struct Recorder {
+    phases: Vec<cedar::engine::burn::Phase>,
+    last: (u64, u64),
+    fifo_seen: bool,
+}
+
+impl cedar::engine::burn::BurnProgress for Recorder {
+    fn phase(&mut self, phase: cedar::engine::burn::Phase) {
+        if self.phases.last() != Some(&phase) {
+            self.phases.push(phase);
+        }
+    }
+    fn written(&mut self, done: u64, total: u64, fifo: cedar::engine::fifo::FifoLevel) {
+        assert!(done >= self.last.0 && done <= total);
+        self.last = (done, total);
+        self.fifo_seen |= fifo.capacity == cedar::engine::fifo::FifoConfig::default().total();
+    }
+}
+
+#[test]
+fn progress_sees_every_phase_the_bytes_and_the_fifo() {
+    use cedar::engine::burn::{burn, BurnOptions, Phase};
+    for (media, last) in [("dvd+r", Phase::Closing), ("dvd+rw", Phase::Descriptors)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut d = open(dir.path(), media, "");
+        let s1 = stage(dir.path(), DAYS[0], 1);
+        night(&mut d, &s1, DAYS[0]);
+        let s2 = stage(dir.path(), DAYS[1], 2);
+        let (place, mut b) = next_session(&mut d);
+        b.graft(&GraftPoint {
+            disc: DAYS[1].as_bytes().to_vec(),
+            host: s2,
+        })
+        .unwrap();
+        let mut layout = b.plan().unwrap();
+        let mut p = Recorder::default();
+        burn(
+            &mut d.drive,
+            &mut layout,
+            &place,
+            &BurnOptions::default(),
+            &mut p,
+        )
+        .unwrap();
+        assert_eq!(p.last, (layout.bytes(), layout.bytes()), "{media}");
+        assert!(p.fifo_seen, "{media}");
+        assert_eq!(
+            p.phases[..3],
+            [Phase::Checking, Phase::Writing, Phase::Synchronizing],
+            "{media}"
+        );
+        assert_eq!(p.phases.last(), Some(&last), "{media}: {:?}", p.phases);
+    }
+}
+
+/// A write error early in a track (3/0C/00 after 100 blocks) leaves a CD
+/// track shorter than a CD track may be: the next run pads it to the 300
+/// blocks a drive can close, closes it and appends the night.
+#[test]
+fn a_write_error_early_in_a_track_is_closed_and_the_night_appended() {
+    for media in ["cdr-80", "dvd+r", "bd-r"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut d = open(dir.path(), media, "");
+        let s1 = stage(dir.path(), DAYS[0], 1);
+        let r1 = night(&mut d, &s1, DAYS[0]);
+        drop(d);
+        let mut d = open(dir.path(), media, "&fault=block@100:3/0C/00");
+        let s2 = stage(dir.path(), DAYS[1], 2);
+        let (place, mut b) = next_session(&mut d);
+        b.graft(&GraftPoint {
+            disc: DAYS[1].as_bytes().to_vec(),
+            host: s2.clone(),
+        })
+        .unwrap();
+        let mut layout = b.plan().unwrap();
+        let err = burn_default(&mut d, &mut layout, &place).unwrap_err();
+        assert!(
+            matches!(err, BurnError::Drive { .. }) && err.disc_changed(),
+            "{media}: {err}"
+        );
+        let r2 = night(&mut d, &s2, DAYS[1]);
+        assert!(r2.session_start > r1.volume_end, "{media}");
+        drop(d.drive);
+        if have("xorriso") {
+            let listing = xorriso_find(&d.image, Some(r2.session_start));
+            assert_lists(&listing, &DAYS, &format!("xorriso on {media}"));
+        }
+    }
+}
+
+#[test]
+fn volumes_lists_every_whole_session_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = open(dir.path(), "dvd+r", "");
+    let mut starts = Vec::new();
+    for (i, day) in DAYS.iter().enumerate() {
+        let s = stage(dir.path(), day, i as u8);
+        starts.push(night(&mut d, &s, day).session_start);
+    }
+    let v = disc::volumes(&mut d.drive).unwrap();
+    let got: Vec<u32> = v.iter().map(|v| v.session_start).collect();
+    starts.reverse();
+    assert_eq!(got, starts);
+    assert!(v.iter().all(|v| v.label == "CEDAR BACKUP 01-DEC-2026"));
+}

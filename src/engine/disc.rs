@@ -17,7 +17,7 @@ use std::io;
 
 use iso9660::VolumeDescriptor;
 use mmc::cdb::disc::INVISIBLE_TRACK;
-use mmc::{BlockReader, Drive, MediaState, Profile};
+use mmc::{BlockReader, Drive, MediaState, NoProgress, Profile, WriteOptions};
 
 /// An [`iso9660::SectorSource`] reading the medium in a drive, with the
 /// bounded read-ahead of [`mmc::BlockReader`].
@@ -144,6 +144,9 @@ pub enum DiscError {
     },
 }
 
+/// Shortest CD track a drive closes, in blocks.
+const CD_MIN_TRACK: u32 = 300;
+
 /// Size of a block as u64.
 const BLOCK: u64 = mmc::BLOCK_SIZE as u64;
 
@@ -192,6 +195,17 @@ fn newest_volume(
     drive: &mut Drive,
     last_session_start: u32,
 ) -> Result<Option<VolumeSummary>, DiscError> {
+    Ok(complete_volumes(drive, last_session_start, 1)?.pop())
+}
+
+/// Up to `most` sessions holding whole volumes, newest first (see
+/// [`newest_volume`]).
+fn complete_volumes(
+    drive: &mut Drive,
+    last_session_start: u32,
+    most: usize,
+) -> Result<Vec<VolumeSummary>, DiscError> {
+    let mut found = Vec::new();
     // Recorded tracks as (start, end), from the drive.
     let mut tracks = Vec::new();
     for n in 1..=u32::from(u16::MAX) {
@@ -215,7 +229,11 @@ fn newest_volume(
         };
         let v = summary(start, &d);
         if v.end <= end {
-            return Ok(Some(v));
+            found.push(v);
+            if found.len() >= most {
+                break;
+            }
+            continue;
         }
         log::warn!(
             "{}: the session at block {start} ends at block {end} but its volume claims \
@@ -224,7 +242,7 @@ fn newest_volume(
             v.end
         );
     }
-    Ok(None)
+    Ok(found)
 }
 
 /// A track started and never closed, from the invisible track's information.
@@ -307,6 +325,28 @@ pub fn placement(drive: &mut Drive) -> Result<Placement, DiscError> {
     Ok(p)
 }
 
+/// Every whole volume on the disc, newest first: on write-once media one
+/// per session that holds a volume recorded to its end, on overwritable
+/// media the one LBA 16 leads to. A caller whose import of the newest fails
+/// (a damaged directory) can fall back to an older one, losing only the
+/// days after it.
+pub fn volumes(drive: &mut Drive) -> Result<Vec<VolumeSummary>, DiscError> {
+    let info = drive.medium_info()?;
+    if info.profile.is_some_and(Profile::overwritable) {
+        if info.state != MediaState::Overwritable {
+            return Ok(Vec::new());
+        }
+        return Ok(read_primary_descriptor(drive, 0)?
+            .map(|d| summary(0, &d))
+            .into_iter()
+            .collect());
+    }
+    match info.last_session_start {
+        Some(last) => complete_volumes(drive, last, usize::MAX),
+        None => Ok(Vec::new()),
+    }
+}
+
 /// The label of the newest volume on the disc (read natively: LBA 16 on
 /// overwritable media, the newest session's descriptor on write-once), None
 /// on a blank disc or one without an ISO9660 volume.
@@ -339,9 +379,22 @@ pub fn close_interrupted(drive: &mut Drive) -> Result<Option<Interrupted>, DiscE
         .is_some_and(|p| p.family() != mmc::profile::Family::Cd)
     {
         drive.close_track(open.track)?;
+        drive.close_session(false)?;
+        return Ok(Some(open));
+    }
+    // A CD track in TAO ends when the cache is flushed, but only once it
+    // holds 300 blocks: a shorter one is first padded with zero blocks
+    // (write_session continues the open track, then closes it and the
+    // session).
+    let recorded = open
+        .next_writable
+        .map_or(0, |n| n.saturating_sub(open.start));
+    if recorded < CD_MIN_TRACK {
+        let pad = vec![0u8; (CD_MIN_TRACK - recorded) as usize * mmc::BLOCK_SIZE];
+        drive.write_session(&mut &pad[..], &WriteOptions::default(), &mut NoProgress)?;
     } else {
         drive.sync_cache()?;
+        drive.close_session(false)?;
     }
-    drive.close_session(false)?;
     Ok(Some(open))
 }
