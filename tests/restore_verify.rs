@@ -259,3 +259,34 @@ fn bad_arguments_and_devices_are_one_line() {
     let o = cback(&["restore", "list", "extra"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// `<manifest>N</manifest>`: Cedar's exact layout, no manifest on the disc;
+/// verify then checks the day for readability only, and says so.
+#[test]
+fn manifest_off_gives_cedars_layout_and_a_readability_check() {
+    let mut rig = Rig::new("dvd+rw");
+    rig.store_extra.push_str("<manifest>N</manifest>");
+    let night = date("2026-03-02");
+    rig.stage(night, 16);
+    rig.store_ok(night);
+    let mut m = cedar::engine::discread::Medium::open(&rig.spec()).unwrap();
+    let c = cedar::engine::discread::contents(&mut m, &rig.spec(), None).unwrap();
+    assert!(c.days["2026/03/02"].manifest.is_none());
+    drop(m);
+    let o = cback(&["verify", "-q", &rig.spec()]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("2026/03/02: no cback.manifest (written by Cedar Backup?): 4 file(s) checked for readability only, all readable"),
+        "{t}"
+    );
+    // A damaged block is still found and named.
+    let big = c.days["2026/03/02"].entries[b"host1/home.tar.gz".as_slice()].extents[0].0;
+    let o = cback(&["verify", "-q", &format!("{}&unreadable={big}", rig.spec())]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("DAMAGED 2026/03/02/host1/home.tar.gz: 1 unreadable block(s)"),
+        "{t}"
+    );
+}
