@@ -386,8 +386,9 @@ pub fn usage() -> String {
  \"validate\", and \"initialize\" actions may not be combined with
  other actions.
 
- Tools (not Cedar actions): cback mkisofs [options] paths...,
- cback drive DEVICE, cback amazons3-sync [switches] sourceDir s3BucketUrl.
+ Tools (not Cedar actions): cback mkisofs [options] paths..., cback verify [DEVICE],
+ cback restore list|WHAT TARGET, cback drive DEVICE,
+ cback amazons3-sync [switches] sourceDir s3BucketUrl.
 ",
         DEFAULT_OWNER.0, DEFAULT_OWNER.1, DEFAULT_MODE
     )

@@ -12,6 +12,8 @@ fn main() {
             Some("amazons3-sync") => {
                 std::process::exit(cedar::tools::amazons3_sync::main(args.split_off(2)))
             }
+            Some("verify") => std::process::exit(cedar::tools::verify::main(args.split_off(2))),
+            Some("restore") => std::process::exit(cedar::tools::restore::main(args.split_off(2))),
             _ => {}
         }
     }

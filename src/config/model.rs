@@ -527,6 +527,11 @@ pub struct StoreConfig {
     pub refresh_media_delay: Option<i64>,
     /// `eject_delay` (seconds)
     pub eject_delay: Option<i64>,
+    /// `manifest` (cedar only, Y/N; absent = Y): write `cback.manifest`
+    /// into each day on the disc. Cedar Backup ignores the element; it is
+    /// left out of the serialized form compared with Cedar's own parse.
+    #[serde(skip)]
+    pub manifest: Option<bool>,
 }
 
 /// `<purge>/<dir>`.

@@ -241,6 +241,9 @@ pub struct StoreSettings {
     pub refresh_media_delay: Option<i64>,
     /// `eject_delay` in seconds (absent or 0: none)
     pub eject_delay: Option<i64>,
+    /// `manifest` (cedar only; absent: yes): each day on the disc gets
+    /// `cback.manifest` ([`crate::engine::manifest`]).
+    pub manifest: bool,
 }
 
 /// Checked `<purge>`.

@@ -596,6 +596,7 @@ fn check_store(p: &mut Problems, s: &StoreConfig) -> Option<StoreSettings> {
         }),
         refresh_media_delay: s.refresh_media_delay,
         eject_delay: s.eject_delay,
+        manifest: s.manifest.unwrap_or(true),
     })
 }
 

@@ -2,7 +2,7 @@
 //! streaming tar writer ([`archive`], compressing on every core with
 //! [`compress`]), incremental digest maps ([`digest`]),
 //! the disc in a drive as the image reader's sector source ([`disc`]),
-//! the one image builder ([`image`]) burned through a bounded [`fifo`]
+//! the one image builder ([`image`], adding each day's [`manifest`]) burned through a bounded [`fifo`]
 //! ([`burn`]) and read back ([`verify`]),
 //! store's day and new-disc rules ([`schedule`]), the disc writer store,
 //! rebuild and initialize share ([`writer`], showing [`progress`]), whether
@@ -18,12 +18,15 @@ pub mod burn;
 pub mod compress;
 pub mod digest;
 pub mod disc;
+pub mod discread;
 pub mod fifo;
 pub mod image;
+pub mod manifest;
 pub mod mounts;
 pub mod peer;
 pub mod progress;
 pub mod schedule;
+pub mod unpack;
 pub mod util;
 pub mod verify;
 pub(crate) mod walk;

@@ -86,6 +86,16 @@ impl BurnProgress for Meter {
     }
 }
 
+impl crate::engine::discread::ScanProgress for Meter {
+    fn blocks(&mut self, done: u32, total: u32) {
+        if let Some(bar) = &self.bar {
+            let b = mmc::BLOCK_SIZE as u64;
+            bar.set_length(u64::from(total) * b);
+            bar.set_position(u64::from(done) * b);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,6 +40,9 @@ pub fn speed_kbs(family: mmc::profile::Family, multiple: i64) -> u16 {
 #[derive(Debug, Clone)]
 pub struct Entries {
     grafts: Vec<(PathBuf, String)>,
+    /// The grafts that are days (`YYYY-MM-DD` by disc path): each gets a
+    /// `cback.manifest` when the configuration allows.
+    days: Vec<(String, String)>,
 }
 
 impl Entries {
@@ -50,6 +53,10 @@ impl Entries {
                 .iter()
                 .map(|d| (d.dir.clone(), d.disc_path()))
                 .collect(),
+            days: days
+                .iter()
+                .map(|d| (d.disc_path(), d.disc_path().replace('/', "-")))
+                .collect(),
         }
     }
 
@@ -57,6 +64,7 @@ impl Entries {
     pub fn dir(host: &Path, disc_path: &str) -> Entries {
         Entries {
             grafts: vec![(host.to_path_buf(), disc_path.to_string())],
+            days: Vec::new(),
         }
     }
 
@@ -208,6 +216,9 @@ impl<'s> DiscWriter<'s> {
         for skipped in builder.skipped() {
             log::warn!("Skipping socket {}", skipped.display());
         }
+        if self.store.manifest {
+            add_manifests(&mut builder, entries, timestamp)?;
+        }
         let layout = builder.plan()?;
         Ok(Plan {
             placement,
@@ -347,6 +358,28 @@ impl<'s> DiscWriter<'s> {
         self.meter.done();
         Ok(())
     }
+}
+
+/// Adds `cback.manifest` to each day of `entries` in the image (held in
+/// memory; staging is only read).
+pub fn add_manifests(
+    builder: &mut ImageBuilder,
+    entries: &Entries,
+    timestamp: i64,
+) -> anyhow::Result<()> {
+    let meta = iso9660::Metadata::new(0o644, 0, 0, timestamp);
+    for (disc_path, day) in &entries.days {
+        match crate::engine::manifest::add_to_tree(builder.tree_mut(), disc_path, day, meta)
+            .with_context(|| format!("making the manifest of /{disc_path}"))?
+        {
+            Some(m) => log::info!("Manifest of /{disc_path}: {} files.", m.files.len()),
+            None => log::warn!(
+                "/{disc_path} already holds a {}: kept as staged.",
+                crate::engine::manifest::MANIFEST_NAME
+            ),
+        }
+    }
+    Ok(())
 }
 
 /// Where the session goes, from where an appended one would (`appended`)

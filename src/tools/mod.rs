@@ -1,7 +1,12 @@
 //! Tool subcommands that are not Cedar actions: `cback mkisofs` (an image
 //! writer with mkisofs's command line), `cback drive` (what a drive and its
-//! medium hold) and `cback amazons3-sync` (Cedar's `cback3-amazons3-sync`).
+//! medium hold), `cback verify` (is the disc still good), `cback restore`
+//! (list and restore days, peers and archives) and `cback amazons3-sync`
+//! (Cedar's `cback3-amazons3-sync`).
 
 pub mod amazons3_sync;
 pub mod drive;
 pub mod mkisofs;
+pub mod reading;
+pub mod restore;
+pub mod verify;

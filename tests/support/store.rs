@@ -282,7 +282,8 @@ impl Rig {
     }
 }
 
-/// Every regular file under `dir`, by relative path.
+/// Every regular file under `dir`, by relative path; the day manifests
+/// cedar adds on the disc (`cback.manifest`, never in staging) left out.
 pub fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -291,7 +292,7 @@ pub fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else {
+            } else if e.file_name() != "cback.manifest" {
                 let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
                 out.insert(rel, std::fs::read(&p).unwrap());
             }
@@ -343,7 +344,8 @@ pub fn bsdtar_volume(image: &Path, out: &Path) -> BTreeMap<String, Vec<u8>> {
     files(out)
 }
 
-/// pycdlib reads the volume at LBA 16 of `image`: Rock Ridge path -> SHA-1.
+/// pycdlib reads the volume at LBA 16 of `image`: Rock Ridge path -> SHA-1
+/// (the day manifests left out, as [`files`] does).
 pub fn pycdlib_volume(image: &Path) -> BTreeMap<String, String> {
     const SCRIPT: &str = r#"
 import hashlib, io, sys, pycdlib
@@ -367,6 +369,7 @@ iso.close()
     String::from_utf8_lossy(&o.stdout)
         .lines()
         .filter_map(|l| l.split_once('\t'))
+        .filter(|(p, _)| !p.ends_with("/cback.manifest"))
         .map(|(p, h)| (p.to_string(), h.to_string()))
         .collect()
 }

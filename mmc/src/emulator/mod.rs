@@ -31,7 +31,7 @@ pub use medium::{
     CD_TAO_RUN_OUT, DVD_MINUS_R_FIRST_BORDER, DVD_MINUS_R_LATER_BORDER, DVD_MINUS_R_LINK,
     DVD_PLUS_R_SESSION_GAP,
 };
-pub use spec::{parse as parse_spec, EmulatorOptions, PREFIX};
+pub use spec::{parse as parse_spec, Decay, EmulatorOptions, PREFIX};
 pub use state::DriveState;
 
 use crate::cdb::config::MediaEventCode;
@@ -121,6 +121,7 @@ pub struct Emulator {
     busy_polls: u32,
     last_sense: Option<Sense>,
     faults: Vec<Fault>,
+    decay: spec::Decay,
     counts: [u32; 256],
     blocks_written: u64,
     write_protected: bool,
@@ -288,6 +289,7 @@ impl Emulator {
             busy_polls: opts.busy_polls.unwrap_or(DEFAULT_BUSY_POLLS),
             last_sense: None,
             faults: opts.faults,
+            decay: opts.decay,
             counts: [0; 256],
             blocks_written: 0,
             write_protected: opts.write_protected,
@@ -806,6 +808,10 @@ impl Emulator {
         if !m.readable(cmd.lba, u32::from(cmd.blocks)) {
             return Ok(Err(medium::OUT_OF_RANGE));
         }
+        if self.decay.unreadable_in(cmd.lba, u32::from(cmd.blocks)) {
+            // MEDIUM ERROR, unrecovered read error.
+            return Ok(Err(crate::sense::Sense::new(3, 0x11, 0x00)));
+        }
         let buf = &mut buf[..len];
         let mut at = 0;
         let offset = u64::from(cmd.lba) * BLOCK_SIZE as u64;
@@ -836,6 +842,7 @@ impl Emulator {
                 buf[dst..dst + src.len()].copy_from_slice(&bytes[src]);
             }
         }
+        self.decay.apply(cmd.lba, buf);
         Ok(Ok(len))
     }
 

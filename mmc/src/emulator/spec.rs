@@ -61,6 +61,56 @@ pub struct EmulatorOptions {
     /// Size of the drive's buffer, the volatile write cache, in KiB
     /// (`buffer=KIB`; default 2048).
     pub buffer_kib: Option<u32>,
+    /// Simulated decay of the recorded surface.
+    pub decay: Decay,
+}
+
+/// A disc's simulated decay: blocks no read gets back (READ answers
+/// MEDIUM ERROR 3/11/00, unrecovered read error, as a drive does once its
+/// own retries are spent) and bytes that read back flipped (every bit
+/// inverted) while the drive reports success, as a marginal disc whose
+/// error correction miscorrected would.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Decay {
+    /// Unreadable blocks, as inclusive ranges `(first, last)`
+    /// (`unreadable=FIRST-LAST`, or `unreadable=LBA`; repeatable).
+    pub unreadable: Vec<(u32, u32)>,
+    /// Flipped bytes as (block, byte offset in the block)
+    /// (`flip=LBA:OFFSET`; repeatable).
+    pub flips: Vec<(u32, u16)>,
+}
+
+impl Decay {
+    /// Whether any block of `lba..lba+blocks` is unreadable.
+    pub fn unreadable_in(&self, lba: u32, blocks: u32) -> bool {
+        let end = u64::from(lba) + u64::from(blocks);
+        self.unreadable
+            .iter()
+            .any(|&(a, b)| u64::from(a) < end && u64::from(b) >= u64::from(lba))
+    }
+
+    /// Inverts the flipped bytes that fall in `buf`, read from block `lba`.
+    pub fn apply(&self, lba: u32, buf: &mut [u8]) {
+        let lo = u64::from(lba) * crate::BLOCK_SIZE as u64;
+        for &(block, off) in &self.flips {
+            let at = u64::from(block) * crate::BLOCK_SIZE as u64 + u64::from(off);
+            if let Some(b) = at.checked_sub(lo).and_then(|i| buf.get_mut(i as usize)) {
+                *b = !*b;
+            }
+        }
+    }
+
+    fn parse_range(v: &str) -> Option<(u32, u32)> {
+        let (a, b) = v.split_once('-').unwrap_or((v, v));
+        let (a, b) = (a.parse().ok()?, b.parse().ok()?);
+        (a <= b).then_some((a, b))
+    }
+
+    fn parse_flip(v: &str) -> Option<(u32, u16)> {
+        let (lba, off) = v.split_once(':')?;
+        let off: u16 = off.parse().ok()?;
+        (usize::from(off) < crate::BLOCK_SIZE).then_some((lba.parse().ok()?, off))
+    }
 }
 
 /// Shortest and longest page 05 body a drive reports (MMC: 32h or 36h in
@@ -71,7 +121,7 @@ const BUFFER_KIB: std::ops::RangeInclusive<u32> = 64..=(64 * 1024);
 
 /// The option names a device string takes, for the "unknown option" error.
 const KNOWN: &str = "profile, capacity, fault, wp, removed, full, busy, timing, first_write, \
-long_write, sync_polls, page05, bufe, nwa150, buffer";
+long_write, sync_polls, page05, bufe, nwa150, buffer, unreadable, flip";
 
 fn flag(spec: &str, key: &str, v: &str) -> Result<bool> {
     match v {
@@ -122,6 +172,13 @@ pub fn parse(spec: &str) -> Result<(PathBuf, EmulatorOptions)> {
             "removed" => o.medium_removed = flag(spec, k, v)?,
             "full" => o.full = flag(spec, k, v)?,
             "busy" => o.busy_polls = Some(number(v)?),
+            "unreadable" => o.decay.unreadable.push(
+                Decay::parse_range(v)
+                    .ok_or_else(|| err(format!("unreadable={v:?} is not FIRST-LAST (blocks)")))?,
+            ),
+            "flip" => o.decay.flips.push(Decay::parse_flip(v).ok_or_else(|| {
+                err(format!("flip={v:?} is not LBA:OFFSET (offset below 2048)"))
+            })?),
             "timing" => o.timing = flag(spec, k, v)?.then(|| o.timing.unwrap_or_default()),
             "first_write" => {
                 o.timing.get_or_insert_with(Timing::default).first_write =
@@ -185,6 +242,14 @@ mod tests {
         assert_eq!(o.faults.len(), 1);
         assert!(o.write_protected && !o.full);
         assert_eq!(o.busy_polls, Some(0));
+        let (_, o) = parse("emulated:a?unreadable=5-9&unreadable=20&flip=7:100").unwrap();
+        assert_eq!(o.decay.unreadable, vec![(5, 9), (20, 20)]);
+        assert!(o.decay.unreadable_in(9, 1) && o.decay.unreadable_in(0, 6));
+        assert!(!o.decay.unreadable_in(10, 10) && o.decay.unreadable_in(10, 11));
+        let mut buf = vec![0u8; 4096];
+        o.decay.apply(6, &mut buf);
+        assert_eq!(buf[2048 + 100], 0xFF);
+        assert_eq!(buf.iter().filter(|&&b| b != 0).count(), 1);
         let (p, o) = parse("emulated:rel/x.img").unwrap();
         assert_eq!(p, PathBuf::from("rel/x.img"));
         assert_eq!(o, EmulatorOptions::default());
@@ -227,6 +292,8 @@ mod tests {
             ("emulated:x?page05=long", "expected a page length"),
             ("emulated:x?buffer=1", "the buffer takes"),
             ("emulated:x?nwa150=2", "expected 1 or 0"),
+            ("emulated:x?unreadable=9-3", "FIRST-LAST"),
+            ("emulated:x?flip=3:2048", "LBA:OFFSET"),
         ] {
             let e = parse(s).unwrap_err().to_string();
             assert!(e.contains(why), "{s}: {e}");

@@ -277,6 +277,7 @@ impl Parser {
         st.check_media = flag(self, "check_media")?;
         st.warn_midnite = flag(self, "warn_midnite")?;
         st.no_eject = flag(self, "no_eject")?;
+        st.manifest = opt(self.field(s, b, "manifest"), Field::boolean)?;
         if let Some(bb) = self.section(s, b, "blank_behavior") {
             let bpath = "store/blank_behavior";
             let blank_mode = opt(self.field(bb, bpath, "mode"), |f| {

@@ -1,0 +1,458 @@
+//! Reading a finished disc back years later, for `cback verify` and
+//! `cback restore`: the disc in a drive (or an image file), its sessions,
+//! the days they hold (merged, the newest session winning), each day's
+//! [`manifest`](crate::engine::manifest), and one sequential scan of the
+//! whole written area that hashes every file on the way and retries
+//! unreadable blocks one by one ([`scan`]).
+//!
+//! A day is a directory `YYYY/MM/DD` at the top of a session, as Cedar and
+//! cedar write them.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+use iso9660::{Entry, EntryKind, Limits, ReadSeekSource, Reader, SectorSource};
+use mmc::{Drive, MediaState};
+use sha2::{Digest, Sha256};
+
+use crate::engine::disc::DiscSource;
+use crate::engine::manifest::{Manifest, MANIFEST_NAME};
+
+const BLOCK: u64 = mmc::BLOCK_SIZE as u64;
+
+/// Blocks one scan read asks for (1 MiB).
+pub const SCAN_CHUNK: u32 = 512;
+
+/// Times an unreadable block is read again before it counts as damaged.
+pub const RETRIES: u32 = 3;
+
+/// Why a disc could not be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The device or image could not be opened or queried.
+    #[error("{device}: {why}")]
+    Open {
+        /// The device string or image path.
+        device: String,
+        /// What failed.
+        why: String,
+    },
+    /// No session holds an ISO9660 volume.
+    #[error("{0}: no ISO9660 volume on the disc")]
+    NoVolume(String),
+    /// A session's directory tree could not be read.
+    #[error("{device}: session at block {start}: {source}")]
+    Tree {
+        /// The device.
+        device: String,
+        /// Session start.
+        start: u32,
+        /// What the reader said.
+        #[source]
+        source: iso9660::Error,
+    },
+}
+
+/// A disc to read: a drive or an image file.
+#[derive(Debug)]
+pub enum Medium {
+    /// A real or emulated drive.
+    Drive(Box<Drive>),
+    /// An image file (`cback mkisofs` output, a copy of a disc).
+    Image(File),
+}
+
+/// Reading through a [`Medium`] as the image reader's sector source.
+pub enum MediumSource<'a> {
+    /// Through the drive, with read-ahead.
+    Drive(DiscSource<'a>),
+    /// From the image file.
+    Image(ReadSeekSource<&'a File>),
+}
+
+impl SectorSource for MediumSource<'_> {
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        match self {
+            MediumSource::Drive(d) => d.read_at(offset, buf),
+            MediumSource::Image(f) => f.read_at(offset, buf),
+        }
+    }
+}
+
+impl Medium {
+    /// Opens `device`: a path to an existing regular file is an image,
+    /// anything else a drive (`/dev/sr0`, `emulated:PATH?...`).
+    pub fn open(device: &str) -> Result<Medium, ReadError> {
+        let err = |why: String| ReadError::Open {
+            device: device.to_string(),
+            why,
+        };
+        let p = Path::new(device);
+        if !device.starts_with(mmc::emulator::PREFIX) && p.is_file() {
+            return File::open(p)
+                .map(Medium::Image)
+                .map_err(|e| err(e.to_string()));
+        }
+        let mut d = Drive::open(device).map_err(|e| err(e.to_string()))?;
+        if !d.medium_present().map_err(|e| err(e.to_string()))? {
+            return Err(err("no medium in the drive".into()));
+        }
+        Ok(Medium::Drive(Box::new(d)))
+    }
+
+    /// The image reader's source over this medium.
+    pub fn source(&mut self) -> MediumSource<'_> {
+        match self {
+            Medium::Drive(d) => MediumSource::Drive(DiscSource::new(d)),
+            Medium::Image(f) => MediumSource::Image(ReadSeekSource(&*f)),
+        }
+    }
+
+    /// Reads whole blocks from `lba`.
+    pub fn read_blocks(&mut self, lba: u32, buf: &mut [u8]) -> Result<(), String> {
+        match self {
+            Medium::Drive(d) => d.read_blocks(lba, buf).map_err(|e| e.to_string()),
+            Medium::Image(f) => f
+                .read_exact_at(buf, u64::from(lba) * BLOCK)
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Where sessions may start, with the end of what the track recorded:
+    /// each track on a write-once disc; block 0 on overwritable media and
+    /// images (their volume at 16 leads to the newest session, which
+    /// carries every earlier day; the end is then the volume's).
+    pub fn session_starts(&mut self, device: &str) -> Result<Vec<(u32, Option<u32>)>, ReadError> {
+        let Medium::Drive(d) = self else {
+            return Ok(vec![(0, None)]);
+        };
+        let err = |e: mmc::Error| ReadError::Open {
+            device: device.to_string(),
+            why: e.to_string(),
+        };
+        let info = d.medium_info().map_err(err)?;
+        if info.state == MediaState::Blank {
+            return Ok(Vec::new());
+        }
+        if info.profile.is_some_and(|p| p.overwritable()) {
+            return Ok(vec![(0, None)]);
+        }
+        let di = d.disc_information().map_err(err)?;
+        let mut starts = Vec::new();
+        for t in 1..=u32::from(di.last_track_last_session) {
+            let ti = d.track_information(t).map_err(err)?;
+            if !ti.blank && ti.size > 0 {
+                let end = ti.last_recorded.map_or(ti.start + ti.size, |l| l + 1);
+                starts.push((ti.start, Some(end)));
+            }
+        }
+        Ok(starts)
+    }
+}
+
+/// A file of a day, as recorded in the newest session holding the day.
+#[derive(Debug, Clone)]
+pub struct DayFile {
+    /// Path below the day directory.
+    pub path: Vec<u8>,
+    /// The entry (extents, size, metadata).
+    pub entry: Entry,
+}
+
+/// One day on the disc.
+#[derive(Debug, Clone)]
+pub struct Day {
+    /// `YYYY/MM/DD`.
+    pub disc_path: String,
+    /// Start of the newest session holding it.
+    pub session: u32,
+    /// Every entry below the day directory (directories, files, links),
+    /// by path below the day.
+    pub entries: BTreeMap<Vec<u8>, Entry>,
+    /// The day's manifest: None when there is none (a Cedar-written day);
+    /// `Some(Err)` when it is there but cannot be read or is damaged.
+    pub manifest: Option<Result<Manifest, String>>,
+}
+
+impl Day {
+    /// The day as `YYYY-MM-DD`.
+    pub fn date(&self) -> String {
+        self.disc_path.replace('/', "-")
+    }
+
+    /// Regular files of the day, the manifest left out.
+    pub fn files(&self) -> impl Iterator<Item = (&[u8], &Entry)> {
+        self.entries
+            .iter()
+            .filter(|(p, e)| e.kind == EntryKind::File && p.as_slice() != MANIFEST_NAME.as_bytes())
+            .map(|(p, e)| (p.as_slice(), e))
+    }
+
+    /// Top-level directories of the day (the peers).
+    pub fn peers(&self) -> Vec<String> {
+        self.entries
+            .iter()
+            .filter(|(p, e)| e.kind == EntryKind::Directory && !p.contains(&b'/'))
+            .map(|(p, _)| String::from_utf8_lossy(p).into_owned())
+            .collect()
+    }
+}
+
+/// What the disc holds: sessions and days.
+#[derive(Debug, Default)]
+pub struct Contents {
+    /// Session starts with their volume labels.
+    pub sessions: Vec<(u32, String)>,
+    /// Days, newest session winning, by disc path.
+    pub days: BTreeMap<String, Day>,
+    /// Last block of the written area + 1 (the largest volume end).
+    pub end: u32,
+    /// The recorded block ranges `[first, end)` to scan: each track of a
+    /// write-once disc (the gaps between sessions hold nothing), else
+    /// `0..end`.
+    pub recorded: Vec<(u32, u32)>,
+}
+
+fn is_day(path: &[u8]) -> bool {
+    let s = String::from_utf8_lossy(path);
+    let parts: Vec<&str> = s.split('/').collect();
+    parts.len() == 3
+        && [4, 2, 2]
+            .iter()
+            .zip(&parts)
+            .all(|(&n, p)| p.len() == n && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Reads every session's tree (`only`: just the session at that block).
+pub fn contents(
+    medium: &mut Medium,
+    device: &str,
+    only: Option<u32>,
+) -> Result<Contents, ReadError> {
+    let mut starts = medium.session_starts(device)?;
+    if let Some(s) = only {
+        starts.retain(|&(t, _)| t == s);
+        if starts.is_empty() {
+            starts.push((s, None));
+        }
+    }
+    let mut c = Contents::default();
+    let whole = starts.iter().any(|(_, e)| e.is_none());
+    c.recorded = starts.iter().filter_map(|&(s, e)| Some((s, e?))).collect();
+    for (start, _) in starts {
+        let tree_err = |source| ReadError::Tree {
+            device: device.to_string(),
+            start,
+            source,
+        };
+        let mut reader = match Reader::from_source(medium.source(), start, Limits::default()) {
+            Ok(r) => r,
+            // A session without a volume (an interrupted track closed
+            // later) holds no days.
+            Err(e) if only.is_none() => {
+                log::warn!("{device}: no volume in the session at block {start}: {e}");
+                continue;
+            }
+            Err(e) => return Err(tree_err(e)),
+        };
+        let vol = reader.volume().descriptor.clone();
+        c.end = c.end.max(vol.volume_space_size);
+        c.sessions.push((start, vol.volume_id.trim().to_string()));
+        let mut found: BTreeMap<String, BTreeMap<Vec<u8>, Entry>> = BTreeMap::new();
+        reader
+            .walk(|path, entry| {
+                let rel = path.strip_prefix(b"/").unwrap_or(path);
+                if rel.len() > 11 && is_day(&rel[..10]) && rel[10] == b'/' {
+                    let day = String::from_utf8_lossy(&rel[..10]).into_owned();
+                    found
+                        .entry(day)
+                        .or_default()
+                        .insert(rel[11..].to_vec(), entry.clone());
+                } else if is_day(rel) && entry.kind == EntryKind::Directory {
+                    found
+                        .entry(String::from_utf8_lossy(rel).into_owned())
+                        .or_default();
+                }
+                Ok(())
+            })
+            .map_err(tree_err)?;
+        for (disc_path, entries) in found {
+            let manifest = entries.get(MANIFEST_NAME.as_bytes()).map(|e| {
+                reader
+                    .read_to_vec(e)
+                    .map_err(|e| format!("unreadable: {e}"))
+                    .and_then(|b| Manifest::decode(&b).map_err(|e| e.to_string()))
+            });
+            c.days.insert(
+                disc_path.clone(),
+                Day {
+                    disc_path,
+                    session: start,
+                    entries,
+                    manifest,
+                },
+            );
+        }
+    }
+    if c.sessions.is_empty() {
+        return Err(ReadError::NoVolume(device.to_string()));
+    }
+    if whole {
+        c.recorded = vec![(0, c.end)];
+    }
+    Ok(c)
+}
+
+/// What became of one file in the [`scan`].
+#[derive(Debug, Clone, Default)]
+pub struct FileCheck {
+    /// Bytes hashed.
+    pub bytes: u64,
+    /// SHA-256 of what was read (unreadable blocks as zeros).
+    pub sha256: [u8; 32],
+    /// Blocks of the file that could not be read.
+    pub unreadable: u32,
+}
+
+/// The result of one pass over the written area.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Blocks read.
+    pub blocks: u32,
+    /// Unreadable blocks as inclusive ranges.
+    pub damaged: Vec<(u32, u32)>,
+    /// Per file to check, in the order given.
+    pub files: Vec<FileCheck>,
+}
+
+/// Something to tell about the scan's progress.
+pub trait ScanProgress {
+    /// `done` of `total` blocks read.
+    fn blocks(&mut self, _done: u32, _total: u32) {}
+}
+
+impl ScanProgress for () {}
+
+/// One extent of a file to hash, in block order.
+struct Segment {
+    start: u64,
+    end: u64,
+    file: usize,
+}
+
+/// Reads the blocks of `ranges` (`[first, end)`, ascending) in order, [`SCAN_CHUNK`] at a time; a chunk that
+/// fails is read again block by block, each unreadable block [`RETRIES`]
+/// more times, and counts as damaged (zeros) after that. Every file of
+/// `files` (its extents in block order, as cedar and mkisofs record them)
+/// is hashed from the blocks as they pass, so the disc is read once.
+pub fn scan(
+    medium: &mut Medium,
+    ranges: &[(u32, u32)],
+    files: &[&Entry],
+    progress: &mut dyn ScanProgress,
+) -> Scan {
+    let total: u32 = ranges.iter().map(|(a, b)| b.saturating_sub(*a)).sum();
+    let mut segs: Vec<Segment> = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        for &(lba, len) in &f.extents {
+            let start = u64::from(lba) * BLOCK;
+            segs.push(Segment {
+                start,
+                end: start + u64::from(len),
+                file: i,
+            });
+        }
+    }
+    segs.sort_by_key(|s| (s.start, s.file));
+    let mut hashers: Vec<Sha256> = files.iter().map(|_| Sha256::new()).collect();
+    let mut out = Scan {
+        files: vec![FileCheck::default(); files.len()],
+        ..Scan::default()
+    };
+    let mut buf = vec![0u8; SCAN_CHUNK as usize * mmc::BLOCK_SIZE];
+    let mut bad = vec![false; SCAN_CHUNK as usize];
+    let mut next = 0;
+    let mut active: Vec<usize> = Vec::new();
+    for &(first, end) in ranges {
+        let mut lba = first;
+        while lba < end {
+            let n = SCAN_CHUNK.min(end - lba);
+            let chunk = &mut buf[..n as usize * mmc::BLOCK_SIZE];
+            bad[..n as usize].fill(false);
+            if let Err(e) = medium.read_blocks(lba, chunk) {
+                log::debug!("reading blocks {lba}..{}: {e}", lba + n);
+                for b in 0..n {
+                    let one = &mut chunk[b as usize * mmc::BLOCK_SIZE..][..mmc::BLOCK_SIZE];
+                    let ok = (0..=RETRIES).any(|_| medium.read_blocks(lba + b, one).is_ok());
+                    if !ok {
+                        one.fill(0);
+                        bad[b as usize] = true;
+                        let at = lba + b;
+                        match out.damaged.last_mut() {
+                            Some((_, last)) if *last + 1 == at => *last = at,
+                            _ => out.damaged.push((at, at)),
+                        }
+                    }
+                }
+            }
+            let (lo, hi) = (u64::from(lba) * BLOCK, u64::from(lba + n) * BLOCK);
+            while next < segs.len() && segs[next].start < hi {
+                active.push(next);
+                next += 1;
+            }
+            active.retain(|&s| {
+                let seg = &segs[s];
+                let (from, to) = (seg.start.max(lo), seg.end.min(hi));
+                if from < to {
+                    hashers[seg.file].update(&chunk[(from - lo) as usize..(to - lo) as usize]);
+                    let fc = &mut out.files[seg.file];
+                    fc.bytes += to - from;
+                    let (b0, b1) = ((from - lo) / BLOCK, (to - lo).div_ceil(BLOCK));
+                    fc.unreadable +=
+                        bad[b0 as usize..b1 as usize].iter().filter(|&&b| b).count() as u32;
+                }
+                seg.end > hi
+            });
+            lba += n;
+            out.blocks += n;
+            progress.blocks(out.blocks, total);
+        }
+    }
+    // Extents past the written area (a truncated image): counted unread.
+    for (fc, h) in out.files.iter_mut().zip(hashers) {
+        fc.sha256 = h.finalize().into();
+    }
+    out
+}
+
+/// The files a damaged block range hits, by name.
+pub fn files_hit<'a>(
+    range: (u32, u32),
+    files: impl IntoIterator<Item = (String, &'a Entry)>,
+) -> Vec<String> {
+    files
+        .into_iter()
+        .filter(|(_, e)| {
+            e.extents.iter().any(|&(lba, len)| {
+                let last = u64::from(lba) + u64::from(len).div_ceil(BLOCK).max(1) - 1;
+                u64::from(lba) <= u64::from(range.1) && last >= u64::from(range.0)
+            })
+        })
+        .map(|(n, _)| n)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn day_paths_are_three_numeric_parts() {
+        assert!(is_day(b"2026/03/02"));
+        assert!(!is_day(b"2026/03"));
+        assert!(!is_day(b"2026/3/02"));
+        assert!(!is_day(b"cedar_initialized"));
+    }
+}

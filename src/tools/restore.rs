@@ -1,0 +1,543 @@
+//! `cback restore`: what a disc holds, and getting it back.
+//!
+//! `cback restore [-d DEVICE] list` lists the days (every session merged,
+//! the newest winning; `-s BLOCK` for one session) with their peers and
+//! archives. `cback restore [-d DEVICE] [-x] WHAT TARGET` restores a day
+//! (`YYYY-MM-DD`), a peer (`YYYY-MM-DD/PEER`) or an archive
+//! (`YYYY-MM-DD/PEER/NAME`) into TARGET, each file checked against the
+//! day's manifest while it is copied (a file that does not match is not
+//! left in TARGET and is named). Split files (`NAME_00000`, `NAME_00001`,
+//! ... as Cedar's split extension makes them) are joined and encrypted ones
+//! (`NAME.gpg`, Cedar's encrypt extension) decrypted with `gpg` on the way.
+//! With `-x` tar archives (`.tar`, `.tar.gz`, `.tar.bz2`) are unpacked
+//! into TARGET with their original paths, modes, mtimes and (as root)
+//! owners, refusing members that would land outside TARGET; without it
+//! files are written to `TARGET/PEER/NAME`.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use sha2::{Digest, Sha256};
+
+use crate::engine::discread::{Day, Medium};
+use crate::engine::manifest::{Manifest, MANIFEST_NAME};
+use crate::engine::unpack::{self, Compression};
+use crate::engine::util::display_bytes;
+use crate::tools::reading::{self, EXIT_DAMAGED, EXIT_DEVICE, EXIT_USAGE};
+
+const USAGE: &str = "usage: cback restore [-c CONFIG] [-d DEVICE|IMAGE] [-s BLOCK] list\n\
+       cback restore [-c CONFIG] [-d DEVICE|IMAGE] [-s BLOCK] [-x] [--raw] WHAT TARGET\n\
+\n\
+WHAT is a day YYYY-MM-DD, a peer YYYY-MM-DD/PEER or an archive YYYY-MM-DD/PEER/NAME.\n\
+  -c, --config FILE    take the device from FILE's <store><target_device>\n\
+                       (default /etc/cback3.conf) when -d is not given\n\
+  -d, --device DEV     the drive (/dev/sr0, emulated:PATH?...) or an image file\n\
+  -s, --session BLOCK  only the session starting at BLOCK (default: all merged)\n\
+  -x, --unpack         unpack tar archives into TARGET (original paths, modes, mtimes)\n\
+      --raw            copy files as recorded (no joining of split files, no gpg)\n\
+Exit status: 0 restored, 1 some file damaged or refused, 2 usage, 6 unreadable disc.";
+
+#[derive(Debug, Default)]
+struct Args<'a> {
+    config: Option<&'a str>,
+    device: Option<&'a str>,
+    session: Option<u32>,
+    unpack: bool,
+    raw: bool,
+    words: Vec<&'a str>,
+}
+
+fn parse<'a>(strs: &[&'a str]) -> Result<Args<'a>, String> {
+    let mut a = Args::default();
+    let mut it = strs.iter().copied();
+    while let Some(w) = it.next() {
+        if let Some(v) = reading::value(w, &["-c", "--config"], &mut it) {
+            a.config = Some(v?);
+        } else if let Some(v) = reading::value(w, &["-d", "--device"], &mut it) {
+            a.device = Some(v?);
+        } else if let Some(v) = reading::value(w, &["-s", "--session"], &mut it) {
+            let v = v?;
+            a.session = Some(
+                v.parse()
+                    .map_err(|_| format!("--session {v:?} is not a block number"))?,
+            );
+        } else if w == "-x" || w == "--unpack" {
+            a.unpack = true;
+        } else if w == "--raw" {
+            a.raw = true;
+        } else if w == "-h" || w == "--help" {
+            return Err(String::new());
+        } else if w.starts_with('-') && w.len() > 1 {
+            return Err(format!("unknown option {w}"));
+        } else {
+            a.words.push(w);
+        }
+    }
+    Ok(a)
+}
+
+/// Runs `cback restore ARGS...`; returns the process exit code.
+pub fn main(args: Vec<OsString>) -> i32 {
+    let strs: Option<Vec<&str>> = args.iter().map(|a| a.to_str()).collect();
+    let Some(strs) = strs else {
+        eprintln!("cback restore: an argument is not valid UTF-8");
+        return EXIT_USAGE;
+    };
+    let a = match parse(&strs) {
+        Ok(a) => a,
+        Err(e) if e.is_empty() => {
+            println!("{USAGE}");
+            return 0;
+        }
+        Err(e) => {
+            eprintln!("cback restore: {e}\n{USAGE}");
+            return EXIT_USAGE;
+        }
+    };
+    let usage = |e: &str| {
+        eprintln!("cback restore: {e}\n{USAGE}");
+        EXIT_USAGE
+    };
+    let (what, target) = match a.words.as_slice() {
+        ["list"] => (None, None),
+        [what, target] => (Some(*what), Some(*target)),
+        [] => return usage("nothing to do (list, or WHAT TARGET)"),
+        w => {
+            return usage(&format!(
+                "expected list or WHAT TARGET, got {}",
+                w.join(" ")
+            ))
+        }
+    };
+    let device = match reading::device(a.device, a.config) {
+        Ok(d) => d,
+        Err(e) => return usage(&e),
+    };
+    let (mut medium, contents) = match reading::open(&device, a.session) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("cback restore: {e}");
+            return EXIT_DEVICE;
+        }
+    };
+    let (Some(what), Some(target)) = (what, target) else {
+        print!("{}", list(&contents.days));
+        return 0;
+    };
+    let mut parts = what.splitn(3, '/');
+    let day_name = parts.next().unwrap_or("").replace('-', "/");
+    let Some(day) = contents.days.get(&day_name) else {
+        eprintln!(
+            "cback restore: {device}: no day {} on the disc (cback restore list shows them)",
+            parts.next().map_or(what, |_| what)
+        );
+        return EXIT_USAGE;
+    };
+    let prefix: Vec<u8> = parts.collect::<Vec<_>>().join("/").into_bytes();
+    let opts = Opts {
+        unpack: a.unpack,
+        raw: a.raw,
+    };
+    match restore(&mut medium, day, &prefix, Path::new(target), &opts) {
+        Ok(r) => {
+            for l in &r.lines {
+                println!("{l}");
+            }
+            println!(
+                "cback restore: {what} -> {target}: {} item(s) ({}) restored, {} problem(s)",
+                r.items,
+                display_bytes(r.bytes),
+                r.problems
+            );
+            if r.items == 0 && r.problems == 0 {
+                eprintln!("cback restore: {what}: nothing on the disc by that name");
+                return EXIT_USAGE;
+            }
+            if r.problems == 0 {
+                0
+            } else {
+                EXIT_DAMAGED
+            }
+        }
+        Err(e) => {
+            eprintln!("cback restore: {e}");
+            EXIT_DEVICE
+        }
+    }
+}
+
+/// The day listing: `YYYY-MM-DD  session BLOCK  manifest|no manifest`,
+/// then each peer with its files and sizes.
+fn list(days: &BTreeMap<String, Day>) -> String {
+    let mut s = String::new();
+    for day in days.values() {
+        let man = match &day.manifest {
+            None => "no manifest".to_string(),
+            Some(Ok(m)) => format!("manifest of {} files, host {}", m.files.len(), m.host),
+            Some(Err(e)) => format!("manifest DAMAGED: {e}"),
+        };
+        s.push_str(&format!(
+            "{}  (session at block {}, {man})\n",
+            day.date(),
+            day.session
+        ));
+        for peer in day.peers() {
+            s.push_str(&format!("  {peer}\n"));
+            let pre = format!("{peer}/");
+            for (p, e) in day.files() {
+                if let Some(rest) = p.strip_prefix(pre.as_bytes()) {
+                    s.push_str(&format!(
+                        "    {:<40} {:>12}\n",
+                        String::from_utf8_lossy(rest),
+                        e.size
+                    ));
+                }
+            }
+        }
+    }
+    s
+}
+
+/// How to restore.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Opts {
+    /// Unpack tar archives into the target.
+    pub unpack: bool,
+    /// Copy as recorded: no joining, no decryption.
+    pub raw: bool,
+}
+
+/// What a restore did.
+#[derive(Debug, Default)]
+pub struct Restored {
+    /// Files or archives restored.
+    pub items: usize,
+    /// Bytes read from the disc.
+    pub bytes: u64,
+    /// Damaged, differing or refused.
+    pub problems: usize,
+    /// What happened, one line each.
+    pub lines: Vec<String>,
+}
+
+/// One part of an item as recorded.
+struct Part {
+    name: String,
+    extents: Vec<(u32, u32)>,
+    expect: Option<[u8; 32]>,
+}
+
+/// Reads an item's parts from the disc in order, each checked against the
+/// manifest when it ends.
+struct PartsReader<'m> {
+    medium: &'m mut Medium,
+    parts: Vec<Part>,
+    part: usize,
+    extent: usize,
+    offset: u32,
+    hash: Sha256,
+    buf: Vec<u8>,
+    bytes: u64,
+}
+
+impl Read for PartsReader<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        const B: usize = mmc::BLOCK_SIZE;
+        loop {
+            let Some(part) = self.parts.get(self.part) else {
+                return Ok(0);
+            };
+            let Some(&(lba, len)) = part.extents.get(self.extent) else {
+                let sum: [u8; 32] = std::mem::take(&mut self.hash).finalize().into();
+                if part.expect.is_some_and(|e| e != sum) {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("{}: SHA-256 does not match the manifest", part.name),
+                    ));
+                }
+                self.part += 1;
+                self.extent = 0;
+                self.offset = 0;
+                continue;
+            };
+            if self.offset >= len {
+                self.extent += 1;
+                self.offset = 0;
+                continue;
+            }
+            // Whole blocks from the offset (block-aligned), up to 1 MiB.
+            let left = (len - self.offset) as usize;
+            let want = left.min(out.len()).min(1 << 20);
+            let skip = self.offset as usize % B;
+            let blocks = (skip + want).div_ceil(B);
+            self.buf.resize(blocks * B, 0);
+            let at = lba + self.offset / B as u32;
+            self.medium
+                .read_blocks(at, &mut self.buf[..blocks * B])
+                .map_err(|e| {
+                    std::io::Error::other(format!("{}: unreadable block near {at}: {e}", part.name))
+                })?;
+            out[..want].copy_from_slice(&self.buf[skip..skip + want]);
+            self.hash.update(&out[..want]);
+            self.offset += want as u32;
+            self.bytes += want as u64;
+            return Ok(want);
+        }
+    }
+}
+
+/// A split part's base name and index (`NAME_00003` -> (NAME, 3)).
+fn split_part(name: &str) -> Option<(&str, u32)> {
+    let (base, idx) = name.rsplit_once('_')?;
+    if idx.len() != 5 || !idx.bytes().all(|b| b.is_ascii_digit()) || base.is_empty() {
+        return None;
+    }
+    Some((base, idx.parse().ok()?))
+}
+
+/// Restores the files of `day` whose path is `prefix` or below it.
+pub fn restore(
+    medium: &mut Medium,
+    day: &Day,
+    prefix: &[u8],
+    target: &Path,
+    opts: &Opts,
+) -> Result<Restored, String> {
+    let manifest: Option<&Manifest> = day.manifest.as_ref().and_then(|m| m.as_ref().ok());
+    let mut r = Restored::default();
+    if let Some(Err(e)) = &day.manifest {
+        r.lines.push(format!(
+            "{}/{MANIFEST_NAME} is damaged ({e}): files are restored unchecked",
+            day.disc_path
+        ));
+    }
+    let selected = |p: &[u8]| {
+        prefix.is_empty()
+            || p == prefix
+            || (p.starts_with(prefix) && p.get(prefix.len()) == Some(&b'/'))
+    };
+    // Items: logical name -> parts in order.
+    let mut items: BTreeMap<String, Vec<(u32, String, &iso9660::Entry)>> = BTreeMap::new();
+    for (p, e) in day.files() {
+        let name = String::from_utf8_lossy(p).into_owned();
+        let (key, idx) = match split_part(&name).filter(|_| !opts.raw) {
+            Some((base, i)) => (base.to_string(), i),
+            None => (name.clone(), 0),
+        };
+        if selected(p) || selected(key.as_bytes()) {
+            items.entry(key).or_default().push((idx, name, e));
+        }
+    }
+    for (key, mut parts) in items {
+        parts.sort_by_key(|p| p.0);
+        if parts.iter().enumerate().any(|(i, p)| p.0 != i as u32) {
+            r.problems += 1;
+            r.lines.push(format!(
+                "MISSING {}/{key}: split parts are not numbered 00000 on without gaps",
+                day.disc_path
+            ));
+            continue;
+        }
+        let mut problem = None;
+        let meta = parts[0].2.meta;
+        let parts: Vec<Part> = parts
+            .into_iter()
+            .map(|(_, name, e)| {
+                let expect = manifest.and_then(|m| m.file(name.as_bytes())).map(|f| {
+                    if f.size != e.size {
+                        problem = Some(format!(
+                            "{name}: {} bytes on the disc, {} in the manifest",
+                            e.size, f.size
+                        ));
+                    }
+                    f.sha256
+                });
+                Part {
+                    name,
+                    extents: e.extents.clone(),
+                    expect,
+                }
+            })
+            .collect();
+        if let Some(p) = problem {
+            r.problems += 1;
+            r.lines.push(format!("DIFFERS {}/{p}", day.disc_path));
+            continue;
+        }
+        let mut reader = PartsReader {
+            medium,
+            parts,
+            part: 0,
+            extent: 0,
+            offset: 0,
+            hash: Sha256::new(),
+            buf: Vec::new(),
+            bytes: 0,
+        };
+        let single = (reader.parts.len() == 1).then_some(meta);
+        let result = restore_item(&mut reader, &key, single, target, opts);
+        r.bytes += reader.bytes;
+        match result {
+            Ok(lines) => {
+                r.items += 1;
+                for l in lines {
+                    r.problems += usize::from(l.starts_with("REFUSED"));
+                    r.lines.push(l);
+                }
+            }
+            Err(e) => {
+                r.problems += 1;
+                r.lines
+                    .push(format!("DAMAGED {}/{key}: {e}", day.disc_path));
+            }
+        }
+    }
+    Ok(r)
+}
+
+/// Decrypts (`.gpg`), then unpacks or writes one item.
+fn restore_item(
+    reader: &mut PartsReader<'_>,
+    key: &str,
+    meta: Option<iso9660::Metadata>,
+    target: &Path,
+    opts: &Opts,
+) -> Result<Vec<String>, String> {
+    let (name, encrypted) = match key.strip_suffix(".gpg").filter(|_| !opts.raw) {
+        Some(n) => (n, true),
+        None => (key, false),
+    };
+    if !encrypted {
+        return finish(
+            &mut std::io::BufReader::with_capacity(1 << 20, reader),
+            name,
+            meta,
+            target,
+            opts,
+        );
+    }
+    let mut child = Command::new("gpg")
+        .args(["--batch", "--quiet", "--decrypt"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("running gpg to decrypt {key}: {e}"))?;
+    let (Some(mut stdin), Some(mut stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        return Err("gpg: no pipes".into());
+    };
+    let (fed, out) = std::thread::scope(|s| {
+        let feeder = s.spawn(move || {
+            let r = std::io::copy(
+                &mut std::io::BufReader::with_capacity(1 << 20, reader),
+                &mut stdin,
+            );
+            drop(stdin);
+            r
+        });
+        let out = finish(
+            &mut std::io::BufReader::new(&mut stdout),
+            name,
+            None,
+            target,
+            opts,
+        );
+        (feeder.join(), out)
+    });
+    let status = child.wait_with_output().map_err(|e| format!("gpg: {e}"))?;
+    match fed {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => return Err(e.to_string()),
+        Err(_) => return Err("reading the disc for gpg failed".into()),
+    }
+    if !status.status.success() {
+        return Err(format!(
+            "gpg could not decrypt {key}: {}",
+            String::from_utf8_lossy(&status.stderr).trim()
+        ));
+    }
+    out
+}
+
+/// Unpacks a tar archive (with `-x`) or writes the file at `TARGET/name`,
+/// through a temporary name renamed only once every byte matched.
+fn finish(
+    r: &mut dyn Read,
+    name: &str,
+    meta: Option<iso9660::Metadata>,
+    target: &Path,
+    opts: &Opts,
+) -> Result<Vec<String>, String> {
+    if opts.unpack {
+        if let Some(c) = Compression::of(name) {
+            let u = unpack::unpack(r, c, target).map_err(|e| e.to_string())?;
+            let mut lines = vec![format!(
+                "unpacked {name}: {} member(s) into {}",
+                u.members,
+                target.display()
+            )];
+            lines.extend(
+                u.refused
+                    .into_iter()
+                    .map(|w| format!("REFUSED {name}: {w}")),
+            );
+            return Ok(lines);
+        }
+    }
+    let dest = target.join(name);
+    if let Some(parent) = dest.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    }
+    let tmp = dest.with_file_name(format!(
+        ".{}.cback-restore",
+        dest.file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    ));
+    let written = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        std::io::copy(r, &mut f)?;
+        f.flush()?;
+        if let Some(m) = meta {
+            use std::os::unix::fs::PermissionsExt;
+            f.set_permissions(std::fs::Permissions::from_mode(m.mode & 0o7777))?;
+            let t = std::time::UNIX_EPOCH
+                + std::time::Duration::from_secs(m.mtime.max(0).cast_unsigned());
+            f.set_modified(t)?;
+        }
+        f.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e.to_string());
+    }
+    std::fs::rename(&tmp, &dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+    Ok(vec![format!("restored {}", dest.display())])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_names_as_cedar_makes_them() {
+        assert_eq!(split_part("a.tar.gz_00000"), Some(("a.tar.gz", 0)));
+        assert_eq!(split_part("a.tar.gz.gpg_00012"), Some(("a.tar.gz.gpg", 12)));
+        assert_eq!(split_part("a_0001"), None);
+        assert_eq!(split_part("_00001"), None);
+    }
+
+    #[test]
+    fn options_in_getopt_style() {
+        let a = parse(&["-d", "x.iso", "--session=32", "-x", "2026-03-02", "/t"]).unwrap();
+        assert_eq!(
+            (a.device, a.session, a.unpack),
+            (Some("x.iso"), Some(32), true)
+        );
+        assert_eq!(a.words, ["2026-03-02", "/t"]);
+        assert!(parse(&["-q"]).unwrap_err().contains("unknown option"));
+        assert!(parse(&["-d"]).unwrap_err().contains("needs a value"));
+    }
+}
