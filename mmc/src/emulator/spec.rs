@@ -176,9 +176,11 @@ pub fn parse(spec: &str) -> Result<(PathBuf, EmulatorOptions)> {
                 Decay::parse_range(v)
                     .ok_or_else(|| err(format!("unreadable={v:?} is not FIRST-LAST (blocks)")))?,
             ),
-            "flip" => o.decay.flips.push(Decay::parse_flip(v).ok_or_else(|| {
-                err(format!("flip={v:?} is not LBA:OFFSET (offset below 2048)"))
-            })?),
+            "flip" => {
+                o.decay.flips.push(Decay::parse_flip(v).ok_or_else(|| {
+                    err(format!("flip={v:?} is not LBA:OFFSET (offset below 2048)"))
+                })?)
+            }
             "timing" => o.timing = flag(spec, k, v)?.then(|| o.timing.unwrap_or_default()),
             "first_write" => {
                 o.timing.get_or_insert_with(Timing::default).first_write =
