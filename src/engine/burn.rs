@@ -1,6 +1,6 @@
 //! Writing a planned session to the disc in a drive: capacity checked
 //! against the drive's real free blocks before any byte is written, the
-//! image streamed through the bounded [`fifo`](crate::engine::fifo) into
+//! image streamed through the bounded [`fifo`] into
 //! [`mmc::Drive::write_session`], and on overwritable media the growth
 //! growisofs does: the session at the old volume end (rounded up to 16
 //! blocks), synchronized, and only then the new descriptor set copied to

@@ -1,6 +1,6 @@
 //! check_data without mount or root: the session just written is read back
 //! through the drive ([`iso9660::Reader`] over
-//! [`DiscSource`](crate::engine::disc::DiscSource)) and the SHA-1 of every
+//! [`DiscSource`]) and the SHA-1 of every
 //! staged file under a host directory is compared with the disc's copy under
 //! a disc path (`/2026/12/01`). On overwritable media the descriptors at
 //! LBA 16 must lead to the new tree too, since that is all that readers such

@@ -2,7 +2,7 @@
 //! for Cedar's own store action and for users who scripted mkisofs.
 //!
 //! Option syntax follows mkisofs (single-dash long options); raw arguments
-//! are parsed into [`Args`] first, then checked and turned into an
+//! are parsed into `Args` first, then checked and turned into an
 //! [`iso9660::Layout`].
 
 use std::ffi::{OsStr, OsString};

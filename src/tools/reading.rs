@@ -14,7 +14,7 @@ pub const EXIT_DEVICE: i32 = 6;
 pub const EXIT_DAMAGED: i32 = 1;
 
 /// The disc to read: `device` when given, else `<store><target_device>`
-/// of the configuration at `config` (default [`crate::cli::DEFAULT_CONFIG`]).
+/// of the configuration at `config` (default: the config file `cback` itself reads by default).
 pub fn device(device: Option<&str>, config: Option<&str>) -> Result<String, String> {
     if let Some(d) = device {
         return Ok(d.to_string());
