@@ -491,13 +491,12 @@ fn finish(
     if let Some(parent) = dest.parent() {
         std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
     }
-    let tmp = dest.with_file_name(format!(
-        ".{}.cback-restore",
-        dest.file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
-    ));
+    // The project's one way to make an output: an exclusive temporary that
+    // never follows a planted symlink, renamed onto `dest` when complete and
+    // removed on error (or Ctrl-C) otherwise.
+    let named = |e: std::io::Error| format!("{}: {e}", dest.display());
+    let (partial, mut f) = crate::engine::atomic::Partial::create(&dest).map_err(named)?;
     let written = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
         std::io::copy(r, &mut f)?;
         f.flush()?;
         if let Some(m) = meta {
@@ -507,13 +506,11 @@ fn finish(
                 + std::time::Duration::from_secs(m.mtime.max(0).cast_unsigned());
             f.set_modified(t)?;
         }
-        f.sync_all()
+        Ok(())
     })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e.to_string());
-    }
-    std::fs::rename(&tmp, &dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+    written.map_err(named)?;
+    drop(f);
+    partial.commit().map_err(named)?;
     Ok(vec![format!("restored {}", dest.display())])
 }
 
