@@ -280,6 +280,15 @@ pub fn contents(
             .map_err(tree_err)?;
         for (disc_path, entries) in found {
             let manifest = entries.get(MANIFEST_NAME.as_bytes()).map(|e| {
+                let most = manifest_bound(&entries);
+                if e.size > most {
+                    return Err(format!(
+                        "its recorded size, {} bytes, is more than a manifest of the day's {} \
+                         entries can hold ({most} bytes)",
+                        e.size,
+                        entries.len()
+                    ));
+                }
                 reader
                     .read_to_vec(e)
                     .map_err(|e| format!("unreadable: {e}"))
@@ -444,6 +453,16 @@ pub fn files_hit<'a>(
         .collect()
 }
 
+/// The most bytes a manifest of a day holding `entries` can take, so that a
+/// damaged or hostile size recorded on the disc is refused before it is read
+/// into memory: the header lines (day, host, version, checksum) plus, per
+/// entry, one `file SIZE SHA256 PATH` line with every byte of the path
+/// `%XX`-escaped.
+fn manifest_bound<V>(entries: &BTreeMap<Vec<u8>, V>) -> u64 {
+    let lines: u64 = entries.keys().map(|path| 100 + 3 * path.len() as u64).sum();
+    4096 + lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -454,5 +473,37 @@ mod tests {
         assert!(!is_day(b"2026/03"));
         assert!(!is_day(b"2026/3/02"));
         assert!(!is_day(b"cedar_initialized"));
+    }
+
+    #[test]
+    fn the_manifest_bound_holds_every_manifest_cedar_writes_and_no_more() {
+        use crate::engine::manifest::FileRecord;
+        // Worst case per file: the largest size and a path of bytes that
+        // are all escaped; the longest host name.
+        let paths: Vec<Vec<u8>> = (0..50u8)
+            .map(|i| [vec![b'd', b'/'], vec![0xFF; 200], vec![i]].concat())
+            .collect();
+        let m = Manifest {
+            day: "2026-03-02".into(),
+            host: "h".repeat(255),
+            cedar: env!("CARGO_PKG_VERSION").into(),
+            files: paths
+                .iter()
+                .map(|p| FileRecord {
+                    path: p.clone(),
+                    size: u64::MAX,
+                    sha256: [0xAB; 32],
+                })
+                .collect(),
+        };
+        let entries: BTreeMap<Vec<u8>, ()> = paths.into_iter().map(|p| (p, ())).collect();
+        let len = m.encode().len() as u64;
+        assert!(
+            len <= manifest_bound(&entries),
+            "{len} > {}",
+            manifest_bound(&entries)
+        );
+        // A size recorded for a handful of entries cannot be gigabytes.
+        assert!(manifest_bound(&entries) < 1 << 20);
     }
 }
