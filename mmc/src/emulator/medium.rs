@@ -72,18 +72,39 @@ pub const DVD_MINUS_R_LINK: u32 = 16;
 /// 174368, written by Brasero and read with xorriso and dvd+rw-mediainfo)
 /// and DVD-RW CMC W02 in an ASUS DRW-1608P2 (132800, next at 161488).
 pub const DVD_MINUS_R_FIRST_BORDER: u32 = 28_688;
-/// Blocks each later DVD-R(W) border costs. ECMA-359 lets later Border
-/// Zones be shorter than the first, but no drive report of a third session
-/// on DVD-R was found to measure one, so the emulator charges the measured
-/// first-border figure again: it errs on the side of less free space.
-pub const DVD_MINUS_R_LATER_BORDER: u32 = DVD_MINUS_R_FIRST_BORDER;
-/// Blocks a BD-R (SRM) session closure costs. Not measured: no report of a
-/// multi-session BD-R (dvd+rw-mediainfo track table or `xorriso -toc`) was
-/// found, and libburn and growisofs take the next writable address from the
-/// drive rather than computing it. The value, 4,096 blocks (8 MiB, 128
-/// clusters of 32 blocks), is a model: twice DVD+R's measured closure, a
-/// whole number of clusters. Treat BD-R free space after the first session
-/// as approximate.
+/// The least end a DVD-R(W) drive gives the first border's data when it
+/// closes it: a shorter track is extended to 65,264 blocks (the link then
+/// puts the Border-out at 65,280), recorded by the drive and not readable.
+/// Two reports of a tiny first session show it: DVD-R MCC 02RG20 in an LG
+/// GSA-4040B, 16 blocks written by growisofs ("Track Size: 65264*2KB, Last
+/// Recorded Address: 15*2KB", READ CAPACITY and the TOC lead-out at 16,
+/// next track at 93952), and the `cdrskin -minfo` table of a DVD-R written
+/// with `cdrskin -multi` by github.com/bczhc/pseudo-cd (README.md: a
+/// one-file first session "0 65263 65264", the next at 93952). Neither
+/// libburn nor growisofs pads a track (both send only the data, padded to
+/// 16 blocks), so the drive does. DVD+R drives do not (an Acer AXD001
+/// report: a 192-block first track, the next at 2240).
+pub const DVD_MINUS_R_FIRST_BORDER_MIN_END: u32 = 65_264;
+/// Blocks each later DVD-R(W) border costs, from the end of the closed
+/// track to the next track start: 6,160 (the 16-block link, then 12 MiB of
+/// Border-out and Border-in), less than the first border, as ECMA-359
+/// allows. Measured on four consecutive borders of one DVD-R in the
+/// `cdrskin -minfo` table of github.com/bczhc/pseudo-cd (README.md):
+/// tracks 93952+18320 → 118432, 118432+20304 → 144896, 144896+33904 →
+/// 184960, 184960+15104 → 206224 (the first border of the same disc,
+/// 65264 → 93952, is [`DVD_MINUS_R_FIRST_BORDER`]). One disc in one drive:
+/// no second report of a third DVD-R session was found.
+pub const DVD_MINUS_R_LATER_BORDER: u32 = 6_160;
+/// Blocks a BD-R (SRM) session closure costs. Not measured: no public
+/// report of a multi-session BD-R (a dvd+rw-mediainfo track table,
+/// `cdrskin -minfo` or `xorriso -toc` with two closed sessions) was found
+/// (searched again for issue 11: code, issue and page archives hold only
+/// blank or single-session BD-R reports, a Pseudo-Overwrite BD-R grown in
+/// one session, and made-up test fixtures), and libburn and growisofs take
+/// the next writable address from the drive rather than computing it. The
+/// value, 4,096 blocks (8 MiB, 128 clusters of 32 blocks), is a model:
+/// twice DVD+R's measured closure, a whole number of clusters. Treat BD-R
+/// free space after the first session as approximate.
 pub const BD_R_SESSION_GAP: u32 = 4_096;
 
 /// DVD+RW background formatting, as READ DISC INFORMATION reports it.
@@ -539,6 +560,7 @@ impl Medium {
                     t.close(cd);
                 }
                 sess.closed = true;
+                self.pad_first_border();
             }
             Some(_) if finalize && !self.finalized => {}
             _ => return Err(SEQUENCE_ERROR),
@@ -549,6 +571,26 @@ impl Medium {
             self.finalized = true;
         }
         Ok(())
+    }
+
+    /// A DVD-R(W) drive closing the first border extends its data to
+    /// [`DVD_MINUS_R_FIRST_BORDER_MIN_END`]: the last track gets the
+    /// difference as unreadable run-out.
+    fn pad_first_border(&mut self) {
+        let dvd_minus = matches!(
+            self.profile,
+            Profile::DvdMinusR | Profile::DvdMinusRwSequential
+        );
+        if !dvd_minus || self.closed_sessions() != 1 {
+            return;
+        }
+        let Some(t) = self.sessions.first_mut().and_then(|s| s.tracks.last_mut()) else {
+            return;
+        };
+        let want = DVD_MINUS_R_FIRST_BORDER_MIN_END.saturating_sub(t.start);
+        if (t.written + t.run_out).max(t.reserved) < want {
+            t.run_out = want - t.written;
+        }
     }
 
     /// BLANK on erasable sequential media.

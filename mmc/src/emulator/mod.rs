@@ -28,8 +28,8 @@ use nix::fcntl::{Flock, FlockArg};
 pub use fault::{Fault, Trigger};
 pub use medium::{
     BgFormat, Medium, Session, Track, BD_R_SESSION_GAP, CD_FIRST_SESSION_GAP, CD_LATER_SESSION_GAP,
-    CD_TAO_RUN_OUT, DVD_MINUS_R_FIRST_BORDER, DVD_MINUS_R_LATER_BORDER, DVD_MINUS_R_LINK,
-    DVD_PLUS_R_SESSION_GAP,
+    CD_TAO_RUN_OUT, DVD_MINUS_R_FIRST_BORDER, DVD_MINUS_R_FIRST_BORDER_MIN_END,
+    DVD_MINUS_R_LATER_BORDER, DVD_MINUS_R_LINK, DVD_PLUS_R_SESSION_GAP,
 };
 pub use spec::{parse as parse_spec, Decay, EmulatorOptions, PREFIX};
 pub use state::DriveState;

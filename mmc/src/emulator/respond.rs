@@ -473,7 +473,22 @@ fn closed_sessions(m: &Medium) -> Vec<(u8, u32, u32, u8)> {
         let recorded = s.tracks.iter().any(|t| t.written > 0);
         if n > 0 && (s.closed || (!cd && recorded)) {
             let start = s.tracks[0].start;
-            let end = s.tracks.iter().map(Track::end).max().unwrap_or(start);
+            // A CD's lead-out follows the TAO run-out; a DVD-R drive puts
+            // it after the recorded data, not after the first border's
+            // padding (the GSA-4040B report of
+            // DVD_MINUS_R_FIRST_BORDER_MIN_END: "Track#AA: 14@16").
+            let end = s
+                .tracks
+                .iter()
+                .map(|t| {
+                    if cd {
+                        t.end()
+                    } else {
+                        t.start + t.written.max(t.reserved)
+                    }
+                })
+                .max()
+                .unwrap_or(start);
             out.push((number as u8, start, end, (number + n - 1) as u8));
         }
         number += n;
