@@ -813,17 +813,30 @@ const JOBS: &[(&str, &str)] = &[
     ("cdrw-80", "xorriso"),
     ("dvd-rw", "xorriso"),
     ("bd-re", "xorriso"),
+    // A DVD-RW formatted for restricted overwrite earlier (dvd+rw-format,
+    // cdrskin blank=format_overwrite, cedar's Drive::format) and used: each
+    // tool writes over it and grows the ISO image in place, as on DVD+RW.
+    ("dvd-rw-ro", "cdrskin"),
+    ("dvd-rw-ro", "growisofs"),
+    ("dvd-rw-ro", "cedar"),
+    ("dvd-rw-ro", "xorriso"),
 ];
 
 /// Media grown in place (one session rewritten at block 16), not appended.
 fn in_place(profile: &str) -> bool {
-    matches!(profile, "dvd+rw" | "bd-re")
+    matches!(profile, "dvd+rw" | "bd-re" | "dvd-rw-ro")
 }
 
-/// Media the guest finds with a session already recorded (so blanking them
-/// is a real step).
+/// Media the guest finds with data already recorded: a session on CD-RW and
+/// sequential DVD-RW (so blanking them is a real step), old data on a
+/// DVD-RW in restricted-overwrite mode (formatted, written over as it is).
 fn used(profile: &str) -> bool {
-    matches!(profile, "cdrw-80" | "dvd-rw")
+    matches!(profile, "cdrw-80" | "dvd-rw" | "dvd-rw-ro")
+}
+
+/// Used media each tool blanks before its first session.
+fn blanked(profile: &str) -> bool {
+    used(profile) && !in_place(profile)
 }
 
 /// The guest script for drive `i` running `tool` on `profile`: two sessions,
@@ -838,7 +851,7 @@ fn job_script(i: usize, profile: &str, tool: &str) -> String {
     };
     // What each tool does to prepare the medium in its first run.
     let prepare = match profile {
-        _ if used(profile) => "blank=fast ",
+        _ if blanked(profile) => "blank=fast ",
         "bd-re" => "blank=as_needed ",
         _ => "",
     };
@@ -847,7 +860,7 @@ fn job_script(i: usize, profile: &str, tool: &str) -> String {
     } else {
         String::new()
     };
-    let blank = if used(profile) { "blank " } else { "" };
+    let blank = if blanked(profile) { "blank " } else { "" };
     // Linux keeps a disc's size until the drive reports a media change: a
     // BD-RE that libburn formatted and wrote (no CLOSE, unlike DVD+RW) is
     // reloaded before genisoimage reads it through /dev/srN, as the disc
@@ -859,7 +872,7 @@ fn job_script(i: usize, profile: &str, tool: &str) -> String {
     } else {
         String::new()
     };
-    let xorriso_prepare = if used(profile) || profile == "bd-re" {
+    let xorriso_prepare = if blanked(profile) || profile == "bd-re" {
         "-blank as_needed "
     } else {
         ""
@@ -919,7 +932,7 @@ $TARGET/examples/burn {dev} /work/s1.iso >> /work/log.{i} 2>&1; echo "job {i} se
 /// Rewritable media, whose jobs run in a guest of their own (one guest for
 /// all thirty drives outlasts run.sh's 10 minutes on a loaded machine).
 fn rewritable(profile: &str) -> bool {
-    matches!(profile, "cdrw-80" | "dvd-rw" | "bd-re")
+    matches!(profile, "cdrw-80" | "dvd-rw" | "bd-re" | "dvd-rw-ro")
 }
 
 #[test]

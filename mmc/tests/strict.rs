@@ -1046,3 +1046,149 @@ fn the_timing_model_is_off_unless_set() {
         .unwrap();
     assert_eq!(c.sense, None);
 }
+
+/// A drive whose READ TRACK INFORMATION answer for the invisible track is
+/// altered by `doctor` (as a drive reporting odd track data would answer),
+/// recording the opcodes it is sent.
+struct Doctored {
+    inner: Emulator,
+    doctor: fn(&mut [u8]),
+    opcodes: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Transport for Doctored {
+    fn execute(
+        &mut self,
+        cdb: &[u8],
+        data: DataPhase<'_>,
+        timeout: Duration,
+    ) -> mmc::Result<Completion> {
+        self.opcodes.lock().unwrap().push(cdb[0]);
+        let invisible = cdb[0] == 0x52 && cdb[1] & 3 == 1 && cdb[2..6] == [0, 0, 0, 0xFF];
+        match data {
+            DataPhase::FromDevice(buf) if invisible => {
+                let r = self
+                    .inner
+                    .execute(cdb, DataPhase::FromDevice(&mut *buf), timeout);
+                if buf.len() >= 16 {
+                    (self.doctor)(buf);
+                }
+                r
+            }
+            other => self.inner.execute(cdb, other, timeout),
+        }
+    }
+
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+}
+
+fn doctored(
+    dir: &tempfile::TempDir,
+    media: &str,
+    doctor: fn(&mut [u8]),
+) -> (Drive, Arc<Mutex<Vec<u8>>>) {
+    let opcodes = Arc::new(Mutex::new(Vec::new()));
+    let inner = emulator(&image(dir), media);
+    let mut d = Drive::new(Box::new(Doctored {
+        inner,
+        doctor,
+        opcodes: opcodes.clone(),
+    }));
+    d.set_poll_interval(Duration::from_millis(1));
+    (d, opcodes)
+}
+
+#[test]
+fn a_next_writable_address_not_marked_valid_or_before_its_track_is_not_written_to() {
+    // libburn's checks: an NWA whose valid bit (byte 7 bit 0) is clear is
+    // no NWA; a recorded track's NWA before its own start is refused; and a
+    // blank track's NWA before its start (−150 on a blank CD) is the start.
+    let cases: [(&str, fn(&mut [u8]), Option<&str>); 3] = [
+        (
+            "dvd+r",
+            |b| b[7] &= !1,
+            Some("has no next writable address"),
+        ),
+        (
+            "dvd+r",
+            |b| {
+                b[6] &= !0x40; // not blank
+                b[8..12].copy_from_slice(&64u32.to_be_bytes()); // start 64
+                b[12..16].copy_from_slice(&32u32.to_be_bytes()); // NWA 32
+            },
+            Some("reports next writable address 32 before its start 64"),
+        ),
+        (
+            "cdr-80",
+            |b| b[12..16].copy_from_slice(&(-150i32).to_be_bytes()),
+            None,
+        ),
+    ];
+    for (media, doctor, refused) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut d, opcodes) = doctored(&dir, media, doctor);
+        let r = write(&mut d, &blocks(300, 1), &WriteOptions::default());
+        let wrote = opcodes.lock().unwrap().contains(&0x2A);
+        match refused {
+            Some(why) => {
+                let e = r.unwrap_err().to_string();
+                assert!(e.contains(why), "{media}: {e}");
+                assert!(!wrote, "{media}: a WRITE was sent");
+            }
+            None => {
+                assert_eq!(r.unwrap().start, 0, "{media}");
+                assert!(wrote);
+            }
+        }
+    }
+}
+
+/// Warnings the drive layer logs (the `log` facade), kept for the tests.
+static WARNINGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+struct Keep;
+
+impl log::Log for Keep {
+    fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+        m.level() <= log::Level::Warn
+    }
+    fn log(&self, r: &log::Record<'_>) {
+        if self.enabled(r.metadata()) {
+            WARNINGS.lock().unwrap().push(r.args().to_string());
+        }
+    }
+    fn flush(&self) {}
+}
+
+#[test]
+fn a_refused_speed_is_logged_and_other_speed_failures_stop_the_write() {
+    static KEEP: Keep = Keep;
+    let _ = log::set_logger(&KEEP);
+    log::set_max_level(log::LevelFilter::Warn);
+    // An illegal request (the drive does not take this speed) is not fatal:
+    // the drive writes at a speed of its own choice, and the log says so.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut d, log) = recorded(from_spec(
+        &dir,
+        "profile=dvd+r&busy=1&fault=streaming@1:5/24/00",
+    ));
+    write(&mut d, &blocks(32, 1), &WriteOptions::default()).unwrap();
+    assert!(!of(&log, 0x2A).is_empty());
+    let said = WARNINGS.lock().unwrap().clone();
+    assert!(
+        said.iter()
+            .any(|w| w.contains("refused SET STREAMING") && w.contains("5/24/00")),
+        "{said:?}"
+    );
+    // Any other failure stops the write before data is sent.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut d, log) = recorded(from_spec(
+        &dir,
+        "profile=dvd+r&busy=1&fault=streaming@1:4/44/00",
+    ));
+    let err = write(&mut d, &blocks(32, 1), &WriteOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("SET STREAMING"), "{err}");
+    assert!(of(&log, 0x2A).is_empty());
+}
