@@ -1047,12 +1047,15 @@ fn the_timing_model_is_off_unless_set() {
     assert_eq!(c.sense, None);
 }
 
+/// Alters a READ TRACK INFORMATION answer.
+type Doctor = fn(&mut [u8]);
+
 /// A drive whose READ TRACK INFORMATION answer for the invisible track is
 /// altered by `doctor` (as a drive reporting odd track data would answer),
 /// recording the opcodes it is sent.
 struct Doctored {
     inner: Emulator,
-    doctor: fn(&mut [u8]),
+    doctor: Doctor,
     opcodes: Arc<Mutex<Vec<u8>>>,
 }
 
@@ -1084,11 +1087,7 @@ impl Transport for Doctored {
     }
 }
 
-fn doctored(
-    dir: &tempfile::TempDir,
-    media: &str,
-    doctor: fn(&mut [u8]),
-) -> (Drive, Arc<Mutex<Vec<u8>>>) {
+fn doctored(dir: &tempfile::TempDir, media: &str, doctor: Doctor) -> (Drive, Arc<Mutex<Vec<u8>>>) {
     let opcodes = Arc::new(Mutex::new(Vec::new()));
     let inner = emulator(&image(dir), media);
     let mut d = Drive::new(Box::new(Doctored {
@@ -1105,7 +1104,7 @@ fn a_next_writable_address_not_marked_valid_or_before_its_track_is_not_written_t
     // libburn's checks: an NWA whose valid bit (byte 7 bit 0) is clear is
     // no NWA; a recorded track's NWA before its own start is refused; and a
     // blank track's NWA before its start (−150 on a blank CD) is the start.
-    let cases: [(&str, fn(&mut [u8]), Option<&str>); 3] = [
+    let cases: [(&str, Doctor, Option<&str>); 3] = [
         (
             "dvd+r",
             |b| b[7] &= !1,
