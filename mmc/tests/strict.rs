@@ -1191,3 +1191,25 @@ fn a_refused_speed_is_logged_and_other_speed_failures_stop_the_write() {
     assert!(err.to_string().contains("SET STREAMING"), "{err}");
     assert!(of(&log, 0x2A).is_empty());
 }
+
+#[test]
+fn a_restricted_overwrite_dvd_rw_track_reports_fixed_16_block_packets() {
+    // growisofs refuses a restricted-overwrite DVD-RW whose track is not
+    // "formatted for fixed packet size", and takes the packet size for its
+    // page 05 from the track (transport.hxx); DVD+RW reports no packets.
+    for (media, fp, size) in [("dvd-rw-ro", 0x10, 16), ("dvd+rw", 0, 0)] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = image(&dir);
+        std::fs::write(&path, blocks(32, 1)).unwrap(); // formatted, used
+        let mut e = emulator(&path, media);
+        let mut buf = vec![0u8; 36];
+        let rti = [0x52, 0x01, 0, 0, 0, 1, 0, 0, 36, 0];
+        raw(&mut e, &rti, DataPhase::FromDevice(&mut buf)).unwrap();
+        assert_eq!(buf[6] & 0x10, fp, "{media}");
+        assert_eq!(
+            u32::from_be_bytes([buf[20], buf[21], buf[22], buf[23]]),
+            size,
+            "{media}"
+        );
+    }
+}

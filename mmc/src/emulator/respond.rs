@@ -410,10 +410,18 @@ pub(super) fn track_information(
         // One track spans the disc: blank and writable from 0 until
         // formatted, complete afterwards (as DVD+RW drives report).
         let blank = !m.formatted;
+        // Restricted overwrite is recorded in fixed 16-block packets, and
+        // the track says so (FP set, packet size 16, as feature 0026h's
+        // Blocking): growisofs refuses such a DVD-RW whose track is not
+        // "formatted for fixed packet size" (transport.hxx).
+        let ro = m.profile == Profile::DvdMinusRwRestricted;
         TrackInformation {
             track: 1,
             session: 1,
             track_mode: 4,
+            packet: ro,
+            fixed_packet: ro,
+            fixed_packet_size: if ro { 16 } else { 0 },
             data_mode: 1,
             blank,
             start: 0,
