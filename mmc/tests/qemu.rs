@@ -608,7 +608,7 @@ const ALLOWED: &[Allowed] = &[
               page is sent there, and libburn and cedar send none",
     },
     Allowed {
-        profile: "dvd-r|dvd-rw",
+        profile: "dvd-r|dvd-rw|dvd-rw-ro",
         tool: "growisofs",
         side: Side::Reference,
         step: "opc",
@@ -658,7 +658,7 @@ const ALLOWED: &[Allowed] = &[
               waits for the format with TEST UNIT READY",
     },
     Allowed {
-        profile: "dvd+rw|bd-re",
+        profile: "dvd+rw|bd-re|dvd-rw-ro",
         tool: "cdrskin",
         side: Side::Reference,
         step: "streaming",
@@ -666,7 +666,7 @@ const ALLOWED: &[Allowed] = &[
               also before the descriptor rewrite)",
     },
     Allowed {
-        profile: "dvd+rw|bd-re",
+        profile: "dvd+rw|bd-re|dvd-rw-ro",
         tool: "cdrskin",
         side: Side::Cedar,
         step: "streaming",
@@ -685,6 +685,24 @@ const ALLOWED: &[Allowed] = &[
     Allowed {
         profile: "dvd-rw",
         tool: "growisofs",
+        side: Side::Cedar,
+        step: "page05",
+        why: "the counterpart of the entry above",
+    },
+    Allowed {
+        profile: "dvd-rw-ro",
+        tool: "cdrskin",
+        side: Side::Reference,
+        step: "page05",
+        why: "on restricted overwrite libburn selects packet writing with FP set but \
+              packet size 0 and track mode 5 whatever the track says; cedar, like \
+              growisofs (compared exactly), takes the track mode (4) and the fixed \
+              packet size (16) from READ TRACK INFORMATION; the rest of the page \
+              (type 0, BUFE, single session, Mode 1 blocks) is the same",
+    },
+    Allowed {
+        profile: "dvd-rw-ro",
+        tool: "cdrskin",
         side: Side::Cedar,
         step: "page05",
         why: "the counterpart of the entry above",

@@ -1213,3 +1213,37 @@ fn a_restricted_overwrite_dvd_rw_track_reports_fixed_16_block_packets() {
         );
     }
 }
+
+#[test]
+fn restricted_overwrite_is_written_after_page_05_selects_the_tracks_packets() {
+    // growisofs and libburn both select packet writing (type 0, FP set,
+    // single session) before writing a restricted-overwrite DVD-RW;
+    // growisofs takes the track mode and packet size from the track.
+    let dir = tempfile::tempdir().unwrap();
+    let path = image(&dir);
+    std::fs::write(&path, blocks(32, 1)).unwrap(); // formatted, used
+    let (mut d, log) = recorded(emulator(&path, "dvd-rw-ro"));
+    write(&mut d, &blocks(40, 2), &WriteOptions::default()).unwrap();
+    let seen = log.lock().unwrap().clone();
+    let select = seen
+        .iter()
+        .position(|s| s.cdb[0] == 0x55)
+        .expect("page 05 sent");
+    let first_write = seen.iter().position(|s| s.cdb[0] == 0x2A).unwrap();
+    assert!(select < first_write);
+    let p = &seen[select].data[8..];
+    assert_eq!(p[0] & 0x3F, 5);
+    let b = &p[2..];
+    assert_eq!(b[0] & 0x0F, 0, "write type packet/incremental");
+    assert_eq!(b[1] >> 6, 0, "single session");
+    assert_eq!(b[1] & 0x20, 0x20, "fixed packets");
+    assert_eq!(b[1] & 0x0F, 4, "the track's mode");
+    assert_eq!(b[2] & 0x0F, 8, "Mode 1 blocks");
+    assert_eq!(u32::from_be_bytes([b[8], b[9], b[10], b[11]]), 16);
+    // Whole 16-block packets: 40 blocks go out as 48.
+    let blocks_sent: u32 = of(&log, 0x2A)
+        .iter()
+        .map(|s| u32::from(u16::from_be_bytes([s.cdb[7], s.cdb[8]])))
+        .sum();
+    assert_eq!(blocks_sent, 48);
+}

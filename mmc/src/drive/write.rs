@@ -138,6 +138,25 @@ impl Drive {
                 audio_pause: 150,
                 ..WriteParameters::default()
             },
+            // Restricted overwrite: packet writing in the track's fixed
+            // packets, single session, as growisofs and libburn select it
+            // before writing (both send page 05 there; growisofs takes the
+            // track mode and packet size from the track, as here).
+            Some(Profile::DvdMinusRwRestricted) => {
+                let t = self.track_information(1)?;
+                WriteParameters {
+                    write_type: WriteType::Incremental,
+                    fp: true,
+                    track_mode: t.track_mode,
+                    data_block_type: DATA_BLOCK_MODE1,
+                    packet_size: if t.fixed_packet && t.fixed_packet_size > 0 {
+                        t.fixed_packet_size
+                    } else {
+                        in_place_unit(Profile::DvdMinusRwRestricted)
+                    },
+                    ..WriteParameters::default()
+                }
+            }
             _ => return Ok(()),
         };
         let bufe = self.underrun_protection()?;
@@ -606,6 +625,9 @@ impl Drive {
             self.resume_background_format(start, opts.expected_blocks)?;
         }
         self.set_speed(opts.speed_kbs)?;
+        if profile == Profile::DvdMinusRwRestricted {
+            self.select_write_parameters(Some(profile), false)?;
+        }
         progress.phase("writing");
         let plan = Chunking {
             chunk_blocks: profile.write_chunk_blocks(),
