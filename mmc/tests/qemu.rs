@@ -438,6 +438,7 @@ fn parse_trace(text: &str) -> Vec<(String, Vec<Traced>)> {
 fn steps(cmds: &[Traced], in_place: bool) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut page05: Option<String> = None;
+    let mut in_force: Option<String> = None;
     let mut writes: Vec<(u32, u16)> = Vec::new();
     let mut waiting = false;
     let flush_writes = move |out: &mut Vec<String>, writes: &mut Vec<(u32, u16)>| {
@@ -511,10 +512,13 @@ fn steps(cmds: &[Traced], in_place: bool) -> Vec<String> {
                 continue;
             }
             0x2A => {
+                // A page already in force is no new step (cedar selects it
+                // again for the descriptor rewrite of a grown disc).
                 if let Some(p) = page05.take() {
-                    if out.last() != Some(&p) {
-                        out.push(p);
+                    if in_force.as_ref() != Some(&p) {
+                        out.push(p.clone());
                     }
+                    in_force = Some(p);
                 }
                 let lba = u32::from_be_bytes([c.cdb[2], c.cdb[3], c.cdb[4], c.cdb[5]]);
                 let n = u16::from_be_bytes([c.cdb[7], c.cdb[8]]);
