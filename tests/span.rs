@@ -34,8 +34,8 @@ const DAYS: [(&str, &[usize]); 4] = [
     ("2026-03-05", &[500, 350, 15, 200]),
 ];
 
-fn span_rig(extra: &str) -> Rig {
-    let mut rig = Rig::new("cdr-74");
+fn span_rig(profile: &str, extra: &str) -> Rig {
+    let mut rig = Rig::new(profile);
     rig.device_extra = format!("&capacity={CAPACITY}{extra}");
     for (i, (day, sizes)) in DAYS.iter().enumerate() {
         let dir = rig.day_dir(date(day)).join("host1");
@@ -332,7 +332,7 @@ fn disc_count(stdout: &str) -> usize {
 }
 
 fn spans_with(algorithm: &str, python: Option<&Path>) {
-    let rig = span_rig("");
+    let rig = span_rig("cdr-74", "");
     let want = staged(&rig);
     let cedar = python.map(|py| cedar_span(&rig, py, &answers(algorithm, 8)));
     let all = answers(algorithm, 8);
@@ -477,7 +477,7 @@ fn each_fit_spreads_the_staging_data_over_discs_as_cback3_span_does() {
 
 #[test]
 fn answers_that_stop_the_run_mark_nothing() {
-    let rig = span_rig("");
+    let rig = span_rig("cdr-74", "");
     // No at the first question: nothing opened, nothing written.
     let run = span(&rig, &["n"], true);
     assert_eq!(run.status.code(), Some(0), "{}", run.stderr);
@@ -523,6 +523,28 @@ fn answers_that_stop_the_run_mark_nothing() {
     );
     assert_eq!(run.discs.len(), 1, "only the first disc was written");
     assert!(marked(&rig).is_empty(), "{:?} marked", marked(&rig));
+    // A rewritable disc left in the drive is not blanked for the next one.
+    let rw = span_rig("cdrw-74", "");
+    let run = span(&rw, &["", "", "", &c, "", "", "", "", "", "n"], false);
+    assert_eq!(run.status.code(), Some(6), "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("is disc 1 of this span, already written"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.discs.len(), 1);
+    let v = Command::new(env!("CARGO_BIN_EXE_cback"))
+        .args(["verify", "-q"])
+        .arg(&run.discs[0])
+        .output()
+        .unwrap();
+    assert!(
+        v.status.success(),
+        "disc 1 kept: {}",
+        String::from_utf8_lossy(&v.stdout)
+    );
+    assert!(marked(&rw).is_empty());
     // A cushion too small for the discs' images stops before any write.
     let run = span(&rig, &["", "", "", "0", "", "first", ""], true);
     assert_eq!(run.status.code(), Some(6), "{}", run.stdout);
@@ -537,7 +559,7 @@ fn answers_that_stop_the_run_mark_nothing() {
 #[test]
 fn a_disc_failing_mid_write_is_reported_and_nothing_marked() {
     // The drive fails the 40th WRITE of every disc put in.
-    let rig = span_rig("&fault=write@40:3/0c/00");
+    let rig = span_rig("cdr-74", "&fault=write@40:3/0c/00");
     let c = CUSHION.to_string();
     let run = span(&rig, &["", "", "", &c, "", "", "", "", "y", "", "n"], true);
     assert_eq!(run.status.code(), Some(6), "{}", run.stdout);
@@ -559,7 +581,7 @@ fn a_disc_failing_mid_write_is_reported_and_nothing_marked() {
 
     // A disc that reads back wrong fails the consistency check, again
     // when retried, and is reported.
-    let rig = span_rig("&flip=600:7");
+    let rig = span_rig("cdr-74", "&flip=600:7");
     let run = span(&rig, &["", "", "", &c, "", "", "", "", "y", "n", "n"], true);
     assert_eq!(run.status.code(), Some(6), "{}", run.stdout);
     assert!(run

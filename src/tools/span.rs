@@ -24,6 +24,14 @@
 //! for: a disc whose image (directories, padding and manifests included)
 //! would not fit stops the run before anything is written.
 //!
+//! Beyond Cedar: span holds the run lock (`<working_dir>/cback.lock`), so
+//! a `cback all` from cron cannot use the drive meanwhile; a write-once
+//! disc that is not blank is refused (a session there would sit behind the
+//! disc's earlier volumes), and so is a rewritable disc that still holds
+//! the volume this run wrote on an earlier disc (the disc was not
+//! replaced: blanking it would lose that disc); and the consistency check
+//! reads the disc through the drive, without mount or root.
+//!
 //! Answers are read line by line from standard input whether or not it is
 //! a terminal, as Cedar's `input()` reads them; prompts go to standard
 //! output. An empty answer takes the default shown. Yes/no questions take
@@ -45,6 +53,7 @@ use crate::app::exit;
 use crate::cli::{self, Options};
 use crate::config::{Settings, StoreSettings};
 use crate::engine::burn::BurnReport;
+use crate::engine::disc::VolumeSummary;
 use crate::engine::progress::Meter;
 use crate::engine::schedule::{media_label, STORE_INDICATOR};
 use crate::engine::util::{display_bytes, display_size, write_indicator};
@@ -613,6 +622,7 @@ pub fn run<R: BufRead, W: Write>(
     }
 
     let count = discs.len();
+    let mut written = Vec::new();
     for (n, disc) in discs.iter().enumerate() {
         c.say("")?;
         if n == 0 {
@@ -631,9 +641,12 @@ pub fn run<R: BufRead, W: Write>(
             entries: &disc.entries,
             label: &label,
             timestamp,
+            written: &written,
         };
-        job.write_disc(c)
+        let volume = job
+            .write_disc(c)
             .with_context(|| format!("disc {} of {count}", n + 1))?;
+        written.push(volume);
     }
     let ownership = crate::engine::util::backup_ownership(
         &settings.options.backup_user,
@@ -654,6 +667,8 @@ struct DiscJob<'a> {
     entries: &'a Entries,
     label: &'a str,
     timestamp: i64,
+    /// The volumes written on the earlier discs of the run.
+    written: &'a [VolumeSummary],
 }
 
 /// A writer with the disc's session planned.
@@ -664,8 +679,11 @@ struct Prepared<'s> {
 
 impl<'a> DiscJob<'a> {
     /// Cedar's `_writeDisc`: initialize, write, consistency check, each
-    /// step offered again when it fails.
-    fn write_disc<R: BufRead, W: Write>(&self, c: &mut Console<R, W>) -> anyhow::Result<()> {
+    /// step offered again when it fails. Returns the volume written.
+    fn write_disc<R: BufRead, W: Write>(
+        &self,
+        c: &mut Console<R, W>,
+    ) -> anyhow::Result<VolumeSummary> {
         c.say("")?;
         let prepared = self.initialize(c)?;
         let (mut writer, mut report) = self.write(c, Some(prepared))?;
@@ -698,7 +716,11 @@ impl<'a> DiscJob<'a> {
         }
         c.say("Write process is complete.")?;
         c.say("===")?;
-        Ok(())
+        Ok(VolumeSummary {
+            session_start: report.session_start,
+            label: self.label.to_string(),
+            end: report.volume_end,
+        })
     }
 
     /// Opens the drive and plans the session: a new disc holding only this
@@ -712,6 +734,17 @@ impl<'a> DiscJob<'a> {
                 "the {} disc in {} is not blank: each span disc must be a new one",
                 placement.profile,
                 self.store.target_device
+            );
+        }
+        if let Some(k) = placement
+            .volume
+            .as_ref()
+            .and_then(|v| self.written.iter().position(|w| w == v))
+        {
+            anyhow::bail!(
+                "the disc in {} is disc {} of this span, already written: put in the next disc",
+                self.store.target_device,
+                k + 1
             );
         }
         let plan = writer.plan(self.entries, self.label, true, self.timestamp, false)?;
