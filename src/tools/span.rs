@@ -860,6 +860,48 @@ mod tests {
     }
 
     #[test]
+    fn staged_days_and_files_as_cedar_lists_them() {
+        let t = tempfile::tempdir().unwrap();
+        let s = t.path();
+        let mk = |p: &str, data: &[u8]| {
+            let p = s.join(p);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, data).unwrap();
+        };
+        mk("2026/03/02/host1/a.tar.gz", b"12345");
+        mk("2026/03/02/host1/sub/b", b"xy");
+        mk("2026/03/02/cback.stage", b"");
+        mk("2026/03/03/host1/c", b"abc");
+        mk("2026/03/03/cback.store", b"");
+        mk("2026/stray-file", b"not a month");
+        std::os::unix::fs::symlink("a.tar.gz", s.join("2026/03/02/host1/link")).unwrap();
+        std::os::unix::fs::symlink("gone", s.join("2026/03/02/host1/dangling")).unwrap();
+        std::os::unix::fs::symlink(s.join("2026/03/02"), s.join("2026/03/linked")).unwrap();
+        let staged = find_staged(s).unwrap();
+        // The stored day and the symlinked "day" are not listed.
+        assert_eq!(staged.days, [s.join("2026/03/02")]);
+        let mut got: Vec<(String, f64, String)> = staged
+            .files
+            .iter()
+            .map(|f| (f.disc.clone(), f.size, f.day.clone()))
+            .collect();
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        let want = [
+            ("2026/03/02/cback.stage", 0.0),
+            ("2026/03/02/host1/a.tar.gz", 5.0),
+            ("2026/03/02/host1/link", 0.0),
+            ("2026/03/02/host1/sub/b", 2.0),
+        ];
+        assert_eq!(
+            got,
+            want.map(|(p, n)| (p.to_string(), n, "2026/03/02".to_string()))
+        );
+        // Symlinks count for nothing, as in Cedar's totalSize.
+        assert_eq!(staged.total_size(), 7.0);
+        assert!(find_staged(&s.join("none")).is_err());
+    }
+
+    #[test]
     fn choices_and_floats_loop_until_valid() {
         let mut c = console("fastest\nbest\n");
         assert_eq!(
