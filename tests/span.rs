@@ -545,6 +545,36 @@ fn answers_that_stop_the_run_mark_nothing() {
         String::from_utf8_lossy(&v.stdout)
     );
     assert!(marked(&rw).is_empty());
+    // --dry-run asks everything, plans every disc and writes nothing.
+    let dry = span_rig("cdr-74", "");
+    let conf = dry.write_config();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cback"))
+        .args(["span", "--dry-run", "-c"])
+        .arg(&conf)
+        .arg("-l")
+        .arg(dry.path("cback.log"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = format!("\n\n\n{c}\n\n\n\n");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("disc images fit the media; nothing is written."),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Please place the first disc"));
+    assert!(marked(&dry).is_empty());
+    assert!(std::fs::metadata(dry.image()).map_or(true, |m| m.len() == 0));
     // A cushion too small for the discs' images stops before any write.
     let run = span(&rig, &["", "", "", "0", "", "first", ""], true);
     assert_eq!(run.status.code(), Some(6), "{}", run.stdout);

@@ -82,6 +82,7 @@ const USAGE: &str = "
    -O, --output   Record some sub-command output to the log
    -d, --debug    Write debugging information to the log (implies --output)
    -s, --stack    Show full error detail instead of one line
+       --dry-run  Ask everything, plan every disc, write nothing (cedar addition)
 
 ";
 
@@ -133,7 +134,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
                 input: stdin.lock(),
                 output: std::io::stdout(),
             };
-            match run(&settings, &mut console) {
+            match run(&settings, &mut console, options.dry_run) {
                 Ok(()) => exit::OK,
                 Err(e) => {
                     if options.stack {
@@ -395,10 +396,13 @@ fn open_writer(store: &StoreSettings) -> anyhow::Result<DiscWriter<'_>> {
 }
 
 /// The run after the configuration is read: the whole dialogue, each disc
-/// written and checked, then the days marked.
+/// written and checked, then the days marked. With `dry_run` (cedar's
+/// `--dry-run`) it stops once every disc of the accepted solution is
+/// planned, writing and marking nothing.
 pub fn run<R: BufRead, W: Write>(
     settings: &Settings,
     console: &mut Console<R, W>,
+    dry_run: bool,
 ) -> anyhow::Result<()> {
     let store = settings
         .store
@@ -622,6 +626,13 @@ pub fn run<R: BufRead, W: Write>(
     }
 
     let count = discs.len();
+    if dry_run {
+        c.say("")?;
+        c.say(&format!(
+            "Dry run: all {count} disc images fit the media; nothing is written."
+        ))?;
+        return Ok(());
+    }
     let mut written = Vec::new();
     for (n, disc) in discs.iter().enumerate() {
         c.say("")?;
