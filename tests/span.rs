@@ -138,9 +138,15 @@ fn prompts(text: &str) -> usize {
 }
 
 fn span(rig: &Rig, answers: &[&str], swap: bool) -> Run {
+    span_with(rig, &[], answers, swap)
+}
+
+/// [`span`] with extra switches.
+fn span_with(rig: &Rig, switches: &[&str], answers: &[&str], swap: bool) -> Run {
     let conf = rig.write_config();
     let mut child = Command::new(env!("CARGO_BIN_EXE_cback"))
         .arg("span")
+        .args(switches)
         .arg("-c")
         .arg(&conf)
         .arg("-l")
@@ -547,34 +553,17 @@ fn answers_that_stop_the_run_mark_nothing() {
     assert!(marked(&rw).is_empty());
     // --dry-run asks everything, plans every disc and writes nothing.
     let dry = span_rig("cdr-74", "");
-    let conf = dry.write_config();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cback"))
-        .args(["span", "--dry-run", "-c"])
-        .arg(&conf)
-        .arg("-l")
-        .arg(dry.path("cback.log"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let input = format!("\n\n\n{c}\n\n\n\n");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let run = span_with(&dry, &["--dry-run"], &["", "", "", &c, "", "", ""], true);
+    assert_eq!(run.status.code(), Some(0), "{}", run.stdout);
     assert!(
-        stdout.contains("disc images fit the media; nothing is written."),
-        "{stdout}"
+        run.stdout
+            .contains("disc images fit the media; nothing is written."),
+        "{}",
+        run.stdout
     );
-    assert!(!stdout.contains("Please place the first disc"));
+    assert!(!run.stdout.contains("Please place the first disc"));
+    assert!(run.discs.is_empty());
     assert!(marked(&dry).is_empty());
-    assert!(std::fs::metadata(dry.image()).map_or(true, |m| m.len() == 0));
     // A cushion too small for the discs' images stops before any write.
     let run = span(&rig, &["", "", "", "0", "", "first", ""], true);
     assert_eq!(run.status.code(), Some(6), "{}", run.stdout);
