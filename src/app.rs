@@ -340,7 +340,7 @@ fn run_hooks(
 /// Ends the run with exit 5 on SIGINT/SIGTERM, after logging it like Cedar.
 /// The signals are blocked in every thread and taken by one watcher thread,
 /// so the handler is ordinary code rather than an async-signal context.
-fn spawn_interrupt_watcher() {
+pub(crate) fn spawn_interrupt_watcher() {
     use nix::sys::signal::{SigSet, Signal};
     let mut set = SigSet::empty();
     set.add(Signal::SIGINT);

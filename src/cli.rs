@@ -233,6 +233,25 @@ impl Options {
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
+        let options = Options::parse_switches(args)?;
+        if !options.help && !options.version && !options.diagnostics && options.actions.is_empty() {
+            return Err("At least one action must be specified.".into());
+        }
+        if options.managed && options.managed_only {
+            return Err("The --managed and --managed-only options may not be combined.".into());
+        }
+        Ok(options)
+    }
+
+    /// The switches and words of `args` as [`Options::parse`] reads them,
+    /// without its checks of the action list and of `-M` with `-N`: for
+    /// tools that take Cedar's switches but no actions (`cback span`, as
+    /// Cedar's `SpanOptions`, whose validation is empty).
+    pub fn parse_switches<I, T>(args: I) -> Result<Options, String>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
         let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
         let (given, actions) = getopt(&args)?;
         // Cedar's switch dictionary: the last of each form, the long one
@@ -299,12 +318,6 @@ impl Options {
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect(),
         };
-        if !options.help && !options.version && !options.diagnostics && options.actions.is_empty() {
-            return Err("At least one action must be specified.".into());
-        }
-        if options.managed && options.managed_only {
-            return Err("The --managed and --managed-only options may not be combined.".into());
-        }
         Ok(options)
     }
 
@@ -388,7 +401,7 @@ pub fn usage() -> String {
 
  Tools (not Cedar actions): cback mkisofs [options] paths..., cback verify [DEVICE],
  cback restore list|WHAT TARGET, cback drive DEVICE,
- cback amazons3-sync [switches] sourceDir s3BucketUrl.
+ cback amazons3-sync [switches] sourceDir s3BucketUrl, cback span [switches].
 ",
         DEFAULT_OWNER.0, DEFAULT_OWNER.1, DEFAULT_MODE
     )

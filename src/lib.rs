@@ -22,8 +22,9 @@
 //! [`py`] reproduces Python where Cedar's behaviour depends on it (numbers,
 //! `os.path`, `re`, pickle); [`tools`] holds `cback mkisofs` and `cback
 //! drive`, built on the `iso9660` and `mmc` crates; [`s3`] the native S3
-//! client of the amazons3 extension; [`knapsack`] Cedar's fits for spanning
-//! discs. Errors become exit codes
+//! client of the amazons3 extension; [`knapsack`] Cedar's fits, which
+//! `cback span` ([`tools::span`]) spreads staged data over discs with.
+//! Errors become exit codes
 //! only in [`app`].
 //!
 //! ```

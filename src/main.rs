@@ -14,6 +14,7 @@ fn main() {
             }
             Some("verify") => std::process::exit(cedar::tools::verify::main(args.split_off(2))),
             Some("restore") => std::process::exit(cedar::tools::restore::main(args.split_off(2))),
+            Some("span") => std::process::exit(cedar::tools::span::main(args.split_off(2))),
             _ => {}
         }
     }

@@ -108,13 +108,18 @@ pub fn write_indicator(
 
 /// Human-readable size like Cedar's `displayBytes`.
 pub fn display_bytes(bytes: u64) -> String {
+    display_size(bytes as f64)
+}
+
+/// [`display_bytes`] of a size that may be fractional (Cedar computes
+/// capacities in floating point): under 1 kB rounded to whole bytes.
+pub fn display_size(b: f64) -> String {
     const KB: f64 = 1024.0;
-    let b = bytes as f64;
-    if b < KB {
-        format!("{bytes} bytes")
-    } else if b < KB * KB {
+    if b.abs() < KB {
+        format!("{b:.0} bytes")
+    } else if b.abs() < KB * KB {
         format!("{:.2} kB", b / KB)
-    } else if b < KB * KB * KB {
+    } else if b.abs() < KB * KB * KB {
         format!("{:.2} MB", b / KB / KB)
     } else {
         format!("{:.2} GB", b / KB / KB / KB)

@@ -122,6 +122,53 @@ pub fn check_data(
     Ok(report)
 }
 
+/// Like [`check_data`] for single entries rather than whole directories
+/// (a `cback span` disc holds a chosen subset of a day's files): each
+/// `(host path, disc path)` pair, a regular file or a symlink, is compared
+/// with its copy in the session `written` describes.
+pub fn check_files(
+    drive: &mut Drive,
+    written: &BurnReport,
+    files: &[(PathBuf, String)],
+) -> Result<VerifyReport, VerifyError> {
+    if written.overwritable
+        && written.session_start > 0
+        && !lba16_leads_to(drive, written.session_start, written.volume_end)?
+    {
+        return Err(VerifyError::Lba16 {
+            session_start: written.session_start,
+            volume_end: written.volume_end,
+        });
+    }
+    let mut reader = Reader::from_source(
+        DiscSource::new(drive),
+        written.session_start,
+        Limits::default(),
+    )
+    .map_err(|source| VerifyError::Disc {
+        what: format!("the session at block {}", written.session_start),
+        source,
+    })?;
+    let mut report = VerifyReport::default();
+    for (host, disc) in files {
+        let on_disc = format!("/{}", disc.trim_matches('/'));
+        let meta = fs::symlink_metadata(host).map_err(host_err(host))?;
+        if meta.file_type().is_symlink() {
+            let target = fs::read_link(host).map_err(host_err(host))?;
+            let e = lookup(&mut reader, host, &on_disc)?;
+            let want = target.as_os_str().as_encoded_bytes();
+            if e.kind != EntryKind::Symlink(want.to_vec()) {
+                return Err(differs(host, &on_disc, "not the same symlink on the disc"));
+            }
+        } else {
+            compare_file(&mut reader, host, &on_disc, meta.len())?;
+            report.files += 1;
+            report.bytes += meta.len();
+        }
+    }
+    Ok(report)
+}
+
 fn host_err(path: &Path) -> impl FnOnce(io::Error) -> VerifyError + '_ {
     move |source| VerifyError::Host {
         path: path.to_path_buf(),

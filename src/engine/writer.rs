@@ -68,6 +68,20 @@ impl Entries {
         }
     }
 
+    /// Single files or symlinks, each `(host path, disc path)`, as a
+    /// `cback span` disc holds them; `days` are the disc paths of the days
+    /// they belong to (`YYYY/MM/DD`), each given a `cback.manifest` of the
+    /// files this session holds when the configuration allows.
+    pub fn files(files: Vec<(PathBuf, String)>, days: &[String]) -> Entries {
+        Entries {
+            grafts: files,
+            days: days
+                .iter()
+                .map(|d| (d.clone(), d.replace('/', "-")))
+                .collect(),
+        }
+    }
+
     fn graft_points(&self) -> Vec<GraftPoint> {
         self.grafts
             .iter()
@@ -357,6 +371,28 @@ impl<'s> DiscWriter<'s> {
         }
         self.meter.done();
         Ok(())
+    }
+}
+
+impl DiscWriter<'_> {
+    /// `check_data` for [`Entries::files`]: every file and symlink of the
+    /// session against the disc, read back through the drive.
+    pub fn verify_files(&mut self, report: &BurnReport, entries: &Entries) -> anyhow::Result<()> {
+        self.meter.phase("verifying");
+        let r = crate::engine::verify::check_files(&mut self.drive, report, &entries.grafts)
+            .map_err(|e| anyhow::anyhow!("consistency check: {e}"))?;
+        log::info!(
+            "Consistency check completed.  No problems found ({} files, {}).",
+            r.files,
+            display_bytes(r.bytes)
+        );
+        self.meter.done();
+        Ok(())
+    }
+
+    /// The whole medium, in blocks (what a new disc holds).
+    pub fn medium_blocks(&mut self) -> anyhow::Result<u32> {
+        Ok(self.placement(true)?.capacity)
     }
 }
 

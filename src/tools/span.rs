@@ -1,0 +1,939 @@
+//! `cback span [switches]`: Cedar's `cback3-span`. Staged days that fit no
+//! single disc are spread over several, with Cedar's dialogue: the store
+//! configuration shown and confirmed, the days not yet stored
+//! (`<store><source_dir>/*/*/*` without `cback.store`) and their size, a
+//! capacity cushion (default 4.5%), one of Cedar's four fits (default
+//! worst) with the discs it gives, then each disc asked for, written as a
+//! new disc through the same writer as `store` and checked with
+//! `check_data`. Only when every disc is written are the days marked with
+//! `cback.store`.
+//!
+//! Each disc holds its files where store would put them
+//! (`/YYYY/MM/DD/PEER/NAME`, the path below `source_dir`), with a
+//! `cback.manifest` for the part of each day it holds (unless `<manifest>`
+//! is off), so `cback verify` and `cback restore` read span discs as any
+//! other; restoring every disc gives back the whole staging data.
+//!
+//! The files are listed in directory order (as Cedar's `os.listdir`) and
+//! fitted by [`crate::knapsack`], so the same staging tree, capacity and
+//! answers give Cedar's discs. The media capacity is Cedar's for the
+//! configured media type (650 or 700 MiB, 4.4 GiB; the drive's nominal one
+//! for Blu-ray), unless the disc in the drive when span starts is smaller
+//! than that capacity less the cushion, in which case the disc's own size
+//! is used. Every disc's image is planned before the first one is asked
+//! for: a disc whose image (directories, padding and manifests included)
+//! would not fit stops the run before anything is written.
+//!
+//! Beyond Cedar: span holds the run lock (`<working_dir>/cback.lock`), so
+//! a `cback all` from cron cannot use the drive meanwhile; a write-once
+//! disc that is not blank is refused (a session there would sit behind the
+//! disc's earlier volumes), and so is a rewritable disc that still holds
+//! the volume this run wrote on an earlier disc (the disc was not
+//! replaced: blanking it would lose that disc); and the consistency check
+//! reads the disc through the drive, without mount or root.
+//!
+//! Answers are read line by line from standard input whether or not it is
+//! a terminal, as Cedar's `input()` reads them; prompts go to standard
+//! output. An empty answer takes the default shown. Yes/no questions take
+//! an answer starting with `y` or `Y` as yes and anything else as no; a no
+//! to any "Continue?" question ends the run with nothing written (exit 0).
+//! End of input where an answer is due is an error (exit 6), nothing
+//! marked. Exit status as Cedar's: 2 bad switches, 3 logging, 4
+//! configuration, 5 interrupted, 6 failure.
+
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::fs;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use crate::app::exit;
+use crate::cli::{self, Options};
+use crate::config::{Settings, StoreSettings};
+use crate::engine::burn::BurnReport;
+use crate::engine::disc::VolumeSummary;
+use crate::engine::progress::Meter;
+use crate::engine::schedule::{media_label, STORE_INDICATOR};
+use crate::engine::util::{display_bytes, display_size, write_indicator};
+use crate::engine::writer::{DiscWriter, Entries, Plan};
+use crate::knapsack::{self, Algorithm};
+
+const USAGE: &str = "
+ Usage: cback span [switches]
+
+ Cedar Backup 'span' tool (Cedar's cback3-span).
+
+ This Cedar Backup utility spans staged data between multiple discs.
+ It is a utility, not an extension, and requires user interaction:
+ answers are read from standard input, one line each.
+
+ The following switches are accepted, mostly to set up underlying
+ Cedar Backup functionality:
+
+   -h, --help     Display this usage/help listing
+   -V, --version  Display version information
+   -b, --verbose  Print verbose output as well as logging to disk
+   -c, --config   Path to config file (default: /etc/cback3.conf)
+   -l, --logfile  Path to logfile (default: /var/log/cback3.log)
+   -o, --owner    Logfile ownership, user:group (default: root:adm)
+   -m, --mode     Octal logfile permissions mode (default: 640)
+   -O, --output   Record some sub-command output to the log
+   -d, --debug    Write debugging information to the log (implies --output)
+   -s, --stack    Show full error detail instead of one line
+       --dry-run  Ask everything, plan every disc, write nothing (cedar addition)
+
+";
+
+/// Cedar's default cushion, in percent of the media capacity.
+pub const DEFAULT_CUSHION: f64 = 4.5;
+/// Cedar's default fit.
+pub const DEFAULT_ALGORITHM: Algorithm = Algorithm::Worst;
+
+/// Runs `cback span ARGS...`; returns the process exit code.
+pub fn main(args: Vec<OsString>) -> i32 {
+    let options = match Options::parse_switches(args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprint!("{USAGE}");
+            eprintln!(" *** Error: {e}");
+            return exit::USAGE;
+        }
+    };
+    if options.help {
+        print!("{USAGE}");
+        return exit::OK;
+    }
+    if options.version {
+        print!("{}", cli::version());
+        return exit::OK;
+    }
+    if options.diagnostics {
+        print!("{}", crate::app::diagnostics());
+        return exit::OK;
+    }
+    if let Err(e) = crate::logging::init(&options) {
+        eprintln!("Error setting up logging: {e}");
+        return exit::LOGGING;
+    }
+    crate::app::spawn_interrupt_watcher();
+    log::info!("Cedar Backup 'span' utility run started.");
+    let config_path = options.config_path();
+    log::info!("Configuration path is [{}]", config_path.display());
+    let code = match crate::app::load_config(&config_path) {
+        Err(problems) => {
+            for p in problems {
+                log::error!("Error reading or handling configuration: {p}");
+            }
+            exit::CONFIG
+        }
+        Ok(settings) => {
+            let stdin = std::io::stdin();
+            let mut console = Console {
+                input: stdin.lock(),
+                output: std::io::stdout(),
+            };
+            match run(&settings, &mut console, options.dry_run) {
+                Ok(()) => exit::OK,
+                Err(e) => {
+                    if options.stack {
+                        log::error!("Error executing backup: {e:?}");
+                    } else {
+                        log::error!("Error executing backup: {e:#}");
+                    }
+                    exit::ACTION
+                }
+            }
+        }
+    };
+    log::info!("Cedar Backup 'span' utility run completed with status {code}.");
+    log::logger().flush();
+    code
+}
+
+/// The questions and answers: prompts to `output`, answers from `input`.
+pub struct Console<R, W> {
+    /// Where answers come from, one line each.
+    pub input: R,
+    /// Where the dialogue goes.
+    pub output: W,
+}
+
+impl<R: BufRead, W: Write> Console<R, W> {
+    /// Prints one line.
+    fn say(&mut self, line: &str) -> anyhow::Result<()> {
+        writeln!(self.output, "{line}").context("writing to standard output")?;
+        Ok(())
+    }
+
+    /// Shows `prompt` (no newline) and reads one line, without its line end.
+    fn ask(&mut self, prompt: &str) -> anyhow::Result<String> {
+        write!(self.output, "{prompt}").context("writing to standard output")?;
+        self.output.flush().context("writing to standard output")?;
+        let mut line = String::new();
+        let n = self
+            .input
+            .read_line(&mut line)
+            .context("reading an answer from standard input")?;
+        if n == 0 {
+            // Leave the prompt's line ended for whoever reads the output.
+            let _ = writeln!(self.output);
+            let question = prompt.lines().last().unwrap_or(prompt).trim_end();
+            anyhow::bail!("end of input where an answer was due (\"{question}\")");
+        }
+        let trimmed = line.strip_suffix('\n').unwrap_or(&line);
+        Ok(trimmed.strip_suffix('\r').unwrap_or(trimmed).to_string())
+    }
+
+    /// Cedar's `_getYesNoAnswer`.
+    fn yes_no(&mut self, prompt: &str, default_yes: bool) -> anyhow::Result<bool> {
+        let shown = if default_yes { "[Y/n]" } else { "[y/N]" };
+        let answer = self.ask(&format!("{prompt} {shown}: "))?;
+        Ok(match answer.chars().next() {
+            None => default_yes,
+            Some(c) => c == 'y' || c == 'Y',
+        })
+    }
+
+    /// Cedar's `_getChoiceAnswer` for the fits.
+    fn algorithm(&mut self, prompt: &str, default: Algorithm) -> anyhow::Result<Algorithm> {
+        let prompt = format!("{prompt} [{}]: ", default.name());
+        let mut answer = self.ask(&prompt)?;
+        if answer.is_empty() {
+            return Ok(default);
+        }
+        loop {
+            if let Some(a) = Algorithm::from_name(&answer) {
+                return Ok(a);
+            }
+            let names: Vec<String> = Algorithm::ALL
+                .iter()
+                .map(|(_, n)| format!("'{n}'"))
+                .collect();
+            self.say(&format!("Choice must be one of [{}]", names.join(", ")))?;
+            answer = self.ask(&prompt)?;
+        }
+    }
+
+    /// Cedar's `_getFloat`: Python's `float()` spellings.
+    fn float(&mut self, prompt: &str, default: f64) -> anyhow::Result<f64> {
+        let prompt = format!("{prompt} [{default:.2}]: ");
+        loop {
+            let answer = self.ask(&prompt)?;
+            if answer.is_empty() {
+                return Ok(default);
+            }
+            match crate::py::num::py_float(&answer) {
+                Some(v) => return Ok(v),
+                None => self.say("Enter a floating point number.")?,
+            }
+        }
+    }
+
+    /// Cedar's `_getReturn`.
+    fn wait_return(&mut self, prompt: &str) -> anyhow::Result<()> {
+        self.ask(prompt).map(|_| ())
+    }
+}
+
+/// One staged file (or symlink) to span: where it is and where it goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StagedFile {
+    /// The path in staging.
+    pub host: PathBuf,
+    /// Its path on the disc: the path below `source_dir`.
+    pub disc: String,
+    /// The daily directory's disc path (`YYYY/MM/DD`).
+    pub day: String,
+    /// Bytes (0 for a symlink, as Cedar counts it).
+    pub size: f64,
+}
+
+/// The days not yet stored and their files, in Cedar's order.
+#[derive(Debug, Default)]
+pub struct Staged {
+    /// The daily directories (`source_dir/Y/M/D` without `cback.store`).
+    pub days: Vec<PathBuf>,
+    /// Every file and symlink below them.
+    pub files: Vec<StagedFile>,
+}
+
+impl Staged {
+    /// Bytes of the regular files (Cedar's `totalSize`: symlinks left out).
+    pub fn total_size(&self) -> f64 {
+        self.files.iter().map(|f| f.size).sum()
+    }
+}
+
+/// The real subdirectories of `dir` (symlinks left out), in directory
+/// order, as Cedar's `FilesystemList` with `excludeFiles` and
+/// `excludeLinks` lists them.
+fn subdirs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let list = fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))?;
+    for e in list {
+        let e = e.with_context(|| format!("listing {}", dir.display()))?;
+        let ft = e
+            .file_type()
+            .with_context(|| format!("reading {}", e.path().display()))?;
+        if ft.is_dir() {
+            out.push(e.path());
+        }
+    }
+    Ok(out)
+}
+
+/// Cedar's `findDailyDirs` and `BackupFileList.addDirContents` of each:
+/// `source/*/*/*` without `cback.store`, then every file below them, each
+/// directory in directory order. A symlink (to a file or a directory) is
+/// an entry of its own, of size 0, as Cedar counts it; a dangling one, a
+/// socket or a device is left out as Cedar leaves it out.
+pub fn find_staged(source: &Path) -> anyhow::Result<Staged> {
+    if !source.is_dir() {
+        anyhow::bail!(
+            "Source directory [{}] is not a directory or does not exist on disk.",
+            source.display()
+        );
+    }
+    let mut staged = Staged::default();
+    for year in subdirs(source)? {
+        for month in subdirs(&year)? {
+            for day in subdirs(&month)? {
+                if day.join(STORE_INDICATOR).exists() {
+                    log::debug!(
+                        "Skipping directory [{}]; contains {STORE_INDICATOR}.",
+                        day.display()
+                    );
+                    continue;
+                }
+                log::debug!("Adding [{}] to list of daily directories.", day.display());
+                let day_path = relative(source, &day)?;
+                add_files(source, &day, &day_path, &mut staged.files)?;
+                staged.days.push(day);
+            }
+        }
+    }
+    Ok(staged)
+}
+
+fn relative(source: &Path, path: &Path) -> anyhow::Result<String> {
+    let rel = path.strip_prefix(source).unwrap_or(path);
+    rel.to_str()
+        .map(str::to_string)
+        .with_context(|| format!("{}: the name is not valid UTF-8", path.display()))
+}
+
+fn add_files(
+    source: &Path,
+    dir: &Path,
+    day: &str,
+    out: &mut Vec<StagedFile>,
+) -> anyhow::Result<()> {
+    let list = fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))?;
+    for e in list {
+        let e = e.with_context(|| format!("listing {}", dir.display()))?;
+        let path = e.path();
+        let link =
+            fs::symlink_metadata(&path).with_context(|| format!("reading {}", path.display()))?;
+        // What the entry is when followed (a dangling link is nothing).
+        let Ok(target) = fs::metadata(&path) else {
+            log::debug!("Leaving out [{}]: a dangling link.", path.display());
+            continue;
+        };
+        let is_link = link.file_type().is_symlink();
+        if target.is_dir() && !is_link {
+            add_files(source, &path, day, out)?;
+        } else if target.is_dir() || target.is_file() {
+            out.push(StagedFile {
+                disc: relative(source, &path)?,
+                host: path,
+                day: day.to_string(),
+                size: if is_link { 0.0 } else { target.len() as f64 },
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Cedar's capacity of the configured media, in bytes (its floating-point
+/// arithmetic: `convertSize(650.0, MB, SECTORS)` sectors of 2048 bytes);
+/// the drive's nominal one for Blu-ray, which Cedar did not know.
+pub fn media_capacity(store: &StoreSettings) -> f64 {
+    use crate::config::MediaType as M;
+    const MIB: f64 = 1024.0 * 1024.0;
+    const SECTOR: f64 = 2048.0;
+    let bytes = match store.media {
+        M::Cdr74 | M::Cdrw74 => 650.0 * MIB,
+        M::Cdr80 | M::Cdrw80 => 700.0 * MIB,
+        M::DvdPlusR | M::DvdPlusRw | M::DvdMinusR | M::DvdMinusRw => 4.4 * MIB * 1024.0,
+        M::BdR | M::BdRe => f64::from(store.media.mmc().capacity) * SECTOR,
+    };
+    (bytes / SECTOR) * SECTOR
+}
+
+/// One disc of the accepted solution.
+struct SpanDisc {
+    entries: Entries,
+    files: usize,
+}
+
+fn python_bool(b: bool) -> &'static str {
+    if b {
+        "True"
+    } else {
+        "False"
+    }
+}
+
+fn python_opt<T: std::fmt::Display>(v: Option<&T>) -> String {
+    v.map_or_else(|| "None".to_string(), ToString::to_string)
+}
+
+/// Opens the writer for one disc.
+fn open_writer(store: &StoreSettings) -> anyhow::Result<DiscWriter<'_>> {
+    DiscWriter::open(store, Meter::for_terminal())
+}
+
+/// The run after the configuration is read: the whole dialogue, each disc
+/// written and checked, then the days marked. With `dry_run` (cedar's
+/// `--dry-run`) it stops once every disc of the accepted solution is
+/// planned, writing and marking nothing.
+pub fn run<R: BufRead, W: Write>(
+    settings: &Settings,
+    console: &mut Console<R, W>,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    let store = settings
+        .store
+        .as_ref()
+        .context("Store configuration is not properly filled in.")?;
+    let lock = crate::lock::RunLock::acquire(&settings.options.working_dir)?;
+    log::debug!("Holding run lock {}", lock.path().display());
+    let now = crate::app::run_time(
+        std::env::var_os(crate::app::TODAY_VAR).as_deref(),
+        chrono::Local::now(),
+    )
+    .map_err(anyhow::Error::msg)?;
+    let c = console;
+    c.say("")?;
+    c.say("================================================")?;
+    c.say("           Cedar Backup 'span' tool")?;
+    c.say("================================================")?;
+    c.say("")?;
+    c.say("This the Cedar Backup span tool.  It is used to split up staging")?;
+    c.say("data when that staging data does not fit onto a single disc.")?;
+    c.say("")?;
+    c.say("This utility operates using Cedar Backup configuration.  Configuration")?;
+    c.say("specifies which staging directory to look at and which writer device")?;
+    c.say("and media type to use.")?;
+    c.say("")?;
+    if !c.yes_no("Continue?", true)? {
+        return Ok(());
+    }
+    c.say("===")?;
+    c.say("")?;
+    c.say("Cedar Backup store configuration looks like this:")?;
+    c.say("")?;
+    let rows = [
+        (
+            "Source Directory...",
+            store.source_dir.display().to_string(),
+        ),
+        ("Media Type.........", store.media.name().to_string()),
+        ("Device Type........", store.device_type.name().to_string()),
+        ("Device Path........", store.target_device.clone()),
+        ("Device SCSI ID.....", python_opt(store.scsi_id.as_ref())),
+        ("Drive Speed........", python_opt(store.speed.as_ref())),
+        ("Check Data Flag....", python_bool(store.check_data).into()),
+        ("No Eject Flag......", python_bool(store.no_eject).into()),
+    ];
+    for (k, v) in rows {
+        c.say(&format!("   {k}: {v}"))?;
+    }
+    c.say("")?;
+    if !c.yes_no("Is this OK?", true)? {
+        return Ok(());
+    }
+    c.say("===")?;
+    let nominal = media_capacity(store);
+    // The disc in the drive now, if any, for its real size.
+    let in_drive = match open_writer(store).and_then(|mut w| w.medium_blocks()) {
+        Ok(blocks) => Some(f64::from(blocks) * mmc::BLOCK_SIZE as f64),
+        Err(e) => {
+            log::info!("No disc to measure in {}: {e:#}", store.target_device);
+            None
+        }
+    };
+
+    c.say("")?;
+    c.say("Please wait, indexing the source directory (this may take a while)...")?;
+    let staged = find_staged(&store.source_dir)?;
+    c.say("===")?;
+    c.say("")?;
+    c.say("The following daily staging directories have not yet been written to disc:")?;
+    c.say("")?;
+    for d in &staged.days {
+        c.say(&format!("   {}", d.display()))?;
+    }
+    let total = staged.total_size();
+    c.say("")?;
+    c.say(&format!(
+        "The total size of the data in these directories is {}.",
+        display_size(total)
+    ))?;
+    c.say("")?;
+    if !c.yes_no("Continue?", true)? {
+        return Ok(());
+    }
+    c.say("===")?;
+    c.say("")?;
+    c.say(&format!(
+        "Based on configuration, the capacity of your media is {}.",
+        display_size(nominal)
+    ))?;
+    c.say("")?;
+    c.say("Since estimates are not perfect and there is some uncertainly in")?;
+    c.say("media capacity calculations, it is good to have a \"cushion\",")?;
+    c.say("a percentage of capacity to set aside.  The cushion reduces the")?;
+    c.say("capacity of your media, so a 1.5% cushion leaves 98.5% remaining.")?;
+    c.say("")?;
+    let cushion = c.float("What cushion percentage?", DEFAULT_CUSHION)?;
+    c.say("===")?;
+    if cushion.is_nan() || cushion >= 100.0 {
+        anyhow::bail!("a cushion of {cushion}% leaves no capacity: it must be under 100");
+    }
+    let keep = (100.0 - cushion) / 100.0;
+    let mut media = nominal;
+    if let Some(disc) = in_drive.filter(|&d| d < keep * nominal) {
+        c.say("")?;
+        c.say(&format!(
+            "The disc in {} holds only {}: its size is used instead.",
+            store.target_device,
+            display_size(disc)
+        ))?;
+        media = disc;
+    }
+    let real = keep * media;
+    let minimum = total / real + 1.0;
+    c.say("")?;
+    c.say(&format!(
+        "The real capacity, taking into account the {cushion:.2}% cushion, is {}.",
+        display_size(real)
+    ))?;
+    c.say(&format!(
+        "It will take at least {} disc(s) to store your {} of data.",
+        minimum.trunc(),
+        display_size(total)
+    ))?;
+    c.say("")?;
+    if !c.yes_no("Continue?", true)? {
+        return Ok(());
+    }
+    c.say("===")?;
+
+    let items: Vec<(usize, f64)> = staged
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (i, f.size))
+        .collect();
+    let solution = loop {
+        c.say("")?;
+        c.say("Which algorithm do you want to use to span your data across")?;
+        c.say("multiple discs?")?;
+        c.say("")?;
+        c.say("The following algorithms are available:")?;
+        c.say("")?;
+        c.say("   first....: The \"first-fit\" algorithm")?;
+        c.say("   best.....: The \"best-fit\" algorithm")?;
+        c.say("   worst....: The \"worst-fit\" algorithm")?;
+        c.say("   alternate: The \"alternate-fit\" algorithm")?;
+        c.say("")?;
+        c.say("If you don't like the results you will have a chance to try a")?;
+        c.say("different one later.")?;
+        c.say("")?;
+        let algorithm = c.algorithm("Which algorithm?", DEFAULT_ALGORITHM)?;
+        c.say("===")?;
+        c.say("")?;
+        c.say("Please wait, generating file lists (this may take a while)...")?;
+        let discs = knapsack::span(&items, real, algorithm).map_err(|e| match e {
+            knapsack::SpanError::TooBig { index, .. } => anyhow::anyhow!(
+                "File [{}] cannot fit in capacity {}.",
+                staged.files[index].host.display(),
+                display_size(real)
+            ),
+        })?;
+        c.say("===")?;
+        c.say("")?;
+        c.say(&format!(
+            "Using the \"{}-fit\" algorithm, Cedar Backup can split your data",
+            algorithm.name()
+        ))?;
+        c.say(&format!("into {} discs.", discs.len()))?;
+        c.say("")?;
+        for (n, d) in discs.iter().enumerate() {
+            c.say(&format!(
+                "Disc {}: {} files, {}, {:.2}% utilization",
+                n + 1,
+                d.items.len(),
+                display_size(d.size),
+                d.utilization
+            ))?;
+        }
+        c.say("")?;
+        let happy = c.yes_no("Accept this solution?", true)?;
+        c.say("===")?;
+        if happy {
+            log::info!(
+                "Spanning {} files over {} discs with the {}-fit algorithm.",
+                staged.files.len(),
+                discs.len(),
+                algorithm.name()
+            );
+            break discs;
+        }
+    };
+
+    let label = media_label(now.date_naive());
+    let timestamp = now.timestamp();
+    let mut discs = Vec::new();
+    for (n, d) in solution.iter().enumerate() {
+        let files: Vec<&StagedFile> = d.items.iter().map(|&i| &staged.files[i]).collect();
+        let days: BTreeSet<String> = files.iter().map(|f| f.day.clone()).collect();
+        let entries = Entries::files(
+            files
+                .iter()
+                .map(|f| (f.host.clone(), f.disc.clone()))
+                .collect(),
+            &days.into_iter().collect::<Vec<_>>(),
+        );
+        let bytes = DiscWriter::image_bytes(&entries, &label, timestamp)?;
+        if bytes as f64 > media {
+            anyhow::bail!(
+                "disc {}'s image would be {} ({} blocks), more than the {} the media holds: \
+                 nothing was written; run again with a larger cushion",
+                n + 1,
+                display_bytes(bytes),
+                bytes / mmc::BLOCK_SIZE as u64,
+                display_size(media)
+            );
+        }
+        discs.push(SpanDisc {
+            entries,
+            files: files.len(),
+        });
+    }
+
+    let count = discs.len();
+    if dry_run {
+        c.say("")?;
+        c.say(&format!(
+            "Dry run: all {count} disc images fit the media; nothing is written."
+        ))?;
+        return Ok(());
+    }
+    let mut written = Vec::new();
+    for (n, disc) in discs.iter().enumerate() {
+        c.say("")?;
+        if n == 0 {
+            c.wait_return(
+                "Please place the first disc in your backup device.\nPress return when ready.",
+            )?;
+        } else {
+            c.wait_return(
+                "Please replace the disc in your backup device.\nPress return when ready.",
+            )?;
+        }
+        c.say("===")?;
+        log::info!("Writing disc {} of {count} ({} files).", n + 1, disc.files);
+        let job = DiscJob {
+            store,
+            entries: &disc.entries,
+            label: &label,
+            timestamp,
+            written: &written,
+        };
+        let volume = job
+            .write_disc(c)
+            .with_context(|| format!("disc {} of {count}", n + 1))?;
+        written.push(volume);
+    }
+    let ownership = crate::engine::util::backup_ownership(
+        &settings.options.backup_user,
+        &settings.options.backup_group,
+    );
+    for day in &staged.days {
+        write_indicator(day, STORE_INDICATOR, ownership)?;
+    }
+    c.say("")?;
+    c.say("Completed writing all discs.")?;
+    drop(lock);
+    Ok(())
+}
+
+/// What one disc gets and how it is labelled.
+struct DiscJob<'a> {
+    store: &'a StoreSettings,
+    entries: &'a Entries,
+    label: &'a str,
+    timestamp: i64,
+    /// The volumes written on the earlier discs of the run.
+    written: &'a [VolumeSummary],
+}
+
+/// A writer with the disc's session planned.
+struct Prepared<'s> {
+    writer: DiscWriter<'s>,
+    plan: Plan,
+}
+
+impl<'a> DiscJob<'a> {
+    /// Cedar's `_writeDisc`: initialize, write, consistency check, each
+    /// step offered again when it fails. Returns the volume written.
+    fn write_disc<R: BufRead, W: Write>(
+        &self,
+        c: &mut Console<R, W>,
+    ) -> anyhow::Result<VolumeSummary> {
+        c.say("")?;
+        let prepared = self.initialize(c)?;
+        let (mut writer, mut report) = self.write(c, Some(prepared))?;
+        if self.store.check_data {
+            loop {
+                c.say("Running consistency check...")?;
+                match writer.verify_files(&report, self.entries) {
+                    Ok(()) => break,
+                    Err(e) => {
+                        log::error!("Consistency check failed: {e:#}");
+                        if !c.yes_no("Retry the consistency check?", true)? {
+                            return Err(e);
+                        }
+                        if c.yes_no("Rewrite the disc first?", false)? {
+                            c.say("Ok, attempting retry.")?;
+                            drop(writer);
+                            c.wait_return(
+                                "Please replace the disc in your backup device.\nPress return when ready.",
+                            )?;
+                            c.say("===")?;
+                            (writer, report) = self.write(c, None)?;
+                        } else {
+                            c.say("Ok, attempting retry.")?;
+                            c.say("===")?;
+                        }
+                    }
+                }
+            }
+            c.say("Completed consistency check.")?;
+        }
+        c.say("Write process is complete.")?;
+        c.say("===")?;
+        Ok(VolumeSummary {
+            session_start: report.session_start,
+            label: self.label.to_string(),
+            end: report.volume_end,
+        })
+    }
+
+    /// Opens the drive and plans the session: a new disc holding only this
+    /// disc's files. A write-once disc must be blank; a rewritable one is
+    /// blanked or formatted when written.
+    fn prepare(&self) -> anyhow::Result<Prepared<'a>> {
+        let mut writer = open_writer(self.store)?;
+        let placement = writer.placement(false)?;
+        if !placement.profile.erasable() && placement.state != mmc::MediaState::Blank {
+            anyhow::bail!(
+                "the {} disc in {} is not blank: each span disc must be a new one",
+                placement.profile,
+                self.store.target_device
+            );
+        }
+        if let Some(k) = placement
+            .volume
+            .as_ref()
+            .and_then(|v| self.written.iter().position(|w| w == v))
+        {
+            anyhow::bail!(
+                "the disc in {} is disc {} of this span, already written: put in the next disc",
+                self.store.target_device,
+                k + 1
+            );
+        }
+        let plan = writer.plan(self.entries, self.label, true, self.timestamp, false)?;
+        if !plan.fits() {
+            anyhow::bail!(
+                "{}: {}",
+                self.store.target_device,
+                mmc::MediumError::DoesNotFit {
+                    need_blocks: plan.layout.sectors(),
+                    free_blocks: plan.placement.free_blocks,
+                }
+            );
+        }
+        Ok(Prepared { writer, plan })
+    }
+
+    /// Cedar's `_discInitializeImage`.
+    fn initialize<R: BufRead, W: Write>(
+        &self,
+        c: &mut Console<R, W>,
+    ) -> anyhow::Result<Prepared<'a>> {
+        loop {
+            c.say("Initializing image...")?;
+            match self.prepare() {
+                Ok(p) => {
+                    c.say("Completed initializing image.")?;
+                    return Ok(p);
+                }
+                Err(e) => {
+                    log::error!("Failed to initialize image: {e:#}");
+                    if !c.yes_no("Retry initialization step?", true)? {
+                        return Err(e);
+                    }
+                    c.say("Ok, attempting retry.")?;
+                    c.say("===")?;
+                }
+            }
+        }
+    }
+
+    /// Cedar's `_discWriteImage`: writes the prepared session (planning it
+    /// again after the disc may have been replaced).
+    fn write<R: BufRead, W: Write>(
+        &self,
+        c: &mut Console<R, W>,
+        mut prepared: Option<Prepared<'a>>,
+    ) -> anyhow::Result<(DiscWriter<'a>, BurnReport)> {
+        loop {
+            c.say("Writing image to disc...")?;
+            let attempt = match prepared.take() {
+                Some(p) => Ok(p),
+                None => self.prepare(),
+            }
+            .and_then(|mut p| {
+                let report = p.writer.write(&mut p.plan)?;
+                Ok((p.writer, report))
+            });
+            match attempt {
+                Ok(done) => {
+                    c.say("Completed writing image.")?;
+                    return Ok(done);
+                }
+                Err(e) => {
+                    log::error!("Failed to write image: {e:#}");
+                    if !c.yes_no("Retry this step?", true)? {
+                        return Err(e);
+                    }
+                    c.say("Ok, attempting retry.")?;
+                    c.wait_return("Please replace media if needed.\nPress return when ready.")?;
+                    c.say("===")?;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn console(input: &str) -> Console<&[u8], Vec<u8>> {
+        Console {
+            input: input.as_bytes(),
+            output: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn answers_as_cedar_reads_them() {
+        let mut c = console("\ny\nYes\nn\n yes\n\n");
+        assert!(c.yes_no("Continue?", true).unwrap());
+        assert!(c.yes_no("Continue?", false).unwrap());
+        assert!(c.yes_no("Continue?", false).unwrap());
+        assert!(!c.yes_no("Continue?", true).unwrap());
+        // Only the first character counts.
+        assert!(!c.yes_no("Continue?", true).unwrap());
+        assert!(!c.yes_no("Rewrite the disc first?", false).unwrap());
+        let out = String::from_utf8(c.output).unwrap();
+        assert!(
+            out.starts_with("Continue? [Y/n]: Continue? [y/N]: "),
+            "{out}"
+        );
+        let err = c_eof();
+        assert!(
+            err.contains("end of input") && err.contains("Continue? [Y/n]:"),
+            "{err}"
+        );
+    }
+
+    fn c_eof() -> String {
+        let mut c = console("");
+        format!("{:#}", c.yes_no("Continue?", true).unwrap_err())
+    }
+
+    #[test]
+    fn staged_days_and_files_as_cedar_lists_them() {
+        let t = tempfile::tempdir().unwrap();
+        let s = t.path();
+        let mk = |p: &str, data: &[u8]| {
+            let p = s.join(p);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, data).unwrap();
+        };
+        mk("2026/03/02/host1/a.tar.gz", b"12345");
+        mk("2026/03/02/host1/sub/b", b"xy");
+        mk("2026/03/02/cback.stage", b"");
+        mk("2026/03/03/host1/c", b"abc");
+        mk("2026/03/03/cback.store", b"");
+        mk("2026/stray-file", b"not a month");
+        std::os::unix::fs::symlink("a.tar.gz", s.join("2026/03/02/host1/link")).unwrap();
+        std::os::unix::fs::symlink("gone", s.join("2026/03/02/host1/dangling")).unwrap();
+        std::os::unix::fs::symlink(s.join("2026/03/02"), s.join("2026/03/linked")).unwrap();
+        let staged = find_staged(s).unwrap();
+        // The stored day and the symlinked "day" are not listed.
+        assert_eq!(staged.days, [s.join("2026/03/02")]);
+        let mut got: Vec<(String, f64, String)> = staged
+            .files
+            .iter()
+            .map(|f| (f.disc.clone(), f.size, f.day.clone()))
+            .collect();
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        let want = [
+            ("2026/03/02/cback.stage", 0.0),
+            ("2026/03/02/host1/a.tar.gz", 5.0),
+            ("2026/03/02/host1/link", 0.0),
+            ("2026/03/02/host1/sub/b", 2.0),
+        ];
+        assert_eq!(
+            got,
+            want.map(|(p, n)| (p.to_string(), n, "2026/03/02".to_string()))
+        );
+        // Symlinks count for nothing, as in Cedar's totalSize.
+        assert_eq!(staged.total_size(), 7.0);
+        assert!(find_staged(&s.join("none")).is_err());
+    }
+
+    #[test]
+    fn choices_and_floats_loop_until_valid() {
+        let mut c = console("fastest\nbest\n");
+        assert_eq!(
+            c.algorithm("Which algorithm?", Algorithm::Worst).unwrap(),
+            Algorithm::Best
+        );
+        let out = String::from_utf8(c.output).unwrap();
+        assert!(out.contains(
+            "Choice must be one of ['first', 'best', 'worst', 'alternate']\nWhich algorithm? [worst]: "
+        ));
+        let mut c = console("\n");
+        assert_eq!(
+            c.algorithm("Which algorithm?", Algorithm::Worst).unwrap(),
+            Algorithm::Worst
+        );
+        let mut c = console("lots\n 1_0.5 \n\n");
+        assert_eq!(c.float("What cushion percentage?", 4.5).unwrap(), 10.5);
+        assert_eq!(c.float("What cushion percentage?", 4.5).unwrap(), 4.5);
+        let out = String::from_utf8(c.output).unwrap();
+        assert!(out.starts_with(
+            "What cushion percentage? [4.50]: Enter a floating point number.\nWhat cushion"
+        ));
+    }
+}
