@@ -273,6 +273,10 @@ fn split_and_encrypted_days_verify_and_restore_into_the_source_tree() {
         &["restore", "-d", &spec, &what, out.to_str().unwrap()],
         &[("GNUPGHOME", empty.path().to_str().unwrap())],
     );
+    let _ = std::process::Command::new("gpgconf")
+        .env("GNUPGHOME", empty.path())
+        .args(["--kill", "gpg-agent"])
+        .status();
     let t = text(&o);
     assert_eq!(o.status.code(), Some(1), "{t}");
     assert!(
