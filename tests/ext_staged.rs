@@ -9,27 +9,14 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use ext_support::*;
+use support::restore::noise;
 use support::{tree, Entry};
 
 /// A day already marked (skipped), a day to work on, and what it holds.
 const DAY: &str = "2024/01/02";
 const DONE_DAY: &str = "2024/01/01";
-
-/// Pseudo-random bytes (incompressible enough to make gpg's output grow).
-fn noise(n: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
 
 /// Fills `who`'s staging directory; returns the files of the day to work
 /// on, by path relative to the day, with their bytes.
@@ -58,65 +45,6 @@ fn stage_section(b: &Bench, who: Who, section: &str) -> String {
         b.root().join(who.dir()).join("stage").display(),
         b.collect(who).display()
     )
-}
-
-/// A throwaway gpg home with one encryption key for `uid`, killed (its
-/// agent) on drop.
-struct GpgHome {
-    dir: tempfile::TempDir,
-}
-
-impl GpgHome {
-    fn new(gpg: &Path, uid: &str) -> GpgHome {
-        let dir = tempfile::Builder::new().prefix("gpg").tempdir().unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
-        let home = GpgHome { dir };
-        let out = home
-            .cmd(gpg)
-            .args(["--batch", "--passphrase", "", "--quick-gen-key", uid])
-            .args(["future-default", "default", "never"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "gpg key generation: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        home
-    }
-    fn path(&self) -> &str {
-        self.dir.path().to_str().unwrap()
-    }
-    fn cmd(&self, gpg: &Path) -> Command {
-        let mut c = Command::new(gpg);
-        c.env("GNUPGHOME", self.dir.path());
-        c
-    }
-    fn decrypt(&self, gpg: &Path, path: &Path) -> Vec<u8> {
-        let out = self
-            .cmd(gpg)
-            .args(["--batch", "--quiet", "-d"])
-            .arg(path)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "decrypting {}: {}",
-            path.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    }
-}
-
-impl Drop for GpgHome {
-    fn drop(&mut self) {
-        let _ = Command::new("gpgconf")
-            .env("GNUPGHOME", self.dir.path())
-            .args(["--kill", "gpg-agent"])
-            .status();
-    }
 }
 
 /// Names and kinds/modes/owners of a tree, without contents or times.

@@ -8,88 +8,11 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
+use support::restore::*;
 use support::store::*;
-
-fn cback(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cback"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-/// Path -> (bytes, mode, mtime) of every file, directory and symlink.
-fn tree(dir: &Path) -> BTreeMap<String, (Vec<u8>, u32, i64)> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            let m = std::fs::symlink_metadata(&p).unwrap();
-            let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-            let bytes = if m.is_file() {
-                std::fs::read(&p).unwrap()
-            } else if m.file_type().is_symlink() {
-                std::fs::read_link(&p)
-                    .unwrap()
-                    .into_os_string()
-                    .into_encoded_bytes()
-            } else {
-                stack.push(p.clone());
-                Vec::new()
-            };
-            let mtime = if m.file_type().is_symlink() {
-                0
-            } else {
-                m.mtime()
-            };
-            out.insert(rel, (bytes, m.mode(), mtime));
-        }
-    }
-    out
-}
-
-/// A source tree with modes and mtimes of its own, packed by GNU tar into
-/// `peer/NAME` as collect names its archives (no leading `/`).
-fn source_tree(root: &Path) {
-    std::fs::create_dir_all(root.join("etc/ssh")).unwrap();
-    std::fs::write(root.join("etc/hosts"), b"127.0.0.1 localhost\n").unwrap();
-    std::fs::write(root.join("etc/ssh/key"), vec![7u8; 70_000]).unwrap();
-    std::fs::write(root.join("run.sh"), b"#!/bin/sh\n").unwrap();
-    std::os::unix::fs::symlink("etc/hosts", root.join("hosts")).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    for (p, mode) in [
-        ("etc/ssh/key", 0o600),
-        ("run.sh", 0o755),
-        ("etc/ssh", 0o700),
-    ] {
-        std::fs::set_permissions(root.join(p), std::fs::Permissions::from_mode(mode)).unwrap();
-    }
-    for (i, p) in ["etc/hosts", "etc/ssh/key", "run.sh", "etc/ssh", "etc"]
-        .iter()
-        .enumerate()
-    {
-        let t = std::fs::FileTimes::new().set_modified(
-            std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_600_000_000 + i as u64 * 77),
-        );
-        std::fs::File::open(root.join(p))
-            .unwrap()
-            .set_times(t)
-            .unwrap();
-    }
-}
 
 fn pack(src: &Path, archive: &Path, flag: &str) {
     let o = Command::new("tar")
@@ -107,7 +30,7 @@ fn week(profile: &str) {
     let rig = Rig::new(profile);
     let nights: Vec<_> = (2..=8).map(|d| date(&format!("2026-03-{d:02}"))).collect();
     let src = rig.path("src");
-    source_tree(&src);
+    source_tree(&src, &[7u8; 70_000]);
     for (i, &night) in nights.iter().enumerate() {
         rig.stage(night, 40 + 8 * i);
         let peer = rig.day_dir(night).join("host1");

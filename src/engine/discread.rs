@@ -3,7 +3,7 @@
 //! the days they hold (merged, the newest session winning), each day's
 //! [`manifest`](crate::engine::manifest), and one sequential scan of the
 //! whole written area that hashes every file on the way and retries
-//! unreadable blocks one by one ([`scan`]).
+//! unreadable blocks one by one ([`scan`](crate::engine::scan)).
 //!
 //! A day is a directory `YYYY/MM/DD` at the top of a session, as Cedar and
 //! cedar write them.
@@ -15,18 +15,12 @@ use std::path::Path;
 
 use iso9660::{Entry, EntryKind, Limits, ReadSeekSource, Reader, SectorSource};
 use mmc::{Drive, MediaState};
-use sha2::{Digest, Sha256};
 
 use crate::engine::disc::DiscSource;
 use crate::engine::manifest::{Manifest, MANIFEST_NAME};
+pub use crate::engine::scan::{scan, FileCheck, Scan, ScanProgress, RETRIES, SCAN_CHUNK};
 
 const BLOCK: u64 = mmc::BLOCK_SIZE as u64;
-
-/// Blocks one scan read asks for (1 MiB).
-pub const SCAN_CHUNK: u32 = 512;
-
-/// Times an unreadable block is read again before it counts as damaged.
-pub const RETRIES: u32 = 3;
 
 /// Why a disc could not be read at all.
 #[derive(Debug, thiserror::Error)]
@@ -124,9 +118,14 @@ impl Medium {
     /// each track on a write-once disc; block 0 on overwritable media and
     /// images (their volume at 16 leads to the newest session, which
     /// carries every earlier day; the end is then the volume's).
+    ///
+    /// An image file's sessions come from the emulated drive's state file
+    /// beside it when there is one (its tracks, as the drive reports them),
+    /// else from the ISO9660 volumes themselves ([`image_sessions`]).
     pub fn session_starts(&mut self, device: &str) -> Result<Vec<(u32, Option<u32>)>, ReadError> {
-        let Medium::Drive(d) = self else {
-            return Ok(vec![(0, None)]);
+        let d = match self {
+            Medium::Drive(d) => d,
+            Medium::Image(f) => return Ok(image_sessions(f, Path::new(device))),
         };
         let err = |e: mmc::Error| ReadError::Open {
             device: device.to_string(),
@@ -150,6 +149,97 @@ impl Medium {
         }
         Ok(starts)
     }
+}
+
+/// The sessions of an image file, as [`Medium::session_starts`] gives
+/// them. With the emulated drive's state file beside the image
+/// (`IMAGE.state`), the tracks of a write-once disc it records, each with the
+/// end of what was written (an overwritable disc: block 0, whose volume leads
+/// to the newest session). Without one (a copy of the image, `cback mkisofs`
+/// sessions laid at their `-C` addresses, an overwritable image that
+/// xorriso or growisofs grew): the session at block 0, then each volume found
+/// after the end of the one before, by its primary volume descriptor 16
+/// blocks into the session (a later session starts where the earlier
+/// volume ends, or after a gap of unwritten blocks).
+pub fn image_sessions(image: &File, path: &Path) -> Vec<(u32, Option<u32>)> {
+    let state = mmc::emulator::state_path(path);
+    if state.is_file() {
+        match mmc::emulator::DriveState::load(&state) {
+            Ok(st) => match st.medium {
+                Some(m) if !m.profile.overwritable() => {
+                    return m
+                        .sessions
+                        .iter()
+                        .flat_map(|s| &s.tracks)
+                        .filter(|t| t.written > 0)
+                        .map(|t| (t.start, Some(t.start.saturating_add(t.written))))
+                        .collect();
+                }
+                Some(_) => return vec![(0, None)],
+                None => {}
+            },
+            Err(e) => log::warn!("{e}: finding the sessions from the volumes instead"),
+        }
+    }
+    let mut starts = vec![(0, None)];
+    let blocks = image
+        .metadata()
+        .map_or(0, |m| u32::try_from(m.len() / BLOCK).unwrap_or(u32::MAX));
+    let mut from = match descriptor_at(image, 16) {
+        Some(d) => volume_end(0, &d),
+        None => return starts,
+    };
+    while let Some((start, end)) = next_volume(image, from, blocks) {
+        starts.push((start, None));
+        from = end;
+    }
+    starts
+}
+
+/// The primary volume descriptor at `lba`, if the block holds one.
+fn descriptor_at(image: &File, lba: u32) -> Option<iso9660::VolumeDescriptor> {
+    let mut b = vec![0u8; mmc::BLOCK_SIZE];
+    image.read_exact_at(&mut b, u64::from(lba) * BLOCK).ok()?;
+    is_primary(&b)
+}
+
+fn is_primary(b: &[u8]) -> Option<iso9660::VolumeDescriptor> {
+    (b.len() >= 7 && b[0] == 1 && &b[1..6] == b"CD001" && b[6] == 1)
+        .then(|| iso9660::VolumeDescriptor::decode(b).ok())
+        .flatten()
+}
+
+/// Where a session's volume ends (some writers record a later session's
+/// size relative to its start).
+fn volume_end(start: u32, d: &iso9660::VolumeDescriptor) -> u32 {
+    if d.volume_space_size <= start.saturating_add(16) {
+        start.saturating_add(d.volume_space_size)
+    } else {
+        d.volume_space_size
+    }
+}
+
+/// The first session starting at or after `from` (its descriptor 16 blocks
+/// in, its volume reaching past it), before block `blocks`: start and end.
+fn next_volume(image: &File, from: u32, blocks: u32) -> Option<(u32, u32)> {
+    let mut buf = vec![0u8; 512 * mmc::BLOCK_SIZE];
+    let mut lba = from.checked_add(16)?;
+    while lba < blocks {
+        let n = 512.min(blocks - lba);
+        let chunk = &mut buf[..n as usize * mmc::BLOCK_SIZE];
+        image.read_exact_at(chunk, u64::from(lba) * BLOCK).ok()?;
+        for (i, b) in chunk.chunks(mmc::BLOCK_SIZE).enumerate() {
+            let at = lba + i as u32;
+            if let Some(d) = is_primary(b) {
+                let end = volume_end(at - 16, &d);
+                if end > at {
+                    return Some((at - 16, end));
+                }
+            }
+        }
+        lba += n;
+    }
+    None
 }
 
 /// A file of a day, as recorded in the newest session holding the day.
@@ -312,128 +402,6 @@ pub fn contents(
         c.recorded = vec![(0, c.end)];
     }
     Ok(c)
-}
-
-/// What became of one file in the [`scan`].
-#[derive(Debug, Clone, Default)]
-pub struct FileCheck {
-    /// Bytes hashed.
-    pub bytes: u64,
-    /// SHA-256 of what was read (unreadable blocks as zeros).
-    pub sha256: [u8; 32],
-    /// Blocks of the file that could not be read.
-    pub unreadable: u32,
-}
-
-/// The result of one pass over the written area.
-#[derive(Debug, Default)]
-pub struct Scan {
-    /// Blocks read.
-    pub blocks: u32,
-    /// Unreadable blocks as inclusive ranges.
-    pub damaged: Vec<(u32, u32)>,
-    /// Per file to check, in the order given.
-    pub files: Vec<FileCheck>,
-}
-
-/// Something to tell about the scan's progress.
-pub trait ScanProgress {
-    /// `done` of `total` blocks read.
-    fn blocks(&mut self, _done: u32, _total: u32) {}
-}
-
-impl ScanProgress for () {}
-
-/// One extent of a file to hash, in block order.
-struct Segment {
-    start: u64,
-    end: u64,
-    file: usize,
-}
-
-/// Reads the blocks of `ranges` (`[first, end)`, ascending) in order, [`SCAN_CHUNK`] at a time; a chunk that
-/// fails is read again block by block, each unreadable block [`RETRIES`]
-/// more times, and counts as damaged (zeros) after that. Every file of
-/// `files` (its extents in block order, as cedar and mkisofs record them)
-/// is hashed from the blocks as they pass, so the disc is read once.
-pub fn scan(
-    medium: &mut Medium,
-    ranges: &[(u32, u32)],
-    files: &[&Entry],
-    progress: &mut dyn ScanProgress,
-) -> Scan {
-    let total: u32 = ranges.iter().map(|(a, b)| b.saturating_sub(*a)).sum();
-    let mut segs: Vec<Segment> = Vec::new();
-    for (i, f) in files.iter().enumerate() {
-        for &(lba, len) in &f.extents {
-            let start = u64::from(lba) * BLOCK;
-            segs.push(Segment {
-                start,
-                end: start + u64::from(len),
-                file: i,
-            });
-        }
-    }
-    segs.sort_by_key(|s| (s.start, s.file));
-    let mut hashers: Vec<Sha256> = files.iter().map(|_| Sha256::new()).collect();
-    let mut out = Scan {
-        files: vec![FileCheck::default(); files.len()],
-        ..Scan::default()
-    };
-    let mut buf = vec![0u8; SCAN_CHUNK as usize * mmc::BLOCK_SIZE];
-    let mut bad = vec![false; SCAN_CHUNK as usize];
-    let mut next = 0;
-    let mut active: Vec<usize> = Vec::new();
-    for &(first, end) in ranges {
-        let mut lba = first;
-        while lba < end {
-            let n = SCAN_CHUNK.min(end - lba);
-            let chunk = &mut buf[..n as usize * mmc::BLOCK_SIZE];
-            bad[..n as usize].fill(false);
-            if let Err(e) = medium.read_blocks(lba, chunk) {
-                log::debug!("reading blocks {lba}..{}: {e}", lba + n);
-                for b in 0..n {
-                    let one = &mut chunk[b as usize * mmc::BLOCK_SIZE..][..mmc::BLOCK_SIZE];
-                    let ok = (0..=RETRIES).any(|_| medium.read_blocks(lba + b, one).is_ok());
-                    if !ok {
-                        one.fill(0);
-                        bad[b as usize] = true;
-                        let at = lba + b;
-                        match out.damaged.last_mut() {
-                            Some((_, last)) if *last + 1 == at => *last = at,
-                            _ => out.damaged.push((at, at)),
-                        }
-                    }
-                }
-            }
-            let (lo, hi) = (u64::from(lba) * BLOCK, u64::from(lba + n) * BLOCK);
-            while next < segs.len() && segs[next].start < hi {
-                active.push(next);
-                next += 1;
-            }
-            active.retain(|&s| {
-                let seg = &segs[s];
-                let (from, to) = (seg.start.max(lo), seg.end.min(hi));
-                if from < to {
-                    hashers[seg.file].update(&chunk[(from - lo) as usize..(to - lo) as usize]);
-                    let fc = &mut out.files[seg.file];
-                    fc.bytes += to - from;
-                    let (b0, b1) = ((from - lo) / BLOCK, (to - lo).div_ceil(BLOCK));
-                    fc.unreadable +=
-                        bad[b0 as usize..b1 as usize].iter().filter(|&&b| b).count() as u32;
-                }
-                seg.end > hi
-            });
-            lba += n;
-            out.blocks += n;
-            progress.blocks(out.blocks, total);
-        }
-    }
-    // Extents past the written area (a truncated image): counted unread.
-    for (fc, h) in out.files.iter_mut().zip(hashers) {
-        fc.sha256 = h.finalize().into();
-    }
-    out
 }
 
 /// The files a damaged block range hits, by name.

@@ -2,6 +2,7 @@
 //! streaming tar writer ([`archive`], compressing on every core with
 //! [`compress`]), incremental digest maps ([`digest`]),
 //! the disc in a drive as the image reader's sector source ([`disc`]),
+//! a finished disc read back ([`discread`], in one pipelined pass: [`scan`]),
 //! the one image builder ([`image`], adding each day's [`manifest`]) burned through a bounded [`fifo`]
 //! ([`burn`]) and read back ([`verify`]),
 //! store's day and new-disc rules ([`schedule`]), the disc writer store,
@@ -25,6 +26,7 @@ pub mod manifest;
 pub mod mounts;
 pub mod peer;
 pub mod progress;
+pub mod scan;
 pub mod schedule;
 pub mod unpack;
 pub mod util;

@@ -43,6 +43,30 @@ pub struct Unpacked {
     pub members: u64,
     /// Members refused, with the reason.
     pub refused: Vec<String>,
+    /// Members this unpack created (nothing was at their path before), in
+    /// the order written, relative to the target: what [`Unpacked::undo`]
+    /// removes.
+    pub created: Vec<PathBuf>,
+}
+
+impl Unpacked {
+    /// Removes what this unpack created below `dest` (newest first; a
+    /// directory only when it is empty), for an archive found damaged
+    /// part way, so none of it is left behind.
+    pub fn undo(&self, dest: &Path) {
+        for rel in self.created.iter().rev() {
+            let p = dest.join(rel);
+            let is_dir = std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_dir());
+            let r = if is_dir {
+                std::fs::remove_dir(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+            if let Err(e) = r {
+                log::warn!("{}: not removed: {e}", p.display());
+            }
+        }
+    }
 }
 
 /// Why a member path is refused, if it is.
@@ -82,8 +106,15 @@ fn link_stays_inside(link: &Path, target: &Path) -> bool {
     true
 }
 
-/// Unpacks the archive `r` into `dest` (created if missing).
-pub fn unpack(r: impl Read, compression: Compression, dest: &Path) -> std::io::Result<Unpacked> {
+/// Unpacks the archive `r` into `dest` (created if missing), telling in
+/// `out` what was written, refused and created (also when it fails part
+/// way, so the caller can [`Unpacked::undo`] it).
+pub fn unpack(
+    r: impl Read,
+    compression: Compression,
+    dest: &Path,
+    out: &mut Unpacked,
+) -> std::io::Result<()> {
     let r: Box<dyn Read> = match compression {
         Compression::None => Box::new(r),
         Compression::Gzip => Box::new(flate2::read::GzDecoder::new(r)),
@@ -96,7 +127,6 @@ pub fn unpack(r: impl Read, compression: Compression, dest: &Path) -> std::io::R
     archive.set_preserve_mtime(true);
     archive.set_preserve_ownerships(root);
     archive.set_unpack_xattrs(false);
-    let mut out = Unpacked::default();
     let mut dirs: Vec<(PathBuf, u64)> = Vec::new();
     for entry in archive.entries()? {
         let mut entry = entry?;
@@ -128,8 +158,12 @@ pub fn unpack(r: impl Read, compression: Compression, dest: &Path) -> std::io::R
         if kind.is_dir() {
             dirs.push((path.clone(), entry.header().mtime().unwrap_or(0)));
         }
+        let new = std::fs::symlink_metadata(dest.join(&path)).is_err();
         if entry.unpack_in(dest)? {
             out.members += 1;
+            if new {
+                out.created.push(path);
+            }
         } else {
             out.refused
                 .push(format!("{shown}: leads out of the target"));
@@ -146,7 +180,7 @@ pub fn unpack(r: impl Read, compression: Compression, dest: &Path) -> std::io::R
             nix::sys::stat::UtimensatFlags::NoFollowSymlink,
         );
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -186,7 +220,8 @@ mod tests {
         let data = b.into_inner().unwrap();
         let d = tempfile::tempdir().unwrap();
         let dest = d.path().join("t");
-        let u = unpack(&data[..], Compression::None, &dest).unwrap();
+        let mut u = Unpacked::default();
+        unpack(&data[..], Compression::None, &dest, &mut u).unwrap();
         assert_eq!(u.members, 2, "{:?}", u.refused);
         assert_eq!(u.refused.len(), 4, "{:?}", u.refused);
         use std::os::unix::fs::MetadataExt;

@@ -327,7 +327,10 @@ pub fn restore(
             Some((base, i)) => (base.to_string(), i),
             None => (name.clone(), 0),
         };
-        if selected(p) || selected(key.as_bytes()) {
+        // An encrypted archive is also found by the name it decrypts to.
+        let plain = key.strip_suffix(".gpg").filter(|_| !opts.raw);
+        if selected(p) || selected(key.as_bytes()) || plain.is_some_and(|k| selected(k.as_bytes()))
+        {
             items.entry(key).or_default().push((idx, name, e));
         }
     }
@@ -417,6 +420,7 @@ fn restore_item(
             meta,
             target,
             opts,
+            || Ok(()),
         );
     }
     let mut child = Command::new("gpg")
@@ -429,7 +433,7 @@ fn restore_item(
     let (Some(mut stdin), Some(mut stdout)) = (child.stdin.take(), child.stdout.take()) else {
         return Err("gpg: no pipes".into());
     };
-    let (fed, out) = std::thread::scope(|s| {
+    std::thread::scope(|s| {
         let feeder = s.spawn(move || {
             let r = std::io::copy(
                 &mut std::io::BufReader::with_capacity(1 << 20, reader),
@@ -438,42 +442,64 @@ fn restore_item(
             drop(stdin);
             r
         });
-        let out = finish(
+        // gpg writes what it decrypted before it knows the input was whole:
+        // the output is kept only once the disc was read to the end, every
+        // part matched its manifest and gpg succeeded.
+        let confirm = move || -> Result<(), String> {
+            let fed = feeder.join();
+            let status = child.wait_with_output().map_err(|e| format!("gpg: {e}"))?;
+            match fed {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return Err(e.to_string()),
+                Err(_) => return Err("reading the disc for gpg failed".into()),
+            }
+            if !status.status.success() {
+                return Err(format!(
+                    "gpg could not decrypt {key}: {}",
+                    String::from_utf8_lossy(&status.stderr).trim()
+                ));
+            }
+            Ok(())
+        };
+        finish(
             &mut std::io::BufReader::new(&mut stdout),
             name,
             None,
             target,
             opts,
-        );
-        (feeder.join(), out)
-    });
-    let status = child.wait_with_output().map_err(|e| format!("gpg: {e}"))?;
-    match fed {
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) => return Err(e.to_string()),
-        Err(_) => return Err("reading the disc for gpg failed".into()),
-    }
-    if !status.status.success() {
-        return Err(format!(
-            "gpg could not decrypt {key}: {}",
-            String::from_utf8_lossy(&status.stderr).trim()
-        ));
-    }
-    out
+            confirm,
+        )
+    })
 }
 
 /// Unpacks a tar archive (with `-x`) or writes the file at `TARGET/name`,
-/// through a temporary name renamed only once every byte matched.
+/// through a temporary name renamed only once every byte matched and
+/// `confirm` agrees (for a decrypted file: gpg succeeded); a failure leaves
+/// nothing of the item behind (of an unpack: nothing it created).
 fn finish(
     r: &mut dyn Read,
     name: &str,
     meta: Option<iso9660::Metadata>,
     target: &Path,
     opts: &Opts,
+    confirm: impl FnOnce() -> Result<(), String>,
 ) -> Result<Vec<String>, String> {
     if opts.unpack {
         if let Some(c) = Compression::of(name) {
-            let u = unpack::unpack(r, c, target).map_err(|e| e.to_string())?;
+            let mut u = unpack::Unpacked::default();
+            let done = unpack::unpack(&mut *r, c, target, &mut u).map_err(|e| e.to_string());
+            // Whatever the unpack left unread (the tar's end padding) still
+            // has to pass through the manifest check.
+            let done = done.and_then(|()| {
+                std::io::copy(r, &mut std::io::sink())
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            });
+            if let Err(e) = done.and_then(|()| confirm()) {
+                // Nothing of a damaged archive is left behind.
+                u.undo(target);
+                return Err(e);
+            }
             let mut lines = vec![format!(
                 "unpacked {name}: {} member(s) into {}",
                 u.members,
@@ -509,6 +535,7 @@ fn finish(
         Ok(())
     })();
     written.map_err(named)?;
+    confirm()?;
     drop(f);
     partial.commit().map_err(named)?;
     Ok(vec![format!("restored {}", dest.display())])

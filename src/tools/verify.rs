@@ -136,7 +136,13 @@ pub fn verify(device: &str, session: Option<u32>, mut meter: Meter) -> Result<Re
         }
     }
     meter.phase("reading the disc");
-    let scan = discread::scan(&mut medium, &contents.recorded, &entries, &mut meter);
+    let scan = discread::scan(
+        &mut medium,
+        &contents.recorded,
+        &entries,
+        crate::engine::scan::default_threads(),
+        &mut meter,
+    );
     meter.done();
     let mut r = Report::default();
     let mut checked = (0usize, 0u64);

@@ -368,3 +368,62 @@ pub fn both_dump(
     }
     ours.keys().map(|n| b.collect(Who::Cedar).join(n)).collect()
 }
+
+/// A throwaway gpg home with one encryption key for `uid`, killed (its
+/// agent) on drop.
+pub struct GpgHome {
+    dir: tempfile::TempDir,
+}
+
+impl GpgHome {
+    pub fn new(gpg: &Path, uid: &str) -> GpgHome {
+        let dir = tempfile::Builder::new().prefix("gpg").tempdir().unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        let home = GpgHome { dir };
+        let out = home
+            .cmd(gpg)
+            .args(["--batch", "--passphrase", "", "--quick-gen-key", uid])
+            .args(["future-default", "default", "never"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "gpg key generation: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        home
+    }
+    pub fn path(&self) -> &str {
+        self.dir.path().to_str().unwrap()
+    }
+    pub fn cmd(&self, gpg: &Path) -> Command {
+        let mut c = Command::new(gpg);
+        c.env("GNUPGHOME", self.dir.path());
+        c
+    }
+    pub fn decrypt(&self, gpg: &Path, path: &Path) -> Vec<u8> {
+        let out = self
+            .cmd(gpg)
+            .args(["--batch", "--quiet", "-d"])
+            .arg(path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "decrypting {}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+}
+
+impl Drop for GpgHome {
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf")
+            .env("GNUPGHOME", self.dir.path())
+            .args(["--kill", "gpg-agent"])
+            .status();
+    }
+}

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub mod nights;
+pub mod restore;
 pub mod sshd;
 pub mod store;
 
