@@ -124,16 +124,31 @@ fn drive_problems(store: &StoreSettings) -> Vec<String> {
     }
     let mut drive = match mmc::Drive::open(device) {
         Ok(d) => d,
-        Err(e) => return problem(format!("cannot be opened: {e}")),
+        Err(e) => {
+            return problem(format!(
+                "cannot be opened: {}",
+                crate::engine::util::error_line(&e)
+            ))
+        }
     };
     match drive.medium_present() {
         Ok(true) => {}
         Ok(false) => return problem("holds no medium".into()),
-        Err(e) => return problem(format!("cannot be read: {e}")),
+        Err(e) => {
+            return problem(format!(
+                "cannot be read: {}",
+                crate::engine::util::error_line(&e)
+            ))
+        }
     }
     let info = match drive.medium_info() {
         Ok(i) => i,
-        Err(e) => return problem(format!("cannot be read: {e}")),
+        Err(e) => {
+            return problem(format!(
+                "cannot be read: {}",
+                crate::engine::util::error_line(&e)
+            ))
+        }
     };
     log::info!(
         "Backup device [{device}]: {} medium, {}, {} blocks ({}) free",
@@ -170,7 +185,10 @@ fn device_problem(store: &StoreSettings) -> Option<String> {
         mmc::DeviceString::Drive(_) => {
             return match mmc::open_device(device) {
                 Ok(_) => None,
-                Err(e) => Some(format!("Backup device [{device}] cannot be opened: {e}.")),
+                Err(e) => Some(format!(
+                    "Backup device [{device}] cannot be opened: {}.",
+                    crate::engine::util::error_line(&e)
+                )),
             }
         }
     };

@@ -301,8 +301,7 @@ impl<'s> DiscWriter<'s> {
             &options,
             &mut self.meter,
         )
-        // BurnError's message already holds its cause: one line, no chain.
-        .map_err(|e| anyhow::anyhow!("writing to {device}: {e}"))?;
+        .with_context(|| format!("writing to {device}"))?;
         self.meter.done();
         let min_fill = report
             .fifo
@@ -347,7 +346,7 @@ impl<'s> DiscWriter<'s> {
         for (host, disc_path) in &entries.grafts {
             log::debug!("Checking [{}] vs. [/{disc_path}].", host.display());
             let r = crate::engine::verify::check_data(&mut self.drive, report, host, disc_path)
-                .map_err(|e| anyhow::anyhow!("consistency check of {}: {e}", host.display()))?;
+                .with_context(|| format!("consistency check of {}", host.display()))?;
             log::info!(
                 "Consistency check completed for [{}].  No problems found ({} files, {}).",
                 host.display(),

@@ -12,6 +12,8 @@ use std::fmt::Write as _;
 
 use mmc::{Drive, MediaState, MediumInfo};
 
+use crate::engine::util::error_line;
+
 /// Exit status for bad arguments.
 const EXIT_USAGE: i32 = 2;
 /// Exit status when the device fails.
@@ -63,7 +65,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
             0
         }
         Err(e) => {
-            eprintln!("cback drive: {e}");
+            eprintln!("cback drive: {}", error_line(&e));
             EXIT_DEVICE
         }
     }
@@ -119,7 +121,11 @@ pub fn info(device: &str) -> mmc::Result<String> {
         match top_entries(&mut drive, volume.session_start) {
             Ok(found) if found.is_empty() => line(&mut out, "Holds", "nothing"),
             Ok(found) => line(&mut out, "Holds", &found.join(" ")),
-            Err(e) => line(&mut out, "Holds", &format!("unreadable: {e}")),
+            Err(e) => line(
+                &mut out,
+                "Holds",
+                &format!("unreadable: {}", error_line(&e)),
+            ),
         }
     }
     Ok(out)
