@@ -296,6 +296,45 @@ fn check_media_wants_an_initialized_rewritable_disc() {
         let o = Command::new("isoinfo")
             .args(["-d", "-i"])
             .arg(rig.image())
+/// The image size the blank factor weighs is the session store writes,
+/// cback.manifest included (a day of many files has a manifest of several
+/// blocks).
+#[test]
+fn the_blank_factor_weighs_the_image_with_its_manifest() {
+    let mut rig = Rig::new("dvd+r");
+    rig.store_extra
+        .push_str("<blank_behavior><mode>daily</mode><factor>0.5</factor></blank_behavior>");
+    let mon = date("2026-03-02");
+    rig.stage(mon, 8);
+    let many = rig.day_dir(mon).join("host1/many");
+    std::fs::create_dir_all(&many).unwrap();
+    for i in 0..200 {
+        std::fs::write(
+            many.join(format!("file-with-a-long-name-{i:04}")),
+            [i as u8],
+        )
+        .unwrap();
+    }
+    assert_eq!(rig.store_ok(mon), 0);
+    let log = std::fs::read_to_string(rig.path("cback.log")).unwrap();
+    let required: u64 = log
+        .split(" bytes available / (1 + ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no blank factor in\n{log}"));
+    let end: u64 = log
+        .split("(volume end ")
+        .nth(1)
+        .and_then(|s| s.split(';').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no volume end in\n{log}"));
+    assert!(log.contains("Manifest of /2026/03/02: 204 files."), "{log}");
+    // The session starts at block 0 on the blank disc: its volume end is
+    // the image's size in blocks.
+    assert_eq!(required, end * 2048, "{log}");
+}
+
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&o.stdout);

@@ -229,17 +229,38 @@ impl<'s> DiscWriter<'s> {
     }
 
     /// Cedar's estimate of the image (`getEstimatedImageSize`): the entries
-    /// alone, as on a new disc; exact here, since the layout is planned.
-    pub fn image_bytes(entries: &Entries, label: &str, timestamp: i64) -> anyhow::Result<u64> {
+    /// alone, as on a new disc, with each day's `cback.manifest` when the
+    /// configuration writes one; exact here, since the layout is planned
+    /// (the manifests are sized without reading the staged files).
+    pub fn image_bytes(
+        &self,
+        entries: &Entries,
+        label: &str,
+        timestamp: i64,
+    ) -> anyhow::Result<u64> {
         let options = Options {
             volume_id: label.to_string(),
             rock_ridge: Some(RockRidge::Rationalized),
             timestamp,
             ..Options::default()
         };
-        let layout =
-            crate::engine::image::build::<DiscSource>(options, &entries.graft_points(), None)?;
-        Ok(u64::from(layout.sectors()) * mmc::BLOCK_SIZE as u64)
+        let mut builder = ImageBuilder::new(options);
+        for g in entries.graft_points() {
+            builder.graft(&g)?;
+        }
+        if self.store.manifest {
+            let meta = iso9660::Metadata::new(0o644, 0, 0, timestamp);
+            for (disc_path, day) in &entries.days {
+                crate::engine::manifest::add_sized_to_tree(
+                    builder.tree_mut(),
+                    disc_path,
+                    day,
+                    meta,
+                )
+                .with_context(|| format!("sizing the manifest of /{disc_path}"))?;
+            }
+        }
+        Ok(u64::from(builder.plan()?.sectors()) * mmc::BLOCK_SIZE as u64)
     }
 
     /// Blanks (CD-RW, sequential DVD-RW) or formats (unformatted DVD+RW,
