@@ -165,6 +165,16 @@ fn drive_problems(store: &StoreSettings) -> Vec<String> {
     ) {
         problems.extend(problem(m));
     }
+    match crate::engine::disc::write_protection(&mut drive) {
+        Ok(None) => {}
+        Ok(Some(why)) => problems.extend(problem(format!(
+            "holds a medium that cannot be written: {why}"
+        ))),
+        Err(e) => problems.extend(problem(format!(
+            "cannot be read: {}",
+            crate::engine::util::error_line(&e)
+        ))),
+    }
     if info.state == mmc::MediaState::Finalized && !info.erasable {
         problems.extend(problem(format!(
             "holds a finalized {} disc: no more sessions can be written",

@@ -104,6 +104,9 @@ impl Plan {
     }
 }
 
+/// Page 2A loading mechanism type of a tray (001b).
+const TRAY: u8 = 1;
+
 /// An opened drive, checked against the configuration.
 #[derive(Debug)]
 pub struct DiscWriter<'s> {
@@ -146,6 +149,12 @@ impl<'s> DiscWriter<'s> {
             .with_context(|| format!("reading {device}"))?;
         if let Some(m) = medium_mismatch(store.media, store.device_type, profile) {
             anyhow::bail!("{device}: {m}");
+        }
+        // Refused before any command that changes the disc.
+        if let Some(why) =
+            disc::write_protection(&mut drive).with_context(|| format!("reading {device}"))?
+        {
+            anyhow::bail!("{device}: {why}; nothing was written");
         }
         Ok(DiscWriter {
             store,
@@ -338,12 +347,13 @@ impl<'s> DiscWriter<'s> {
         Ok(report)
     }
 
-    /// Cedar's `refreshMedia`: open and close the tray (unless `no_eject`,
+    /// Cedar's `refreshMedia`: open and close the tray (unless `no_eject`
+    /// or the drive has no tray, [`DiscWriter::has_tray`];
     /// sleeping `eject_delay` after opening), unlock it, then sleep
     /// `refresh_media_delay`.
     pub fn refresh(&mut self) -> anyhow::Result<()> {
         let device = self.store.target_device.clone();
-        if !self.store.no_eject {
+        if !self.store.no_eject && self.has_tray() {
             log::debug!("Opening and closing the tray of {device}.");
             self.drive
                 .eject()
@@ -358,6 +368,33 @@ impl<'s> DiscWriter<'s> {
             .with_context(|| format!("unlocking the tray of {device}"))?;
         sleep(self.store.refresh_media_delay, "to stabilize media state");
         Ok(())
+    }
+
+    /// Whether the drive has a tray it can open and close by command, as
+    /// Cedar's writer asks before it ejects (`cdrecord -prcap`'s "Loading
+    /// mechanism type: tray" and "Does support ejection", from page 2A):
+    /// a caddy, slot or pop-up drive, or one whose page 2A cannot be read,
+    /// is left alone. (Cedar's DVD writer assumes a tray; cedar asks every
+    /// drive, so a slot-loading DVD drive does not push the disc out.)
+    fn has_tray(&mut self) -> bool {
+        match self.drive.capabilities() {
+            Ok(caps) => {
+                let tray = caps.loading_mechanism == TRAY && caps.eject;
+                if !tray {
+                    log::debug!(
+                        "{} has no tray to open and close (loading mechanism {}, eject {}).",
+                        self.store.target_device,
+                        caps.loading_mechanism,
+                        caps.eject
+                    );
+                }
+                tray
+            }
+            Err(e) => {
+                log::debug!("{}", crate::engine::util::error_line(&e));
+                false
+            }
+        }
     }
 
     /// `check_data`: every staged file of each day against the session just
