@@ -28,6 +28,10 @@ fn write_protection_is_reported_on_dvd_and_bd_media_and_not_on_cd() {
         assert!(!w.any(), "{profile}: {w:?}");
         assert!(d.feature_current(0x0004).unwrap(), "{profile}");
     }
+    // A drive that lists the feature but refuses C0h cannot tell either.
+    let mut d = Drive::open(&spec(&dir, "dvd+r", "&wp=1&fault=0xad@1:5/24/00")).unwrap();
+    assert_eq!(d.write_protection().unwrap(), None);
+    drop(d);
     // A CD has no write protection status: the drive cannot tell, and
     // the protected disc is refused at the first WRITE.
     let mut d = Drive::open(&spec(&dir, "cdr-80", "&wp=1")).unwrap();

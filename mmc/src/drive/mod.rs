@@ -30,6 +30,7 @@ use crate::cdb::structure::{
 use crate::cdb::{run, Command, Response};
 use crate::error::{Error, MediumError, Result};
 use crate::profile::Family;
+use crate::sense::ILLEGAL_REQUEST;
 use crate::transport::{DataPhase, Transport, DEFAULT_TIMEOUT, LONG_TIMEOUT};
 use crate::BLOCK_SIZE;
 
@@ -218,7 +219,7 @@ impl Drive {
     /// anything is written: on DVD and BD media, when the drive lists the
     /// Write Protect feature (0004h) as current, READ DISC STRUCTURE format
     /// C0h. None when the drive cannot tell (a CD, no medium, a drive
-    /// without the feature); a protected medium is then refused at the
+    /// without the feature or refusing C0h); a protected medium is then refused at the
     /// first WRITE (sense 7/27/xx, [`Error::medium`]).
     pub fn write_protection(&mut self) -> Result<Option<WriteProtection>> {
         let media = match crate::Profile::from_number(self.current_profile()?).map(|p| p.family()) {
@@ -236,7 +237,20 @@ impl Drive {
             format: FORMAT_WRITE_PROTECTION,
             alloc: 8,
         };
-        self.ask(&cmd, 8).map(Some)
+        match self.ask(&cmd, 8) {
+            Ok(w) => Ok(Some(w)),
+            // A drive that lists the feature but refuses the format (an
+            // illegal request) cannot tell either.
+            Err(Error::Sense { sense, .. }) if sense.key == ILLEGAL_REQUEST => {
+                log::debug!(
+                    "{}: {} C0h refused: {sense}",
+                    self.name(),
+                    ReadDiscStructure::NAME
+                );
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Polls GET EVENT STATUS NOTIFICATION for a media event (new medium,
