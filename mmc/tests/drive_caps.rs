@@ -15,6 +15,16 @@ fn spec(dir: &tempfile::TempDir, profile: &str, extra: &str) -> String {
     )
 }
 
+/// Sends `cdb` to the emulated drive as the kernel would and reads the reply.
+fn ask_raw(e: &mut mmc::Emulator, cdb: mmc::cdb::Cdb, buf: &mut [u8]) -> mmc::Completion {
+    e.execute(
+        cdb.as_bytes(),
+        DataPhase::FromDevice(buf),
+        mmc::DEFAULT_TIMEOUT,
+    )
+    .unwrap()
+}
+
 #[test]
 fn write_protection_is_reported_on_dvd_and_bd_media_and_not_on_cd() {
     let dir = tempfile::tempdir().unwrap();
@@ -53,13 +63,7 @@ fn read_disc_structure_answers_as_a_drive_does() {
         }
         .encode();
         let mut buf = [0u8; 8];
-        let done = e
-            .execute(
-                cdb.as_bytes(),
-                DataPhase::FromDevice(&mut buf),
-                mmc::DEFAULT_TIMEOUT,
-            )
-            .unwrap();
+        let done = ask_raw(e, cdb, &mut buf);
         (done.status, done.sense.map(|s| (s.key, s.asc)), buf)
     };
     let (status, sense, buf) = ask(&mut e, StructureMedia::Dvd, FORMAT_WRITE_PROTECTION);
@@ -86,13 +90,7 @@ fn removable_medium(spec: &str) -> (u8, bool) {
     }
     .encode();
     let mut buf = [0u8; 64];
-    let done = e
-        .execute(
-            cdb.as_bytes(),
-            DataPhase::FromDevice(&mut buf),
-            mmc::DEFAULT_TIMEOUT,
-        )
-        .unwrap();
+    let done = ask_raw(&mut e, cdb, &mut buf);
     let c = Configuration::parse(&buf[..done.transferred]).unwrap();
     let b = c.feature(0x0003).unwrap().data[0];
     (b >> 5, b & 0x08 != 0)
