@@ -479,6 +479,34 @@ fn a_medium_that_does_not_match_the_configuration_is_refused() {
     assert!(!rig.day_dir(mon).join("cback.store").exists());
 }
 
+/// validate reports the room store would have: on DVD+RW after the ISO
+/// volume, not the drive's figure for the whole medium.
+#[test]
+fn validate_reports_the_free_space_store_would_use() {
+    let mut rig = Rig::new("dvd+rw");
+    rig.device_extra = "&capacity=3000".into();
+    let mon = date("2026-03-02");
+    rig.stage(mon, 64);
+    assert_eq!(rig.store_ok(mon), 0);
+    let log = std::fs::read_to_string(rig.path("cback.log")).unwrap();
+    let end: u32 = log
+        .split("(volume end ")
+        .nth(1)
+        .and_then(|s| s.split(';').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no volume end in\n{log}"));
+    // (The rig's configuration has no reference section: validate fails
+    // for that, after describing the device.)
+    rig.cback(mon, &["validate"]);
+    let free = 3000 - end.next_multiple_of(16);
+    assert!(
+        rig.log_tail(20)
+            .contains(&format!("overwritable (formatted), {free} blocks (")),
+        "{}",
+        rig.log_tail(20)
+    );
+}
+
 #[test]
 fn a_malformed_emulated_device_string_is_a_config_error() {
     let mut rig = Rig::new("dvd+r");

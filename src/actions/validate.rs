@@ -150,12 +150,16 @@ fn drive_problems(store: &StoreSettings) -> Vec<String> {
             ))
         }
     };
+    // The room store would have (after the ISO volume on overwritable
+    // media), else the drive's own figure.
+    let free =
+        crate::engine::disc::placement(&mut drive).map_or(info.free_blocks, |p| p.free_blocks);
     log::info!(
         "Backup device [{device}]: {} medium, {}, {} blocks ({}) free",
         info.profile_name(),
         info.state,
-        info.free_blocks,
-        crate::engine::util::display_bytes(u64::from(info.free_blocks) * mmc::BLOCK_SIZE as u64)
+        free,
+        crate::engine::util::display_bytes(u64::from(free) * mmc::BLOCK_SIZE as u64)
     );
     let mut problems = Vec::new();
     if let Some(m) = crate::engine::schedule::medium_mismatch(
