@@ -9,6 +9,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+// Tests that use both support and ext_support load the file twice: one
+// small function, the same either way.
+#[allow(clippy::duplicate_mod)]
 #[path = "../support/account.rs"]
 mod account;
 pub use account::current_account;
