@@ -348,7 +348,7 @@ impl<'s> DiscWriter<'s> {
     }
 
     /// Cedar's `refreshMedia`: open and close the tray (unless `no_eject`
-    /// or the drive has no tray, [`DiscWriter::has_tray`];
+    /// or the drive has no tray: page 2A, as Cedar asks `cdrecord -prcap`;
     /// sleeping `eject_delay` after opening), unlock it, then sleep
     /// `refresh_media_delay`.
     pub fn refresh(&mut self) -> anyhow::Result<()> {
