@@ -20,13 +20,13 @@ ROOT=${BENCH_DIR:-/tmp/cedar-bench-collect}
 CB3=${CEDAR_CB3:-/tmp/cb3/bin/cback3}
 here=$(cd "$(dirname "$0")/.." && pwd)
 
-need() { command -v "$1" >/dev/null || { echo "bench-collect: $1 is required" >&2; exit 2; }; }
+. "$(dirname "$0")/bench-lib.sh"
 need tar
 need gzip
 need bzip2
 need python3
 [ -x "$CB3" ] || { echo "bench-collect: cback3 not found at $CB3 (set CEDAR_CB3)" >&2; exit 2; }
-[ -x /usr/bin/time ] || { echo "bench-collect: GNU time (/usr/bin/time) is required" >&2; exit 2; }
+need_gnu_time
 
 echo "building cback (release)..." >&2
 (cd "$here" && cargo build --release --quiet --bin cback)
@@ -150,7 +150,6 @@ for mode in targz tarbz2; do
     if [ "$mode" = targz ]; then gzip -t "$ROOT"/out-cedar/*."$ext"; else bzip2 -t "$ROOT"/out-cedar/*."$ext"; fi
 done
 
-ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b>0 else 'inf')" "$1" "$2"; }
 
 echo
 echo "tree: $TEXT_MIB MiB text-like + $RAND_MIB MiB incompressible ($(find "$ROOT/src" -type f | wc -l) files); $(nproc) cores; median of $RUNS"

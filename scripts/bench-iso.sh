@@ -17,11 +17,11 @@ RUNS=${BENCH_RUNS:-3}
 ROOT=${BENCH_DIR:-/tmp/cedar-bench-iso}
 here=$(cd "$(dirname "$0")/.." && pwd)
 
-need() { command -v "$1" >/dev/null || { echo "bench-iso: $1 is required" >&2; exit 2; }; }
+. "$(dirname "$0")/bench-lib.sh"
 need genisoimage
 need xorriso
 need python3
-[ -x /usr/bin/time ] || { echo "bench-iso: GNU time (/usr/bin/time) is required" >&2; exit 2; }
+need_gnu_time
 
 echo "building cback (release)..." >&2
 (cd "$here" && cargo build --release --quiet --bin cback)
@@ -88,7 +88,6 @@ for tree in A B; do
     read -r T[ced$tree] M[ced$tree] < <(measure "$CBACK" mkisofs -quiet -r -o /dev/null "$src")
 done
 
-ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b>0 else 'inf')" "$1" "$2"; }
 
 echo
 echo "tree A: $A_FILES files of 1-16 KiB in $A_DIRS dirs ($(du -sh "$ROOT/A" | cut -f1)); tree B: $B_COUNT x $B_MIB MiB; median of $RUNS"

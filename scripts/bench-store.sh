@@ -28,11 +28,11 @@ RUNS=${BENCH_RUNS:-5}
 ROOT=${BENCH_DIR:-/tmp/cedar-bench-store}
 here=$(cd "$(dirname "$0")/.." && pwd)
 
-need() { command -v "$1" >/dev/null || { echo "bench-store: $1 is required" >&2; exit 2; }; }
+. "$(dirname "$0")/bench-lib.sh"
 need dd
 need sha1sum
 need bc
-[ -x /usr/bin/time ] || { echo "bench-store: GNU time (/usr/bin/time) is required" >&2; exit 2; }
+need_gnu_time
 
 echo "building cback and examples/burn_day (release)..." >&2
 (cd "$here" && cargo build --release --quiet --bin cback --example burn_day)
@@ -97,9 +97,6 @@ fresh_disc() {
     sync
 }
 
-now() { date +%s.%N; }
-median() { sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"; }
-ratio() { printf '%.2f' "$(echo "scale=4; $1 / $2" | bc)"; }
 
 # Timed cedar write of BIG: prints "seconds peak_kb".
 cedar_write() {

@@ -30,7 +30,7 @@ RUNS=${BENCH_RUNS:-5}
 ROOT=${BENCH_DIR:-/tmp/cedar-bench-verify}
 here=$(cd "$(dirname "$0")/.." && pwd)
 
-need() { command -v "$1" >/dev/null || { echo "bench-verify: $1 is required" >&2; exit 2; }; }
+. "$(dirname "$0")/bench-lib.sh"
 need bc
 need cat
 need sha256sum
@@ -62,8 +62,6 @@ XML
 echo "storing a $DAY_MIB MiB day to the emulated $MEDIA..." >&2
 CEDAR_TODAY=2026-12-01 "$CBACK" -c "$ROOT/cback.conf" -l "$ROOT/cback.log" store
 
-now() { date +%s.%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 drop() { dd if="$IMG" iflag=nocache count=0 status=none; }
 # time_of cold|warm COMMAND...: median seconds.
 time_of() {

@@ -196,3 +196,53 @@ fn reports_an_overwritable_and_a_finalized_disc() {
     );
     assert_eq!(field(&out, "Free blocks"), "0 blocks (0.0 MiB)");
 }
+
+#[test]
+fn an_overwritable_disc_with_a_volume_shows_the_room_store_would_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let content = dir.path().join("content");
+    std::fs::create_dir(&content).unwrap();
+    std::fs::write(content.join("data"), vec![7u8; 700 * 2048]).unwrap();
+    let iso = dir.path().join("v.iso");
+    let o = Command::new(env!("CARGO_BIN_EXE_cback"))
+        .args(["mkisofs", "-r", "-o"])
+        .arg(&iso)
+        .arg(&content)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let image = std::fs::read(&iso).unwrap();
+    let rw = format!(
+        "emulated:{}?profile=dvd+rw",
+        dir.path().join("rw.img").display()
+    );
+    let mut d = Drive::open(&rw).unwrap();
+    d.format().unwrap();
+    d.write_session(&mut &image[..], &WriteOptions::default(), &mut NoProgress)
+        .unwrap();
+    let place = cedar::engine::disc::placement(&mut d).unwrap();
+    let capacity = d.medium_info().unwrap().capacity;
+    drop(d);
+    let end = place.volume.as_ref().unwrap().end;
+    assert_eq!(u64::from(end) * 2048, image.len() as u64);
+    assert!(place.start_lba >= end && place.start_lba > 700);
+    assert_eq!(place.free_blocks, capacity - place.start_lba);
+
+    let o = cback(&[&rw]);
+    let out = text(&o.stdout);
+    assert!(o.status.success(), "{out}{}", text(&o.stderr));
+    assert_eq!(
+        field(&out, "Next session"),
+        format!(
+            "at block {} (after the ISO volume ending at {end})",
+            place.start_lba
+        )
+    );
+    let free = field(&out, "Free blocks");
+    assert!(
+        free.starts_with(&format!("{} blocks", place.free_blocks)),
+        "{out}"
+    );
+    assert!(!free.starts_with(&format!("{capacity} ")), "{out}");
+    assert!(field(&out, "Capacity").starts_with(&format!("{capacity} blocks")));
+}

@@ -86,8 +86,72 @@ fn a_write_error_mid_track_fails_the_night_and_the_rerun_succeeds() {
 fn a_removed_or_write_protected_medium_fails_the_night() {
     for profile in ["dvd+r", "dvd+rw"] {
         fails_then_recovers(profile, "&removed=1", "no medium");
-        fails_then_recovers(profile, "&wp=1", "write protected");
+        // DVD and BD drives report the protection before anything is sent
+        // that would change the disc.
+        fails_then_recovers(
+            profile,
+            "&wp=1",
+            "the medium is write-protected (media specific write inhibition); nothing was written",
+        );
     }
+    // A CD has no write protection status: the first WRITE is refused.
+    fails_then_recovers("cdr-74", "&wp=1", "write protected");
+}
+
+/// A write-protected DVD or BD is refused by store before any command that
+/// changes the disc (not a byte of image or state differs) and by validate.
+#[test]
+fn a_write_protected_disc_is_refused_before_anything_is_sent_to_change_it() {
+    for profile in ["dvd+r", "bd-re"] {
+        let mut rig = Rig::new(profile);
+        let mon = date("2026-03-02");
+        rig.stage(mon, 16);
+        rig.store_ok(mon);
+        let tue = date("2026-03-03");
+        rig.stage(tue, 16);
+        let before = disc_bytes(&rig);
+        rig.device_extra = "&wp=1".into();
+        let out = rig.cback(tue, &["store"]);
+        assert_eq!(out.status.code(), Some(6), "{}", rig.log_tail(10));
+        let line = format!(
+            "{}&wp=1: the medium is write-protected (media specific write inhibition); nothing was written",
+            rig.spec()
+        );
+        assert!(rig.log_tail(5).contains(&line), "{}", rig.log_tail(10));
+        assert!(!rig.log_tail(20).contains("Phase: writing."));
+        assert!(disc_bytes(&rig) == before, "{profile}: the disc changed");
+        let out = rig.cback(tue, &["validate"]);
+        assert_ne!(out.status.code(), Some(0));
+        assert!(
+            rig.log_tail(10)
+                .contains("holds a medium that cannot be written: the medium is write-protected"),
+            "{}",
+            rig.log_tail(10)
+        );
+    }
+}
+
+/// Cedar opens and closes the tray after writing only when the drive has
+/// one: a slot-loading drive (whose ejected disc would stay out and fail
+/// the consistency check) is left alone, a tray is opened and closed.
+#[test]
+fn the_tray_is_opened_and_closed_only_when_the_drive_has_one() {
+    let mut rig = Rig::new("dvd+r");
+    rig.device_extra = "&tray=0".into();
+    let (mon, tue) = (date("2026-03-02"), date("2026-03-03"));
+    rig.stage(mon, 16);
+    rig.stage(tue, 16);
+    assert_eq!(rig.store_ok(mon), 0);
+    assert!(rig.store_ok(tue) > 0, "Tuesday appended after Monday");
+    let log = std::fs::read_to_string(rig.path("cback.log")).unwrap();
+    assert!(!log.contains("Opening and closing the tray"), "{log}");
+
+    let rig = Rig::new("dvd+r");
+    rig.stage(mon, 16);
+    let out = rig.cback(mon, &["--debug", "store"]);
+    assert_eq!(out.status.code(), Some(0), "{}", rig.log_tail(20));
+    let log = std::fs::read_to_string(rig.path("cback.log")).unwrap();
+    assert!(log.contains("Opening and closing the tray"), "{log}");
 }
 
 #[test]
@@ -232,6 +296,45 @@ fn blank_behavior_weighs_free_space_against_the_image() {
         .contains("Disc: append (blank behavior needs no calculation today)"));
 }
 
+/// The image size the blank factor weighs is the session store writes,
+/// cback.manifest included (a day of many files has a manifest of several
+/// blocks).
+#[test]
+fn the_blank_factor_weighs_the_image_with_its_manifest() {
+    let mut rig = Rig::new("dvd+r");
+    rig.store_extra
+        .push_str("<blank_behavior><mode>daily</mode><factor>0.5</factor></blank_behavior>");
+    let mon = date("2026-03-02");
+    rig.stage(mon, 8);
+    let many = rig.day_dir(mon).join("host1/many");
+    std::fs::create_dir_all(&many).unwrap();
+    for i in 0..200 {
+        std::fs::write(
+            many.join(format!("file-with-a-long-name-{i:04}")),
+            [i as u8],
+        )
+        .unwrap();
+    }
+    assert_eq!(rig.store_ok(mon), 0);
+    let log = std::fs::read_to_string(rig.path("cback.log")).unwrap();
+    let required: u64 = log
+        .split(" bytes available / (1 + ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no blank factor in\n{log}"));
+    let end: u64 = log
+        .split("(volume end ")
+        .nth(1)
+        .and_then(|s| s.split(';').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no volume end in\n{log}"));
+    assert!(log.contains("Manifest of /2026/03/02: 204 files."), "{log}");
+    // The session starts at block 0 on the blank disc: its volume end is
+    // the image's size in blocks.
+    assert_eq!(required, end * 2048, "{log}");
+}
+
 #[test]
 fn dry_run_reports_the_plan_and_writes_nothing() {
     let rig = Rig::new("dvd+r");
@@ -374,6 +477,34 @@ fn a_medium_that_does_not_match_the_configuration_is_refused() {
         rig.log_tail(10)
     );
     assert!(!rig.day_dir(mon).join("cback.store").exists());
+}
+
+/// validate reports the room store would have: on DVD+RW after the ISO
+/// volume, not the drive's figure for the whole medium.
+#[test]
+fn validate_reports_the_free_space_store_would_use() {
+    let mut rig = Rig::new("dvd+rw");
+    rig.device_extra = "&capacity=3000".into();
+    let mon = date("2026-03-02");
+    rig.stage(mon, 64);
+    assert_eq!(rig.store_ok(mon), 0);
+    let log = std::fs::read_to_string(rig.path("cback.log")).unwrap();
+    let end: u32 = log
+        .split("(volume end ")
+        .nth(1)
+        .and_then(|s| s.split(';').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no volume end in\n{log}"));
+    // (The rig's configuration has no reference section: validate fails
+    // for that, after describing the device.)
+    rig.cback(mon, &["validate"]);
+    let free = 3000 - end.next_multiple_of(16);
+    assert!(
+        rig.log_tail(20)
+            .contains(&format!("overwritable (formatted), {free} blocks (")),
+        "{}",
+        rig.log_tail(20)
+    );
 }
 
 #[test]

@@ -7,10 +7,10 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// An I/O error on the image stream itself.
-    #[error("I/O error: {0}")]
+    #[error("I/O error")]
     Io(#[from] io::Error),
     /// An I/O error on one host file or directory, with its path.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Host {
         /// The host path that failed.
         path: PathBuf,
@@ -44,7 +44,7 @@ pub enum Error {
     SourceConsumed(String),
     /// An I/O error while reading one part of an image (a directory, a
     /// continuation area), saying which part and where.
-    #[error("I/O error reading {what} at byte {at}: {source}")]
+    #[error("I/O error reading {what} at byte {at}")]
     Read {
         /// Absolute byte offset of the read.
         at: u64,

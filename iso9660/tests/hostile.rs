@@ -699,9 +699,11 @@ fn an_io_error_in_a_continuation_area_says_where() {
     let err = t.import_session(&mut r).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, Error::Read { .. }), "{msg}");
+    // The failed read is the source, not repeated in the message.
+    let cause = std::error::Error::source(&err).map_or_else(String::new, |c| c.to_string());
     assert!(
-        msg.contains(&format!("block {area}")) && msg.contains("medium error"),
-        "{msg}"
+        msg.contains(&format!("block {area}")) && cause.contains("medium error"),
+        "{msg}: {cause}"
     );
     assert!(
         msg.contains(&format!("of the record \"LLLLLLLL.;1\" at byte {record}")),

@@ -61,7 +61,7 @@ pub enum Error {
         detail: String,
     },
     /// The drive answered with bytes that do not decode.
-    #[error("{device}: {command}: malformed response: {source}")]
+    #[error("{device}: {command}: malformed response")]
     Response {
         /// Device name.
         device: String,
@@ -85,8 +85,7 @@ pub enum Error {
     Medium {
         /// Device name.
         device: String,
-        /// What is wrong.
-        #[source]
+        /// What is wrong (the message itself, not a cause: no `source()`).
         problem: MediumError,
     },
     /// The emulated burner's backing files failed (not a medium problem).
@@ -98,7 +97,7 @@ pub enum Error {
         detail: String,
     },
     /// Reading the data to be written failed.
-    #[error("{device}: reading the data to write: {source}")]
+    #[error("{device}: reading the data to write")]
     Input {
         /// Device name.
         device: String,

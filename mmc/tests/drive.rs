@@ -336,10 +336,11 @@ fn a_failing_reader_is_reported_as_input_error() {
         .write_session(&mut Broken, &WriteOptions::default(), &mut NoProgress)
         .unwrap_err();
     assert!(
-        e.to_string()
-            .contains("reading the data to write: disk on fire"),
+        e.to_string().ends_with(": reading the data to write"),
         "{e}"
     );
+    let cause = std::error::Error::source(&e).map(|c| c.to_string());
+    assert_eq!(cause.as_deref(), Some("disk on fire"), "{e}");
 }
 
 #[test]

@@ -55,7 +55,7 @@ pub fn run(ctx: &ActionContext<'_>) -> anyhow::Result<()> {
             store.blank_behavior.as_ref(),
             || {
                 let available = writer.available_bytes()?;
-                let required = DiscWriter::image_bytes(entries, label, ctx.now.timestamp())?;
+                let required = writer.image_bytes(entries, label, ctx.now.timestamp())?;
                 Ok::<_, anyhow::Error>((available, required))
             },
         )

@@ -124,23 +124,42 @@ fn drive_problems(store: &StoreSettings) -> Vec<String> {
     }
     let mut drive = match mmc::Drive::open(device) {
         Ok(d) => d,
-        Err(e) => return problem(format!("cannot be opened: {e}")),
+        Err(e) => {
+            return problem(format!(
+                "cannot be opened: {}",
+                crate::engine::util::error_line(&e)
+            ))
+        }
     };
     match drive.medium_present() {
         Ok(true) => {}
         Ok(false) => return problem("holds no medium".into()),
-        Err(e) => return problem(format!("cannot be read: {e}")),
+        Err(e) => {
+            return problem(format!(
+                "cannot be read: {}",
+                crate::engine::util::error_line(&e)
+            ))
+        }
     }
     let info = match drive.medium_info() {
         Ok(i) => i,
-        Err(e) => return problem(format!("cannot be read: {e}")),
+        Err(e) => {
+            return problem(format!(
+                "cannot be read: {}",
+                crate::engine::util::error_line(&e)
+            ))
+        }
     };
+    // The room store would have (after the ISO volume on overwritable
+    // media), else the drive's own figure.
+    let free =
+        crate::engine::disc::placement(&mut drive).map_or(info.free_blocks, |p| p.free_blocks);
     log::info!(
         "Backup device [{device}]: {} medium, {}, {} blocks ({}) free",
         info.profile_name(),
         info.state,
-        info.free_blocks,
-        crate::engine::util::display_bytes(u64::from(info.free_blocks) * mmc::BLOCK_SIZE as u64)
+        free,
+        crate::engine::util::display_bytes(u64::from(free) * mmc::BLOCK_SIZE as u64)
     );
     let mut problems = Vec::new();
     if let Some(m) = crate::engine::schedule::medium_mismatch(
@@ -149,6 +168,16 @@ fn drive_problems(store: &StoreSettings) -> Vec<String> {
         info.profile_number,
     ) {
         problems.extend(problem(m));
+    }
+    match crate::engine::disc::write_protection(&mut drive) {
+        Ok(None) => {}
+        Ok(Some(why)) => problems.extend(problem(format!(
+            "holds a medium that cannot be written: {why}"
+        ))),
+        Err(e) => problems.extend(problem(format!(
+            "cannot be read: {}",
+            crate::engine::util::error_line(&e)
+        ))),
     }
     if info.state == mmc::MediaState::Finalized && !info.erasable {
         problems.extend(problem(format!(
@@ -170,7 +199,10 @@ fn device_problem(store: &StoreSettings) -> Option<String> {
         mmc::DeviceString::Drive(_) => {
             return match mmc::open_device(device) {
                 Ok(_) => None,
-                Err(e) => Some(format!("Backup device [{device}] cannot be opened: {e}.")),
+                Err(e) => Some(format!(
+                    "Backup device [{device}] cannot be opened: {}.",
+                    crate::engine::util::error_line(&e)
+                )),
             }
         }
     };

@@ -56,7 +56,7 @@ use std::path::Path;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("{source}")]
+    #[error("cannot be read")]
     Io {
         /// The file.
         path: String,
@@ -79,7 +79,7 @@ impl ConfigError {
     pub fn problems(&self) -> Vec<String> {
         match self {
             ConfigError::Invalid(list) => list.clone(),
-            other => vec![other.to_string()],
+            other => vec![crate::engine::util::error_line(other)],
         }
     }
 }

@@ -164,14 +164,14 @@ pub enum BurnError {
     },
     /// The image could not be produced (a staged file changed or shrank, a
     /// read error): the drive was stopped mid-session.
-    #[error("building the image: {source}")]
+    #[error("building the image")]
     Image {
         /// The image writer's error.
         #[source]
         source: iso9660::Error,
     },
     /// The drive failed during `phase`.
-    #[error("while {phase}: {source}")]
+    #[error("while {phase}")]
     Drive {
         /// What was being done.
         phase: Phase,

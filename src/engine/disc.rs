@@ -347,6 +347,18 @@ pub fn volumes(drive: &mut Drive) -> Result<Vec<VolumeSummary>, DiscError> {
     }
 }
 
+/// Why the loaded medium must not be written, when the drive tells before
+/// any write ([`Drive::write_protection`]: DVD and BD media on a drive with
+/// the Write Protect feature): `the medium is write-protected (how)`.
+/// None when it is writable or the drive cannot tell (then a protected
+/// medium is refused at the first WRITE, the disc unchanged).
+pub fn write_protection(drive: &mut Drive) -> Result<Option<String>, DiscError> {
+    Ok(drive
+        .write_protection()?
+        .filter(|w| w.any())
+        .map(|w| format!("{} ({})", mmc::MediumError::WriteProtected, w.describe())))
+}
+
 /// The label of the newest volume on the disc (read natively: LBA 16 on
 /// overwritable media, the newest session's descriptor on write-once), None
 /// on a blank disc or one without an ISO9660 volume.

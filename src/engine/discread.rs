@@ -19,6 +19,7 @@ use mmc::{Drive, MediaState};
 use crate::engine::disc::DiscSource;
 use crate::engine::manifest::{Manifest, MANIFEST_NAME};
 pub use crate::engine::scan::{scan, FileCheck, Scan, ScanProgress, RETRIES, SCAN_CHUNK};
+use crate::engine::util::error_line;
 
 const BLOCK: u64 = mmc::BLOCK_SIZE as u64;
 
@@ -37,7 +38,7 @@ pub enum ReadError {
     #[error("{0}: no ISO9660 volume on the disc")]
     NoVolume(String),
     /// A session's directory tree could not be read.
-    #[error("{device}: session at block {start}: {source}")]
+    #[error("{device}: session at block {start}")]
     Tree {
         /// The device.
         device: String,
@@ -87,10 +88,10 @@ impl Medium {
         if !device.starts_with(mmc::emulator::PREFIX) && p.is_file() {
             return File::open(p)
                 .map(Medium::Image)
-                .map_err(|e| err(e.to_string()));
+                .map_err(|e| err(error_line(&e)));
         }
-        let mut d = Drive::open(device).map_err(|e| err(e.to_string()))?;
-        if !d.medium_present().map_err(|e| err(e.to_string()))? {
+        let mut d = Drive::open(device).map_err(|e| err(error_line(&e)))?;
+        if !d.medium_present().map_err(|e| err(error_line(&e)))? {
             return Err(err("no medium in the drive".into()));
         }
         Ok(Medium::Drive(Box::new(d)))
@@ -107,7 +108,7 @@ impl Medium {
     /// Reads whole blocks from `lba`.
     pub fn read_blocks(&mut self, lba: u32, buf: &mut [u8]) -> Result<(), String> {
         match self {
-            Medium::Drive(d) => d.read_blocks(lba, buf).map_err(|e| e.to_string()),
+            Medium::Drive(d) => d.read_blocks(lba, buf).map_err(|e| error_line(&e)),
             Medium::Image(f) => f
                 .read_exact_at(buf, u64::from(lba) * BLOCK)
                 .map_err(|e| e.to_string()),
@@ -129,7 +130,7 @@ impl Medium {
         };
         let err = |e: mmc::Error| ReadError::Open {
             device: device.to_string(),
-            why: e.to_string(),
+            why: error_line(&e),
         };
         let info = d.medium_info().map_err(err)?;
         if info.state == MediaState::Blank {
@@ -342,7 +343,10 @@ pub fn contents(
             // A session without a volume (an interrupted track closed
             // later) holds no days.
             Err(e) if only.is_none() => {
-                log::warn!("{device}: no volume in the session at block {start}: {e}");
+                log::warn!(
+                    "{device}: no volume in the session at block {start}: {}",
+                    error_line(&e)
+                );
                 continue;
             }
             Err(e) => return Err(tree_err(e)),
@@ -381,7 +385,7 @@ pub fn contents(
                 }
                 reader
                     .read_to_vec(e)
-                    .map_err(|e| format!("unreadable: {e}"))
+                    .map_err(|e| format!("unreadable: {}", error_line(&e)))
                     .and_then(|b| Manifest::decode(&b).map_err(|e| e.to_string()))
             });
             c.days.insert(

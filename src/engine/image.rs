@@ -31,7 +31,7 @@ use iso9660::{GraftPoint, Layout, Limits, Metadata, Options, Reader, SectorSourc
 pub enum ImageError {
     /// The previous session could not be opened (no volume descriptors
     /// where it should start, a read error); nothing was built.
-    #[error("session at block {session_start}: {source}")]
+    #[error("session at block {session_start}")]
     Open {
         /// Block where the previous session should start.
         session_start: u32,
@@ -41,7 +41,7 @@ pub enum ImageError {
     },
     /// The previous session could not be imported (malformed or hostile:
     /// [`iso9660::Error::Imported`] names the entry); nothing was built.
-    #[error("{source}")]
+    #[error("importing the session at block {session_start}")]
     Import {
         /// Block where the previous session starts.
         session_start: u32,
@@ -50,7 +50,7 @@ pub enum ImageError {
         source: iso9660::Error,
     },
     /// A graft point's host path could not be scanned.
-    #[error("{}: {source}", host.display())]
+    #[error("{}", host.display())]
     Graft {
         /// The host path of the graft point.
         host: PathBuf,
@@ -63,7 +63,7 @@ pub enum ImageError {
     #[error("the previous session must be imported before any graft point is added")]
     ImportAfterGraft,
     /// The tree does not make a valid image (a name, size or address limit).
-    #[error("planning the image: {0}")]
+    #[error("planning the image")]
     Plan(#[source] iso9660::Error),
 }
 

@@ -93,7 +93,7 @@ pub enum ManifestError {
     #[error("the manifest's checksum does not match its contents")]
     Checksum,
     /// A staged file could not be read while hashing.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Read {
         /// The host file.
         path: PathBuf,
@@ -105,7 +105,7 @@ pub enum ManifestError {
     #[error("no directory /{0} in the image")]
     NoDay(String),
     /// The manifest could not be added to the image tree.
-    #[error("adding {path}: {source}")]
+    #[error("adding {path}")]
     Tree {
         /// Disc path of the manifest.
         path: String,
@@ -312,6 +312,29 @@ pub fn add_to_tree(
     day: &str,
     meta: Metadata,
 ) -> Result<Option<Manifest>, ManifestError> {
+    add(tree, disc_dir, day, meta, true)
+}
+
+/// [`add_to_tree`] without reading any host file: each file's size is the
+/// tree's and its SHA-256 zeros, so the manifest added is exactly as long
+/// as the real one. For estimates of the image (the blank factor), never
+/// for a tree that is written.
+pub fn add_sized_to_tree(
+    tree: &mut Tree,
+    disc_dir: &str,
+    day: &str,
+    meta: Metadata,
+) -> Result<Option<Manifest>, ManifestError> {
+    add(tree, disc_dir, day, meta, false)
+}
+
+fn add(
+    tree: &mut Tree,
+    disc_dir: &str,
+    day: &str,
+    meta: Metadata,
+    read: bool,
+) -> Result<Option<Manifest>, ManifestError> {
     let dir =
         find_dir(tree, disc_dir.as_bytes()).ok_or_else(|| ManifestError::NoDay(disc_dir.into()))?;
     if tree.child(dir, MANIFEST_NAME.as_bytes()).is_some() {
@@ -337,6 +360,7 @@ pub fn add_to_tree(
                 NodeKind::Directory(_) => stack.push((path, child)),
                 NodeKind::File { data, size } => {
                     let (size, sha256) = match (host_path(&target.kind), data) {
+                        (Some(_), _) if !read => (*size, [0; 32]),
                         (Some(p), _) => {
                             let f = iso9660::open_regular(p, None).map_err(|e| {
                                 ManifestError::Read {

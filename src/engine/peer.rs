@@ -287,7 +287,9 @@ impl RemotePeer {
             .working_dir
             .join(format!("{}.{}", util::STAGE_INDICATOR, self.name));
         let target = format!("{}/{}", dir.trim_end_matches('/'), util::STAGE_INDICATOR);
-        std::fs::write(&source, b"").with_context(|| format!("writing {}", source.display()))?;
+        // Like every other output: never through a link planted at the
+        // name, never a half-written file.
+        atomic::write(&source, b"").with_context(|| format!("writing {}", source.display()))?;
         let what = format!("copying [{}] to remote host", source.display());
         let local = source.to_string_lossy().into_owned();
         let mut result = self.rcp(

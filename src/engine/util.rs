@@ -126,6 +126,20 @@ pub fn display_size(b: f64) -> String {
     }
 }
 
+/// An error and its causes on one line, `top: cause: cause`, as anyhow's
+/// `{:#}` prints them: the form of every error the user sees. Error types
+/// keep their cause out of their own message and expose it as `source()`.
+pub fn error_line(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        line.push_str(": ");
+        line.push_str(&c.to_string());
+        cause = c.source();
+    }
+    line
+}
+
 /// Locates `program` on `PATH` unless it already names a path.
 pub fn which(program: &str) -> Option<PathBuf> {
     if program.contains('/') {

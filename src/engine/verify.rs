@@ -56,7 +56,7 @@ pub enum VerifyError {
         why: String,
     },
     /// A staged file could not be read.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Host {
         /// The staged path.
         path: PathBuf,
@@ -65,7 +65,7 @@ pub enum VerifyError {
         source: io::Error,
     },
     /// The session or a file could not be read back through the drive.
-    #[error("reading {what} back from the disc: {source}")]
+    #[error("reading {what} back from the disc")]
     Disc {
         /// What was being read.
         what: String,

@@ -118,6 +118,9 @@ impl Plan {
     }
 }
 
+/// Page 2A loading mechanism type of a tray (001b).
+const TRAY: u8 = 1;
+
 /// An opened drive, checked against the configuration.
 #[derive(Debug)]
 pub struct DiscWriter<'s> {
@@ -160,6 +163,12 @@ impl<'s> DiscWriter<'s> {
             .with_context(|| format!("reading {device}"))?;
         if let Some(m) = medium_mismatch(store.media, store.device_type, profile) {
             anyhow::bail!("{device}: {m}");
+        }
+        // Refused before any command that changes the disc.
+        if let Some(why) =
+            disc::write_protection(&mut drive).with_context(|| format!("reading {device}"))?
+        {
+            anyhow::bail!("{device}: {why}; nothing was written");
         }
         Ok(DiscWriter {
             store,
@@ -243,17 +252,38 @@ impl<'s> DiscWriter<'s> {
     }
 
     /// Cedar's estimate of the image (`getEstimatedImageSize`): the entries
-    /// alone, as on a new disc; exact here, since the layout is planned.
-    pub fn image_bytes(entries: &Entries, label: &str, timestamp: i64) -> anyhow::Result<u64> {
+    /// alone, as on a new disc, with each day's `cback.manifest` when the
+    /// configuration writes one; exact here, since the layout is planned
+    /// (the manifests are sized without reading the staged files).
+    pub fn image_bytes(
+        &self,
+        entries: &Entries,
+        label: &str,
+        timestamp: i64,
+    ) -> anyhow::Result<u64> {
         let options = Options {
             volume_id: label.to_string(),
             rock_ridge: Some(RockRidge::Rationalized),
             timestamp,
             ..Options::default()
         };
-        let layout =
-            crate::engine::image::build::<DiscSource>(options, &entries.graft_points(), None)?;
-        Ok(u64::from(layout.sectors()) * mmc::BLOCK_SIZE as u64)
+        let mut builder = ImageBuilder::new(options);
+        for g in entries.graft_points() {
+            builder.graft(&g)?;
+        }
+        if self.store.manifest {
+            let meta = iso9660::Metadata::new(0o644, 0, 0, timestamp);
+            for (disc_path, day) in &entries.days {
+                crate::engine::manifest::add_sized_to_tree(
+                    builder.tree_mut(),
+                    disc_path,
+                    day,
+                    meta,
+                )
+                .with_context(|| format!("sizing the manifest of /{disc_path}"))?;
+            }
+        }
+        Ok(u64::from(builder.plan()?.sectors()) * mmc::BLOCK_SIZE as u64)
     }
 
     /// Blanks (CD-RW, sequential DVD-RW) or formats (unformatted DVD+RW,
@@ -315,8 +345,7 @@ impl<'s> DiscWriter<'s> {
             &options,
             &mut self.meter,
         )
-        // BurnError's message already holds its cause: one line, no chain.
-        .map_err(|e| anyhow::anyhow!("writing to {device}: {e}"))?;
+        .with_context(|| format!("writing to {device}"))?;
         self.meter.done();
         let min_fill = report
             .fifo
@@ -332,12 +361,13 @@ impl<'s> DiscWriter<'s> {
         Ok(report)
     }
 
-    /// Cedar's `refreshMedia`: open and close the tray (unless `no_eject`,
+    /// Cedar's `refreshMedia`: open and close the tray (unless `no_eject`
+    /// or the drive has no tray: page 2A, as Cedar asks `cdrecord -prcap`;
     /// sleeping `eject_delay` after opening), unlock it, then sleep
     /// `refresh_media_delay`.
     pub fn refresh(&mut self) -> anyhow::Result<()> {
         let device = self.store.target_device.clone();
-        if !self.store.no_eject {
+        if !self.store.no_eject && self.has_tray() {
             log::debug!("Opening and closing the tray of {device}.");
             self.drive
                 .eject()
@@ -354,6 +384,33 @@ impl<'s> DiscWriter<'s> {
         Ok(())
     }
 
+    /// Whether the drive has a tray it can open and close by command, as
+    /// Cedar's writer asks before it ejects (`cdrecord -prcap`'s "Loading
+    /// mechanism type: tray" and "Does support ejection", from page 2A):
+    /// a caddy, slot or pop-up drive, or one whose page 2A cannot be read,
+    /// is left alone. (Cedar's DVD writer assumes a tray; cedar asks every
+    /// drive, so a slot-loading DVD drive does not push the disc out.)
+    fn has_tray(&mut self) -> bool {
+        match self.drive.capabilities() {
+            Ok(caps) => {
+                let tray = caps.loading_mechanism == TRAY && caps.eject;
+                if !tray {
+                    log::debug!(
+                        "{} has no tray to open and close (loading mechanism {}, eject {}).",
+                        self.store.target_device,
+                        caps.loading_mechanism,
+                        caps.eject
+                    );
+                }
+                tray
+            }
+            Err(e) => {
+                log::debug!("{}", crate::engine::util::error_line(&e));
+                false
+            }
+        }
+    }
+
     /// `check_data`: every staged file of each day against the session just
     /// written, read back through the drive.
     pub fn verify(&mut self, report: &BurnReport, entries: &Entries) -> anyhow::Result<()> {
@@ -361,7 +418,7 @@ impl<'s> DiscWriter<'s> {
         for (host, disc_path) in &entries.grafts {
             log::debug!("Checking [{}] vs. [/{disc_path}].", host.display());
             let r = crate::engine::verify::check_data(&mut self.drive, report, host, disc_path)
-                .map_err(|e| anyhow::anyhow!("consistency check of {}: {e}", host.display()))?;
+                .with_context(|| format!("consistency check of {}", host.display()))?;
             log::info!(
                 "Consistency check completed for [{}].  No problems found ({} files, {}).",
                 host.display(),

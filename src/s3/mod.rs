@@ -70,7 +70,7 @@ pub enum Error {
         message: String,
     },
     /// A local file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The file.
         path: String,

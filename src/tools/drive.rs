@@ -2,8 +2,8 @@
 //!
 //! DEVICE is a drive path (/dev/sr0, /dev/sg1) or an emulated device string
 //! `emulated:PATH?profile=NAME`. The report names the drive, the current
-//! profile, the medium's state, its sessions, the `-msinfo` pair and the free
-//! blocks, then the newest volume's label and what it holds (the day
+//! profile, the medium's state, its sessions, the `-msinfo` pair, where the
+//! next session goes and the blocks free there (the figures store uses), then the newest volume's label and what it holds (the day
 //! directories `YYYY/MM/DD`). A device that cannot be used gives one line naming it and the
 //! problem, and exit status 6; bad arguments give exit status 2.
 
@@ -11,6 +11,8 @@ use std::ffi::OsString;
 use std::fmt::Write as _;
 
 use mmc::{Drive, MediaState, MediumInfo};
+
+use crate::engine::util::error_line;
 
 /// Exit status for bad arguments.
 const EXIT_USAGE: i32 = 2;
@@ -63,7 +65,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
             0
         }
         Err(e) => {
-            eprintln!("cback drive: {e}");
+            eprintln!("cback drive: {}", error_line(&e));
             EXIT_DEVICE
         }
     }
@@ -104,10 +106,33 @@ pub fn info(device: &str) -> mmc::Result<String> {
         (None, _) => "none (no further session can be written)".into(),
     };
     line(&mut out, "msinfo", &msinfo);
-    line(&mut out, "Free blocks", &blocks_and_bytes(m.free_blocks));
+    // Where store would put the next session and the room it would have
+    // there (on overwritable media after the ISO volume, not the drive's
+    // figure for the whole medium); the drive's own figures when the
+    // medium is not one store writes.
+    let place = crate::engine::disc::placement(&mut drive).ok();
+    match &place {
+        Some(p) if p.free_blocks > 0 => {
+            let after = match &p.volume {
+                Some(v) if p.overwritable => format!(" (after the ISO volume ending at {})", v.end),
+                _ => String::new(),
+            };
+            line(
+                &mut out,
+                "Next session",
+                &format!("at block {}{after}", p.start_lba),
+            );
+            line(&mut out, "Free blocks", &blocks_and_bytes(p.free_blocks));
+        }
+        Some(_) => {
+            line(&mut out, "Next session", "none (no room left on the disc)");
+            line(&mut out, "Free blocks", &blocks_and_bytes(0));
+        }
+        None => line(&mut out, "Free blocks", &blocks_and_bytes(m.free_blocks)),
+    }
     line(&mut out, "Capacity", &blocks_and_bytes(m.capacity));
     // The newest volume, as a reader sees it: its label and what it holds.
-    if let Ok(Some(volume)) = crate::engine::disc::placement(&mut drive).map(|p| p.volume) {
+    if let Some(volume) = place.and_then(|p| p.volume) {
         line(
             &mut out,
             "Volume",
@@ -119,7 +144,11 @@ pub fn info(device: &str) -> mmc::Result<String> {
         match top_entries(&mut drive, volume.session_start) {
             Ok(found) if found.is_empty() => line(&mut out, "Holds", "nothing"),
             Ok(found) => line(&mut out, "Holds", &found.join(" ")),
-            Err(e) => line(&mut out, "Holds", &format!("unreadable: {e}")),
+            Err(e) => line(
+                &mut out,
+                "Holds",
+                &format!("unreadable: {}", error_line(&e)),
+            ),
         }
     }
     Ok(out)

@@ -13,6 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use iso9660::{GraftPoint, Layout, Level, Options, ReadSeekSource, RockRidge};
 
 use crate::engine::image::{ImageBuilder, ImageError};
+use crate::engine::util::error_line;
 
 const USAGE: &str =
     "usage: cback mkisofs [-o FILE] [-V LABEL] [-R|-r] [-graft-points] [-print-size] [-quiet] \
@@ -136,9 +137,11 @@ fn build(args: &Args) -> Result<Layout, String> {
     if let (Some(prev), Some((last, _))) = (&args.previous, args.session) {
         let name = prev.to_string_lossy();
         let f = File::open(prev).map_err(|e| format!("{name}: {e}"))?;
-        image
-            .import(ReadSeekSource(f), last)
-            .map_err(|e| format!("{name}: {e}"))?;
+        image.import(ReadSeekSource(f), last).map_err(|e| match e {
+            // The importer's error names the entry in the session.
+            ImageError::Import { source, .. } => format!("{name}: {}", error_line(&source)),
+            other => format!("{name}: {}", error_line(&other)),
+        })?;
     }
     for op in &args.operands {
         let graft = if args.graft_points {
@@ -151,8 +154,8 @@ fn build(args: &Args) -> Result<Layout, String> {
         };
         image.graft(&graft).map_err(|e| match e {
             // The iso9660 error already names the failing host path.
-            ImageError::Graft { source, .. } => source.to_string(),
-            other => other.to_string(),
+            ImageError::Graft { source, .. } => error_line(&source),
+            other => error_line(&other),
         })?;
     }
     if !args.quiet {
@@ -161,8 +164,8 @@ fn build(args: &Args) -> Result<Layout, String> {
         }
     }
     image.plan().map_err(|e| match e {
-        ImageError::Plan(source) => source.to_string(),
-        other => other.to_string(),
+        ImageError::Plan(source) => error_line(&source),
+        other => error_line(&other),
     })
 }
 
@@ -194,7 +197,7 @@ fn run(args: Args) -> Result<(), String> {
             layout.write(io::stdout().lock(), &mut ())
         }
     }
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| error_line(&e))?;
     if !args.quiet {
         eprintln!("{} extents written ({} MB)", written / 2048, written >> 20);
     }

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use crate::engine::discread::{self, Contents, Medium};
+use crate::engine::util::error_line;
 
 /// Exit status for bad arguments.
 pub const EXIT_USAGE: i32 = 2;
@@ -29,8 +30,8 @@ pub fn device(device: Option<&str>, config: Option<&str>) -> Result<String, Stri
 
 /// Opens the disc and reads every session's tree (or the one at `session`).
 pub fn open(device: &str, session: Option<u32>) -> Result<(Medium, Contents), String> {
-    let mut m = Medium::open(device).map_err(|e| e.to_string())?;
-    let c = discread::contents(&mut m, device, session).map_err(|e| e.to_string())?;
+    let mut m = Medium::open(device).map_err(|e| error_line(&e))?;
+    let c = discread::contents(&mut m, device, session).map_err(|e| error_line(&e))?;
     Ok((m, c))
 }
 

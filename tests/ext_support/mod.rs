@@ -9,6 +9,13 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+// Tests that use both support and ext_support load the file twice: one
+// small function, the same either way.
+#[allow(clippy::duplicate_mod)]
+#[path = "../support/account.rs"]
+mod account;
+pub use account::current_account;
+
 /// Which program a tree belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Who {
@@ -233,17 +240,6 @@ pub fn listing(dir: &Path) -> BTreeMap<String, (u32, u32, u32)> {
             )
         })
         .collect()
-}
-
-/// The current user's and group's names.
-pub fn current_account() -> (String, String) {
-    let user = nix::unistd::User::from_uid(nix::unistd::geteuid())
-        .unwrap()
-        .unwrap();
-    let group = nix::unistd::Group::from_gid(nix::unistd::getegid())
-        .unwrap()
-        .unwrap();
-    (user.name, group.name)
 }
 
 /// When root: the account outputs go to (`nobody` and `nogroup`) and its

@@ -11,10 +11,13 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod account;
 pub mod nights;
 pub mod restore;
 pub mod sshd;
 pub mod store;
+
+pub use account::current_account;
 
 use cedar::config::*;
 
@@ -637,17 +640,6 @@ pub fn config_xml(c: &Config) -> String {
     }
     out.push_str("</cb_config>\n");
     out
-}
-
-/// The names of the current user and group.
-pub fn current_account() -> (String, String) {
-    let user = nix::unistd::User::from_uid(nix::unistd::geteuid())
-        .unwrap()
-        .unwrap();
-    let group = nix::unistd::Group::from_gid(nix::unistd::getegid())
-        .unwrap()
-        .unwrap();
-    (user.name, group.name)
 }
 
 /// Options for tests: the current user as backup user, Cedar's rcp default.

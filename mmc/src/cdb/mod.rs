@@ -18,6 +18,7 @@ pub mod mode;
 pub mod perf;
 pub mod rw;
 pub mod spc;
+pub mod structure;
 pub mod toc;
 pub mod track;
 
@@ -116,6 +117,7 @@ pub fn opcode_name(opcode: u8) -> &'static str {
         0x5C => "READ BUFFER CAPACITY",
         0xA1 => "BLANK",
         0xAC => "GET PERFORMANCE",
+        0xAD => "READ DISC STRUCTURE",
         0xB6 => "SET STREAMING",
         0xBB => "SET CD SPEED",
         _ => "unknown command",

@@ -17,7 +17,7 @@ pub const DEFAULT_READ_AHEAD: u32 = 16;
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
     /// The drive failed the read of this block (or a range starting there).
-    #[error("reading block {lba}: {source}")]
+    #[error("reading block {lba}")]
     Drive {
         /// First block of the failed read.
         lba: u32,

@@ -23,8 +23,14 @@ use crate::cdb::config::{
 };
 use crate::cdb::rw::Read10;
 use crate::cdb::spc::{PreventAllowMediumRemoval, StartStopAction, StartStopUnit, TestUnitReady};
+use crate::cdb::structure::{
+    ReadDiscStructure, StructureMedia, WriteProtection, FEATURE_WRITE_PROTECT,
+    FORMAT_WRITE_PROTECTION,
+};
 use crate::cdb::{run, Command, Response};
 use crate::error::{Error, MediumError, Result};
+use crate::profile::Family;
+use crate::sense::ILLEGAL_REQUEST;
 use crate::transport::{DataPhase, Transport, DEFAULT_TIMEOUT, LONG_TIMEOUT};
 use crate::BLOCK_SIZE;
 
@@ -207,6 +213,44 @@ impl Drive {
         };
         let c: Configuration = self.ask(&cmd, 64)?;
         Ok(c.feature(code).is_some_and(|f| f.current))
+    }
+
+    /// The loaded medium's write protection as the drive reports it before
+    /// anything is written: on DVD and BD media, when the drive lists the
+    /// Write Protect feature (0004h) as current, READ DISC STRUCTURE format
+    /// C0h. None when the drive cannot tell (a CD, no medium, a drive
+    /// without the feature or refusing C0h); a protected medium is then refused at the
+    /// first WRITE (sense 7/27/xx, [`Error::medium`]).
+    pub fn write_protection(&mut self) -> Result<Option<WriteProtection>> {
+        let media = match crate::Profile::from_number(self.current_profile()?).map(|p| p.family()) {
+            Some(Family::Dvd) => StructureMedia::Dvd,
+            Some(Family::Bd) => StructureMedia::Bd,
+            _ => return Ok(None),
+        };
+        if !self.feature_current(FEATURE_WRITE_PROTECT)? {
+            return Ok(None);
+        }
+        let cmd = ReadDiscStructure {
+            media,
+            address: 0,
+            layer: 0,
+            format: FORMAT_WRITE_PROTECTION,
+            alloc: 8,
+        };
+        match self.ask(&cmd, 8) {
+            Ok(w) => Ok(Some(w)),
+            // A drive that lists the feature but refuses the format (an
+            // illegal request) cannot tell either.
+            Err(Error::Sense { sense, .. }) if sense.key == ILLEGAL_REQUEST => {
+                log::debug!(
+                    "{}: {} C0h refused: {sense}",
+                    self.name(),
+                    ReadDiscStructure::NAME
+                );
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Polls GET EVENT STATUS NOTIFICATION for a media event (new medium,

@@ -214,14 +214,21 @@ impl Drive {
         if let Some(b) = self.underrun_protection {
             return Ok(b);
         }
+        let caps = self.capabilities()?;
+        self.underrun_protection = Some(caps.buffer_underrun_protection);
+        Ok(caps.buffer_underrun_protection)
+    }
+
+    /// The drive's capabilities page (2Ah, current values): what it reads
+    /// and writes, its loading mechanism (tray, caddy or slot, pop-up,
+    /// changer) and whether it can eject by command.
+    pub fn capabilities(&mut self) -> Result<Capabilities> {
         let page = self.mode_page(PAGE_CAPABILITIES, PageControl::Current)?;
-        let caps = Capabilities::from_page(&page).map_err(|source| Error::Response {
+        Capabilities::from_page(&page).map_err(|source| Error::Response {
             device: self.name().to_string(),
             command: ModeSense10::NAME,
             source,
-        })?;
-        self.underrun_protection = Some(caps.buffer_underrun_protection);
-        Ok(caps.buffer_underrun_protection)
+        })
     }
 
     /// SYNCHRONIZE CACHE with Immed, then poll until the drive is done.

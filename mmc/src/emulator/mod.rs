@@ -149,6 +149,8 @@ pub struct Emulator {
     timeout: Duration,
     /// Page 2A reports buffer underrun protection.
     underrun_protection: bool,
+    /// The drive loads through a slot (no tray): an ejected disc stays out.
+    slot: bool,
     /// A blank CD's NWA is reported as −150.
     nwa_minus_150: bool,
     /// The drive's buffer: unsynchronized writes beyond this go to the disc.
@@ -308,6 +310,7 @@ impl Emulator {
             writes: 0,
             timeout: crate::transport::DEFAULT_TIMEOUT,
             underrun_protection: opts.underrun_protection.unwrap_or(true),
+            slot: opts.slot,
             nwa_minus_150: opts.blank_nwa_minus_150,
             buffer_bytes: opts
                 .buffer_kib
@@ -602,7 +605,10 @@ impl Emulator {
         let reply = match opcode {
             0x00 => self.need_medium().map(|_| 0),
             0x12 => respond::inquiry(cdb, data),
-            0x46 => respond::configuration(self.medium_ref(), cdb, data),
+            0x46 => respond::configuration(self.medium_ref(), !self.slot, cdb, data),
+            0xAD => self
+                .need_medium()
+                .and_then(|m| respond::disc_structure(m, self.write_protected, cdb, data)),
             0x4A => {
                 let r = respond::event_status(
                     self.medium_ref(),
@@ -636,6 +642,7 @@ impl Emulator {
                     underrun_protection: self.underrun_protection,
                     locked: self.prevent,
                     buffer_bytes: self.buffer_bytes,
+                    tray: !self.slot,
                 },
                 cdb,
                 data,
@@ -773,6 +780,8 @@ impl Emulator {
                     self.dirty = true;
                 }
             }
+            // A slot takes no load command: the ejected disc stays out.
+            StartStopAction::Load if self.slot => {}
             StartStopAction::Load => {
                 if self.state.tray_open {
                     self.state.tray_open = false;

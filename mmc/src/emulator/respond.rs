@@ -91,7 +91,10 @@ fn feature(code: u16, current: bool, data: Vec<u8>) -> Feature {
 
 /// The feature list: profile list, core, morphing, removable medium, random
 /// readable, then the read/write features with their current bits.
-fn features(m: Option<&Medium>) -> Vec<Feature> {
+fn features(m: Option<&Medium>, tray: bool) -> Vec<Feature> {
+    // Removable Medium: loading mechanism (tray 001b, else caddy/slot
+    // 000b), Eject and Lock.
+    let removable = (u8::from(tray) << 5) | 0x09;
     let profile = m.map(|m| m.profile);
     let incremental = m.is_some_and(Medium::incremental_ok);
     let cur = |ps: &[Profile]| profile.is_some_and(|p| ps.contains(&p));
@@ -120,7 +123,14 @@ fn features(m: Option<&Medium>) -> Vec<Feature> {
         Configuration::profile_list_feature(&list),
         feature(0x0001, true, vec![0, 0, 0, 2, 0, 0, 0, 0]),
         feature(0x0002, true, vec![0x02, 0, 0, 0]),
-        feature(0x0003, true, vec![0x29, 0, 0, 0]),
+        feature(0x0003, true, vec![removable, 0, 0, 0]),
+        // Write Protect: the drive reports protection (READ DISC
+        // STRUCTURE C0h) on DVD and BD media.
+        feature(
+            0x0004,
+            profile.is_some_and(|p| p.family() != Family::Cd),
+            vec![0, 0, 0, 0],
+        ),
         feature(0x0010, profile.is_some(), block(ecc)),
         feature(0x001E, cur(&[CdR, CdRw]), vec![0, 0, 0, 0]),
         feature(
@@ -171,10 +181,15 @@ fn features(m: Option<&Medium>) -> Vec<Feature> {
     ]
 }
 
-pub(super) fn configuration(m: Option<&Medium>, cdb: &[u8], data: DataPhase<'_>) -> Reply {
+pub(super) fn configuration(
+    m: Option<&Medium>,
+    tray: bool,
+    cdb: &[u8],
+    data: DataPhase<'_>,
+) -> Reply {
     let cmd = GetConfiguration::decode(cdb).map_err(|_| INVALID_FIELD)?;
     let profile = m.map(|m| m.profile);
-    let all = features(m);
+    let all = features(m, tray);
     let selected = all
         .into_iter()
         .filter(|f| match cmd.request {
@@ -698,13 +713,20 @@ pub(super) fn format_capacities(m: Option<&Medium>, cdb: &[u8], data: DataPhase<
     Ok(put(data, usize::from(cmd.alloc), &reply.encode()))
 }
 
-fn capabilities(locked: bool, underrun_protection: bool, buffer_bytes: u32) -> Capabilities {
+fn capabilities(traits: Traits) -> Capabilities {
+    let Traits {
+        locked,
+        underrun_protection,
+        buffer_bytes,
+        tray,
+        ..
+    } = traits;
     Capabilities {
         read: ReadCaps::CD_R | ReadCaps::CD_RW | ReadCaps::DVD_ROM | ReadCaps::DVD_R,
         write: WriteCaps::CD_R | WriteCaps::CD_RW | WriteCaps::DVD_R | WriteCaps::TEST_WRITE,
         buffer_underrun_protection: underrun_protection,
         multisession: true,
-        loading_mechanism: 1,
+        loading_mechanism: u8::from(tray),
         eject: true,
         locked,
         max_read_speed: 7056,
@@ -744,6 +766,9 @@ pub(super) struct Traits {
     pub locked: bool,
     /// Size of the drive's buffer (page 2A).
     pub buffer_bytes: u32,
+    /// The loading mechanism is a tray (page 2A, feature 0003h); else a
+    /// caddy or slot, which takes no load command.
+    pub tray: bool,
 }
 
 pub(super) fn mode_sense(
@@ -752,8 +777,8 @@ pub(super) fn mode_sense(
     cdb: &[u8],
     data: DataPhase<'_>,
 ) -> Reply {
-    let (page_len, locked) = (traits.write_page_len, traits.locked);
-    let caps = || capabilities(locked, traits.underrun_protection, traits.buffer_bytes).to_page();
+    let page_len = traits.write_page_len;
+    let caps = || capabilities(traits).to_page();
     // Both sizes ask the same question; only the reply header differs.
     let (control, page, alloc, six) = if cdb[0] == ModeSense6::OPCODE {
         let c = ModeSense6::decode(cdb).map_err(|_| INVALID_FIELD)?;
@@ -834,4 +859,32 @@ pub(super) fn performance(m: Option<&Medium>, cdb: &[u8], data: DataPhase<'_>) -
     let max = 8 + 16 * usize::from(cmd.max_descriptors);
     let bytes = reply.encode();
     Ok(put(data, max, &bytes))
+}
+
+/// READ DISC STRUCTURE: format C0h (write protection status) on DVD and
+/// BD media; a CD has no disc structures (incompatible medium).
+pub(super) fn disc_structure(
+    m: &Medium,
+    write_protected: bool,
+    cdb: &[u8],
+    data: DataPhase<'_>,
+) -> Reply {
+    use crate::cdb::structure::{
+        ReadDiscStructure, StructureMedia, WriteProtection, FORMAT_WRITE_PROTECTION,
+    };
+    let cmd = ReadDiscStructure::decode(cdb).map_err(|_| INVALID_FIELD)?;
+    let family = m.profile.family();
+    match (cmd.media, family) {
+        (_, Family::Cd) => return Err(super::medium::INCOMPATIBLE_MEDIUM),
+        (StructureMedia::Dvd, Family::Dvd) | (StructureMedia::Bd, Family::Bd) => {}
+        _ => return Err(INVALID_FIELD),
+    }
+    if cmd.format != FORMAT_WRITE_PROTECTION {
+        return Err(INVALID_FIELD);
+    }
+    let reply = WriteProtection {
+        media_specific: write_protected,
+        ..WriteProtection::default()
+    };
+    Ok(put(data, usize::from(cmd.alloc), &reply.encode()))
 }

@@ -28,8 +28,14 @@ pub const PREFIX: &str = "emulated:";
 /// | `bufe` | 1 or 0 | page 2A reports buffer underrun protection (BUFE allowed) |
 /// | `nwa150` | 1 or 0 | a blank CD's next writable address reads −150 |
 /// | `buffer` | KiB (64 to 65536) | the drive buffer and volatile write cache |
+/// | `tray` | 1 or 0 | the loading mechanism is a tray (default); 0: a slot, which ejects but cannot load |
 ///
-/// The last eight describe the drive, not the disc: they hold for the
+/// `wp` is reported as a real drive reports it: on DVD and BD media by the
+/// Write Protect feature (0004h) and READ DISC STRUCTURE format C0h before
+/// any write, and on every medium by 7/27/00 on the first command that
+/// would change the disc.
+///
+/// The last nine describe the drive, not the disc: they hold for the
 /// process that opened the drive, like `fault`, and are not saved with the
 /// disc's state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -63,6 +69,10 @@ pub struct EmulatorOptions {
     pub buffer_kib: Option<u32>,
     /// Simulated decay of the recorded surface.
     pub decay: Decay,
+    /// The drive loads through a slot, not a tray (`tray=0`): page 2A and
+    /// feature 0003h report loading mechanism 000b, an ejected disc stays
+    /// out and a load command does not take it back in.
+    pub slot: bool,
 }
 
 /// A disc's simulated decay: blocks no read gets back (READ answers
@@ -205,6 +215,7 @@ pub fn parse(spec: &str) -> Result<(PathBuf, EmulatorOptions)> {
                 o.write_page_len = Some(len);
             }
             "bufe" => o.underrun_protection = Some(flag(spec, k, v)?),
+            "tray" => o.slot = !flag(spec, k, v)?,
             "nwa150" => o.blank_nwa_minus_150 = flag(spec, k, v)?,
             "buffer" => {
                 let kib = number(v)?;

@@ -404,7 +404,7 @@ pub(crate) fn validate(backup_user: &str) -> Vec<String> {
     };
     match s3::profile::resolve(&s3::profile::process_env(), &home) {
         Ok(_) => Vec::new(),
-        Err(e) => vec![format!("amazons3: {e}")],
+        Err(e) => vec![format!("amazons3: {}", crate::engine::util::error_line(&e))],
     }
 }
 
