@@ -261,29 +261,7 @@ impl<'s> DiscWriter<'s> {
         label: &str,
         timestamp: i64,
     ) -> anyhow::Result<u64> {
-        let options = Options {
-            volume_id: label.to_string(),
-            rock_ridge: Some(RockRidge::Rationalized),
-            timestamp,
-            ..Options::default()
-        };
-        let mut builder = ImageBuilder::new(options);
-        for g in entries.graft_points() {
-            builder.graft(&g)?;
-        }
-        if self.store.manifest {
-            let meta = iso9660::Metadata::new(0o644, 0, 0, timestamp);
-            for (disc_path, day) in &entries.days {
-                crate::engine::manifest::add_sized_to_tree(
-                    builder.tree_mut(),
-                    disc_path,
-                    day,
-                    meta,
-                )
-                .with_context(|| format!("sizing the manifest of /{disc_path}"))?;
-            }
-        }
-        Ok(u64::from(builder.plan()?.sectors()) * mmc::BLOCK_SIZE as u64)
+        image_bytes(entries, label, timestamp, self.store.manifest)
     }
 
     /// Blanks (CD-RW, sequential DVD-RW) or formats (unformatted DVD+RW,
@@ -451,6 +429,35 @@ impl DiscWriter<'_> {
     pub fn medium_blocks(&mut self) -> anyhow::Result<u32> {
         Ok(self.placement(true)?.capacity)
     }
+}
+/// The bytes a new disc's image of `entries` takes (the estimate of
+/// [`DiscWriter::image_bytes`], which is exact): directories, padding and,
+/// with `manifest`, each day's `cback.manifest`, sized without reading the
+/// staged files.
+pub fn image_bytes(
+    entries: &Entries,
+    label: &str,
+    timestamp: i64,
+    manifest: bool,
+) -> anyhow::Result<u64> {
+    let options = Options {
+        volume_id: label.to_string(),
+        rock_ridge: Some(RockRidge::Rationalized),
+        timestamp,
+        ..Options::default()
+    };
+    let mut builder = ImageBuilder::new(options);
+    for g in entries.graft_points() {
+        builder.graft(&g)?;
+    }
+    if manifest {
+        let meta = iso9660::Metadata::new(0o644, 0, 0, timestamp);
+        for (disc_path, day) in &entries.days {
+            crate::engine::manifest::add_sized_to_tree(builder.tree_mut(), disc_path, day, meta)
+                .with_context(|| format!("sizing the manifest of /{disc_path}"))?;
+        }
+    }
+    Ok(u64::from(builder.plan()?.sectors()) * mmc::BLOCK_SIZE as u64)
 }
 
 /// Adds `cback.manifest` to each day of `entries` in the image (held in

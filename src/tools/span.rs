@@ -608,7 +608,8 @@ pub fn run<R: BufRead, W: Write>(
                 .collect(),
             &days.into_iter().collect::<Vec<_>>(),
         );
-        let bytes = DiscWriter::image_bytes(&entries, &label, timestamp)?;
+        let bytes =
+            crate::engine::writer::image_bytes(&entries, &label, timestamp, store.manifest)?;
         if bytes as f64 > media {
             anyhow::bail!(
                 "disc {}'s image would be {} ({} blocks), more than the {} the media holds: \
