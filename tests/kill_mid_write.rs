@@ -126,8 +126,13 @@ fn scenario(media: &str) {
     // read of a new file moves it (relatime), so the parent's rebuild of the
     // child's stream would differ whenever that read crossed a second:
     // read the staged files once now, after which relatime leaves atime be.
+    // The same for the directories: the child's first listing of one
+    // whose files were added after it was made moves its atime.
     for f in ["etc.tar.gz", "peer/home.tar.bz2", "cback.stage"] {
         std::fs::read(s2.join(f)).unwrap();
+    }
+    for d in [s2.clone(), s2.join("peer")] {
+        std::fs::read_dir(&d).unwrap().for_each(drop);
     }
     let image = d.image.clone();
     drop(d.drive);
