@@ -466,14 +466,20 @@ lane() {
         fault-write) wanted $s && scenario $s sc_fault $s dvd+r dvdwriter 3/0C/00 "fail:while writing" ;;
         fault-removed) wanted $s && scenario $s sc_fault $s cdr-80 cdwriter 2/3A/00 "fail:medium not present" ;;
         fault-busy) wanted $s && scenario $s sc_fault $s bd-r bdwriter 2/04/08 retry ;;
+        identify)
+            wanted identify && scenario identify sc_identify
+            : > $RIG/identified
+            ;;
+        identified) while [ ! -e $RIG/identified ]; do sleep 1; done ;;
         *) wanted "$s" && scenario "$s" "sc_$s" ;;
         esac
     done
 }
 echo "rig start $(cut -d' ' -f1 /proc/uptime)"
-wanted identify && scenario identify sc_identify
-lane week-cdr-80 week-dvd-r week-bd-r fault-write fault-removed attention > /work/out/lane1 &
-lane week-dvd+r week-dvd+rw cross user mounted fault-busy > /work/out/lane2 &
+# identify looks at the week drives while they are blank: lane 2 waits
+# for it before its weeks.
+lane identify week-cdr-80 week-dvd-r week-bd-r fault-write fault-removed > /work/out/lane1 &
+lane user mounted fault-busy attention identified week-dvd+r week-dvd+rw cross > /work/out/lane2 &
 wait
 cat /work/out/lane1 /work/out/lane2
 echo "rig end $(cut -d' ' -f1 /proc/uptime)"

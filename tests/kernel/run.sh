@@ -96,6 +96,7 @@ dir=$profile
 [ "$profile" != dev ] || dir=debug
 target="$(cd "$repo" && cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/$dir"
 
+built=$(date +%s)
 work=$(mktemp -d /tmp/cedar-kernel-rig.XXXXXX)
 chmod 755 "$work"
 : > "$work/trace"
@@ -134,7 +135,7 @@ for w in "${wanted[@]}"; do
 done
 boot=$(sed -n 's/^rig start \([0-9]*\).*/\1/p' "$work/guest.log" 2> /dev/null)
 end=$(sed -n 's/^rig end \([0-9]*\).*/\1/p' "$work/guest.log" 2> /dev/null)
-echo "kernel rig: $(($(date +%s) - started)) s in all; guest up after ${boot:-?} s, scenarios ${boot:+${end:+$((end - boot)) s}} (accelerator: $(sh "$repo/mmc/tests/qemu/accel.sh"))"
+echo "kernel rig: $(($(date +%s) - started)) s in all (build $((built - started)) s); guest up after ${boot:-?} s, scenarios ${boot:+${end:+$((end - boot)) s}} (accelerator: $(sh "$repo/mmc/tests/qemu/accel.sh"))"
 if [ "$failed" -eq 0 ]; then
     rm -rf "$work"
 else
