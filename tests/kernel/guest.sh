@@ -268,7 +268,7 @@ sc_week() { # PROFILE:MEDIA:DEVICE_TYPE
         esac
         agree "$sr"
     done
-    echo "3 nights stored; after each the kernel sees every day (on write-once media also the previous session), cdrskin and xorriso agree with cback drive ($(field Sessions) sessions, msinfo $msinfo)"
+    echo "3 nights stored; after each the kernel sees every day (on write-once media also the previous session), cdrskin and xorriso agree with cback drive (sessions: $(field Sessions), msinfo $msinfo)"
 }
 
 # check_data as a normal user who was given the drive (group cdrom), no
@@ -289,7 +289,7 @@ sc_user() {
         chown -R cedar:cedar "$B/data"
         cback_on "$1" collect stage store || die "store as cedar through $2 exited $?"
         grep -q "Consistency check completed" "$B/cback.log" || die "no check_data through $2"
-        grep -q "$(echo "$2" | cut -c1-7)" /proc/mounts && die "$2 got mounted"
+        grep -q "^$sr " /proc/mounts && die "$sr got mounted"
         [ -e "$B/stage/$(day_of "$1")/cback.store" ] || die "no cback.store after $2"
         [ "$(stat -c %U "$B/stage/$(day_of "$1")/cback.store")" = cedar ] || die "cback.store not cedar's"
         mv "$B/cback.log" "$B/cback.log.$1"
