@@ -8,6 +8,8 @@
 #             are under $TARGET and run as $HOSTLD $TARGET/...
 #   DEVICE    the emulated device string served as /dev/sr0 (paths in /work)
 #   TARGETDIR the host's cargo target/debug directory (absolute)
+# Optional: MMC_QEMU_SMP guest CPUs (default 1), MMC_QEMU_TIMEOUT seconds
+# the guest may run (default 600).
 # Needs: qemu-system-x86_64, and in $MMC_QEMU_KERNEL_DIR an unpacked
 # linux-image-6.1 package (boot/vmlinuz-*, lib/modules/*) and busybox-static
 # (bin/busybox). setup.sh fetches both with apt-get download.
@@ -22,7 +24,7 @@ vmlinuz=$(ls "$kdir"/k/boot/vmlinuz-* | head -1)
 moddir=$(ls -d "$kdir"/k/lib/modules/*/kernel | head -1)
 root=$work/initramfs
 rm -rf "$root"
-mkdir -p "$root/bin" "$root/modules" "$root/proc" "$root/sys" "$root/dev"
+mkdir -p "$root/bin" "$root/modules" "$root/proc" "$root/sys" "$root/dev" "$root/tmp"
 cp "$kdir/bb/bin/busybox" "$root/bin/busybox"
 cp "$here/guest-init.sh" "$root/init"
 chmod +x "$root/init"
@@ -43,7 +45,7 @@ rm -f "$work/guest.log"
 # KVM when it can run the guest, else TCG (see accel.sh).
 accel=$(sh "$here/accel.sh")
 # shellcheck disable=SC2086 # $accel is a list of options
-timeout 600 qemu-system-x86_64 $accel -m 768 -smp 1 -nographic -no-reboot \
+timeout "${MMC_QEMU_TIMEOUT:-600}" qemu-system-x86_64 $accel -m 768 -smp "${MMC_QEMU_SMP:-1}" -nographic -no-reboot \
     -kernel "$vmlinuz" -initrd "$work/initrd.gz" \
     -append "console=ttyS0 quiet panic=-1 rdinit=/init" \
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on \
