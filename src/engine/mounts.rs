@@ -3,6 +3,9 @@
 //! is the source of a line of `/proc/self/mounts`. For cedar's emulated
 //! burner the image counts as mounted when it is a mount's source or the
 //! backing file of a loop device that is (`/sys/block/loopN/loop/backing_file`).
+//! A SCSI generic node (`/dev/sgN`) is the same drive as its block device
+//! (`/dev/srN`): it counts as mounted when that is
+//! (`/sys/dev/char/MAJ:MIN/device/block/`).
 
 use std::path::{Path, PathBuf};
 
@@ -27,7 +30,11 @@ pub fn mount_points(text: &str, source: &Path) -> Vec<PathBuf> {
 pub fn mounted(device: &mmc::DeviceString) -> Option<(PathBuf, PathBuf)> {
     let table = std::fs::read_to_string("/proc/self/mounts").ok()?;
     let sources = match device {
-        mmc::DeviceString::Drive(path) => vec![path.clone()],
+        mmc::DeviceString::Drive(path) => {
+            let mut v = vec![path.clone()];
+            v.extend(block_devices_of(path));
+            v
+        }
         mmc::DeviceString::Emulated { image, .. } => {
             let mut v = vec![image.clone()];
             v.extend(loops_backed_by(image));
@@ -40,6 +47,36 @@ pub fn mounted(device: &mmc::DeviceString) -> Option<(PathBuf, PathBuf)> {
             .next()
             .map(|point| (source, point))
     })
+}
+
+/// The block devices (`/dev/srN`) of the drive whose SCSI generic node
+/// (`/dev/sgN`, any name: found by its device number) is `path`; none for
+/// anything else.
+fn block_devices_of(path: &Path) -> Vec<PathBuf> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Vec::new();
+    };
+    if !meta.file_type().is_char_device() {
+        return Vec::new();
+    }
+    let (major, minor) = split_dev(meta.rdev());
+    let Ok(entries) = std::fs::read_dir(format!("/sys/dev/char/{major}:{minor}/device/block"))
+    else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|e| Path::new("/dev").join(e.file_name()))
+        .collect()
+}
+
+/// A Linux device number's major and minor (glibc's `gnu_dev_major` and
+/// `gnu_dev_minor` encoding).
+fn split_dev(dev: u64) -> (u64, u64) {
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    (major, minor)
 }
 
 /// The loop devices (`/dev/loopN`) whose backing file is `image`.
@@ -103,6 +140,24 @@ mod tests {
         );
         assert_eq!(mount_points(&table, &dev), [PathBuf::from("/media/cd rom")]);
         assert!(mount_points(&table, &dir.path().join("sr1")).is_empty());
+    }
+
+    #[test]
+    fn device_numbers_split_as_glibc_does() {
+        // /dev/sg0 is 21:0, /dev/sr0 11:0; a large minor uses the high bits.
+        assert_eq!(split_dev(21 << 8), (21, 0));
+        assert_eq!(split_dev((11 << 8) | 3), (11, 3));
+        let big = (259u64 << 8) | 0x45 | (0x123u64 << 20);
+        assert_eq!(split_dev(big), (259, 0x12345));
+    }
+
+    #[test]
+    fn a_file_or_block_path_has_no_generic_aliases() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("sg0");
+        std::fs::write(&f, "").unwrap();
+        assert!(block_devices_of(&f).is_empty());
+        assert!(block_devices_of(&dir.path().join("missing")).is_empty());
     }
 
     #[test]

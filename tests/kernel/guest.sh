@@ -315,6 +315,13 @@ sc_mounted() {
     cback_on 2026-03-03 collect stage store && die "store ran on a mounted drive"
     grep -q "Device \[$sr\] is currently mounted ($sr on /mnt/held)" "$B/cback.log" ||
         die "no clear error for the mounted drive"
+    # The same drive through its SCSI generic node is just as mounted.
+    sg=$(dev mounted sg)
+    config dvd+rw dvdwriter "$sg"
+    cback_on 2026-03-03 store && die "store through $sg ran while $sr was mounted"
+    grep -q "Device \[$sg\] is currently mounted ($sr on /mnt/held)" "$B/cback.log" ||
+        die "no clear error for $sg while $sr is mounted"
+    config dvd+rw dvdwriter "$sr"
     [ -e "$B/stage/2026/03/03/cback.store" ] && die "cback.store written"
     run umount /mnt/held
     [ "$(sha1sum < "$(img mounted)")" = "$sum" ] || die "the disc image changed"
@@ -322,7 +329,7 @@ sc_mounted() {
     cmp "$B/before.txt" "$B/after.txt" >> "$LOG" 2>&1 || die "cback drive reports another disc"
     cback_on 2026-03-03 store || die "the re-run exited $?"
     sees "$sr" "" 2026-03-02 2026-03-03
-    echo "refused: \"$(grep -o "Device \[$sr\] is currently mounted[^.]*" "$B/cback.log" | head -1)\", disc unchanged, re-run stored"
+    echo "refused: \"$(grep -o "Device \[$sr\] is currently mounted[^.]*" "$B/cback.log" | head -1)\", also through $sg, disc unchanged, re-run stored"
 }
 
 # The image file behind drive NAME (see run.sh's device list).
