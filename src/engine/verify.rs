@@ -94,28 +94,7 @@ pub fn check_data(
     host_dir: &Path,
     disc_dir: &str,
 ) -> Result<VerifyReport, VerifyError> {
-    if written.overwritable
-        && written.session_start > 0
-        && !lba16_leads_to(drive, written.session_start, written.volume_end)?
-    {
-        return Err(VerifyError::Lba16 {
-            session_start: written.session_start,
-            volume_end: written.volume_end,
-        });
-    }
-    let disc_err = |what: &str| {
-        let what = what.to_string();
-        move |source| VerifyError::Disc { what, source }
-    };
-    let mut reader = Reader::from_source(
-        DiscSource::new(drive),
-        written.session_start,
-        Limits::default(),
-    )
-    .map_err(disc_err(&format!(
-        "the session at block {}",
-        written.session_start
-    )))?;
+    let mut reader = open_session(drive, written)?;
     let mut report = VerifyReport::default();
     let base = format!("/{}", disc_dir.trim_matches('/'));
     compare_dir(&mut reader, host_dir, &base, &mut report)?;
@@ -131,24 +110,7 @@ pub fn check_files(
     written: &BurnReport,
     files: &[(PathBuf, String)],
 ) -> Result<VerifyReport, VerifyError> {
-    if written.overwritable
-        && written.session_start > 0
-        && !lba16_leads_to(drive, written.session_start, written.volume_end)?
-    {
-        return Err(VerifyError::Lba16 {
-            session_start: written.session_start,
-            volume_end: written.volume_end,
-        });
-    }
-    let mut reader = Reader::from_source(
-        DiscSource::new(drive),
-        written.session_start,
-        Limits::default(),
-    )
-    .map_err(|source| VerifyError::Disc {
-        what: format!("the session at block {}", written.session_start),
-        source,
-    })?;
+    let mut reader = open_session(drive, written)?;
     let mut report = VerifyReport::default();
     for (host, disc) in files {
         let on_disc = format!("/{}", disc.trim_matches('/'));
@@ -167,6 +129,32 @@ pub fn check_files(
         }
     }
     Ok(report)
+}
+
+/// The session `written` describes, opened for reading through `drive`;
+/// on overwritable media only once block 16 leads to it.
+fn open_session<'d>(
+    drive: &'d mut Drive,
+    written: &BurnReport,
+) -> Result<Reader<DiscSource<'d>>, VerifyError> {
+    if written.overwritable
+        && written.session_start > 0
+        && !lba16_leads_to(drive, written.session_start, written.volume_end)?
+    {
+        return Err(VerifyError::Lba16 {
+            session_start: written.session_start,
+            volume_end: written.volume_end,
+        });
+    }
+    Reader::from_source(
+        DiscSource::new(drive),
+        written.session_start,
+        Limits::default(),
+    )
+    .map_err(|source| VerifyError::Disc {
+        what: format!("the session at block {}", written.session_start),
+        source,
+    })
 }
 
 fn host_err(path: &Path) -> impl FnOnce(io::Error) -> VerifyError + '_ {
