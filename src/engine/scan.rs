@@ -237,6 +237,9 @@ fn split(ranges: &[(u32, u32)], segs: &[Segment], parts: usize) -> Vec<Vec<(u32,
             .iter()
             .flat_map(|&(a, b)| [u64::from(a), u64::from(b)]),
     );
+    // A range boundary inside a file's span (a file with extents in two
+    // tracks) is no cut: that file would be hashed by two workers.
+    cuts.retain(|&c| !merged.iter().any(|&(a, b)| a < c && c < b));
     cuts.sort_unstable();
     cuts.dedup();
     // Position of a block in the ranges laid end to end.
@@ -621,6 +624,18 @@ mod tests {
             vec![vec![(0, 10)], vec![(100, 110)]]
         );
         assert_eq!(split(&[(0, 10)], &segs, 1), vec![vec![(0, 10)]]);
+        // A file with extents in two tracks: the boundary between the tracks
+        // falls inside its span and is no cut.
+        let segs = vec![
+            seg(0, 5, 0),
+            seg(5, 10, 1),
+            seg(100, 110, 1),
+            seg(110, 120, 2),
+        ];
+        assert_eq!(
+            split(&[(0, 10), (100, 120)], &segs, 2),
+            vec![vec![(0, 10), (100, 110)], vec![(110, 120)]]
+        );
     }
 
     /// A source whose blocks hold their own number, with some unreadable.

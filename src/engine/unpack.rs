@@ -158,13 +158,27 @@ pub fn unpack(
         if kind.is_dir() {
             dirs.push((path.clone(), entry.header().mtime().unwrap_or(0)));
         }
-        let new = std::fs::symlink_metadata(dest.join(&path)).is_err();
+        // Recorded before unpacking, so that a member cut short by a damaged
+        // archive, and the parent directories made for it, are undone too.
+        let recorded = out.created.len();
+        for p in path
+            .ancestors()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+        {
+            if !p.as_os_str().is_empty() && std::fs::symlink_metadata(dest.join(p)).is_err() {
+                out.created.push(p.to_path_buf());
+            }
+        }
+        if std::fs::symlink_metadata(dest.join(&path)).is_err() {
+            out.created.push(path.clone());
+        }
         if entry.unpack_in(dest)? {
             out.members += 1;
-            if new {
-                out.created.push(path);
-            }
         } else {
+            out.created.truncate(recorded);
             out.refused
                 .push(format!("{shown}: leads out of the target"));
         }
@@ -229,6 +243,51 @@ mod tests {
         assert_eq!((m.mode() & 0o7777, m.mtime()), (0o640, 1_000_000_000));
         assert!(!d.path().join("evil").exists());
         assert_eq!(std::fs::read(dest.join("etc/in")).unwrap(), b"data");
+    }
+
+    /// Reads `data`, then fails (a damaged part of the disc).
+    struct CutShort<'d>(&'d [u8]);
+
+    impl Read for CutShort<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(std::io::Error::other("block 42 unreadable"));
+            }
+            let n = self.0.read(buf)?;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_member_cut_short_is_undone_with_the_directories_made_for_it() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_path("home/user/big").unwrap();
+        h.set_mode(0o644);
+        h.set_size(4096);
+        h.set_cksum();
+        b.append(&h, &[7u8; 4096][..]).unwrap();
+        let data = b.into_inner().unwrap();
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("t");
+        std::fs::create_dir_all(&dest).unwrap();
+        std::fs::write(dest.join("kept"), b"there before").unwrap();
+        let mut u = Unpacked::default();
+        // The header and half the member's data, then a read error.
+        let r = unpack(
+            CutShort(&data[..512 + 2048]),
+            Compression::None,
+            &dest,
+            &mut u,
+        );
+        assert!(r.is_err());
+        assert!(dest.join("home/user").exists(), "the unpack got under way");
+        u.undo(&dest);
+        let left: Vec<_> = std::fs::read_dir(&dest)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["kept"]);
     }
 
     #[test]

@@ -430,7 +430,7 @@ fn restore_item(
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("running gpg to decrypt {key}: {e}"))?;
-    let (Some(mut stdin), Some(mut stdout)) = (child.stdin.take(), child.stdout.take()) else {
+    let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
         return Err("gpg: no pipes".into());
     };
     std::thread::scope(|s| {
@@ -461,14 +461,21 @@ fn restore_item(
             }
             Ok(())
         };
-        finish(
+        // Moved in here so that gpg's output is closed as soon as finish
+        // returns: when finish fails before it reads everything, gpg (and
+        // with it the feeder) must not block on a pipe nobody reads, or the
+        // scope would wait for the feeder for ever.
+        let mut stdout = stdout;
+        let done = finish(
             &mut std::io::BufReader::new(&mut stdout),
             name,
             None,
             target,
             opts,
             confirm,
-        )
+        );
+        drop(stdout);
+        done
     })
 }
 
