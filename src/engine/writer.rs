@@ -415,7 +415,7 @@ impl DiscWriter<'_> {
     pub fn verify_files(&mut self, report: &BurnReport, entries: &Entries) -> anyhow::Result<()> {
         self.meter.phase("verifying");
         let r = crate::engine::verify::check_files(&mut self.drive, report, &entries.grafts)
-            .map_err(|e| anyhow::anyhow!("consistency check: {e}"))?;
+            .context("consistency check")?;
         log::info!(
             "Consistency check completed.  No problems found ({} files, {}).",
             r.files,

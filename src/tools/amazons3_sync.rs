@@ -216,7 +216,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         return 0;
     }
     if let Err(e) = crate::logging::init(&options) {
-        eprintln!("Error setting up logging: {e}");
+        eprintln!("{e}");
         return 3;
     }
     log::info!("Cedar Backup Amazon S3 sync run started.");

@@ -114,7 +114,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         return exit::OK;
     }
     if let Err(e) = crate::logging::init(&options) {
-        eprintln!("Error setting up logging: {e}");
+        eprintln!("{e}");
         return exit::LOGGING;
     }
     crate::app::spawn_interrupt_watcher();
@@ -740,7 +740,10 @@ impl<'a> DiscJob<'a> {
     /// blanked or formatted when written.
     fn prepare(&self) -> anyhow::Result<Prepared<'a>> {
         let mut writer = open_writer(self.store)?;
-        let placement = writer.placement(false)?;
+        // Read only (an interrupted track is not closed here): a disc that
+        // is refused below must not have been changed; `plan` closes one on
+        // the disc it goes on to blank.
+        let placement = writer.placement(true)?;
         if !placement.profile.erasable() && placement.state != mmc::MediaState::Blank {
             anyhow::bail!(
                 "the {} disc in {} is not blank: each span disc must be a new one",
