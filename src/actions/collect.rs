@@ -19,6 +19,19 @@
 //! archived with a warning) instead of aborting the action; a changed file's
 //! digest is not recorded, so it is collected again next time; archives list
 //! each path once, in byte order.
+//!
+//! One addition on purpose: a directory's archive also holds a member for
+//! every directory the walk entered (the collected directory itself and each
+//! one below whose contents it took; see [`crate::engine::walk`]), each
+//! before its contents, so that unpacking restores directories with their
+//! modes, owners and mtimes (Cedar's archives hold no directories, and a
+//! restore gave them the umask's mode and the time of the restore).
+//! Incremental archives hold every one of them, not only those of changed
+//! files, so that unpacking the full archive and then each incremental one
+//! leaves every directory as it was last collected. Directories never enter
+//! the digest map and do not count as files in the log; an archive is still
+//! written only when it gets a file or link, as in Cedar (a night with no
+//! changed file writes none; the next archive carries every directory).
 
 use std::ffi::{OsStr, OsString};
 use std::io::IsTerminal;
@@ -66,7 +79,10 @@ pub fn run(ctx: &ActionContext<'_>) -> anyhow::Result<()> {
             }
             job.execute(
                 OsStr::new(path),
-                vec![OsString::from(path)],
+                BackupList {
+                    items: vec![OsString::from(path)],
+                    dirs: Vec::new(),
+                },
                 file.collect_mode,
                 file.archive_mode,
             )?;
@@ -113,17 +129,28 @@ pub fn dir_walk_options(dir: &CollectDirItem) -> WalkOptions {
     }
 }
 
+/// What a collect directory archives at recursion level 0.
+#[derive(Debug, Default)]
+pub struct BackupList {
+    /// Cedar's backup list: files and symlinks, in the order found.
+    pub items: Vec<OsString>,
+    /// The directories the walk entered (not in `items`), in the order
+    /// found: each gets a member of its own.
+    pub dirs: Vec<OsString>,
+}
+
 /// Lists what a collect directory archives at recursion level 0.
 pub fn backup_list(
     path: &OsStr,
     walk: &WalkOptions,
     link_depth: i64,
     dereference: bool,
-) -> anyhow::Result<Vec<OsString>> {
+) -> anyhow::Result<BackupList> {
     let mut w = Walk::new(walk.clone());
     w.add_dir_contents(path, true, true, link_depth, dereference)
         .with_context(|| format!("collect directory {}", path.to_string_lossy()))?;
-    Ok(w.into_items())
+    let (items, dirs) = w.into_parts();
+    Ok(BackupList { items, dirs })
 }
 
 /// The immediate real subdirectories a `recursion_level` split archives
@@ -218,17 +245,24 @@ impl<'a> Job<'a> {
     fn execute(
         &self,
         item: &OsStr,
-        list: Vec<OsString>,
+        list: BackupList,
         mode: CollectMode,
         archive: ArchiveMode,
     ) -> anyhow::Result<()> {
         let shown = item.to_string_lossy();
         // Members in byte order of their paths, each once: the walk lists a
         // directory's entries in order but recurses in place and adds
-        // dereferenced targets where their links are.
-        let mut list = list;
-        list.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-        list.dedup();
+        // dereferenced targets where their links are. A directory sorts
+        // before everything below it (a path before its extensions).
+        let BackupList { items, dirs } = list;
+        let single_file = items.len() == 1 && items[0] == item;
+        let mut members: Vec<(OsString, bool)> = items
+            .into_iter()
+            .map(|p| (p, false))
+            .chain(dirs.into_iter().map(|d| (d, true)))
+            .collect();
+        members.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        members.dedup_by(|a, b| a.0 == b.0);
         let tar_path = archive_path(self.collect_dir, item, archive);
         let incremental = mode == CollectMode::Incr;
         let digest_file = incremental.then(|| digest_path(self.working_dir, item));
@@ -242,9 +276,22 @@ impl<'a> Job<'a> {
         // The archive is written as a hidden temporary and renamed into
         // place only when complete (see engine::atomic).
         let mut writer: Option<(TarWriter, Partial)> = None;
+        // Directories met before the archive is opened: written once a file
+        // or link opens it, so that no archive holds directories only.
+        let mut pending: Vec<&OsStr> = Vec::new();
         let (mut files, mut bytes, mut unchanged) = (0usize, 0u64, 0usize);
+        let writing = |tar_path: &Path| format!("writing archive {}", tar_path.display());
         let result = (|| -> anyhow::Result<()> {
-            for path in &list {
+            for (path, is_dir) in &members {
+                if *is_dir {
+                    match &mut writer {
+                        Some((w, _)) => {
+                            w.add_dir(path).with_context(|| writing(&tar_path))?;
+                        }
+                        None => pending.push(path),
+                    }
+                    continue;
+                }
                 if incremental {
                     if let Some(previous) = old.get(path) {
                         if is_regular(path) {
@@ -275,14 +322,17 @@ impl<'a> Job<'a> {
                     None => {
                         let context = || format!("creating archive {}", tar_path.display());
                         let (partial, file) = Partial::create(&tar_path).with_context(context)?;
-                        let w =
+                        let mut w =
                             TarWriter::new(file, partial.path(), archive).with_context(context)?;
+                        for d in pending.drain(..) {
+                            w.add_dir(d).with_context(|| writing(&tar_path))?;
+                        }
                         writer.insert((w, partial))
                     }
                 };
                 let added = w
                     .add(path, &self.progress)
-                    .with_context(|| format!("writing archive {}", tar_path.display()))?;
+                    .with_context(|| writing(&tar_path))?;
                 match added {
                     Added::File { size, digest } => {
                         files += 1;
@@ -292,7 +342,7 @@ impl<'a> Job<'a> {
                         }
                     }
                     Added::Link => files += 1,
-                    Added::Skipped => {}
+                    Added::Directory | Added::Skipped => {}
                 }
             }
             Ok(())
@@ -306,7 +356,7 @@ impl<'a> Job<'a> {
         if incremental {
             log::debug!("Removed {unchanged} unchanged files based on digest values.");
         }
-        if list.len() == 1 && list[0] == item {
+        if single_file {
             log::info!(
                 "Backing up file [{shown}] ({}).",
                 util::display_bytes(bytes)
@@ -320,7 +370,7 @@ impl<'a> Job<'a> {
         if let Some((w, partial)) = writer {
             w.finish()
                 .and_then(|()| partial.commit())
-                .with_context(|| format!("writing archive {}", tar_path.display()))?;
+                .with_context(|| writing(&tar_path))?;
             change_ownership(&tar_path, self.ownership);
         }
         // Only now that its archive is in place does the digest map move on.

@@ -3,6 +3,9 @@
 //! path, names without the leading `/`, symlinks stored as links, a second
 //! path to an inode already in the archive stored as a hard link, the end
 //! padded to a 10240-byte record like GNU tar and Python's `tarfile`.
+//! Beyond Cedar, [`TarWriter::add_dir`] writes a directory's own member
+//! (its name ending in `/`, no contents, as `tar -c --no-recursion`
+//! writes it), so that a restore gets the directory's mode, owner and mtime.
 //!
 //! File data is streamed (constant memory) and hashed with SHA-1 in the same
 //! read; gzip and bzip2 run on every core ([`super::compress`]). A file
@@ -82,6 +85,8 @@ pub enum Added {
     /// A symlink (no data, no digest). A hard link to an earlier member is
     /// reported as a [`Added::File`] of size 0 with that member's digest.
     Link,
+    /// A directory's own member (its contents are members of their own).
+    Directory,
     /// Not archived: the path vanished or could not be read (already logged).
     Skipped,
 }
@@ -276,11 +281,7 @@ impl TarWriter {
     /// with the source file are logged and reported as [`Added::Skipped`].
     pub fn add(&mut self, path: &OsStr, progress: &indicatif::ProgressBar) -> io::Result<Added> {
         let shown = path.to_string_lossy();
-        let name = {
-            let b = path.as_bytes();
-            let start = b.iter().position(|&c| c != b'/').unwrap_or(b.len());
-            b[start..].to_vec()
-        };
+        let name = member_name(path);
         let lmeta = match std::fs::symlink_metadata(path) {
             Ok(m) => m,
             Err(e) => return Ok(skip_source(&shown, &e)),
@@ -319,6 +320,34 @@ impl TarWriter {
         };
         let meta = file.metadata()?;
         self.add_open_file(file, &meta, name, &shown, progress)
+    }
+
+    /// Adds the directory `path` itself, not its contents: a member named
+    /// as in [`TarWriter::add`] with a trailing `/`, carrying the mode,
+    /// owner, group and mtime of the directory `path` leads to (a symlink
+    /// to a directory, followed by a walk, is stored as that directory).
+    /// A path that is no directory (any more) is logged and skipped, as is
+    /// `/` itself (a member with an empty name).
+    pub fn add_dir(&mut self, path: &OsStr) -> io::Result<Added> {
+        let shown = path.to_string_lossy();
+        let mut name = member_name(path);
+        if name.is_empty() {
+            return Ok(Added::Skipped);
+        }
+        let meta = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) => return Ok(skip_source(&shown, &e)),
+        };
+        if !meta.is_dir() {
+            log::info!("Unable to add directory [{shown}]; it is not a directory any more.");
+            return Ok(Added::Skipped);
+        }
+        if name.last() != Some(&b'/') {
+            name.push(b'/');
+        }
+        let h = self.header(&meta, EntryType::Directory, 0);
+        self.write_header(h, &name, None, &mut io::empty())?;
+        Ok(Added::Directory)
     }
 
     /// Archives an open regular file whose metadata was taken at open time.
@@ -403,6 +432,13 @@ impl TarWriter {
     }
 }
 
+/// A path's member name: its bytes without the leading `/`s.
+fn member_name(path: &OsStr) -> Vec<u8> {
+    let b = path.as_bytes();
+    let start = b.iter().position(|&c| c != b'/').unwrap_or(b.len());
+    b[start..].to_vec()
+}
+
 fn skip_source(shown: &str, e: &io::Error) -> Added {
     if e.kind() == io::ErrorKind::NotFound {
         log::warn!("File [{shown}] vanished before it could be archived; skipped.");
@@ -435,6 +471,41 @@ mod tests {
         let mut data = Vec::new();
         entry.read_to_end(&mut data).unwrap();
         (added, data)
+    }
+
+    #[test]
+    fn a_directory_member_carries_the_directory_itself() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("d");
+        std::fs::create_dir(&d).unwrap();
+        std::fs::write(d.join("inside"), b"x").unwrap();
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o750)).unwrap();
+        let t = std::fs::FileTimes::new()
+            .set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_234_567));
+        File::open(&d).unwrap().set_times(t).unwrap();
+        let tar = dir.path().join("a.tar");
+        let mut w = TarWriter::create(&tar, ArchiveMode::Tar).unwrap();
+        assert_eq!(w.add_dir(d.as_os_str()).unwrap(), Added::Directory);
+        assert_eq!(
+            w.add_dir(d.join("inside").as_os_str()).unwrap(),
+            Added::Skipped
+        );
+        assert_eq!(w.add_dir(OsStr::new("/")).unwrap(), Added::Skipped);
+        assert_eq!(w.members(), 1);
+        w.finish().unwrap();
+        let mut archive = tar::Archive::new(File::open(&tar).unwrap());
+        let entries: Vec<_> = archive.entries().unwrap().map(|e| e.unwrap()).collect();
+        assert_eq!(entries.len(), 1, "not recursive");
+        let h = entries[0].header();
+        let mut want = member_name(d.as_os_str());
+        want.push(b'/');
+        assert_eq!(&*entries[0].path_bytes(), &want[..]);
+        assert_eq!(h.entry_type(), EntryType::Directory);
+        assert_eq!(
+            (h.mode().unwrap(), h.mtime().unwrap(), h.size().unwrap()),
+            (0o750, 1_234_567, 0)
+        );
     }
 
     #[test]

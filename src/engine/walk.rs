@@ -17,6 +17,17 @@
 //!   target);
 //! - anything else (fifos, sockets, devices, dangling links) is ignored.
 //!
+//! Beside its list, a walk records the directories it entered (the start
+//! and every directory whose contents it took, each once): collect gives
+//! each of them a directory member, so a restore gets their modes and
+//! mtimes back. Cedar's lists hold no directories; these are kept apart
+//! from the list ([`Walk::into_parts`]). A directory followed through a
+//! symlink without `dereference` is recorded under the link's path (its
+//! contents are listed there); with `dereference` under its target's path
+//! (where its contents are listed), while the link itself stays in the list
+//! as a symlink. A path that is in the list (a symlink, under collect rules)
+//! is never also recorded as a directory.
+//!
 //! Differences from Cedar, on purpose: entries are visited in byte order
 //! rather than `readdir` order (reproducible archives), and a path reached
 //! twice (a dereferenced target inside the tree) is listed once, where
@@ -59,6 +70,8 @@ pub struct Walk {
     opts: WalkOptions,
     items: Vec<OsString>,
     seen: HashSet<OsString>,
+    entered: Vec<OsString>,
+    entered_seen: HashSet<OsString>,
 }
 
 fn is_file(p: &OsStr) -> bool {
@@ -121,6 +134,16 @@ impl Walk {
     /// Consumes the walk, returning its paths.
     pub fn into_items(self) -> Vec<OsString> {
         self.items
+    }
+
+    /// Consumes the walk, returning its paths and, under collect rules
+    /// ([`WalkOptions::backup`]), the directories it entered that are not in
+    /// the list (empty otherwise), both in the order found.
+    pub fn into_parts(self) -> (Vec<OsString>, Vec<OsString>) {
+        let seen = self.seen;
+        let mut entered = self.entered;
+        entered.retain(|d| !seen.contains(d));
+        (self.items, entered)
     }
 
     fn excluded(&self, path: &OsStr) -> bool {
@@ -230,6 +253,9 @@ impl Walk {
                 return 0;
             }
         }
+        if self.opts.backup && self.entered_seen.insert(path.to_os_string()) {
+            self.entered.push(path.to_os_string());
+        }
         if include_path {
             added += self.add_dir(path);
         }
@@ -306,6 +332,54 @@ mod tests {
         // one readlink only: a chain stops at the next link
         assert_eq!(dereference_link(&p("chain")), p("rel"));
         assert_eq!(dereference_link(&p("f")), p("f"));
+    }
+
+    #[test]
+    fn collect_walks_record_the_directories_they_enter() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for sub in ["t/a/b", "t/ex", "t/ign", "t/empty", "o/in"] {
+            std::fs::create_dir_all(d.join(sub)).unwrap();
+        }
+        std::fs::write(d.join("t/a/b/f"), b"").unwrap();
+        std::fs::write(d.join("t/ign/.cbignore"), b"").unwrap();
+        symlink(d.join("o"), d.join("t/deref")).unwrap();
+        symlink("a", d.join("t/follow")).unwrap();
+        let p = |n: &str| d.join(n).into_os_string();
+        let run = |link_depth: i64, dereference: bool| {
+            let mut w = Walk::new(WalkOptions {
+                exclude_paths: vec![p("t/ex")],
+                ignore_file: Some(".cbignore".into()),
+                backup: true,
+                ..Default::default()
+            });
+            w.add_dir_contents(&p("t"), true, true, link_depth, dereference)
+                .unwrap();
+            let (items, mut dirs) = w.into_parts();
+            dirs.sort();
+            (items, dirs)
+        };
+        // Links not followed: listed as links, no directory of their own.
+        let (items, dirs) = run(0, false);
+        assert!(items.contains(&p("t/deref")) && items.contains(&p("t/follow")));
+        assert_eq!(dirs, [p("t"), p("t/a"), p("t/a/b"), p("t/empty")]);
+        // Followed without dereference: walked (and recorded) under the
+        // link's path, the link itself not listed.
+        let (items, dirs) = run(1, false);
+        assert!(!items.contains(&p("t/follow")));
+        assert!(dirs.contains(&p("t/follow")) && dirs.contains(&p("t/deref")));
+        assert!(dirs.contains(&p("t/follow/b")), "real subdirectories below");
+        // Dereferenced: the target recorded under its own path, the link
+        // listed as a link and not recorded.
+        let (items, dirs) = run(2, true);
+        assert!(items.contains(&p("t/deref")));
+        assert!(dirs.contains(&p("o")) && dirs.contains(&p("o/in")));
+        assert!(!dirs.contains(&p("t/deref")));
+        assert!(!dirs.contains(&p("t/ex")) && !dirs.contains(&p("t/ign")));
+        // Other walks record nothing.
+        let mut w = Walk::new(WalkOptions::default());
+        w.add_dir_contents(&p("t"), true, true, 0, false).unwrap();
+        assert!(w.into_parts().1.is_empty());
     }
 
     #[test]
