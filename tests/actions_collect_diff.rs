@@ -4,10 +4,17 @@
 //! mtime, size, link target, hard-link groups) and the same data; the same
 //! digest files holding the same paths and digests; the same incremental
 //! selection over a sequence of days. Only cedar's documented differences
-//! are normalised: member order (cedar sorts) and repeated paths.
+//! are normalised: member order (cedar sorts) and repeated paths. cedar's
+//! one addition, a member for each directory the walk entered, is checked
+//! apart: without them cedar's members are exactly cback3's; each one is
+//! the directory itself (type, mode, owner, mtime), before its contents;
+//! every directory between one of them and a member below is one; and for
+//! the walk's rules (excludes, ignore file, links followed or dereferenced,
+//! recursion_level, incremental days) the set is exactly the one expected.
 
 mod support;
 
+use std::collections::BTreeSet;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -70,6 +77,9 @@ fn build_tree(b: &Bench) {
     write(&src.join("rel_ex/y"), b"y\n");
     write(&src.join("ign/.cbignore"), b"");
     write(&src.join("ign/z"), b"z\n");
+    // directories with nothing to archive: one taken, one excluded
+    std::fs::create_dir_all(src.join("empty dir")).unwrap();
+    std::fs::create_dir_all(src.join("rel_ex/inner")).unwrap();
     write(&src.join("deep/a/b/c/d.txt"), b"d\n");
     write(&src.join("deep/a/b/c/skipme/e"), b"e\n");
     write(&src.join("deep/a/f.txt"), b"f\n");
@@ -241,12 +251,11 @@ impl Pair {
             if n == "cback.collect" {
                 continue;
             }
+            let all = members(&b.join(&n));
             // the documented difference itself: cedar's members are in byte
-            // order of their names, each name once
-            let raw: Vec<Vec<u8>> = members(&b.join(&n))
-                .into_iter()
-                .map(|m| m.raw_name)
-                .collect();
+            // order of their paths (a directory's without its trailing `/`),
+            // each path once
+            let raw: Vec<Vec<u8>> = all.iter().map(path_bytes).collect();
             assert!(
                 raw.windows(2).all(|w| w[0] < w[1]),
                 "{n}: cedar's members are not sorted and unique: {:?}",
@@ -258,7 +267,14 @@ impl Pair {
                     ))
                     .collect::<Vec<_>>()
             );
-            let diff = archive_differences(&a.join(&n), &b.join(&n));
+            let theirs = restored(&a.join(&n));
+            assert!(
+                theirs.values().all(|m| m.header.kind != '5'),
+                "{n}: cback3 wrote a directory member"
+            );
+            check_directories(&n, &all);
+            let files = all.into_iter().filter(|m| m.kind != '5').collect();
+            let diff = restored_differences(&theirs, &restored_members(&b.join(&n), files));
             assert!(diff.is_empty(), "{n} differs:\n{}", diff.join("\n"));
             archives.push(n);
         }
@@ -283,6 +299,97 @@ impl Pair {
     fn cedar_members(&self, archive: &str) -> Vec<String> {
         member_names(&Self::dir(&self.rs_conf).join(archive))
     }
+
+    /// The paths of the directory members of one of cedar's archives, in
+    /// archive order, without their trailing `/`.
+    fn cedar_dirs(&self, archive: &str) -> Vec<String> {
+        members(&Self::dir(&self.rs_conf).join(archive))
+            .iter()
+            .filter(|m| m.kind == '5')
+            .map(|m| String::from_utf8_lossy(&path_bytes(m)).into_owned())
+            .collect()
+    }
+}
+
+/// A member's path: its name, without the trailing `/` of a directory's.
+fn path_bytes(m: &Member) -> Vec<u8> {
+    let mut p = m.raw_name.clone();
+    if m.kind == '5' {
+        p.pop();
+    }
+    p
+}
+
+/// cedar's directory members in one archive (`all`, in archive order): each
+/// is the directory itself as it is now (no data, its mode, owner, group and
+/// mtime), comes before every member below it, and none is missing between
+/// the shallowest of them above a member and that member.
+fn check_directories(archive: &str, all: &[Member]) {
+    use std::os::unix::fs::MetadataExt;
+    let dirs: BTreeSet<Vec<u8>> = all
+        .iter()
+        .filter(|m| m.kind == '5')
+        .map(path_bytes)
+        .collect();
+    for (i, m) in all.iter().enumerate() {
+        let name = String::from_utf8_lossy(&m.raw_name);
+        if m.kind == '5' {
+            assert!(m.raw_name.ends_with(b"/"), "{archive}: {name}");
+            assert!(m.data.is_empty() && m.link.is_empty() && m.header.size == 0);
+            let mut p = b"/".to_vec();
+            p.extend(path_bytes(m));
+            let st = std::fs::metadata(std::ffi::OsStr::from_bytes(&p)).unwrap();
+            let h = &m.header;
+            assert_eq!(
+                (h.mode, h.uid, h.gid, h.mtime as i64),
+                (
+                    st.mode() & 0o7777,
+                    u64::from(st.uid()),
+                    u64::from(st.gid()),
+                    st.mtime()
+                ),
+                "{archive}: {name} is not the directory as it is"
+            );
+            let user = nix::unistd::User::from_uid(st.uid().into()).unwrap();
+            let group = nix::unistd::Group::from_gid(st.gid().into()).unwrap();
+            assert_eq!(
+                (h.uname.as_str(), h.gname.as_str()),
+                (
+                    user.map_or(String::new(), |u| u.name).as_str(),
+                    group.map_or(String::new(), |g| g.name).as_str()
+                ),
+                "{archive}: {name}"
+            );
+            let mut prefix = path_bytes(m);
+            prefix.push(b'/');
+            assert!(
+                !all[..i].iter().any(|e| e.raw_name.starts_with(&prefix)),
+                "{archive}: {name} comes after some of its contents"
+            );
+        }
+        // the directories above this member, shallowest first
+        let path = path_bytes(m);
+        let above: Vec<&[u8]> = path
+            .iter()
+            .enumerate()
+            .filter(|&(_, &c)| c == b'/')
+            .map(|(at, _)| &path[..at])
+            .collect();
+        if let Some(first) = above.iter().position(|a| dirs.contains(*a)) {
+            for a in &above[first..] {
+                assert!(
+                    dirs.contains(*a),
+                    "{archive}: no directory member {} above {name}",
+                    String::from_utf8_lossy(a)
+                );
+            }
+        }
+    }
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
 }
 
 fn rel(b: &Bench, members: &[String]) -> Vec<String> {
@@ -349,6 +456,38 @@ fn walk_rules_and_archive_modes_match_cedar() {
     ] {
         assert!(!m.contains(&gone.to_string()), "{gone} should be excluded");
     }
+    // Directories: the tree's own, but for the excluded ones (absolute and
+    // relative paths, patterns, ignore file); empty ones too; links to
+    // directories that are not followed stay links.
+    let long = "l".repeat(60);
+    let taken = [
+        "src".to_string(),
+        "src/deep".into(),
+        "src/deep/a".into(),
+        "src/deep/a/b".into(),
+        "src/deep/a/b/c".into(),
+        "src/empty dir".into(),
+        format!("src/{long}"),
+        format!("src/{long}/{long}"),
+        "src/modes".into(),
+        "src/sp ace".into(),
+    ];
+    assert_eq!(
+        sorted(rel(&b, &pair.cedar_dirs(&name))),
+        sorted(taken.to_vec())
+    );
+    let excluded = [
+        "src/abs_ex",
+        "src/rel_ex",
+        "src/rel_ex/inner",
+        "src/ign",
+        "src/deep/a/b/c/skipme",
+    ];
+    let all_dirs: Vec<String> = taken
+        .iter()
+        .cloned()
+        .chain(excluded.iter().map(|d| d.to_string()))
+        .collect();
 
     // link_depth without and with dereference, bzip2.
     for (tag, depth, deref) in [
@@ -373,6 +512,26 @@ fn walk_rules_and_archive_modes_match_cedar() {
             "{tag}: {m:?}"
         );
         assert_eq!(m.contains(&"other/o1".to_string()), deref, "{tag}: {m:?}");
+        // Directories: followed links are directories under the link's
+        // path; dereferenced, the target is one under its own path and the
+        // link stays a link member.
+        let dirs = rel(&b, &pair.cedar_dirs(&got[0]));
+        let (under, gone) = if deref {
+            ("other", "src/l_dir")
+        } else {
+            ("src/l_dir", "other")
+        };
+        assert!(!dirs.contains(&gone.to_string()), "{tag}: {dirs:?}");
+        assert_eq!(m.contains(&"src/l_dir".to_string()), deref, "{tag}: {m:?}");
+        if depth == 1 {
+            let mut want = all_dirs.clone();
+            want.retain(|d| d != "src/ign");
+            let m70 = "m".repeat(70);
+            for d in ["", "/sub", &format!("/{m70}")] {
+                want.push(format!("{under}{d}"));
+            }
+            assert_eq!(sorted(dirs), sorted(want), "{tag}");
+        }
     }
 
     // recursion_level: one archive per subdirectory, then the rest.
@@ -388,6 +547,22 @@ fn walk_rules_and_archive_modes_match_cedar() {
             got.contains(&archive_name(&src.join("deep"), "tar")),
             "{tag}: {got:?}"
         );
+        // Each archive has the directories of its own part of the tree.
+        assert_eq!(
+            rel(&b, &pair.cedar_dirs(&archive_name(&src, "tar"))),
+            ["src"]
+        );
+        let deep = rel(
+            &b,
+            &pair.cedar_dirs(&archive_name(&src.join("deep"), "tar")),
+        );
+        let want: Vec<String> = all_dirs
+            .iter()
+            .filter(|d| d.starts_with("src/deep"))
+            .filter(|d| level == 1 || !d.starts_with("src/deep/"))
+            .cloned()
+            .collect();
+        assert_eq!(sorted(deep), sorted(want), "{tag}");
         assert!(got.contains(&archive_name(&src, "tar")), "{tag}: {got:?}");
         assert!(
             !got.iter()
@@ -443,6 +618,7 @@ fn mutate_day2(b: &Bench) {
     write(&src.join("top.txt"), b"top changed\n");
     write(&src.join("deep/a/b/c/d.txt"), b"d changed\n");
     write(&src.join("new file.txt"), b"new\n");
+    write(&src.join("deep/new dir/n.txt"), b"n\n");
     std::fs::remove_file(src.join(".hidden")).unwrap();
     // same content, new mtime: not a change for a digest
     set_times(&src.join("deep/a/f.txt"), 1_000_000_000);
@@ -465,9 +641,20 @@ fn incremental_selection_over_days_matches_cedar() {
     let mut pair = Pair::new(cb3, &b, "incr", not_today(), c);
     let day1 = pair.run(true);
     assert!(day1.len() >= 4, "{day1:?}");
+    let deep_tar = archive_name(&src.join("deep"), "tar.gz");
+    let deep_dirs = rel(&b, &pair.cedar_dirs(&deep_tar));
+    assert!(deep_dirs.len() >= 5, "{deep_dirs:?}");
     // Day 2: only what changed (plus links, which Cedar always takes).
     mutate_day2(&b);
     let day2 = pair.run(false);
+    // but every directory, the new one too
+    let mut want = deep_dirs.clone();
+    want.push("src/deep/new dir".into());
+    assert_eq!(
+        sorted(rel(&b, &pair.cedar_dirs(&deep_tar))),
+        sorted(want),
+        "day 2"
+    );
     let top = archive_name(&src, "tar.gz");
     let m = rel(&b, &pair.cedar_members(&top));
     assert!(
@@ -557,11 +744,18 @@ fn the_cback_binary_collects_like_cback3() {
     };
     let mut pair = Pair::new(cb3, &b, "cli", not_today(), c);
     pair.via_cli = true;
-    assert_eq!(pair.run(true).len(), 1);
+    let day1 = pair.run(true);
+    assert_eq!(day1.len(), 1);
+    let dirs = rel(&b, &pair.cedar_dirs(&day1[0]));
     mutate_day2(&b);
-    let m = rel(&b, &pair.cedar_members(&pair.run(false)[0]));
+    let day2 = pair.run(false);
+    let m = rel(&b, &pair.cedar_members(&day2[0]));
     assert!(
         m.contains(&"src/top.txt".to_string()) && !m.contains(&"src/deep/a/f.txt".to_string()),
         "{m:?}"
     );
+    // Every directory again, not only those of changed files.
+    let mut want = dirs;
+    want.push("src/deep/new dir".into());
+    assert_eq!(sorted(rel(&b, &pair.cedar_dirs(&day2[0]))), sorted(want));
 }

@@ -229,7 +229,11 @@ pub struct Restored {
 /// follows listing order: a hard link gets its target's data, size and type
 /// `0`, and every member of a group lists the group's names.
 pub fn restored(path: &Path) -> BTreeMap<String, Restored> {
-    let all = members(path);
+    restored_members(path, members(path))
+}
+
+/// [`restored`] of some of the members of the archive at `path`.
+pub fn restored_members(path: &Path, all: Vec<Member>) -> BTreeMap<String, Restored> {
     let mut out: BTreeMap<String, Restored> = BTreeMap::new();
     let mut parent: BTreeMap<String, String> = BTreeMap::new();
     fn root(parent: &BTreeMap<String, String>, mut n: String) -> String {
@@ -295,7 +299,15 @@ pub fn restored(path: &Path) -> BTreeMap<String, Restored> {
 /// What differs between two archives as a restore sees them, one line per
 /// difference (empty when they are the same).
 pub fn archive_differences(cb3: &Path, cedar: &Path) -> Vec<String> {
-    let (a, b) = (restored(cb3), restored(cedar));
+    restored_differences(&restored(cb3), &restored(cedar))
+}
+
+/// What differs between two archives' [`restored`] members, one line per
+/// difference (empty when they are the same).
+pub fn restored_differences(
+    a: &BTreeMap<String, Restored>,
+    b: &BTreeMap<String, Restored>,
+) -> Vec<String> {
     let mut out = Vec::new();
     for name in a.keys().chain(b.keys()).collect::<BTreeSet<_>>() {
         match (a.get(name), b.get(name)) {
