@@ -80,7 +80,20 @@ fn archives_hold_exact_data_links_and_long_names_in_gnu_format() {
             '1',
             "second path to an inode is a hard link"
         );
-        assert_eq!(ms.len(), 6);
+        // six files and links, and the two directories before them
+        let dirs: Vec<&str> = ms
+            .iter()
+            .filter(|m| m.kind == '5')
+            .map(|m| m.name.as_str())
+            .collect();
+        assert_eq!(
+            dirs,
+            [
+                format!("{prefix}/"),
+                format!("{prefix}/{}/", "d".repeat(90))
+            ]
+        );
+        assert_eq!(ms.len(), 8);
         // GNU tar reads it back, and the plain archive is padded to whole records.
         let out = std::process::Command::new("tar")
             .arg("-tf")
@@ -92,7 +105,7 @@ fn archives_hold_exact_data_links_and_long_names_in_gnu_format() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 6);
+        assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 8);
         if mode == ArchiveMode::Tar {
             assert_eq!(std::fs::metadata(&path).unwrap().len() % 10240, 0);
         }
@@ -153,8 +166,12 @@ fn incremental_state_and_errors() {
     let now = chrono::Local::now();
     cedar(&c, false, now, collect::run).unwrap();
     let tar = archive_of(root, &src, "tar");
-    assert_eq!(members(&tar).len(), 2);
-    // nothing changed: no archive is written, the digest stays
+    // two files and their directory
+    let files = |tar: &Path| members(tar).iter().filter(|m| m.kind != '5').count();
+    assert_eq!(members(&tar).len(), 3);
+    assert_eq!(files(&tar), 2);
+    // nothing changed: no archive is written (not one of directories
+    // only), the digest stays (files only)
     std::fs::remove_file(&tar).unwrap();
     cedar(&c, false, now, collect::run).unwrap();
     assert!(!tar.exists());
@@ -171,11 +188,11 @@ fn incremental_state_and_errors() {
     // a corrupt digest file means a full archive, not a failure
     std::fs::write(&sha, b"garbage").unwrap();
     cedar(&c, false, now, collect::run).unwrap();
-    assert_eq!(members(&tar).len(), 2);
+    assert_eq!(files(&tar), 2);
     // --full resets the digest
     std::fs::remove_file(&tar).unwrap();
     cedar(&c, true, now, collect::run).unwrap();
-    assert_eq!(members(&tar).len(), 2);
+    assert_eq!(files(&tar), 2);
     // an ignore file keeps the whole directory out
     write(&src.join(".ignore"), b"");
     std::fs::remove_file(&tar).unwrap();
