@@ -218,6 +218,7 @@ impl Week {
         write(&d.join("run.sh"), b"#!/bin/sh\n");
         write(&d.join("skipped/junk"), b"not backed up\n");
         std::fs::create_dir_all(d.join("empty")).unwrap();
+        std::fs::create_dir_all(i.join("home/alice/empty")).unwrap();
         std::os::unix::fs::symlink("etc/hosts", d.join("hosts")).unwrap();
         std::os::unix::fs::symlink("etc/ssh", d.join("ssh")).unwrap();
         write(&i.join("home/alice/notes.txt"), b"notes\n");
@@ -235,6 +236,7 @@ impl Week {
         chmod(&d.join("etc"), 0o750);
         chmod(&i.join("home/alice"), 0o700);
         chmod(&i.join("home/alice/mail"), 0o750);
+        chmod(&i.join("home/alice/empty"), 0o700);
         if self.root_user {
             chmod(&i.join("home"), 0o2775);
             chmod(&d.join("empty"), 0o555);
@@ -258,6 +260,7 @@ impl Week {
             d.join("etc"),
             d.join("empty"),
             i.join("home/alice/mail"),
+            i.join("home/alice/empty"),
             i.join("home/alice"),
             i.join("home"),
         ]
