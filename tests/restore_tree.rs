@@ -1,6 +1,7 @@
 //! A week of `cback collect stage store` through the real binary
 //! (`CEDAR_TODAY` fixing each night) onto the emulated burner, one
-//! directory collected daily and one incrementally, the source changing
+//! directory collected daily, one incrementally and one split by
+//! `recursion_level` into an archive per subdirectory, the source changing
 //! between nights (modified and new files, new directories, directory modes
 //! and mtimes changed, files touched). Then every day is restored with
 //! `cback restore -x` into one empty target, in date order, and the
@@ -172,6 +173,8 @@ impl Week {
   <dir><abs_path>{daily}</abs_path><exclude><rel_path>skipped</rel_path></exclude></dir>
   <dir><abs_path>{incr}</abs_path><collect_mode>incr</collect_mode>
    <archive_mode>tarbz2</archive_mode></dir>
+  <dir><abs_path>{split}</abs_path><recursion_level>1</recursion_level>
+   <archive_mode>tar</archive_mode></dir>
  </collect>
  <stage><staging_dir>{stage}</staging_dir>
   <peer><name>host1</name><type>local</type><collect_dir>{collect}</collect_dir></peer></stage>
@@ -185,6 +188,7 @@ impl Week {
             stage = self.p("stage").display(),
             daily = self.p("src/daily").display(),
             incr = self.p("src/incr").display(),
+            split = self.p("src/split").display(),
             spec = self.spec().replace('&', "&amp;"),
         );
         let conf = self.p("cback.conf");
@@ -230,6 +234,12 @@ impl Week {
         write(&i.join("private/.cbignore"), b"");
         write(&i.join("private/diary"), b"not backed up either\n");
         std::os::unix::fs::symlink("alice/notes.txt", i.join("home/notes")).unwrap();
+        let s = self.p("src/split");
+        write(&s.join("top"), b"top\n");
+        write(&s.join("a/file"), b"a\n");
+        write(&s.join("b/c/file"), b"c\n");
+        chmod(&s.join("a"), 0o750);
+        chmod(&s.join("b/c"), 0o700);
         chmod(&d.join("etc/ssh/key"), 0o600);
         chmod(&d.join("run.sh"), 0o755);
         chmod(&d.join("etc/ssh"), 0o700);
@@ -263,6 +273,9 @@ impl Week {
             i.join("home/alice/empty"),
             i.join("home/alice"),
             i.join("home"),
+            self.p("src/split/b/c"),
+            self.p("src/split/b"),
+            self.p("src/split"),
         ]
         .iter()
         .enumerate()
@@ -299,6 +312,8 @@ impl Week {
                 chmod(&d.join("etc"), 0o755);
                 chmod(&i.join("home/alice"), 0o750);
                 write(&i.join("home/bob/done"), b"done\n");
+                write(&self.p("src/split/a/more"), b"more\n");
+                chmod(&self.p("src/split/b"), 0o711);
             }
         }
         self.set_times(1_600_000_000 + 100 * n);
@@ -308,9 +323,11 @@ impl Week {
     /// collect leaves out.
     fn want(&self) -> BTreeMap<String, BTreeMap<String, Node>> {
         let mut out = BTreeMap::new();
-        for (name, gone) in [("daily", "skipped"), ("incr", "private")] {
+        for (name, gone) in [("daily", "skipped"), ("incr", "private"), ("split", "")] {
             let mut t = nodes(&self.p("src").join(name), self.root_user);
-            t.retain(|p, _| p != gone && !p.starts_with(&format!("{gone}/")));
+            if !gone.is_empty() {
+                t.retain(|p, _| p != gone && !p.starts_with(&format!("{gone}/")));
+            }
             out.insert(name.to_string(), t);
         }
         out
@@ -320,7 +337,7 @@ impl Week {
     fn got(&self, target: &Path) -> BTreeMap<String, BTreeMap<String, Node>> {
         let src = self.p("src");
         let at = target.join(src.strip_prefix("/").unwrap());
-        ["daily", "incr"]
+        ["daily", "incr", "split"]
             .iter()
             .map(|n| (n.to_string(), nodes(&at.join(n), self.root_user)))
             .collect()
@@ -391,7 +408,8 @@ fn a_week_restored_in_date_order_is_the_source_tree() {
                 .filter(|p| p.to_string_lossy().contains(".tar"))
                 .collect();
             archives.sort();
-            assert_eq!(archives.len(), 2, "{archives:?}");
+            // daily, incr, split's a and b, then split's own
+            assert_eq!(archives.len(), 5, "{archives:?}");
             for a in archives {
                 let o = Command::new("tar")
                     .arg("-xpf")
