@@ -417,8 +417,8 @@ impl Staging {
                     Some(st) => {
                         let below = walkdir_count(&self.root().join(&child));
                         self.refused.push(format!(
-                            "{}: a directory in the archive, {} in the target: left as it is \
-                             ({below} member(s) below it not restored)",
+                            "{}: a directory to restore, but {} in the target: left as it is \
+                             ({below} entries below it not restored)",
                             child.display(),
                             kind_of(&st)
                         ));
@@ -458,7 +458,7 @@ impl Staging {
                         "a file"
                     };
                     self.refused.push(format!(
-                        "{}: {what} in the archive, a directory in the target: left as it is",
+                        "{}: {what} to restore, but a directory in the target: left as it is",
                         child.display()
                     ));
                     continue;
@@ -955,10 +955,10 @@ mod tests {
         assert_eq!(u.members, 2, "f and a_link: {:?}", u.refused);
         assert_eq!(u.refused.len(), 3, "{:?}", u.refused);
         assert!(
-            u.refused[0].starts_with("linked: a directory in the archive, a symlink in the target")
+            u.refused[0].starts_with("linked: a directory to restore, but a symlink in the target")
         );
-        assert!(u.refused[1].starts_with("was_dir: a file in the archive, a directory"));
-        assert!(u.refused[2].starts_with("was_file: a directory in the archive, a file"));
+        assert!(u.refused[1].starts_with("was_dir: a file to restore, but a directory"));
+        assert!(u.refused[2].starts_with("was_file: a directory to restore, but a file"));
         assert_eq!(std::fs::read(dest.join("f")).unwrap(), b"incremental");
         assert_eq!(
             std::fs::metadata(dest.join("f")).unwrap().mode() & 0o777,
