@@ -9,7 +9,9 @@
 //! manifest, gpg) does [`Staging::commit`] move the members into place:
 //! regular files and symlinks by one rename each over the existing path
 //! (atomic per member, the replaced one kept aside until the whole archive
-//! is in place, so a failure part way puts everything back); directories
+//! is in place, so a failure part way puts everything back; into a mount
+//! point inside the target, where no rename reaches, a copy is made next
+//! to the destination first and exchanged with it); directories
 //! merged (an existing directory keeps its other contents, and gets the
 //! archive's mode, owner and mtime after its contents are moved in, the
 //! mtime last). A member whose path is a directory in the target while it
@@ -200,6 +202,15 @@ enum Step {
     Replaced(PathBuf, PathBuf),
     /// A directory created in the target.
     Created(PathBuf),
+    /// Copied across file systems to a new name (nothing was there).
+    CopiedNew(PathBuf),
+    /// Copied across file systems next to the existing entry and exchanged
+    /// with it: the existing one is at the second path until the commit
+    /// ends.
+    CopiedOver(PathBuf, PathBuf),
+    /// Copied across file systems and renamed over the existing entry,
+    /// which cannot be put back (the file system cannot exchange).
+    Overwritten(PathBuf),
 }
 
 fn unique_name() -> String {
@@ -223,8 +234,7 @@ fn open_dir(dir: Option<&OwnedFd>, name: &Path, follow: bool) -> nix::Result<Own
         flags |= OFlag::O_NOFOLLOW;
     }
     let fd = nix::fcntl::openat(dir.map(|d| d.as_raw_fd()), name, flags, Mode::empty())?;
-    // SAFETY: openat returned a new descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    Ok(owned(fd))
 }
 
 /// Opens `rel` below `root` one component at a time, never following a
@@ -259,6 +269,163 @@ fn kind_of(st: &FileStat) -> &'static str {
         SFlag::S_IFLNK => "a symlink",
         SFlag::S_IFREG => "a file",
         _ => "a special file",
+    }
+}
+
+/// Whether a rename flag failed for want of support by the file system.
+fn unsupported(e: Errno) -> bool {
+    matches!(e, Errno::EINVAL | Errno::ENOSYS | Errno::EOPNOTSUPP)
+}
+
+/// Takes ownership of a descriptor `openat` just returned.
+fn owned(fd: std::os::fd::RawFd) -> OwnedFd {
+    // SAFETY: openat returned a new descriptor that nothing else owns.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// Copies the staged file or symlink `name` of `src` into `dst` (on
+/// another file system) under its temporary name (`.NAME.cedar-partial`,
+/// created afresh, never followed) with its mode, mtime and, as root,
+/// owner; returns that name.
+fn copy_in(src: &OwnedFd, dst: &OwnedFd, name: &OsStr) -> std::io::Result<std::ffi::OsString> {
+    use nix::fcntl::AtFlags;
+    let tmp = crate::engine::atomic::partial_path(Path::new(name)).into_os_string();
+    let unlink = || {
+        nix::unistd::unlinkat(
+            Some(dst.as_raw_fd()),
+            tmp.as_os_str(),
+            nix::unistd::UnlinkatFlags::NoRemoveDir,
+        )
+    };
+    match unlink() {
+        Ok(()) | Err(Errno::ENOENT) => {}
+        Err(e) => return Err(errno_io(e)),
+    }
+    let st = nix::sys::stat::fstatat(Some(src.as_raw_fd()), name, AtFlags::AT_SYMLINK_NOFOLLOW)
+        .map_err(errno_io)?;
+    let atime = nix::sys::time::TimeSpec::new(st.st_atime, st.st_atime_nsec);
+    let mtime = nix::sys::time::TimeSpec::new(st.st_mtime, st.st_mtime_nsec);
+    let owner = nix::unistd::geteuid()
+        .is_root()
+        .then(|| (Uid::from_raw(st.st_uid), Gid::from_raw(st.st_gid)));
+    let made = match SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT {
+        SFlag::S_IFLNK => {
+            let to = nix::fcntl::readlinkat(Some(src.as_raw_fd()), name).map_err(errno_io)?;
+            nix::unistd::symlinkat(to.as_os_str(), Some(dst.as_raw_fd()), tmp.as_os_str())
+                .map_err(errno_io)?;
+            (|| -> nix::Result<()> {
+                if let Some((u, g)) = owner {
+                    nix::unistd::fchownat(
+                        Some(dst.as_raw_fd()),
+                        tmp.as_os_str(),
+                        Some(u),
+                        Some(g),
+                        AtFlags::AT_SYMLINK_NOFOLLOW,
+                    )?;
+                }
+                nix::sys::stat::utimensat(
+                    Some(dst.as_raw_fd()),
+                    tmp.as_os_str(),
+                    &atime,
+                    &mtime,
+                    nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+                )
+            })()
+            .map_err(errno_io)
+        }
+        SFlag::S_IFREG => {
+            let ro = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+            let mut from = std::fs::File::from(owned(
+                nix::fcntl::openat(Some(src.as_raw_fd()), name, ro, Mode::empty())
+                    .map_err(errno_io)?,
+            ));
+            let new = OFlag::O_WRONLY
+                | OFlag::O_CREAT
+                | OFlag::O_EXCL
+                | OFlag::O_NOFOLLOW
+                | OFlag::O_CLOEXEC;
+            let mut to = std::fs::File::from(owned(
+                nix::fcntl::openat(
+                    Some(dst.as_raw_fd()),
+                    tmp.as_os_str(),
+                    new,
+                    Mode::from_bits_truncate(0o600),
+                )
+                .map_err(errno_io)?,
+            ));
+            (|| -> std::io::Result<()> {
+                std::io::copy(&mut from, &mut to)?;
+                let fd = to.as_raw_fd();
+                if let Some((u, g)) = owner {
+                    nix::unistd::fchown(fd, Some(u), Some(g)).map_err(errno_io)?;
+                }
+                nix::sys::stat::fchmod(fd, Mode::from_bits_truncate(st.st_mode & 0o7777))
+                    .map_err(errno_io)?;
+                nix::sys::stat::futimens(fd, &atime, &mtime).map_err(errno_io)?;
+                to.sync_all()
+            })()
+        }
+        // A device node or fifo is not copied across file systems.
+        _ => return Err(errno_io(Errno::EXDEV)),
+    };
+    if let Err(e) = made {
+        let _ = unlink();
+        return Err(e);
+    }
+    Ok(tmp)
+}
+
+/// [`Staging::place`] into a directory on another file system than the
+/// staging: the member is copied next to its destination first, then
+/// exchanged with the existing one (or renamed to a new name).
+fn place_across(
+    dst: &OwnedFd,
+    src: &OwnedFd,
+    name: &OsStr,
+    child: &Path,
+    exists: bool,
+    steps: &mut Vec<Step>,
+) -> std::io::Result<()> {
+    let tmp = copy_in(src, dst, name)?;
+    let rename = |flags| {
+        nix::fcntl::renameat2(
+            Some(dst.as_raw_fd()),
+            tmp.as_os_str(),
+            Some(dst.as_raw_fd()),
+            name,
+            flags,
+        )
+    };
+    let plain = || rename(RenameFlags::empty());
+    let placed = if exists {
+        match rename(RenameFlags::RENAME_EXCHANGE) {
+            Ok(()) => Ok(Step::CopiedOver(
+                child.to_path_buf(),
+                child.with_file_name(&tmp),
+            )),
+            Err(e) if unsupported(e) => plain().map(|()| Step::Overwritten(child.to_path_buf())),
+            Err(e) => Err(e),
+        }
+    } else {
+        match rename(RenameFlags::RENAME_NOREPLACE) {
+            Err(e) if unsupported(e) => plain(),
+            r => r,
+        }
+        .map(|()| Step::CopiedNew(child.to_path_buf()))
+    };
+    match placed {
+        Ok(step) => {
+            steps.push(step);
+            Ok(())
+        }
+        Err(e) => {
+            let _ = nix::unistd::unlinkat(
+                Some(dst.as_raw_fd()),
+                tmp.as_os_str(),
+                nix::unistd::UnlinkatFlags::NoRemoveDir,
+            );
+            Err(errno_io(e))
+        }
     }
 }
 
@@ -342,6 +509,18 @@ impl Staging {
                     not_put_back,
                 }
             });
+        }
+        // What copies across file systems replaced is dropped now.
+        for step in &steps {
+            if let Step::CopiedOver(_, old) = step {
+                let old = target.join(old);
+                if let Err(e) = std::fs::remove_file(&old) {
+                    self.refused.push(format!(
+                        "{}: the replaced file is left there: {e}",
+                        old.display()
+                    ));
+                }
+            }
         }
         // Deepest first (the merge lists a directory after its contents),
         // each directory's mtime set after its mode and owner.
@@ -463,63 +642,70 @@ impl Staging {
                     ));
                     continue;
                 }
-                Some(_) => {
-                    let xchg = nix::fcntl::renameat2(
-                        Some(src.as_raw_fd()),
-                        name.as_os_str(),
-                        Some(dst.as_raw_fd()),
-                        name.as_os_str(),
-                        RenameFlags::RENAME_EXCHANGE,
-                    );
-                    match xchg {
-                        Ok(()) => steps.push(Step::Exchanged(child)),
-                        // The file system cannot exchange: the existing one
-                        // is linked aside, then renamed over.
-                        Err(Errno::EINVAL | Errno::ENOSYS | Errno::EOPNOTSUPP) => {
-                            self.aside += 1;
-                            let aside = self.dir.join("old").join(self.aside.to_string());
-                            nix::unistd::linkat(
-                                Some(dst.as_raw_fd()),
-                                name.as_os_str(),
-                                None,
-                                aside.as_os_str(),
-                                nix::fcntl::AtFlags::empty(),
-                            )
-                            .map_err(|e| (at(&name), errno_io(e)))?;
-                            nix::fcntl::renameat(
-                                Some(src.as_raw_fd()),
-                                name.as_os_str(),
-                                Some(dst.as_raw_fd()),
-                                name.as_os_str(),
-                            )
-                            .map_err(|e| (at(&name), errno_io(e)))?;
-                            steps.push(Step::Replaced(child, aside));
-                        }
+                Some(_) | None => {
+                    let exists = existing.is_some();
+                    match self.place(src, dst, &name, &child, exists, steps) {
+                        Ok(()) => {}
+                        // `dst` is on another file system than the staging
+                        // (a mount point inside the target).
+                        Err(Errno::EXDEV) => place_across(dst, src, &name, &child, exists, steps)
+                            .map_err(|e| (at(&name), e))?,
                         Err(e) => return Err((at(&name), errno_io(e))),
                     }
                 }
-                None => {
-                    nix::fcntl::renameat2(
-                        Some(src.as_raw_fd()),
-                        name.as_os_str(),
-                        Some(dst.as_raw_fd()),
-                        name.as_os_str(),
-                        RenameFlags::RENAME_NOREPLACE,
-                    )
-                    .or_else(|e| match e {
-                        Errno::EINVAL | Errno::ENOSYS | Errno::EOPNOTSUPP => nix::fcntl::renameat(
-                            Some(src.as_raw_fd()),
-                            name.as_os_str(),
-                            Some(dst.as_raw_fd()),
-                            name.as_os_str(),
-                        ),
-                        e => Err(e),
-                    })
-                    .map_err(|e| (at(&name), errno_io(e)))?;
-                    steps.push(Step::Moved(child));
-                }
             }
             *members += 1;
+        }
+        Ok(())
+    }
+
+    /// Moves the staged file or symlink `name` of `src` into `dst` (at
+    /// `child` below the target): exchanged with an existing one, or
+    /// renamed without replacing anything when `exists` is false.
+    fn place(
+        &mut self,
+        src: &OwnedFd,
+        dst: &OwnedFd,
+        name: &OsStr,
+        child: &Path,
+        exists: bool,
+        steps: &mut Vec<Step>,
+    ) -> nix::Result<()> {
+        let rename = |flags| {
+            nix::fcntl::renameat2(
+                Some(src.as_raw_fd()),
+                name,
+                Some(dst.as_raw_fd()),
+                name,
+                flags,
+            )
+        };
+        if !exists {
+            match rename(RenameFlags::RENAME_NOREPLACE) {
+                Err(e) if unsupported(e) => rename(RenameFlags::empty())?,
+                r => r?,
+            }
+            steps.push(Step::Moved(child.to_path_buf()));
+            return Ok(());
+        }
+        match rename(RenameFlags::RENAME_EXCHANGE) {
+            Ok(()) => steps.push(Step::Exchanged(child.to_path_buf())),
+            // The file system cannot exchange: the existing one is linked
+            // aside, then renamed over.
+            Err(e) if unsupported(e) => {
+                self.aside += 1;
+                let aside = self.dir.join("old").join(self.aside.to_string());
+                nix::unistd::linkat(
+                    Some(dst.as_raw_fd()),
+                    name,
+                    None,
+                    aside.as_os_str(),
+                    nix::fcntl::AtFlags::empty(),
+                )?;
+                rename(RenameFlags::empty())?;
+                steps.push(Step::Replaced(child.to_path_buf(), aside));
+            }
+            Err(e) => return Err(e),
         }
         Ok(())
     }
@@ -554,6 +740,19 @@ impl Staging {
                     let r = std::fs::remove_dir(self.target.join(&rel));
                     (rel, r)
                 }
+                Step::CopiedNew(rel) => {
+                    let r = std::fs::remove_file(self.target.join(&rel));
+                    (rel, r)
+                }
+                Step::CopiedOver(rel, old) => {
+                    let (at, old) = (self.target.join(&rel), self.target.join(old));
+                    let r =
+                        nix::fcntl::renameat2(None, &old, None, &at, RenameFlags::RENAME_EXCHANGE)
+                            .map_err(errno_io)
+                            .and_then(|()| std::fs::remove_file(&old));
+                    (rel, r)
+                }
+                Step::Overwritten(rel) => (rel, Err(errno_io(Errno::EOPNOTSUPP))),
             };
             if r.is_err() {
                 failed.push(self.target.join(rel));
@@ -811,6 +1010,10 @@ mod tests {
         b.append(&h, data).unwrap();
     }
 
+    fn file(b: &mut tar::Builder<Vec<u8>>, name: &[u8], mode: u32, data: &[u8]) {
+        member_with(b, name, tar::EntryType::Regular, "", mode, data);
+    }
+
     fn unpack_all(data: &[u8], dest: &Path) -> Result<Committed, UnpackError> {
         let mut s = Staging::new(dest)?;
         unpack(data, Compression::None, &mut s)?;
@@ -875,22 +1078,8 @@ mod tests {
     #[test]
     fn an_archive_cut_short_leaves_the_target_as_it_was() {
         let mut b = tar::Builder::new(Vec::new());
-        member_with(
-            &mut b,
-            b"home/u/a",
-            tar::EntryType::Regular,
-            "",
-            0o600,
-            b"new a",
-        );
-        member_with(
-            &mut b,
-            b"home/u/n",
-            tar::EntryType::Regular,
-            "",
-            0o600,
-            b"new n",
-        );
+        file(&mut b, b"home/u/a", 0o600, b"new a");
+        file(&mut b, b"home/u/n", 0o600, b"new n");
         let mut h = tar::Header::new_gnu();
         h.set_path("home/u/big").unwrap();
         h.set_mode(0o644);
@@ -933,17 +1122,10 @@ mod tests {
         std::os::unix::fs::symlink(&outside, dest.join("linked")).unwrap();
         std::os::unix::fs::symlink("was_file", dest.join("a_link")).unwrap();
         let mut b = tar::Builder::new(Vec::new());
-        member_with(&mut b, b"f", tar::EntryType::Regular, "", 0o644, b"full");
+        file(&mut b, b"f", 0o644, b"full");
         let full = b.into_inner().unwrap();
         let mut b = tar::Builder::new(Vec::new());
-        member_with(
-            &mut b,
-            b"f",
-            tar::EntryType::Regular,
-            "",
-            0o600,
-            b"incremental",
-        );
+        file(&mut b, b"f", 0o600, b"incremental");
         member(&mut b, b"was_dir", tar::EntryType::Regular, "");
         member(&mut b, b"was_file/x", tar::EntryType::Regular, "");
         member(&mut b, b"linked/passwd", tar::EntryType::Regular, "");
@@ -1001,15 +1183,8 @@ mod tests {
         dir(&mut b, "./", 0o700, 5);
         dir(&mut b, "srv/", 0o750, 111_111_111);
         dir(&mut b, "srv/ro/", 0o500, 222_222_222);
-        member_with(
-            &mut b,
-            b"srv/ro/file",
-            tar::EntryType::Regular,
-            "",
-            0o444,
-            b"x",
-        );
-        member_with(&mut b, b"srv/new", tar::EntryType::Regular, "", 0o644, b"y");
+        file(&mut b, b"srv/ro/file", 0o444, b"x");
+        file(&mut b, b"srv/new", 0o644, b"y");
         let data = b.into_inner().unwrap();
         let before = std::fs::metadata(&dest).unwrap();
         let u = unpack_all(&data, &dest).unwrap();
@@ -1044,8 +1219,8 @@ mod tests {
         std::fs::create_dir_all(dest.join("b")).unwrap();
         std::fs::write(dest.join("a"), b"old a").unwrap();
         let mut b = tar::Builder::new(Vec::new());
-        member_with(&mut b, b"a", tar::EntryType::Regular, "", 0o644, b"new a");
-        member_with(&mut b, b"b/x", tar::EntryType::Regular, "", 0o644, b"new x");
+        file(&mut b, b"a", 0o644, b"new a");
+        file(&mut b, b"b/x", 0o644, b"new x");
         let data = b.into_inner().unwrap();
         let mut s = Staging::new(&dest).unwrap();
         unpack(&data[..], Compression::None, &mut s).unwrap();
@@ -1057,6 +1232,93 @@ mod tests {
         assert_eq!(std::fs::read(dest.join("a")).unwrap(), b"old a");
         assert_eq!(names(&dest), ["a", "b"]);
         assert!(names(&dest.join("b")).is_empty());
+    }
+
+    /// A tmpfs mounted for a test, unmounted when dropped.
+    struct Mounted(PathBuf);
+
+    impl Drop for Mounted {
+        fn drop(&mut self) {
+            let _ = nix::mount::umount(&self.0);
+        }
+    }
+
+    /// Mounts a tmpfs at `at` (root only); None (with a line saying so)
+    /// where that is not possible, an error under CI.
+    fn tmpfs(at: &Path) -> Option<Mounted> {
+        std::fs::create_dir_all(at).unwrap();
+        let why = if nix::unistd::geteuid().is_root() {
+            match nix::mount::mount(
+                Some("tmpfs"),
+                at,
+                Some("tmpfs"),
+                nix::mount::MsFlags::empty(),
+                None::<&str>,
+            ) {
+                Ok(()) => return Some(Mounted(at.to_path_buf())),
+                Err(e) => format!("mounting a tmpfs: {e}"),
+            }
+        } else {
+            // The root pass of .ci/run makes this check.
+            "not root: no tmpfs to mount".to_string()
+        };
+        assert!(
+            std::env::var_os("CI").is_none() || !nix::unistd::geteuid().is_root(),
+            "{why}"
+        );
+        println!("skipped: {why}");
+        None
+    }
+
+    #[test]
+    fn a_mount_point_inside_the_target_gets_copies_and_a_failure_puts_them_back() {
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("t");
+        let Some(_mounted) = tmpfs(&dest.join("mnt")) else {
+            return;
+        };
+        write_files(&dest, &[("mnt/a", "old a"), ("mnt/keep", "keep")]);
+        let mut b = tar::Builder::new(Vec::new());
+        file(&mut b, b"mnt/a", 0o604, b"new a");
+        file(&mut b, b"mnt/n", 0o600, b"new n");
+        member(&mut b, b"mnt/l", tar::EntryType::Symlink, "a");
+        member(&mut b, b"mnt/sub/f", tar::EntryType::Regular, "");
+        let data = b.into_inner().unwrap();
+        let u = unpack_all(&data, &dest).unwrap();
+        assert_eq!((u.members, u.refused.len()), (4, 0), "{:?}", u.refused);
+        assert_eq!(std::fs::read(dest.join("mnt/a")).unwrap(), b"new a");
+        let m = std::fs::metadata(dest.join("mnt/a")).unwrap();
+        assert_eq!((m.mode() & 0o7777, m.mtime()), (0o604, 1_000_000_000));
+        assert_eq!(
+            std::fs::read_link(dest.join("mnt/l")).unwrap(),
+            Path::new("a")
+        );
+        assert_eq!(std::fs::read(dest.join("mnt/sub/f")).unwrap(), b"data");
+        assert_eq!(names(&dest.join("mnt")), ["a", "keep", "l", "n", "sub"]);
+        assert_eq!(names(&dest), ["mnt"]);
+        // A name too long for its temporary copy fails after `a` was
+        // replaced: `a` is put back, nothing of the archive is left.
+        let long = format!("mnt/{}", "b".repeat(250));
+        let mut b = tar::Builder::new(Vec::new());
+        file(&mut b, b"mnt/a", 0o644, b"newer a");
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(0o644);
+        h.set_size(1);
+        b.append_data(&mut h, &long, &b"x"[..]).unwrap();
+        let data = b.into_inner().unwrap();
+        let e = unpack_all(&data, &dest).unwrap_err();
+        assert!(e.to_string().contains("bbbb"), "{e}");
+        assert_eq!(std::fs::read(dest.join("mnt/a")).unwrap(), b"new a");
+        assert_eq!(names(&dest.join("mnt")), ["a", "keep", "l", "n", "sub"]);
+        assert_eq!(names(&dest), ["mnt"]);
+    }
+
+    fn write_files(root: &Path, files: &[(&str, &str)]) {
+        for (p, data) in files {
+            let p = root.join(p);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, data).unwrap();
+        }
     }
 
     #[test]

@@ -12,7 +12,12 @@
 //! With `-x` tar archives (`.tar`, `.tar.gz`, `.tar.bz2`) are unpacked
 //! into TARGET with their original paths, modes, mtimes and (as root)
 //! owners, refusing members that would land outside TARGET; without it
-//! files are written to `TARGET/PEER/NAME`.
+//! files are written to `TARGET/PEER/NAME`. Symlinks on the disc (a span
+//! disc holds the staging tree as it is) are restored as symlinks.
+//!
+//! TARGET need not be empty: each file or archive goes through a
+//! [`Staging`] directory inside it and replaces what is at its paths only
+//! once it checked out, so a damaged one leaves TARGET as it was.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
