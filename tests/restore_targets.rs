@@ -279,3 +279,55 @@ fn symlinks_on_a_disc_are_restored_as_symlinks_and_never_written_through() {
         "no staging directory left"
     );
 }
+
+#[test]
+fn an_interrupted_restore_leaves_no_staging_and_the_target_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let peer = d.join("src/2026/03/02/host1");
+    std::fs::create_dir_all(&peer).unwrap();
+    // Big enough to be caught half way: 64 MiB.
+    let big = std::fs::File::create(peer.join("big.bin")).unwrap();
+    big.set_len(64 << 20).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_cback"))
+        .args(["mkisofs", "-R", "-quiet", "-o", "disc.iso", "src"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let t = d.join("t");
+    write(&t, &[("host1/big.bin", "precious\n")]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cback"))
+        .args(["restore", "-d"])
+        .arg(d.join("disc.iso"))
+        .arg("2026-03-02")
+        .arg(&t)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !names(&t).iter().any(|n| n.starts_with(".cback-restore.")) {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the restore ended before it was caught"
+        );
+        assert!(std::time::Instant::now() < deadline, "no staging seen");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    assert!(
+        text(&o).contains("cback restore: interrupted"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(names(&t), ["host1"], "no staging directory left");
+    assert_eq!(names(&t.join("host1")), ["big.bin"]);
+    assert_eq!(read(&t.join("host1/big.bin")), "precious\n");
+}

@@ -164,6 +164,30 @@ struct DirMeta {
     mtime: Option<i64>,
 }
 
+/// Staging directories of this process not yet removed.
+static LIVE: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Held by a commit while it moves members into place.
+static COMMITTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn live() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    // A panic while holding the lock cannot leave the list inconsistent.
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes every staging directory of this process, for a run ending on
+/// SIGINT/SIGTERM: a commit under way is let finish first (so its target
+/// is left either as it was or with the whole archive in place) and no
+/// other starts after, so the caller must exit right after.
+pub fn remove_all_staging() {
+    let guard = COMMITTING.lock().unwrap_or_else(|e| e.into_inner());
+    for dir in live().drain(..) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    // Held until the process exits: no commit may start any more.
+    std::mem::forget(guard);
+}
+
 /// The prefix of staging directories' names in the target.
 pub const STAGING_PREFIX: &str = ".cback-restore.";
 
@@ -449,6 +473,7 @@ impl Staging {
                 Err(e) => return Err(io_at(&dir)(e)),
             }
         };
+        live().push(dir.clone());
         let s = Staging {
             target: target.to_path_buf(),
             dir,
@@ -483,6 +508,7 @@ impl Staging {
     /// is as it was; conflicts (a directory against a non-directory) and
     /// directory metadata that cannot be set are refused, not failures.
     pub fn commit(mut self) -> Result<Committed, UnpackError> {
+        let _committing = COMMITTING.lock().unwrap_or_else(|e| e.into_inner());
         let target = self.target.clone();
         let root = self.root();
         let tfd = open_dir(None, &target, true).map_err(|e| io_at(&target)(errno_io(e)))?;
@@ -783,6 +809,7 @@ impl Drop for Staging {
         if let Err(e) = std::fs::remove_dir_all(&self.dir) {
             log::warn!("{}: not removed: {e}", self.dir.display());
         }
+        live().retain(|d| d != &self.dir);
     }
 }
 

@@ -43,7 +43,8 @@ WHAT is a day YYYY-MM-DD, a peer YYYY-MM-DD/PEER or an archive YYYY-MM-DD/PEER/N
   -s, --session BLOCK  only the session starting at BLOCK (default: all merged)\n\
   -x, --unpack         unpack tar archives into TARGET (original paths, modes, mtimes)\n\
       --raw            copy files as recorded (no joining of split files, no gpg)\n\
-Exit status: 0 restored, 1 some file damaged or refused, 2 usage, 6 unreadable disc.";
+Exit status: 0 restored, 1 some file damaged or refused, 2 usage, 5 interrupted,\n\
+6 unreadable disc.";
 
 #[derive(Debug, Default)]
 struct Args<'a> {
@@ -142,6 +143,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         return EXIT_USAGE;
     };
     let prefix: Vec<u8> = parts.collect::<Vec<_>>().join("/").into_bytes();
+    interrupt_watcher();
     let opts = Opts {
         unpack: a.unpack,
         raw: a.raw,
@@ -172,6 +174,16 @@ pub fn main(args: Vec<OsString>) -> i32 {
             EXIT_DEVICE
         }
     }
+}
+
+/// Ends the restore with exit 5 on SIGINT/SIGTERM, its staging
+/// directories removed (an archive being moved into place finishes first).
+fn interrupt_watcher() {
+    crate::app::on_interrupt(|| {
+        unpack::remove_all_staging();
+        eprintln!("cback restore: interrupted; the target holds nothing half-restored");
+        std::process::exit(crate::app::exit::INTERRUPTED);
+    });
 }
 
 /// The day listing: `YYYY-MM-DD  session BLOCK  manifest|no manifest`,
