@@ -353,10 +353,10 @@ pub(crate) fn spawn_interrupt_watcher() {
     });
 }
 
-/// Runs `then` in a watcher thread when SIGINT or SIGTERM arrives (the
-/// signals blocked in the calling thread and every thread it starts
+/// Runs `then` in a watcher thread each time SIGINT or SIGTERM arrives
+/// (the signals blocked in the calling thread and every thread it starts
 /// after; children started with `Command` get the default mask).
-pub(crate) fn on_interrupt(then: impl FnOnce() + Send + 'static) {
+pub(crate) fn on_interrupt(mut then: impl FnMut() + Send + 'static) {
     use nix::sys::signal::{SigSet, Signal};
     let mut set = SigSet::empty();
     set.add(Signal::SIGINT);
@@ -365,7 +365,7 @@ pub(crate) fn on_interrupt(then: impl FnOnce() + Send + 'static) {
         return;
     }
     std::thread::spawn(move || {
-        if set.wait().is_ok() {
+        while set.wait().is_ok() {
             then();
         }
     });

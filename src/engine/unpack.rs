@@ -462,6 +462,9 @@ impl Staging {
     /// (mode 0700).
     pub fn new(target: &Path) -> Result<Staging, UnpackError> {
         std::fs::create_dir_all(target).map_err(io_at(target))?;
+        // Held while the directory is made, so that it is listed for
+        // removal before anything could see it.
+        let mut live = live();
         let mut tries = 0;
         let dir = loop {
             let dir = target.join(unique_name());
@@ -473,7 +476,8 @@ impl Staging {
                 Err(e) => return Err(io_at(&dir)(e)),
             }
         };
-        live().push(dir.clone());
+        live.push(dir.clone());
+        drop(live);
         let s = Staging {
             target: target.to_path_buf(),
             dir,

@@ -24,6 +24,7 @@ use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use sha2::{Digest, Sha256};
 
@@ -159,6 +160,13 @@ pub fn main(args: Vec<OsString>) -> i32 {
                 display_bytes(r.bytes),
                 r.problems
             );
+            if r.interrupted {
+                eprintln!(
+                    "cback restore: interrupted: what was restored before is in place, \
+                     the rest not started"
+                );
+                return crate::app::exit::INTERRUPTED;
+            }
             if r.items == 0 && r.problems == 0 {
                 eprintln!("cback restore: {what}: nothing on the disc by that name");
                 return EXIT_USAGE;
@@ -176,13 +184,25 @@ pub fn main(args: Vec<OsString>) -> i32 {
     }
 }
 
-/// Ends the restore with exit 5 on SIGINT/SIGTERM, its staging
-/// directories removed (an archive being moved into place finishes first).
+/// Set by the first SIGINT/SIGTERM: the item being read fails at its next
+/// read (its staging removed, the target left as it was, as for a damaged
+/// one; an item being moved into place is finished) and no other starts.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// Watches for SIGINT/SIGTERM: the first stops the restore after the item
+/// under way (see [`INTERRUPTED`]); a second, for a disc read that does not
+/// return, removes the staging directories and exits at once.
 fn interrupt_watcher() {
     crate::app::on_interrupt(|| {
-        unpack::remove_all_staging();
-        eprintln!("cback restore: interrupted; the target holds nothing half-restored");
-        std::process::exit(crate::app::exit::INTERRUPTED);
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            unpack::remove_all_staging();
+            eprintln!("cback restore: interrupted again: stopped at once");
+            std::process::exit(crate::app::exit::INTERRUPTED);
+        }
     });
 }
 
@@ -238,6 +258,8 @@ pub struct Restored {
     pub problems: usize,
     /// What happened, one line each.
     pub lines: Vec<String>,
+    /// Stopped by SIGINT/SIGTERM before everything was restored.
+    pub interrupted: bool,
 }
 
 impl Restored {
@@ -252,6 +274,7 @@ impl Restored {
                     self.lines.push(l);
                 }
             }
+            Err(_) if interrupted() => self.interrupted = true,
             Err(e) => {
                 self.problems += 1;
                 self.lines.push(failed(e));
@@ -283,6 +306,9 @@ struct PartsReader<'m> {
 impl Read for PartsReader<'_> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         const B: usize = mmc::BLOCK_SIZE;
+        if interrupted() {
+            return Err(std::io::Error::other("interrupted"));
+        }
         loop {
             let Some(part) = self.parts.get(self.part) else {
                 return Ok(0);
@@ -359,6 +385,10 @@ pub fn restore(
     // Symlinks (a `cback span` disc holds the staging tree as it is):
     // restored as symlinks, never joined, decrypted or followed.
     for (p, e) in &day.entries {
+        if interrupted() {
+            r.interrupted = true;
+            return Ok(r);
+        }
         if let iso9660::EntryKind::Symlink(link) = &e.kind {
             if !selected(p) {
                 continue;
@@ -390,6 +420,10 @@ pub fn restore(
         }
     }
     for (key, (plain, mut parts)) in items {
+        if interrupted() {
+            r.interrupted = true;
+            break;
+        }
         parts.sort_by_key(|p| p.0);
         if parts.iter().enumerate().any(|(i, p)| p.0 != i as u32) {
             r.problems += 1;
