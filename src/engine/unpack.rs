@@ -969,11 +969,18 @@ pub fn unpack(
                 ));
                 continue;
             }
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(&at)
-                .map_err(io_at(&at))?;
+            // Parents the archive only implies get the umask's mode, as
+            // the tar crate makes them for files; the directory itself is
+            // 0700 until the commit gives it its own mode.
+            if let Some(parent) = at.parent() {
+                std::fs::create_dir_all(parent).map_err(io_at(parent))?;
+            }
+            if there.is_none() {
+                std::fs::DirBuilder::new()
+                    .mode(0o700)
+                    .create(&at)
+                    .map_err(io_at(&at))?;
+            }
             let h = entry.header();
             let owner = match (h.uid(), h.gid()) {
                 (Ok(u), Ok(g)) => u32::try_from(u).ok().zip(u32::try_from(g).ok()),
@@ -1214,23 +1221,29 @@ mod tests {
         dir(&mut b, "./", 0o700, 5);
         dir(&mut b, "srv/", 0o750, 111_111_111);
         dir(&mut b, "srv/ro/", 0o500, 222_222_222);
+        dir(&mut b, "implied/sub/", 0o711, 333_333_333);
         file(&mut b, b"srv/ro/file", 0o444, b"x");
         file(&mut b, b"srv/new", 0o644, b"y");
         let data = b.into_inner().unwrap();
         let before = std::fs::metadata(&dest).unwrap();
         let u = unpack_all(&data, &dest).unwrap();
-        assert_eq!((u.members, u.refused.len()), (4, 0), "{:?}", u.refused);
+        assert_eq!((u.members, u.refused.len()), (5, 0), "{:?}", u.refused);
         let m = |p: &str| {
             let m = std::fs::metadata(dest.join(p)).unwrap();
             (m.mode() & 0o7777, m.mtime())
         };
         assert_eq!(m("srv"), (0o750, 111_111_111));
         assert_eq!(m("srv/ro"), (0o500, 222_222_222));
+        assert_eq!(m("implied/sub"), (0o711, 333_333_333));
+        // A directory only implied gets the mode a new directory gets.
+        std::fs::create_dir(d.path().join("probe")).unwrap();
+        let umasked = std::fs::metadata(d.path().join("probe")).unwrap().mode() & 0o7777;
+        assert_eq!(m("implied").0, umasked);
         assert_eq!(std::fs::read(dest.join("srv/ro/file")).unwrap(), b"x");
         assert_eq!(names(&dest.join("srv")), ["kept", "new", "old", "ro"]);
         // `./` does not change the target itself.
         assert_eq!(m("").0, before.mode() & 0o7777);
-        assert_eq!(names(&dest), ["srv"]);
+        assert_eq!(names(&dest), ["implied", "srv"]);
         std::fs::set_permissions(
             dest.join("srv/ro"),
             std::os::unix::fs::PermissionsExt::from_mode(0o700),
