@@ -341,6 +341,22 @@ fn run_hooks(
 /// The signals are blocked in every thread and taken by one watcher thread,
 /// so the handler is ordinary code rather than an async-signal context.
 pub(crate) fn spawn_interrupt_watcher() {
+    on_interrupt(|| {
+        crate::engine::atomic::remove_pending();
+        log::error!("Backup interrupted.");
+        log::info!(
+            "Cedar Backup run completed with status {}.",
+            exit::INTERRUPTED
+        );
+        log::logger().flush();
+        std::process::exit(exit::INTERRUPTED);
+    });
+}
+
+/// Runs `then` in a watcher thread each time SIGINT or SIGTERM arrives
+/// (the signals blocked in the calling thread and every thread it starts
+/// after; children started with `Command` get the default mask).
+pub(crate) fn on_interrupt(mut then: impl FnMut() + Send + 'static) {
     use nix::sys::signal::{SigSet, Signal};
     let mut set = SigSet::empty();
     set.add(Signal::SIGINT);
@@ -349,15 +365,8 @@ pub(crate) fn spawn_interrupt_watcher() {
         return;
     }
     std::thread::spawn(move || {
-        if set.wait().is_ok() {
-            crate::engine::atomic::remove_pending();
-            log::error!("Backup interrupted.");
-            log::info!(
-                "Cedar Backup run completed with status {}.",
-                exit::INTERRUPTED
-            );
-            log::logger().flush();
-            std::process::exit(exit::INTERRUPTED);
+        while set.wait().is_ok() {
+            then();
         }
     });
 }

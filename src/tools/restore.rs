@@ -12,19 +12,25 @@
 //! With `-x` tar archives (`.tar`, `.tar.gz`, `.tar.bz2`) are unpacked
 //! into TARGET with their original paths, modes, mtimes and (as root)
 //! owners, refusing members that would land outside TARGET; without it
-//! files are written to `TARGET/PEER/NAME`.
+//! files are written to `TARGET/PEER/NAME`. Symlinks on the disc (a span
+//! disc holds the staging tree as it is) are restored as symlinks.
+//!
+//! TARGET need not be empty: each file or archive goes through a
+//! [`Staging`] directory inside it and replaces what is at its paths only
+//! once it checked out, so a damaged one leaves TARGET as it was.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use sha2::{Digest, Sha256};
 
 use crate::engine::discread::{Day, Medium};
 use crate::engine::manifest::{Manifest, MANIFEST_NAME};
-use crate::engine::unpack::{self, Compression};
+use crate::engine::unpack::{self, Compression, Staging};
 use crate::engine::util::display_bytes;
 use crate::tools::reading::{self, EXIT_DAMAGED, EXIT_DEVICE, EXIT_USAGE};
 
@@ -38,7 +44,8 @@ WHAT is a day YYYY-MM-DD, a peer YYYY-MM-DD/PEER or an archive YYYY-MM-DD/PEER/N
   -s, --session BLOCK  only the session starting at BLOCK (default: all merged)\n\
   -x, --unpack         unpack tar archives into TARGET (original paths, modes, mtimes)\n\
       --raw            copy files as recorded (no joining of split files, no gpg)\n\
-Exit status: 0 restored, 1 some file damaged or refused, 2 usage, 6 unreadable disc.";
+Exit status: 0 restored, 1 some file damaged or refused, 2 usage, 5 interrupted,\n\
+6 unreadable disc.";
 
 #[derive(Debug, Default)]
 struct Args<'a> {
@@ -137,6 +144,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         return EXIT_USAGE;
     };
     let prefix: Vec<u8> = parts.collect::<Vec<_>>().join("/").into_bytes();
+    interrupt_watcher();
     let opts = Opts {
         unpack: a.unpack,
         raw: a.raw,
@@ -152,6 +160,13 @@ pub fn main(args: Vec<OsString>) -> i32 {
                 display_bytes(r.bytes),
                 r.problems
             );
+            if r.interrupted {
+                eprintln!(
+                    "cback restore: interrupted: what was restored before is in place, \
+                     the rest not started"
+                );
+                return crate::app::exit::INTERRUPTED;
+            }
             if r.items == 0 && r.problems == 0 {
                 eprintln!("cback restore: {what}: nothing on the disc by that name");
                 return EXIT_USAGE;
@@ -167,6 +182,28 @@ pub fn main(args: Vec<OsString>) -> i32 {
             EXIT_DEVICE
         }
     }
+}
+
+/// Set by the first SIGINT/SIGTERM: the item being read fails at its next
+/// read (its staging removed, the target left as it was, as for a damaged
+/// one; an item being moved into place is finished) and no other starts.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// Watches for SIGINT/SIGTERM: the first stops the restore after the item
+/// under way (see [`INTERRUPTED`]); a second, for a disc read that does not
+/// return, removes the staging directories and exits at once.
+fn interrupt_watcher() {
+    crate::app::on_interrupt(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            unpack::remove_all_staging();
+            eprintln!("cback restore: interrupted again: stopped at once");
+            std::process::exit(crate::app::exit::INTERRUPTED);
+        }
+    });
 }
 
 /// The day listing: `YYYY-MM-DD  session BLOCK  manifest|no manifest`,
@@ -221,6 +258,29 @@ pub struct Restored {
     pub problems: usize,
     /// What happened, one line each.
     pub lines: Vec<String>,
+    /// Stopped by SIGINT/SIGTERM before everything was restored.
+    pub interrupted: bool,
+}
+
+impl Restored {
+    /// Counts one item: restored with its lines (each REFUSED one a
+    /// problem), or not, told by `failed` from the error.
+    fn tally(&mut self, done: Result<Vec<String>, String>, failed: impl FnOnce(String) -> String) {
+        match done {
+            Ok(lines) => {
+                self.items += 1;
+                for l in lines {
+                    self.problems += usize::from(l.starts_with("REFUSED"));
+                    self.lines.push(l);
+                }
+            }
+            Err(_) if interrupted() => self.interrupted = true,
+            Err(e) => {
+                self.problems += 1;
+                self.lines.push(failed(e));
+            }
+        }
+    }
 }
 
 /// One part of an item as recorded.
@@ -246,6 +306,9 @@ struct PartsReader<'m> {
 impl Read for PartsReader<'_> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         const B: usize = mmc::BLOCK_SIZE;
+        if interrupted() {
+            return Err(std::io::Error::other("interrupted"));
+        }
         loop {
             let Some(part) = self.parts.get(self.part) else {
                 return Ok(0);
@@ -319,8 +382,25 @@ pub fn restore(
             || p == prefix
             || (p.starts_with(prefix) && p.get(prefix.len()) == Some(&b'/'))
     };
-    // Items: logical name -> parts in order.
-    let mut items: BTreeMap<String, Vec<(u32, String, &iso9660::Entry)>> = BTreeMap::new();
+    // Symlinks (a `cback span` disc holds the staging tree as it is):
+    // restored as symlinks, never joined, decrypted or followed.
+    for (p, e) in &day.entries {
+        if interrupted() {
+            r.interrupted = true;
+            return Ok(r);
+        }
+        if let iso9660::EntryKind::Symlink(link) = &e.kind {
+            if !selected(p) {
+                continue;
+            }
+            let name = String::from_utf8_lossy(p).into_owned();
+            let done = restore_symlink(&name, link, e.meta, target);
+            r.tally(done, |e| format!("FAILED {}/{name}: {e}", day.disc_path));
+        }
+    }
+    // Items: logical name -> (the name it decrypts to, parts in order).
+    type Parts<'d> = Vec<(u32, String, &'d iso9660::Entry)>;
+    let mut items: BTreeMap<String, (Option<String>, Parts)> = BTreeMap::new();
     for (p, e) in day.files() {
         let name = String::from_utf8_lossy(p).into_owned();
         let (key, idx) = match split_part(&name).filter(|_| !opts.raw) {
@@ -331,10 +411,19 @@ pub fn restore(
         let plain = key.strip_suffix(".gpg").filter(|_| !opts.raw);
         if selected(p) || selected(key.as_bytes()) || plain.is_some_and(|k| selected(k.as_bytes()))
         {
-            items.entry(key).or_default().push((idx, name, e));
+            let plain = plain.map(str::to_string);
+            items
+                .entry(key)
+                .or_insert_with(|| (plain, Vec::new()))
+                .1
+                .push((idx, name, e));
         }
     }
-    for (key, mut parts) in items {
+    for (key, (plain, mut parts)) in items {
+        if interrupted() {
+            r.interrupted = true;
+            break;
+        }
         parts.sort_by_key(|p| p.0);
         if parts.iter().enumerate().any(|(i, p)| p.0 != i as u32) {
             r.problems += 1;
@@ -381,48 +470,33 @@ pub fn restore(
             bytes: 0,
         };
         let single = (reader.parts.len() == 1).then_some(meta);
-        let result = restore_item(&mut reader, &key, single, target, opts);
+        let result = restore_item(&mut reader, &key, plain.as_deref(), single, target, opts);
         r.bytes += reader.bytes;
-        match result {
-            Ok(lines) => {
-                r.items += 1;
-                for l in lines {
-                    r.problems += usize::from(l.starts_with("REFUSED"));
-                    r.lines.push(l);
-                }
-            }
-            Err(e) => {
-                r.problems += 1;
-                r.lines
-                    .push(format!("DAMAGED {}/{key}: {e}", day.disc_path));
-            }
-        }
+        r.tally(result, |e| format!("DAMAGED {}/{key}: {e}", day.disc_path));
     }
     Ok(r)
 }
 
-/// Decrypts (`.gpg`), then unpacks or writes one item.
+/// Decrypts (`.gpg`, to the name `decrypted`), then unpacks or writes
+/// one item.
 fn restore_item(
     reader: &mut PartsReader<'_>,
     key: &str,
+    decrypted: Option<&str>,
     meta: Option<iso9660::Metadata>,
     target: &Path,
     opts: &Opts,
 ) -> Result<Vec<String>, String> {
-    let (name, encrypted) = match key.strip_suffix(".gpg").filter(|_| !opts.raw) {
-        Some(n) => (n, true),
-        None => (key, false),
-    };
-    if !encrypted {
+    let Some(name) = decrypted else {
         return finish(
             &mut std::io::BufReader::with_capacity(1 << 20, reader),
-            name,
+            key,
             meta,
             target,
             opts,
             || Ok(()),
         );
-    }
+    };
     let mut child = Command::new("gpg")
         .args(["--batch", "--quiet", "--decrypt"])
         .stdin(Stdio::piped())
@@ -480,9 +554,9 @@ fn restore_item(
 }
 
 /// Unpacks a tar archive (with `-x`) or writes the file at `TARGET/name`,
-/// through a temporary name renamed only once every byte matched and
-/// `confirm` agrees (for a decrypted file: gpg succeeded); a failure leaves
-/// nothing of the item behind (of an unpack: nothing it created).
+/// into a staging directory inside TARGET first: moved into place only
+/// once every byte matched and `confirm` agrees (for a decrypted file: gpg
+/// succeeded), so a failure leaves TARGET exactly as it was.
 fn finish(
     r: &mut dyn Read,
     name: &str,
@@ -491,61 +565,110 @@ fn finish(
     opts: &Opts,
     confirm: impl FnOnce() -> Result<(), String>,
 ) -> Result<Vec<String>, String> {
-    if opts.unpack {
-        if let Some(c) = Compression::of(name) {
-            let mut u = unpack::Unpacked::default();
-            let done = unpack::unpack(&mut *r, c, target, &mut u).map_err(|e| e.to_string());
+    let mut staging = Staging::new(target).map_err(|e| e.to_string())?;
+    let archive = Compression::of(name).filter(|_| opts.unpack);
+    let staged = match archive {
+        Some(c) => unpack::unpack(&mut *r, c, &mut staging)
+            .map_err(|e| e.to_string())
             // Whatever the unpack left unread (the tar's end padding) still
             // has to pass through the manifest check.
-            let done = done.and_then(|()| {
+            .and_then(|()| {
                 std::io::copy(r, &mut std::io::sink())
                     .map(drop)
                     .map_err(|e| e.to_string())
-            });
-            if let Err(e) = done.and_then(|()| confirm()) {
-                // Nothing of a damaged archive is left behind.
-                u.undo(target);
-                return Err(e);
-            }
-            let mut lines = vec![format!(
-                "unpacked {name}: {} member(s) into {}",
-                u.members,
-                target.display()
-            )];
-            lines.extend(
-                u.refused
-                    .into_iter()
-                    .map(|w| format!("REFUSED {name}: {w}")),
-            );
-            return Ok(lines);
-        }
-    }
-    let dest = target.join(name);
+            }),
+        None => write_file(r, &staging.root().join(name), meta),
+    };
+    staged.and_then(|()| confirm())?;
+    let done = staging.commit().map_err(|e| e.to_string())?;
+    let mut lines = vec![match archive {
+        Some(_) => format!(
+            "unpacked {name}: {} member(s) into {}",
+            done.members,
+            target.display()
+        ),
+        None => format!("restored {}", target.join(name).display()),
+    }];
+    lines.extend(
+        done.refused
+            .into_iter()
+            .map(|w| format!("REFUSED {name}: {w}")),
+    );
+    Ok(lines)
+}
+
+/// Writes `r` to the new file `dest` (in a staging directory) with the
+/// disc's mode and mtime.
+fn write_file(
+    r: &mut dyn Read,
+    dest: &Path,
+    meta: Option<iso9660::Metadata>,
+) -> Result<(), String> {
+    let named = |e: std::io::Error| format!("{}: {e}", dest.display());
     if let Some(parent) = dest.parent() {
         std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
     }
-    // The project's one way to make an output: an exclusive temporary that
-    // never follows a planted symlink, renamed onto `dest` when complete and
-    // removed on error (or Ctrl-C) otherwise.
-    let named = |e: std::io::Error| format!("{}: {e}", dest.display());
-    let (partial, mut f) = crate::engine::atomic::Partial::create(&dest).map_err(named)?;
-    let written = (|| -> std::io::Result<()> {
-        std::io::copy(r, &mut f)?;
-        f.flush()?;
-        if let Some(m) = meta {
-            use std::os::unix::fs::PermissionsExt;
-            f.set_permissions(std::fs::Permissions::from_mode(m.mode & 0o7777))?;
-            let t = std::time::UNIX_EPOCH
-                + std::time::Duration::from_secs(m.mtime.max(0).cast_unsigned());
-            f.set_modified(t)?;
-        }
-        Ok(())
-    })();
-    written.map_err(named)?;
-    confirm()?;
-    drop(f);
-    partial.commit().map_err(named)?;
-    Ok(vec![format!("restored {}", dest.display())])
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(dest)
+        .map_err(named)?;
+    std::io::copy(r, &mut f).map_err(named)?;
+    f.flush().map_err(named)?;
+    if let Some(m) = meta {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(m.mode & 0o7777))
+            .map_err(named)?;
+        f.set_modified(mtime(m)).map_err(named)?;
+    }
+    f.sync_all().map_err(named)
+}
+
+fn mtime(m: iso9660::Metadata) -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + std::time::Duration::from_secs(m.mtime.max(0).cast_unsigned())
+}
+
+/// Restores the symlink `name` of the disc as a symlink with the same
+/// target text (never followed, wherever it points), through a staging
+/// directory like a file.
+fn restore_symlink(
+    name: &str,
+    link: &[u8],
+    meta: iso9660::Metadata,
+    target: &Path,
+) -> Result<Vec<String>, String> {
+    use std::os::unix::ffi::OsStrExt;
+    let staging = Staging::new(target).map_err(|e| e.to_string())?;
+    let dest = staging.root().join(name);
+    if let Some(parent) = dest.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    }
+    let to = std::ffi::OsStr::from_bytes(link);
+    std::os::unix::fs::symlink(to, &dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+    let t = nix::sys::time::TimeSpec::new(meta.mtime, 0);
+    // A symlink's own mtime; where the file system cannot set it, the
+    // link is still restored.
+    let _ = nix::sys::stat::utimensat(
+        None,
+        &dest,
+        &t,
+        &t,
+        nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+    );
+    let done = staging.commit().map_err(|e| e.to_string())?;
+    let mut lines = vec![format!(
+        "restored {} -> {} (a symlink: not in the manifest)",
+        target.join(name).display(),
+        to.to_string_lossy()
+    )];
+    lines.extend(
+        done.refused
+            .into_iter()
+            .map(|w| format!("REFUSED {name}: {w}")),
+    );
+    Ok(lines)
 }
 
 #[cfg(test)]
