@@ -622,3 +622,121 @@ fn a_disc_failing_mid_write_is_reported_and_nothing_marked() {
     );
     assert!(marked(&rig).is_empty());
 }
+
+/// Cedar's DVD capacity in blocks: `convertSize(4.4, GBYTES, SECTORS)`.
+const DVD_NOMINAL: f64 = 4.4 * 1024.0 * 1024.0 * 1024.0 / 2048.0;
+
+/// A rig with one staged day of two sparse files making `blocks` blocks,
+/// its emulated disc of `disc` blocks.
+fn sparse_rig(profile: &str, disc: u32, blocks: u64) -> Rig {
+    let mut rig = Rig::new(profile);
+    rig.device_extra = format!("&capacity={disc}");
+    let dir = rig.day_dir(date("2026-03-02")).join("host1");
+    std::fs::create_dir_all(&dir).unwrap();
+    let half = blocks / 2;
+    for (name, b) in [("a.tar.gz", half), ("b.tar.gz", blocks - half)] {
+        let f = std::fs::File::create(dir.join(name)).unwrap();
+        f.set_len(b * 2048).unwrap();
+    }
+    rig
+}
+
+/// The `(N blocks)` of span's "its image would be ..." refusal.
+fn refused_image_blocks(stderr: &str) -> u64 {
+    let at = stderr
+        .find("its image would be ")
+        .unwrap_or_else(|| panic!("{stderr}"));
+    let rest = &stderr[at..];
+    let open = rest.find('(').unwrap();
+    let close = rest.find(" blocks)").unwrap();
+    rest[open + 1..close].parse().unwrap()
+}
+
+#[test]
+fn a_dvd_smaller_than_cedars_capacity_is_refused_before_anything_is_written() {
+    let nominal = DVD_NOMINAL.floor() as u64;
+    // First the image's own blocks for this day (two files, a manifest):
+    // with no cushion on a disc one block larger than the files, the plan
+    // refuses and names the image's size.
+    let files = nominal - 3000;
+    let rig = sparse_rig("dvd+r", (files + 1) as u32, files);
+    let run = span(&rig, &["", "", "", "0", "", "first", ""], true);
+    assert_eq!(run.status.code(), Some(6), "{}", run.stdout);
+    let overhead = refused_image_blocks(&run.stderr) - files;
+    assert!(
+        overhead > 8,
+        "{overhead} blocks of directories and manifest"
+    );
+
+    // A DVD+R two blocks short of Cedar's 4.4 GiB and a cushion between
+    // what the old check used (nominal, since the disc is not below the
+    // cushioned nominal) and what the files leave: Cedar's capacity passes
+    // the plan (the files fit the cushioned nominal, the image fits the
+    // nominal) and the write would fail only in `prepare`; the disc's own
+    // capacity refuses it before any disc is asked for.
+    let files = nominal - overhead - 1;
+    let image = files + overhead;
+    let disc = image - 1;
+    let low = (DVD_NOMINAL - disc as f64) / DVD_NOMINAL;
+    let high = (disc - files) as f64 / disc as f64;
+    assert!(low < high);
+    let cushion = 100.0 * (low + high) / 2.0;
+    let keep = (100.0 - cushion) / 100.0;
+    assert!(
+        disc as f64 >= keep * DVD_NOMINAL,
+        "the old check used nominal"
+    );
+    assert!(files as f64 <= keep * DVD_NOMINAL && image as f64 <= DVD_NOMINAL);
+    assert!(
+        files as f64 <= keep * disc as f64,
+        "one disc with the new check"
+    );
+    let rig = sparse_rig("dvd+r", disc as u32, files);
+    let c = cushion.to_string();
+    let run = span(&rig, &["", "", "", &c, "", "first", "", ""], true);
+    assert_eq!(run.status.code(), Some(6), "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("holds only 4.40 GB: its size is used instead."),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr
+            .contains("disc 1 of 1 (days 2026/03/02): its image would be")
+            && run.stderr.contains("larger cushion"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(refused_image_blocks(&run.stderr), image);
+    assert!(!run.stdout.contains("Please place the first disc"));
+    assert!(run.discs.is_empty() && marked(&rig).is_empty());
+}
+
+#[test]
+fn a_drive_reporting_no_capacity_leaves_cedars() {
+    // An unformatted DVD+RW the drive reports as 0 blocks: not a capacity
+    // of 0 (every file "cannot fit"), but Cedar's 4.4 GiB for the plan.
+    let rig = span_rig("dvd+rw", "");
+    let mut rig = rig;
+    rig.device_extra = "&capacity=0".into();
+    let c = CUSHION.to_string();
+    let run = span_with(&rig, &["--dry-run"], &["", "", "", &c, "", "", ""], true);
+    assert_eq!(run.status.code(), Some(0), "{}\n{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains("holds only"), "{}", run.stdout);
+    assert!(run
+        .stdout
+        .contains("It will take at least 1 disc(s) to store your"));
+    assert!(run
+        .stdout
+        .contains("Dry run: all 1 disc images fit the media; nothing is written."));
+    // Written, the disc is refused as too small, with nothing written.
+    let run = span(&rig, &["", "", "", &c, "", "", "", "", "n"], true);
+    assert_eq!(run.status.code(), Some(6), "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("Failed to initialize image:") && run.stderr.contains("disc 1 of 1"),
+        "{}",
+        run.stderr
+    );
+    assert!(marked(&rig).is_empty());
+}

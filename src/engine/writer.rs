@@ -425,9 +425,16 @@ impl DiscWriter<'_> {
         Ok(())
     }
 
-    /// The whole medium, in blocks (what a new disc holds).
-    pub fn medium_blocks(&mut self) -> anyhow::Result<u32> {
-        Ok(self.placement(true)?.capacity)
+    /// The blocks a new disc of the loaded medium holds, as the drive
+    /// reports them: the whole of a blank, appendable or overwritable
+    /// medium (a rewritable one is blanked or overwritten for a new disc).
+    /// None when the drive does not tell: a finalized write-once or CD-RW
+    /// disc (its READ CAPACITY is only the recorded part), or a drive that
+    /// reports 0 blocks (some do for an unformatted disc).
+    pub fn new_disc_blocks(&mut self) -> anyhow::Result<Option<u32>> {
+        let p = self.placement(true)?;
+        let whole = p.overwritable || p.state != MediaState::Finalized;
+        Ok((whole && p.capacity > 0).then_some(p.capacity))
     }
 }
 /// The bytes a new disc's image of `entries` takes (the estimate of

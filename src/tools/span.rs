@@ -18,11 +18,14 @@
 //! fitted by [`crate::knapsack`], so the same staging tree, capacity and
 //! answers give Cedar's discs. The media capacity is Cedar's for the
 //! configured media type (650 or 700 MiB, 4.4 GiB; the drive's nominal one
-//! for Blu-ray), unless the disc in the drive when span starts is smaller
-//! than that capacity less the cushion, in which case the disc's own size
-//! is used. Every disc's image is planned before the first one is asked
-//! for: a disc whose image (directories, padding and manifests included)
-//! would not fit stops the run before anything is written.
+//! for Blu-ray), capped at what the drive reports a new disc of the medium
+//! in it holds when span starts (a real DVD±R holds less than Cedar's 4.4
+//! GiB); a disc at least that large gives Cedar's discs, and a drive that
+//! reports 0 blocks, or a finalized disc, leaves Cedar's capacity. Every
+//! disc's image is planned against that capacity before the first one is
+//! asked for: a disc whose image (directories, padding and manifests
+//! included) would not fit stops the run before anything is written,
+//! naming the disc and its days.
 //!
 //! Beyond Cedar: span holds the run lock (`<working_dir>/cback.lock`), so
 //! a `cback all` from cron cannot use the drive meanwhile; a write-once
@@ -372,6 +375,26 @@ pub fn media_capacity(store: &StoreSettings) -> f64 {
     (bytes / SECTOR) * SECTOR
 }
 
+/// The bytes a new disc of the medium in the drive holds, from what the
+/// drive reports ([`DiscWriter::new_disc_blocks`]); None when there is no
+/// disc to measure or the drive does not tell (0 blocks, a finalized disc).
+fn measure_disc(store: &StoreSettings) -> Option<f64> {
+    match open_writer(store).and_then(|mut w| w.new_disc_blocks()) {
+        Ok(Some(blocks)) => Some(f64::from(blocks) * mmc::BLOCK_SIZE as f64),
+        Ok(None) => {
+            log::info!(
+                "The disc in {} does not report its capacity: the media's is used.",
+                store.target_device
+            );
+            None
+        }
+        Err(e) => {
+            log::info!("No disc to measure in {}: {e:#}", store.target_device);
+            None
+        }
+    }
+}
+
 /// One disc of the accepted solution.
 struct SpanDisc {
     entries: Entries,
@@ -457,15 +480,7 @@ pub fn run<R: BufRead, W: Write>(
     }
     c.say("===")?;
     let nominal = media_capacity(store);
-    // The disc in the drive now, if any, for its real size.
-    let in_drive = match open_writer(store).and_then(|mut w| w.medium_blocks()) {
-        Ok(blocks) => Some(f64::from(blocks) * mmc::BLOCK_SIZE as f64),
-        Err(e) => {
-            log::info!("No disc to measure in {}: {e:#}", store.target_device);
-            None
-        }
-    };
-
+    let in_drive = measure_disc(store);
     c.say("")?;
     c.say("Please wait, indexing the source directory (this may take a while)...")?;
     let staged = find_staged(&store.source_dir)?;
@@ -504,16 +519,18 @@ pub fn run<R: BufRead, W: Write>(
         anyhow::bail!("a cushion of {cushion}% leaves no capacity: it must be under 100");
     }
     let keep = (100.0 - cushion) / 100.0;
-    let mut media = nominal;
-    if let Some(disc) = in_drive.filter(|&d| d < keep * nominal) {
-        c.say("")?;
-        c.say(&format!(
-            "The disc in {} holds only {}: its size is used instead.",
-            store.target_device,
-            display_size(disc)
-        ))?;
-        media = disc;
-    }
+    let media = match in_drive {
+        Some(disc) if disc < nominal => {
+            c.say("")?;
+            c.say(&format!(
+                "The disc in {} holds only {}: its size is used instead.",
+                store.target_device,
+                display_size(disc)
+            ))?;
+            disc
+        }
+        _ => nominal,
+    };
     let real = keep * media;
     let minimum = total / real + 1.0;
     c.say("")?;
@@ -600,21 +617,28 @@ pub fn run<R: BufRead, W: Write>(
     let mut discs = Vec::new();
     for (n, d) in solution.iter().enumerate() {
         let files: Vec<&StagedFile> = d.items.iter().map(|&i| &staged.files[i]).collect();
-        let days: BTreeSet<String> = files.iter().map(|f| f.day.clone()).collect();
+        let days: Vec<String> = files
+            .iter()
+            .map(|f| f.day.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         let entries = Entries::files(
             files
                 .iter()
                 .map(|f| (f.host.clone(), f.disc.clone()))
                 .collect(),
-            &days.into_iter().collect::<Vec<_>>(),
+            &days,
         );
         let bytes =
             crate::engine::writer::image_bytes(&entries, &label, timestamp, store.manifest)?;
         if bytes as f64 > media {
             anyhow::bail!(
-                "disc {}'s image would be {} ({} blocks), more than the {} the media holds: \
-                 nothing was written; run again with a larger cushion",
+                "disc {} of {} (days {}): its image would be {} ({} blocks), more than the {} \
+                 a disc holds: nothing was written; run again with a larger cushion",
                 n + 1,
+                solution.len(),
+                days.join(", "),
                 display_bytes(bytes),
                 bytes / mmc::BLOCK_SIZE as u64,
                 display_size(media)
