@@ -14,7 +14,8 @@
 //! is off), so `cback verify` and `cback restore` read span discs as any
 //! other; restoring every disc gives back the whole staging data.
 //!
-//! The files are listed in directory order (as Cedar's `os.listdir`) and
+//! The files are listed in directory order (as Cedar's `os.listdir`:
+//! [`Order::Directory`]) and
 //! fitted by [`crate::knapsack`], so the same staging tree, capacity and
 //! answers give Cedar's discs. The media capacity is Cedar's for the
 //! configured media type (650 or 700 MiB, 4.4 GiB; the drive's nominal one
@@ -52,6 +53,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use crate::actions::ext::staged;
 use crate::app::exit;
 use crate::cli::{self, Options};
 use crate::config::{Settings, StoreSettings};
@@ -60,6 +62,7 @@ use crate::engine::disc::VolumeSummary;
 use crate::engine::progress::Meter;
 use crate::engine::schedule::{media_label, STORE_INDICATOR};
 use crate::engine::util::{display_bytes, display_size, write_indicator};
+use crate::engine::walk::Order;
 use crate::engine::writer::{DiscWriter, Entries, Plan};
 use crate::knapsack::{self, Algorithm};
 
@@ -269,29 +272,11 @@ impl Staged {
     }
 }
 
-/// The real subdirectories of `dir` (symlinks left out), in directory
-/// order, as Cedar's `FilesystemList` with `excludeFiles` and
-/// `excludeLinks` lists them.
-fn subdirs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let list = fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))?;
-    for e in list {
-        let e = e.with_context(|| format!("listing {}", dir.display()))?;
-        let ft = e
-            .file_type()
-            .with_context(|| format!("reading {}", e.path().display()))?;
-        if ft.is_dir() {
-            out.push(e.path());
-        }
-    }
-    Ok(out)
-}
-
-/// Cedar's `findDailyDirs` and `BackupFileList.addDirContents` of each:
-/// `source/*/*/*` without `cback.store`, then every file below them, each
-/// directory in directory order. A symlink (to a file or a directory) is
-/// an entry of its own, of size 0, as Cedar counts it; a dangling one, a
-/// socket or a device is left out as Cedar leaves it out.
+/// Cedar's `_findDailyDirs`: `source/*/*/*` without `cback.store`, then
+/// every file below them, each directory in directory order (Cedar's
+/// `os.listdir`, on which its fits depend). A symlink (to a file or a
+/// directory) is an entry of its own, of size 0, as Cedar counts it; a
+/// dangling one, a socket or a device is left out as Cedar leaves it out.
 pub fn find_staged(source: &Path) -> anyhow::Result<Staged> {
     if !source.is_dir() {
         anyhow::bail!(
@@ -299,25 +284,26 @@ pub fn find_staged(source: &Path) -> anyhow::Result<Staged> {
             source.display()
         );
     }
-    let mut staged = Staged::default();
-    for year in subdirs(source)? {
-        for month in subdirs(&year)? {
-            for day in subdirs(&month)? {
-                if day.join(STORE_INDICATOR).exists() {
-                    log::debug!(
-                        "Skipping directory [{}]; contains {STORE_INDICATOR}.",
-                        day.display()
-                    );
-                    continue;
-                }
-                log::debug!("Adding [{}] to list of daily directories.", day.display());
-                let day_path = relative(source, &day)?;
-                add_files(source, &day, &day_path, &mut staged.files)?;
-                staged.days.push(day);
-            }
+    let days = staged::daily_dirs_in(source, STORE_INDICATOR, Order::Directory)?;
+    let mut files = Vec::new();
+    for day in &days {
+        let day_path = relative(source, day)?;
+        for host in staged::day_contents(day, Order::Directory)? {
+            let meta = fs::symlink_metadata(&host)
+                .with_context(|| format!("reading {}", host.display()))?;
+            files.push(StagedFile {
+                disc: relative(source, &host)?,
+                day: day_path.clone(),
+                size: if meta.file_type().is_symlink() {
+                    0.0
+                } else {
+                    meta.len() as f64
+                },
+                host,
+            });
         }
     }
-    Ok(staged)
+    Ok(Staged { days, files })
 }
 
 fn relative(source: &Path, path: &Path) -> anyhow::Result<String> {
@@ -325,38 +311,6 @@ fn relative(source: &Path, path: &Path) -> anyhow::Result<String> {
     rel.to_str()
         .map(str::to_string)
         .with_context(|| format!("{}: the name is not valid UTF-8", path.display()))
-}
-
-fn add_files(
-    source: &Path,
-    dir: &Path,
-    day: &str,
-    out: &mut Vec<StagedFile>,
-) -> anyhow::Result<()> {
-    let list = fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))?;
-    for e in list {
-        let e = e.with_context(|| format!("listing {}", dir.display()))?;
-        let path = e.path();
-        let link =
-            fs::symlink_metadata(&path).with_context(|| format!("reading {}", path.display()))?;
-        // What the entry is when followed (a dangling link is nothing).
-        let Ok(target) = fs::metadata(&path) else {
-            log::debug!("Leaving out [{}]: a dangling link.", path.display());
-            continue;
-        };
-        let is_link = link.file_type().is_symlink();
-        if target.is_dir() && !is_link {
-            add_files(source, &path, day, out)?;
-        } else if target.is_dir() || target.is_file() {
-            out.push(StagedFile {
-                disc: relative(source, &path)?,
-                host: path,
-                day: day.to_string(),
-                size: if is_link { 0.0 } else { target.len() as f64 },
-            });
-        }
-    }
-    Ok(())
 }
 
 /// Cedar's capacity of the configured media, in bytes (its floating-point
