@@ -740,3 +740,40 @@ fn a_drive_reporting_no_capacity_leaves_cedars() {
     );
     assert!(marked(&rig).is_empty());
 }
+
+#[test]
+fn switches_and_configuration_through_the_tools_start_up() {
+    let rig = Rig::new("cdr-74");
+    let cback = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_cback"))
+            .arg("span")
+            .args(args)
+            .arg("-l")
+            .arg(rig.path("cback.log"))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let o = cback(&["--nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("Usage: cback span") && err.contains(" *** Error: "),
+        "{err}"
+    );
+    let o = cback(&["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Usage: cback span"));
+    // A configuration that cannot be read: exit 4, the file named, and
+    // the run's first and last log lines.
+    let missing = rig.path("none.conf");
+    let o = cback(&["-c", missing.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(4));
+    let log = std::fs::read_to_string(rig.path("cback.log")).unwrap();
+    assert!(
+        log.contains("Cedar Backup 'span' utility run started."),
+        "{log}"
+    );
+    assert!(log.contains("Error reading or handling configuration:") && log.contains("none.conf"));
+    assert!(log.contains("Cedar Backup 'span' utility run completed with status 4."));
+}

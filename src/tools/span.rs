@@ -54,8 +54,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::actions::ext::staged;
-use crate::app::exit;
-use crate::cli::{self, Options};
+use crate::cli::Options;
 use crate::config::{Settings, StoreSettings};
 use crate::engine::burn::BurnReport;
 use crate::engine::disc::VolumeSummary;
@@ -65,6 +64,7 @@ use crate::engine::util::{display_bytes, display_size, write_indicator};
 use crate::engine::walk::Order;
 use crate::engine::writer::{DiscWriter, Entries, Plan};
 use crate::knapsack::{self, Algorithm};
+use crate::tools::startup::{self, Tool};
 
 const USAGE: &str = "
  Usage: cback span [switches]
@@ -97,65 +97,24 @@ pub const DEFAULT_CUSHION: f64 = 4.5;
 /// Cedar's default fit.
 pub const DEFAULT_ALGORITHM: Algorithm = Algorithm::Worst;
 
+/// The tool's start-up.
+const TOOL: Tool = Tool {
+    usage: USAGE,
+    run: "Cedar Backup 'span' utility run",
+};
+
 /// Runs `cback span ARGS...`; returns the process exit code.
 pub fn main(args: Vec<OsString>) -> i32 {
-    let options = match Options::parse_switches(args) {
-        Ok(o) => o,
-        Err(e) => {
-            eprint!("{USAGE}");
-            eprintln!(" *** Error: {e}");
-            return exit::USAGE;
-        }
-    };
-    if options.help {
-        print!("{USAGE}");
-        return exit::OK;
-    }
-    if options.version {
-        print!("{}", cli::version());
-        return exit::OK;
-    }
-    if options.diagnostics {
-        print!("{}", crate::app::diagnostics());
-        return exit::OK;
-    }
-    if let Err(e) = crate::logging::init(&options) {
-        eprintln!("{e}");
-        return exit::LOGGING;
-    }
-    crate::app::spawn_interrupt_watcher();
-    log::info!("Cedar Backup 'span' utility run started.");
-    let config_path = options.config_path();
-    log::info!("Configuration path is [{}]", config_path.display());
-    let code = match crate::app::load_config(&config_path) {
-        Err(problems) => {
-            for p in problems {
-                log::error!("Error reading or handling configuration: {p}");
-            }
-            exit::CONFIG
-        }
-        Ok(settings) => {
-            let stdin = std::io::stdin();
-            let mut console = Console {
-                input: stdin.lock(),
-                output: std::io::stdout(),
-            };
-            match run(&settings, &mut console, options.dry_run) {
-                Ok(()) => exit::OK,
-                Err(e) => {
-                    if options.stack {
-                        log::error!("Error executing backup: {e:?}");
-                    } else {
-                        log::error!("Error executing backup: {e:#}");
-                    }
-                    exit::ACTION
-                }
-            }
-        }
-    };
-    log::info!("Cedar Backup 'span' utility run completed with status {code}.");
-    log::logger().flush();
-    code
+    let parsed = Options::parse_switches(args).map(|o| (o, ()));
+    TOOL.main(parsed, |options, ()| {
+        let settings = startup::settings(options)?;
+        let stdin = std::io::stdin();
+        let mut console = Console {
+            input: stdin.lock(),
+            output: std::io::stdout(),
+        };
+        Ok(run(&settings, &mut console, options.dry_run)?)
+    })
 }
 
 /// The questions and answers: prompts to `output`, answers from `input`.
