@@ -621,6 +621,28 @@ fn a_disc_failing_mid_write_is_reported_and_nothing_marked() {
         run.stderr
     );
     assert!(marked(&rig).is_empty());
+
+    // Rewritten on a new disc when asked (which reads back wrong too: the
+    // flip is the drive's), with Cedar's dialogue in between.
+    let rig = span_rig("cdr-74", "&flip=600:7");
+    let run = span(
+        &rig,
+        &["", "", "", &c, "", "", "", "", "y", "y", "", "n"],
+        true,
+    );
+    assert_eq!(run.status.code(), Some(6), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(
+            "Retry the consistency check? [Y/n]: Rewrite the disc first? [y/N]: \
+             Ok, attempting retry.\nPlease replace the disc in your backup device.\n\
+             Press return when ready.===\nWriting image to disc...\nCompleted writing image.\n\
+             Running consistency check...\nRetry the consistency check? [Y/n]: "
+        ),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.discs.len(), 2, "the first disc and its rewrite");
+    assert!(marked(&rig).is_empty());
 }
 
 /// Cedar's DVD capacity in blocks: `convertSize(4.4, GBYTES, SECTORS)`.

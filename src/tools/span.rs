@@ -634,35 +634,17 @@ impl<'a> DiscJob<'a> {
         c: &mut Console<R, W>,
     ) -> anyhow::Result<VolumeSummary> {
         c.say("")?;
-        let prepared = self.initialize(c)?;
-        let (mut writer, mut report) = self.write(c, Some(prepared))?;
-        if self.store.check_data {
-            loop {
-                c.say("Running consistency check...")?;
-                match writer.verify_files(&report, self.entries) {
-                    Ok(()) => break,
-                    Err(e) => {
-                        log::error!("Consistency check failed: {e:#}");
-                        if !c.yes_no("Retry the consistency check?", true)? {
-                            return Err(e);
-                        }
-                        if c.yes_no("Rewrite the disc first?", false)? {
-                            c.say("Ok, attempting retry.")?;
-                            drop(writer);
-                            c.wait_return(
-                                "Please replace the disc in your backup device.\nPress return when ready.",
-                            )?;
-                            c.say("===")?;
-                            (writer, report) = self.write(c, None)?;
-                        } else {
-                            c.say("Ok, attempting retry.")?;
-                            c.say("===")?;
-                        }
-                    }
-                }
-            }
-            c.say("Completed consistency check.")?;
-        }
+        let prepared = run_step(c, &mut Initialize { job: self })?;
+        let written = self.write(c, Some(prepared))?;
+        let report = if self.store.check_data {
+            let mut check = Check {
+                job: self,
+                written: Some(written),
+            };
+            run_step(c, &mut check)?
+        } else {
+            written.1
+        };
         c.say("Write process is complete.")?;
         c.say("===")?;
         Ok(VolumeSummary {
@@ -670,6 +652,22 @@ impl<'a> DiscJob<'a> {
             label: self.label.to_string(),
             end: report.volume_end,
         })
+    }
+
+    /// Cedar's `_discWriteImage`: writes the prepared session (planning it
+    /// again after the disc may have been replaced).
+    fn write<R: BufRead, W: Write>(
+        &self,
+        c: &mut Console<R, W>,
+        prepared: Option<Prepared<'a>>,
+    ) -> anyhow::Result<(DiscWriter<'a>, BurnReport)> {
+        run_step(
+            c,
+            &mut WriteImage {
+                job: self,
+                prepared,
+            },
+        )
     }
 
     /// Opens the drive and plans the session: a new disc holding only this
@@ -712,64 +710,184 @@ impl<'a> DiscJob<'a> {
         }
         Ok(Prepared { writer, plan })
     }
+}
 
-    /// Cedar's `_discInitializeImage`.
-    fn initialize<R: BufRead, W: Write>(
-        &self,
-        c: &mut Console<R, W>,
-    ) -> anyhow::Result<Prepared<'a>> {
-        loop {
-            c.say("Initializing image...")?;
-            match self.prepare() {
-                Ok(p) => {
-                    c.say("Completed initializing image.")?;
-                    return Ok(p);
+/// What Cedar's dialogue says around one step of writing a disc.
+struct StepText {
+    /// Before each attempt.
+    start: &'static str,
+    /// When it succeeded.
+    done: &'static str,
+    /// Logged, as an error, before the failure.
+    failed: &'static str,
+    /// The question whether to try again.
+    retry: &'static str,
+}
+
+/// One step of writing a disc, tried until it succeeds or the answer to
+/// its retry question is no.
+trait Step {
+    /// What the step gives when it succeeds.
+    type Output;
+    /// Its dialogue.
+    const TEXT: StepText;
+    /// One attempt.
+    fn attempt(&mut self) -> anyhow::Result<Self::Output>;
+    /// After a failure to be retried: what to ask first, and the prompt to
+    /// wait on while the disc is replaced, if it is to be.
+    fn retry<R: BufRead, W: Write>(
+        &mut self,
+        _c: &mut Console<R, W>,
+    ) -> anyhow::Result<Option<&'static str>> {
+        Ok(None)
+    }
+    /// After the disc was replaced, before the next attempt (a failure
+    /// here ends the run, as in Cedar, where it is raised in the `except`
+    /// clause).
+    fn replaced<R: BufRead, W: Write>(&mut self, _c: &mut Console<R, W>) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// Cedar's retry loop of `_discInitializeImage`, `_discWriteImage` and
+/// `_discConsistencyCheck`: the attempt, its failure logged, the retry
+/// question (no: the failure is the run's), the step's own questions,
+/// "Ok, attempting retry.", the wait for a replaced disc when there is
+/// one, then again.
+fn run_step<S: Step, R: BufRead, W: Write>(
+    c: &mut Console<R, W>,
+    step: &mut S,
+) -> anyhow::Result<S::Output> {
+    let mut replaced = false;
+    loop {
+        if replaced {
+            step.replaced(c)?;
+        }
+        c.say(S::TEXT.start)?;
+        match step.attempt() {
+            Ok(out) => {
+                c.say(S::TEXT.done)?;
+                return Ok(out);
+            }
+            Err(e) => {
+                log::error!("{}: {e:#}", S::TEXT.failed);
+                if !c.yes_no(S::TEXT.retry, true)? {
+                    return Err(e);
                 }
-                Err(e) => {
-                    log::error!("Failed to initialize image: {e:#}");
-                    if !c.yes_no("Retry initialization step?", true)? {
-                        return Err(e);
-                    }
-                    c.say("Ok, attempting retry.")?;
-                    c.say("===")?;
+                let replace = step.retry(c)?;
+                c.say("Ok, attempting retry.")?;
+                if let Some(prompt) = replace {
+                    c.wait_return(prompt)?;
                 }
+                c.say("===")?;
+                replaced = replace.is_some();
             }
         }
     }
+}
 
-    /// Cedar's `_discWriteImage`: writes the prepared session (planning it
-    /// again after the disc may have been replaced).
-    fn write<R: BufRead, W: Write>(
-        &self,
+/// Cedar's `_discInitializeImage`: the drive opened, the disc checked and
+/// the session planned.
+struct Initialize<'j, 'a> {
+    job: &'j DiscJob<'a>,
+}
+
+impl<'a> Step for Initialize<'_, 'a> {
+    type Output = Prepared<'a>;
+    const TEXT: StepText = StepText {
+        start: "Initializing image...",
+        done: "Completed initializing image.",
+        failed: "Failed to initialize image",
+        retry: "Retry initialization step?",
+    };
+
+    fn attempt(&mut self) -> anyhow::Result<Prepared<'a>> {
+        self.job.prepare()
+    }
+}
+
+/// Cedar's `_discWriteImage`: the prepared session written, or after a
+/// failure the disc (maybe replaced) prepared again and written.
+struct WriteImage<'j, 'a> {
+    job: &'j DiscJob<'a>,
+    prepared: Option<Prepared<'a>>,
+}
+
+impl<'a> Step for WriteImage<'_, 'a> {
+    type Output = (DiscWriter<'a>, BurnReport);
+    const TEXT: StepText = StepText {
+        start: "Writing image to disc...",
+        done: "Completed writing image.",
+        failed: "Failed to write image",
+        retry: "Retry this step?",
+    };
+
+    fn attempt(&mut self) -> anyhow::Result<Self::Output> {
+        // Taken: after a failure the drive is closed while the disc may be
+        // replaced, and planned again.
+        let mut p = match self.prepared.take() {
+            Some(p) => p,
+            None => self.job.prepare()?,
+        };
+        let report = p.writer.write(&mut p.plan)?;
+        Ok((p.writer, report))
+    }
+
+    fn retry<R: BufRead, W: Write>(
+        &mut self,
+        _c: &mut Console<R, W>,
+    ) -> anyhow::Result<Option<&'static str>> {
+        Ok(Some(
+            "Please replace media if needed.\nPress return when ready.",
+        ))
+    }
+}
+
+/// Cedar's `_discConsistencyCheck`: the disc just written read back
+/// through the drive; after a failure, rewritten on a replaced disc when
+/// asked.
+struct Check<'j, 'a> {
+    job: &'j DiscJob<'a>,
+    /// The drive and what was written (None once the disc is taken out to
+    /// be rewritten, until it is).
+    written: Option<(DiscWriter<'a>, BurnReport)>,
+}
+
+impl Step for Check<'_, '_> {
+    type Output = BurnReport;
+    const TEXT: StepText = StepText {
+        start: "Running consistency check...",
+        done: "Completed consistency check.",
+        failed: "Consistency check failed",
+        retry: "Retry the consistency check?",
+    };
+
+    fn attempt(&mut self) -> anyhow::Result<BurnReport> {
+        let (writer, report) = self
+            .written
+            .as_mut()
+            .context("the disc was not rewritten")?;
+        writer.verify_files(report, self.job.entries)?;
+        Ok(*report)
+    }
+
+    fn retry<R: BufRead, W: Write>(
+        &mut self,
         c: &mut Console<R, W>,
-        mut prepared: Option<Prepared<'a>>,
-    ) -> anyhow::Result<(DiscWriter<'a>, BurnReport)> {
-        loop {
-            c.say("Writing image to disc...")?;
-            let attempt = match prepared.take() {
-                Some(p) => Ok(p),
-                None => self.prepare(),
-            }
-            .and_then(|mut p| {
-                let report = p.writer.write(&mut p.plan)?;
-                Ok((p.writer, report))
-            });
-            match attempt {
-                Ok(done) => {
-                    c.say("Completed writing image.")?;
-                    return Ok(done);
-                }
-                Err(e) => {
-                    log::error!("Failed to write image: {e:#}");
-                    if !c.yes_no("Retry this step?", true)? {
-                        return Err(e);
-                    }
-                    c.say("Ok, attempting retry.")?;
-                    c.wait_return("Please replace media if needed.\nPress return when ready.")?;
-                    c.say("===")?;
-                }
-            }
+    ) -> anyhow::Result<Option<&'static str>> {
+        if !c.yes_no("Rewrite the disc first?", false)? {
+            return Ok(None);
         }
+        // The drive is closed while the disc is replaced.
+        self.written = None;
+        Ok(Some(
+            "Please replace the disc in your backup device.\nPress return when ready.",
+        ))
+    }
+
+    fn replaced<R: BufRead, W: Write>(&mut self, c: &mut Console<R, W>) -> anyhow::Result<()> {
+        self.written = Some(self.job.write(c, None)?);
+        Ok(())
     }
 }
 
