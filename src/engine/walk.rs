@@ -29,7 +29,9 @@
 //! is never also recorded as a directory.
 //!
 //! Differences from Cedar, on purpose: entries are visited in byte order
-//! rather than `readdir` order (reproducible archives), and a path reached
+//! rather than `readdir` order (reproducible archives) unless a walk asks
+//! for [`Order::Directory`] (where the order decides an outcome Cedar's
+//! must match: `cback span`'s discs), and a path reached
 //! twice (a dereferenced target inside the tree) is listed once, where
 //! Cedar's non-incremental archives held it twice. An entry that vanishes
 //! between listing and adding is skipped with a warning instead of aborting
@@ -43,6 +45,19 @@ use std::os::unix::ffi::OsStrExt;
 use regex::Regex;
 
 use crate::py::path::{join, normpath};
+
+/// The order a walk visits a directory's entries in.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// By the bytes of their names: the same list on every filesystem, so
+    /// archives are reproducible.
+    #[default]
+    Bytes,
+    /// As the directory lists them (`readdir`), which is Cedar's
+    /// `os.listdir` order on the same filesystem: for a result that must be
+    /// Cedar's where the order decides it (`cback span`'s knapsack fits).
+    Directory,
+}
 
 /// What a walk adds and what it leaves out.
 #[derive(Debug, Default, Clone)]
@@ -62,6 +77,8 @@ pub struct WalkOptions {
     pub backup: bool,
     /// Also list dangling symlinks (purge; Cedar never saw them).
     pub dangling_links: bool,
+    /// The order entries are visited in.
+    pub order: Order,
 }
 
 /// The result of a walk: paths in the order found, without duplicates.
@@ -266,7 +283,9 @@ impl Walk {
                 return added;
             }
         };
-        names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        if self.opts.order == Order::Bytes {
+            names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        }
         for name in names {
             let entry = join(path, &name);
             if is_file(&entry) {
@@ -380,6 +399,32 @@ mod tests {
         let mut w = Walk::new(WalkOptions::default());
         w.add_dir_contents(&p("t"), true, true, 0, false).unwrap();
         assert!(w.into_parts().1.is_empty());
+    }
+
+    #[test]
+    fn entries_in_byte_order_or_in_the_directory_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for n in ["m", "b", "z", "a", "q", "c", "y", "k"] {
+            std::fs::write(d.join(n), b"").unwrap();
+        }
+        let list = |order| {
+            let mut w = Walk::new(WalkOptions {
+                order,
+                ..WalkOptions::default()
+            });
+            w.add_dir_contents(d.as_os_str(), true, false, 0, false)
+                .unwrap();
+            w.into_items()
+        };
+        let listed: Vec<OsString> = fs::read_dir(d)
+            .unwrap()
+            .map(|e| join(d.as_os_str(), &e.unwrap().file_name()))
+            .collect();
+        assert_eq!(list(Order::Directory), listed);
+        let mut sorted = listed;
+        sorted.sort();
+        assert_eq!(list(Order::Bytes), sorted);
     }
 
     #[test]

@@ -53,10 +53,7 @@ impl Entries {
                 .iter()
                 .map(|d| (d.dir.clone(), d.disc_path()))
                 .collect(),
-            days: days
-                .iter()
-                .map(|d| (d.disc_path(), d.disc_path().replace('/', "-")))
-                .collect(),
+            days: days.iter().map(|d| day_manifest(d.disc_path())).collect(),
         }
     }
 
@@ -75,10 +72,7 @@ impl Entries {
     pub fn files(files: Vec<(PathBuf, String)>, days: &[String]) -> Entries {
         Entries {
             grafts: files,
-            days: days
-                .iter()
-                .map(|d| (d.clone(), d.replace('/', "-")))
-                .collect(),
+            days: days.iter().cloned().map(day_manifest).collect(),
         }
     }
 
@@ -91,6 +85,13 @@ impl Entries {
             })
             .collect()
     }
+}
+
+/// A day's disc path (`YYYY/MM/DD`) and the day its manifest names
+/// (`YYYY-MM-DD`).
+fn day_manifest(disc_path: String) -> (String, String) {
+    let day = disc_path.replace('/', "-");
+    (disc_path, day)
 }
 
 /// The session store is about to write: where, what it imports, its size.
@@ -221,26 +222,25 @@ impl<'s> DiscWriter<'s> {
             );
         }
         let (placement, blank_first) = session_placement(appended, new_disc);
-        let options = Options {
-            volume_id: label.to_string(),
-            rock_ridge: Some(RockRidge::Rationalized),
-            timestamp,
-            start_lba: placement.start_lba,
-            ..Options::default()
-        };
-        let mut builder = ImageBuilder::new(options);
-        if let Some(start) = placement.import {
+        let previous = placement.import.map(|start| {
             log::info!("Importing the previous session at block {start}.");
-            builder.import(DiscSource::new(&mut self.drive), start)?;
-        }
-        for g in entries.graft_points() {
-            builder.graft(&g)?;
-        }
+            (DiscSource::new(&mut self.drive), start)
+        });
+        let manifests = if self.store.manifest {
+            Manifests::Made
+        } else {
+            Manifests::Off
+        };
+        let builder = builder(
+            entries,
+            label,
+            timestamp,
+            placement.start_lba,
+            previous,
+            manifests,
+        )?;
         for skipped in builder.skipped() {
             log::warn!("Skipping socket {}", skipped.display());
-        }
-        if self.store.manifest {
-            add_manifests(&mut builder, entries, timestamp)?;
         }
         let layout = builder.plan()?;
         Ok(Plan {
@@ -425,9 +425,16 @@ impl DiscWriter<'_> {
         Ok(())
     }
 
-    /// The whole medium, in blocks (what a new disc holds).
-    pub fn medium_blocks(&mut self) -> anyhow::Result<u32> {
-        Ok(self.placement(true)?.capacity)
+    /// The blocks a new disc of the loaded medium holds, as the drive
+    /// reports them: the whole of a blank, appendable or overwritable
+    /// medium (a rewritable one is blanked or overwritten for a new disc).
+    /// None when the drive does not tell: a finalized write-once or CD-RW
+    /// disc (its READ CAPACITY is only the recorded part), or a drive that
+    /// reports 0 blocks (some do for an unformatted disc).
+    pub fn new_disc_blocks(&mut self) -> anyhow::Result<Option<u32>> {
+        let p = self.placement(true)?;
+        let whole = p.overwritable || p.state != MediaState::Finalized;
+        Ok((whole && p.capacity > 0).then_some(p.capacity))
     }
 }
 /// The bytes a new disc's image of `entries` takes (the estimate of
@@ -440,46 +447,76 @@ pub fn image_bytes(
     timestamp: i64,
     manifest: bool,
 ) -> anyhow::Result<u64> {
+    let manifests = if manifest {
+        Manifests::Sized
+    } else {
+        Manifests::Off
+    };
+    let none: Option<(DiscSource<'_>, u32)> = None;
+    let builder = builder(entries, label, timestamp, 0, none, manifests)?;
+    Ok(u64::from(builder.plan()?.sectors()) * mmc::BLOCK_SIZE as u64)
+}
+
+/// Whether and how a session's days get their `cback.manifest`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Manifests {
+    /// None (the configuration turns them off).
+    Off,
+    /// Of the right size, without reading the staged files (for planning).
+    Sized,
+    /// Made from the staged files (held in memory; staging is only read).
+    Made,
+}
+
+/// The one builder of a session: volume `label`, Rock Ridge, `timestamp`,
+/// starting at block `start`; the session at `previous` imported first
+/// (on an appended disc), then `entries` grafted, then each day's
+/// manifest added as `manifests` says.
+pub fn builder<S: iso9660::SectorSource>(
+    entries: &Entries,
+    label: &str,
+    timestamp: i64,
+    start: u32,
+    previous: Option<(S, u32)>,
+    manifests: Manifests,
+) -> anyhow::Result<ImageBuilder> {
     let options = Options {
         volume_id: label.to_string(),
         rock_ridge: Some(RockRidge::Rationalized),
         timestamp,
+        start_lba: start,
         ..Options::default()
     };
     let mut builder = ImageBuilder::new(options);
+    if let Some((source, at)) = previous {
+        builder.import(source, at)?;
+    }
     for g in entries.graft_points() {
         builder.graft(&g)?;
     }
-    if manifest {
-        let meta = iso9660::Metadata::new(0o644, 0, 0, timestamp);
-        for (disc_path, day) in &entries.days {
-            crate::engine::manifest::add_sized_to_tree(builder.tree_mut(), disc_path, day, meta)
-                .with_context(|| format!("sizing the manifest of /{disc_path}"))?;
-        }
-    }
-    Ok(u64::from(builder.plan()?.sectors()) * mmc::BLOCK_SIZE as u64)
-}
-
-/// Adds `cback.manifest` to each day of `entries` in the image (held in
-/// memory; staging is only read).
-pub fn add_manifests(
-    builder: &mut ImageBuilder,
-    entries: &Entries,
-    timestamp: i64,
-) -> anyhow::Result<()> {
     let meta = iso9660::Metadata::new(0o644, 0, 0, timestamp);
     for (disc_path, day) in &entries.days {
-        match crate::engine::manifest::add_to_tree(builder.tree_mut(), disc_path, day, meta)
-            .with_context(|| format!("making the manifest of /{disc_path}"))?
-        {
-            Some(m) => log::info!("Manifest of /{disc_path}: {} files.", m.files.len()),
-            None => log::warn!(
-                "/{disc_path} already holds a {}: kept as staged.",
-                crate::engine::manifest::MANIFEST_NAME
-            ),
+        let tree = builder.tree_mut();
+        match manifests {
+            Manifests::Off => break,
+            Manifests::Sized => {
+                crate::engine::manifest::add_sized_to_tree(tree, disc_path, day, meta)
+                    .with_context(|| format!("sizing the manifest of /{disc_path}"))?;
+            }
+            Manifests::Made => {
+                match crate::engine::manifest::add_to_tree(tree, disc_path, day, meta)
+                    .with_context(|| format!("making the manifest of /{disc_path}"))?
+                {
+                    Some(m) => log::info!("Manifest of /{disc_path}: {} files.", m.files.len()),
+                    None => log::warn!(
+                        "/{disc_path} already holds a {}: kept as staged.",
+                        crate::engine::manifest::MANIFEST_NAME
+                    ),
+                }
+            }
         }
     }
-    Ok(())
+    Ok(builder)
 }
 
 /// Where the session goes, from where an appended one would (`appended`)
@@ -578,6 +615,31 @@ mod tests {
             go(BdRe, MediaState::Blank, 0, false),
             (0, false, 1000, true)
         );
+    }
+
+    #[test]
+    fn a_sized_session_plans_as_large_as_the_made_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = Vec::new();
+        for (name, len) in [("a", 5000), ("b", 70_000), ("c", 0)] {
+            let host = dir.path().join(name);
+            std::fs::write(&host, vec![7u8; len]).unwrap();
+            files.push((host, format!("2026/03/02/host1/{name}")));
+        }
+        let entries = Entries::files(files, &["2026/03/02".to_string()]);
+        let sectors = |m| {
+            let none: Option<(DiscSource<'_>, u32)> = None;
+            builder(&entries, "L", 1_700_000_000, 0, none, m)
+                .unwrap()
+                .plan()
+                .unwrap()
+                .sectors()
+        };
+        let off = sectors(Manifests::Off);
+        assert_eq!(sectors(Manifests::Sized), sectors(Manifests::Made));
+        assert!(sectors(Manifests::Made) > off);
+        let bytes = image_bytes(&entries, "L", 1_700_000_000, true).unwrap();
+        assert_eq!(bytes, u64::from(sectors(Manifests::Made)) * 2048);
     }
 
     #[test]

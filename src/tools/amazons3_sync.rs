@@ -20,6 +20,7 @@ use anyhow::Context;
 use crate::cli::Options;
 use crate::engine::walk::{Walk, WalkOptions};
 use crate::s3;
+use crate::tools::startup::Tool;
 
 const USAGE: &str = "
  Usage: cback amazons3-sync [switches] sourceDir s3bucketUrl
@@ -50,7 +51,7 @@ const USAGE: &str = "
    -m, --mode           Octal logfile permissions mode (default: 640)
    -O, --output         Record some sub-command output to the log
    -d, --debug          Write debugging information to the log (implies --output)
-   -s, --stack          Accepted for Cedar's sake (cedar has no stack traces)
+   -s, --stack          Show full error detail instead of one line
    -D, --diagnostics    Print runtime diagnostics to the screen and exit
    -v, --verifyOnly     Only verify the S3 bucket contents, do not make changes
    -u, --uploadOnly     Only upload new data, do not remove files in the S3 bucket
@@ -193,46 +194,24 @@ fn parse(args: &[OsString]) -> Result<(Options, SyncOptions), String> {
     Ok((o, s))
 }
 
+/// The tool's start-up.
+const TOOL: Tool = Tool {
+    usage: USAGE,
+    run: "Cedar Backup Amazon S3 sync run",
+};
+
 /// Runs `cback amazons3-sync ARGS...`; returns the exit code.
 pub fn main(args: Vec<OsString>) -> i32 {
-    let (options, sync) = match parse(&args) {
-        Ok(p) => p,
-        Err(e) => {
-            eprint!("{USAGE}");
-            eprintln!(" *** Error: {e}");
-            return 2;
-        }
-    };
-    if options.help {
-        print!("{USAGE}");
-        return 0;
-    }
-    if options.version {
-        print!("{}", crate::cli::version());
-        return 0;
-    }
-    if options.diagnostics {
-        print!("{}", crate::app::diagnostics());
-        return 0;
-    }
-    if let Err(e) = crate::logging::init(&options) {
-        eprintln!("{e}");
-        return 3;
-    }
-    log::info!("Cedar Backup Amazon S3 sync run started.");
-    let code = match (sync.source.as_deref(), sync.url.as_deref()) {
-        (Some(source), Some(url)) => match execute(&sync, source, url) {
-            Ok(()) => 0,
-            Err(e) => {
-                log::error!("Error executing backup: {e:#}");
-                6
+    TOOL.main(parse(&args), |_, sync| {
+        match (sync.source.as_deref(), sync.url.as_deref()) {
+            (Some(source), Some(url)) => Ok(execute(&sync, source, url)?),
+            // parse requires both unless only help, version or diagnostics
+            // were asked for, which never get here.
+            _ => {
+                Err(anyhow::anyhow!("Source directory and S3 bucket URL are both required.").into())
             }
-        },
-        _ => 2,
-    };
-    log::info!("Cedar Backup Amazon S3 sync run completed with status {code}.");
-    log::logger().flush();
-    code
+        }
+    })
 }
 
 /// `s3://bucket[/prefix]` → (bucket, prefix without slashes at its ends).

@@ -3,7 +3,7 @@
 //! medium hold), `cback verify` (is the disc still good), `cback restore`
 //! (list and restore days, peers and archives), `cback amazons3-sync`
 //! (Cedar's `cback3-amazons3-sync`) and `cback span` (Cedar's
-//! `cback3-span`).
+//! `cback3-span`), with the start-up the last two share ([`startup`]).
 
 pub mod amazons3_sync;
 pub mod drive;
@@ -11,4 +11,5 @@ pub mod mkisofs;
 pub mod reading;
 pub mod restore;
 pub mod span;
+pub mod startup;
 pub mod verify;

@@ -14,15 +14,19 @@
 //! is off), so `cback verify` and `cback restore` read span discs as any
 //! other; restoring every disc gives back the whole staging data.
 //!
-//! The files are listed in directory order (as Cedar's `os.listdir`) and
+//! The files are listed in directory order (as Cedar's `os.listdir`:
+//! [`Order::Directory`]) and
 //! fitted by [`crate::knapsack`], so the same staging tree, capacity and
 //! answers give Cedar's discs. The media capacity is Cedar's for the
 //! configured media type (650 or 700 MiB, 4.4 GiB; the drive's nominal one
-//! for Blu-ray), unless the disc in the drive when span starts is smaller
-//! than that capacity less the cushion, in which case the disc's own size
-//! is used. Every disc's image is planned before the first one is asked
-//! for: a disc whose image (directories, padding and manifests included)
-//! would not fit stops the run before anything is written.
+//! for Blu-ray), capped at what the drive reports a new disc of the medium
+//! in it holds when span starts (a real DVD±R holds less than Cedar's 4.4
+//! GiB); a disc at least that large gives Cedar's discs, and a drive that
+//! reports 0 blocks, or a finalized disc, leaves Cedar's capacity. Every
+//! disc's image is planned against that capacity before the first one is
+//! asked for: a disc whose image (directories, padding and manifests
+//! included) would not fit stops the run before anything is written,
+//! naming the disc and its days.
 //!
 //! Beyond Cedar: span holds the run lock (`<working_dir>/cback.lock`), so
 //! a `cback all` from cron cannot use the drive meanwhile; a write-once
@@ -49,16 +53,18 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::app::exit;
-use crate::cli::{self, Options};
+use crate::actions::ext::staged;
+use crate::cli::Options;
 use crate::config::{Settings, StoreSettings};
 use crate::engine::burn::BurnReport;
 use crate::engine::disc::VolumeSummary;
 use crate::engine::progress::Meter;
 use crate::engine::schedule::{media_label, STORE_INDICATOR};
 use crate::engine::util::{display_bytes, display_size, write_indicator};
+use crate::engine::walk::Order;
 use crate::engine::writer::{DiscWriter, Entries, Plan};
 use crate::knapsack::{self, Algorithm};
+use crate::tools::startup::{self, Tool};
 
 const USAGE: &str = "
  Usage: cback span [switches]
@@ -91,65 +97,24 @@ pub const DEFAULT_CUSHION: f64 = 4.5;
 /// Cedar's default fit.
 pub const DEFAULT_ALGORITHM: Algorithm = Algorithm::Worst;
 
+/// The tool's start-up.
+const TOOL: Tool = Tool {
+    usage: USAGE,
+    run: "Cedar Backup 'span' utility run",
+};
+
 /// Runs `cback span ARGS...`; returns the process exit code.
 pub fn main(args: Vec<OsString>) -> i32 {
-    let options = match Options::parse_switches(args) {
-        Ok(o) => o,
-        Err(e) => {
-            eprint!("{USAGE}");
-            eprintln!(" *** Error: {e}");
-            return exit::USAGE;
-        }
-    };
-    if options.help {
-        print!("{USAGE}");
-        return exit::OK;
-    }
-    if options.version {
-        print!("{}", cli::version());
-        return exit::OK;
-    }
-    if options.diagnostics {
-        print!("{}", crate::app::diagnostics());
-        return exit::OK;
-    }
-    if let Err(e) = crate::logging::init(&options) {
-        eprintln!("{e}");
-        return exit::LOGGING;
-    }
-    crate::app::spawn_interrupt_watcher();
-    log::info!("Cedar Backup 'span' utility run started.");
-    let config_path = options.config_path();
-    log::info!("Configuration path is [{}]", config_path.display());
-    let code = match crate::app::load_config(&config_path) {
-        Err(problems) => {
-            for p in problems {
-                log::error!("Error reading or handling configuration: {p}");
-            }
-            exit::CONFIG
-        }
-        Ok(settings) => {
-            let stdin = std::io::stdin();
-            let mut console = Console {
-                input: stdin.lock(),
-                output: std::io::stdout(),
-            };
-            match run(&settings, &mut console, options.dry_run) {
-                Ok(()) => exit::OK,
-                Err(e) => {
-                    if options.stack {
-                        log::error!("Error executing backup: {e:?}");
-                    } else {
-                        log::error!("Error executing backup: {e:#}");
-                    }
-                    exit::ACTION
-                }
-            }
-        }
-    };
-    log::info!("Cedar Backup 'span' utility run completed with status {code}.");
-    log::logger().flush();
-    code
+    let parsed = Options::parse_switches(args).map(|o| (o, ()));
+    TOOL.main(parsed, |options, ()| {
+        let settings = startup::settings(options)?;
+        let stdin = std::io::stdin();
+        let mut console = Console {
+            input: stdin.lock(),
+            output: std::io::stdout(),
+        };
+        Ok(run(&settings, &mut console, options.dry_run)?)
+    })
 }
 
 /// The questions and answers: prompts to `output`, answers from `input`.
@@ -266,29 +231,11 @@ impl Staged {
     }
 }
 
-/// The real subdirectories of `dir` (symlinks left out), in directory
-/// order, as Cedar's `FilesystemList` with `excludeFiles` and
-/// `excludeLinks` lists them.
-fn subdirs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let list = fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))?;
-    for e in list {
-        let e = e.with_context(|| format!("listing {}", dir.display()))?;
-        let ft = e
-            .file_type()
-            .with_context(|| format!("reading {}", e.path().display()))?;
-        if ft.is_dir() {
-            out.push(e.path());
-        }
-    }
-    Ok(out)
-}
-
-/// Cedar's `findDailyDirs` and `BackupFileList.addDirContents` of each:
-/// `source/*/*/*` without `cback.store`, then every file below them, each
-/// directory in directory order. A symlink (to a file or a directory) is
-/// an entry of its own, of size 0, as Cedar counts it; a dangling one, a
-/// socket or a device is left out as Cedar leaves it out.
+/// Cedar's `_findDailyDirs`: `source/*/*/*` without `cback.store`, then
+/// every file below them, each directory in directory order (Cedar's
+/// `os.listdir`, on which its fits depend). A symlink (to a file or a
+/// directory) is an entry of its own, of size 0, as Cedar counts it; a
+/// dangling one, a socket or a device is left out as Cedar leaves it out.
 pub fn find_staged(source: &Path) -> anyhow::Result<Staged> {
     if !source.is_dir() {
         anyhow::bail!(
@@ -296,25 +243,26 @@ pub fn find_staged(source: &Path) -> anyhow::Result<Staged> {
             source.display()
         );
     }
-    let mut staged = Staged::default();
-    for year in subdirs(source)? {
-        for month in subdirs(&year)? {
-            for day in subdirs(&month)? {
-                if day.join(STORE_INDICATOR).exists() {
-                    log::debug!(
-                        "Skipping directory [{}]; contains {STORE_INDICATOR}.",
-                        day.display()
-                    );
-                    continue;
-                }
-                log::debug!("Adding [{}] to list of daily directories.", day.display());
-                let day_path = relative(source, &day)?;
-                add_files(source, &day, &day_path, &mut staged.files)?;
-                staged.days.push(day);
-            }
+    let days = staged::daily_dirs_in(source, STORE_INDICATOR, Order::Directory)?;
+    let mut files = Vec::new();
+    for day in &days {
+        let day_path = relative(source, day)?;
+        for host in staged::day_contents(day, Order::Directory)? {
+            let meta = fs::symlink_metadata(&host)
+                .with_context(|| format!("reading {}", host.display()))?;
+            files.push(StagedFile {
+                disc: relative(source, &host)?,
+                day: day_path.clone(),
+                size: if meta.file_type().is_symlink() {
+                    0.0
+                } else {
+                    meta.len() as f64
+                },
+                host,
+            });
         }
     }
-    Ok(staged)
+    Ok(Staged { days, files })
 }
 
 fn relative(source: &Path, path: &Path) -> anyhow::Result<String> {
@@ -322,38 +270,6 @@ fn relative(source: &Path, path: &Path) -> anyhow::Result<String> {
     rel.to_str()
         .map(str::to_string)
         .with_context(|| format!("{}: the name is not valid UTF-8", path.display()))
-}
-
-fn add_files(
-    source: &Path,
-    dir: &Path,
-    day: &str,
-    out: &mut Vec<StagedFile>,
-) -> anyhow::Result<()> {
-    let list = fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))?;
-    for e in list {
-        let e = e.with_context(|| format!("listing {}", dir.display()))?;
-        let path = e.path();
-        let link =
-            fs::symlink_metadata(&path).with_context(|| format!("reading {}", path.display()))?;
-        // What the entry is when followed (a dangling link is nothing).
-        let Ok(target) = fs::metadata(&path) else {
-            log::debug!("Leaving out [{}]: a dangling link.", path.display());
-            continue;
-        };
-        let is_link = link.file_type().is_symlink();
-        if target.is_dir() && !is_link {
-            add_files(source, &path, day, out)?;
-        } else if target.is_dir() || target.is_file() {
-            out.push(StagedFile {
-                disc: relative(source, &path)?,
-                host: path,
-                day: day.to_string(),
-                size: if is_link { 0.0 } else { target.len() as f64 },
-            });
-        }
-    }
-    Ok(())
 }
 
 /// Cedar's capacity of the configured media, in bytes (its floating-point
@@ -370,6 +286,26 @@ pub fn media_capacity(store: &StoreSettings) -> f64 {
         M::BdR | M::BdRe => f64::from(store.media.mmc().capacity) * SECTOR,
     };
     (bytes / SECTOR) * SECTOR
+}
+
+/// The bytes a new disc of the medium in the drive holds, from what the
+/// drive reports ([`DiscWriter::new_disc_blocks`]); None when there is no
+/// disc to measure or the drive does not tell (0 blocks, a finalized disc).
+fn measure_disc(store: &StoreSettings) -> Option<f64> {
+    match open_writer(store).and_then(|mut w| w.new_disc_blocks()) {
+        Ok(Some(blocks)) => Some(f64::from(blocks) * mmc::BLOCK_SIZE as f64),
+        Ok(None) => {
+            log::info!(
+                "The disc in {} does not report its capacity: the media's is used.",
+                store.target_device
+            );
+            None
+        }
+        Err(e) => {
+            log::info!("No disc to measure in {}: {e:#}", store.target_device);
+            None
+        }
+    }
 }
 
 /// One disc of the accepted solution.
@@ -457,15 +393,7 @@ pub fn run<R: BufRead, W: Write>(
     }
     c.say("===")?;
     let nominal = media_capacity(store);
-    // The disc in the drive now, if any, for its real size.
-    let in_drive = match open_writer(store).and_then(|mut w| w.medium_blocks()) {
-        Ok(blocks) => Some(f64::from(blocks) * mmc::BLOCK_SIZE as f64),
-        Err(e) => {
-            log::info!("No disc to measure in {}: {e:#}", store.target_device);
-            None
-        }
-    };
-
+    let in_drive = measure_disc(store);
     c.say("")?;
     c.say("Please wait, indexing the source directory (this may take a while)...")?;
     let staged = find_staged(&store.source_dir)?;
@@ -504,16 +432,18 @@ pub fn run<R: BufRead, W: Write>(
         anyhow::bail!("a cushion of {cushion}% leaves no capacity: it must be under 100");
     }
     let keep = (100.0 - cushion) / 100.0;
-    let mut media = nominal;
-    if let Some(disc) = in_drive.filter(|&d| d < keep * nominal) {
-        c.say("")?;
-        c.say(&format!(
-            "The disc in {} holds only {}: its size is used instead.",
-            store.target_device,
-            display_size(disc)
-        ))?;
-        media = disc;
-    }
+    let media = match in_drive {
+        Some(disc) if disc < nominal => {
+            c.say("")?;
+            c.say(&format!(
+                "The disc in {} holds only {}: its size is used instead.",
+                store.target_device,
+                display_size(disc)
+            ))?;
+            disc
+        }
+        _ => nominal,
+    };
     let real = keep * media;
     let minimum = total / real + 1.0;
     c.say("")?;
@@ -600,21 +530,28 @@ pub fn run<R: BufRead, W: Write>(
     let mut discs = Vec::new();
     for (n, d) in solution.iter().enumerate() {
         let files: Vec<&StagedFile> = d.items.iter().map(|&i| &staged.files[i]).collect();
-        let days: BTreeSet<String> = files.iter().map(|f| f.day.clone()).collect();
+        let days: Vec<String> = files
+            .iter()
+            .map(|f| f.day.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         let entries = Entries::files(
             files
                 .iter()
                 .map(|f| (f.host.clone(), f.disc.clone()))
                 .collect(),
-            &days.into_iter().collect::<Vec<_>>(),
+            &days,
         );
         let bytes =
             crate::engine::writer::image_bytes(&entries, &label, timestamp, store.manifest)?;
         if bytes as f64 > media {
             anyhow::bail!(
-                "disc {}'s image would be {} ({} blocks), more than the {} the media holds: \
-                 nothing was written; run again with a larger cushion",
+                "disc {} of {} (days {}): its image would be {} ({} blocks), more than the {} \
+                 a disc holds: nothing was written; run again with a larger cushion",
                 n + 1,
+                solution.len(),
+                days.join(", "),
                 display_bytes(bytes),
                 bytes / mmc::BLOCK_SIZE as u64,
                 display_size(media)
@@ -697,35 +634,17 @@ impl<'a> DiscJob<'a> {
         c: &mut Console<R, W>,
     ) -> anyhow::Result<VolumeSummary> {
         c.say("")?;
-        let prepared = self.initialize(c)?;
-        let (mut writer, mut report) = self.write(c, Some(prepared))?;
-        if self.store.check_data {
-            loop {
-                c.say("Running consistency check...")?;
-                match writer.verify_files(&report, self.entries) {
-                    Ok(()) => break,
-                    Err(e) => {
-                        log::error!("Consistency check failed: {e:#}");
-                        if !c.yes_no("Retry the consistency check?", true)? {
-                            return Err(e);
-                        }
-                        if c.yes_no("Rewrite the disc first?", false)? {
-                            c.say("Ok, attempting retry.")?;
-                            drop(writer);
-                            c.wait_return(
-                                "Please replace the disc in your backup device.\nPress return when ready.",
-                            )?;
-                            c.say("===")?;
-                            (writer, report) = self.write(c, None)?;
-                        } else {
-                            c.say("Ok, attempting retry.")?;
-                            c.say("===")?;
-                        }
-                    }
-                }
-            }
-            c.say("Completed consistency check.")?;
-        }
+        let prepared = run_step(c, &mut Initialize { job: self })?;
+        let written = self.write(c, Some(prepared))?;
+        let report = if self.store.check_data {
+            let mut check = Check {
+                job: self,
+                written: Some(written),
+            };
+            run_step(c, &mut check)?
+        } else {
+            written.1
+        };
         c.say("Write process is complete.")?;
         c.say("===")?;
         Ok(VolumeSummary {
@@ -733,6 +652,22 @@ impl<'a> DiscJob<'a> {
             label: self.label.to_string(),
             end: report.volume_end,
         })
+    }
+
+    /// Cedar's `_discWriteImage`: writes the prepared session (planning it
+    /// again after the disc may have been replaced).
+    fn write<R: BufRead, W: Write>(
+        &self,
+        c: &mut Console<R, W>,
+        prepared: Option<Prepared<'a>>,
+    ) -> anyhow::Result<(DiscWriter<'a>, BurnReport)> {
+        run_step(
+            c,
+            &mut WriteImage {
+                job: self,
+                prepared,
+            },
+        )
     }
 
     /// Opens the drive and plans the session: a new disc holding only this
@@ -775,64 +710,184 @@ impl<'a> DiscJob<'a> {
         }
         Ok(Prepared { writer, plan })
     }
+}
 
-    /// Cedar's `_discInitializeImage`.
-    fn initialize<R: BufRead, W: Write>(
-        &self,
-        c: &mut Console<R, W>,
-    ) -> anyhow::Result<Prepared<'a>> {
-        loop {
-            c.say("Initializing image...")?;
-            match self.prepare() {
-                Ok(p) => {
-                    c.say("Completed initializing image.")?;
-                    return Ok(p);
+/// What Cedar's dialogue says around one step of writing a disc.
+struct StepText {
+    /// Before each attempt.
+    start: &'static str,
+    /// When it succeeded.
+    done: &'static str,
+    /// Logged, as an error, before the failure.
+    failed: &'static str,
+    /// The question whether to try again.
+    retry: &'static str,
+}
+
+/// One step of writing a disc, tried until it succeeds or the answer to
+/// its retry question is no.
+trait Step {
+    /// What the step gives when it succeeds.
+    type Output;
+    /// Its dialogue.
+    const TEXT: StepText;
+    /// One attempt.
+    fn attempt(&mut self) -> anyhow::Result<Self::Output>;
+    /// After a failure to be retried: what to ask first, and the prompt to
+    /// wait on while the disc is replaced, if it is to be.
+    fn retry<R: BufRead, W: Write>(
+        &mut self,
+        _c: &mut Console<R, W>,
+    ) -> anyhow::Result<Option<&'static str>> {
+        Ok(None)
+    }
+    /// After the disc was replaced, before the next attempt (a failure
+    /// here ends the run, as in Cedar, where it is raised in the `except`
+    /// clause).
+    fn replaced<R: BufRead, W: Write>(&mut self, _c: &mut Console<R, W>) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// Cedar's retry loop of `_discInitializeImage`, `_discWriteImage` and
+/// `_discConsistencyCheck`: the attempt, its failure logged, the retry
+/// question (no: the failure is the run's), the step's own questions,
+/// "Ok, attempting retry.", the wait for a replaced disc when there is
+/// one, then again.
+fn run_step<S: Step, R: BufRead, W: Write>(
+    c: &mut Console<R, W>,
+    step: &mut S,
+) -> anyhow::Result<S::Output> {
+    let mut replaced = false;
+    loop {
+        if replaced {
+            step.replaced(c)?;
+        }
+        c.say(S::TEXT.start)?;
+        match step.attempt() {
+            Ok(out) => {
+                c.say(S::TEXT.done)?;
+                return Ok(out);
+            }
+            Err(e) => {
+                log::error!("{}: {e:#}", S::TEXT.failed);
+                if !c.yes_no(S::TEXT.retry, true)? {
+                    return Err(e);
                 }
-                Err(e) => {
-                    log::error!("Failed to initialize image: {e:#}");
-                    if !c.yes_no("Retry initialization step?", true)? {
-                        return Err(e);
-                    }
-                    c.say("Ok, attempting retry.")?;
-                    c.say("===")?;
+                let replace = step.retry(c)?;
+                c.say("Ok, attempting retry.")?;
+                if let Some(prompt) = replace {
+                    c.wait_return(prompt)?;
                 }
+                c.say("===")?;
+                replaced = replace.is_some();
             }
         }
     }
+}
 
-    /// Cedar's `_discWriteImage`: writes the prepared session (planning it
-    /// again after the disc may have been replaced).
-    fn write<R: BufRead, W: Write>(
-        &self,
+/// Cedar's `_discInitializeImage`: the drive opened, the disc checked and
+/// the session planned.
+struct Initialize<'j, 'a> {
+    job: &'j DiscJob<'a>,
+}
+
+impl<'a> Step for Initialize<'_, 'a> {
+    type Output = Prepared<'a>;
+    const TEXT: StepText = StepText {
+        start: "Initializing image...",
+        done: "Completed initializing image.",
+        failed: "Failed to initialize image",
+        retry: "Retry initialization step?",
+    };
+
+    fn attempt(&mut self) -> anyhow::Result<Prepared<'a>> {
+        self.job.prepare()
+    }
+}
+
+/// Cedar's `_discWriteImage`: the prepared session written, or after a
+/// failure the disc (maybe replaced) prepared again and written.
+struct WriteImage<'j, 'a> {
+    job: &'j DiscJob<'a>,
+    prepared: Option<Prepared<'a>>,
+}
+
+impl<'a> Step for WriteImage<'_, 'a> {
+    type Output = (DiscWriter<'a>, BurnReport);
+    const TEXT: StepText = StepText {
+        start: "Writing image to disc...",
+        done: "Completed writing image.",
+        failed: "Failed to write image",
+        retry: "Retry this step?",
+    };
+
+    fn attempt(&mut self) -> anyhow::Result<Self::Output> {
+        // Taken: after a failure the drive is closed while the disc may be
+        // replaced, and planned again.
+        let mut p = match self.prepared.take() {
+            Some(p) => p,
+            None => self.job.prepare()?,
+        };
+        let report = p.writer.write(&mut p.plan)?;
+        Ok((p.writer, report))
+    }
+
+    fn retry<R: BufRead, W: Write>(
+        &mut self,
+        _c: &mut Console<R, W>,
+    ) -> anyhow::Result<Option<&'static str>> {
+        Ok(Some(
+            "Please replace media if needed.\nPress return when ready.",
+        ))
+    }
+}
+
+/// Cedar's `_discConsistencyCheck`: the disc just written read back
+/// through the drive; after a failure, rewritten on a replaced disc when
+/// asked.
+struct Check<'j, 'a> {
+    job: &'j DiscJob<'a>,
+    /// The drive and what was written (None once the disc is taken out to
+    /// be rewritten, until it is).
+    written: Option<(DiscWriter<'a>, BurnReport)>,
+}
+
+impl Step for Check<'_, '_> {
+    type Output = BurnReport;
+    const TEXT: StepText = StepText {
+        start: "Running consistency check...",
+        done: "Completed consistency check.",
+        failed: "Consistency check failed",
+        retry: "Retry the consistency check?",
+    };
+
+    fn attempt(&mut self) -> anyhow::Result<BurnReport> {
+        let (writer, report) = self
+            .written
+            .as_mut()
+            .context("the disc was not rewritten")?;
+        writer.verify_files(report, self.job.entries)?;
+        Ok(*report)
+    }
+
+    fn retry<R: BufRead, W: Write>(
+        &mut self,
         c: &mut Console<R, W>,
-        mut prepared: Option<Prepared<'a>>,
-    ) -> anyhow::Result<(DiscWriter<'a>, BurnReport)> {
-        loop {
-            c.say("Writing image to disc...")?;
-            let attempt = match prepared.take() {
-                Some(p) => Ok(p),
-                None => self.prepare(),
-            }
-            .and_then(|mut p| {
-                let report = p.writer.write(&mut p.plan)?;
-                Ok((p.writer, report))
-            });
-            match attempt {
-                Ok(done) => {
-                    c.say("Completed writing image.")?;
-                    return Ok(done);
-                }
-                Err(e) => {
-                    log::error!("Failed to write image: {e:#}");
-                    if !c.yes_no("Retry this step?", true)? {
-                        return Err(e);
-                    }
-                    c.say("Ok, attempting retry.")?;
-                    c.wait_return("Please replace media if needed.\nPress return when ready.")?;
-                    c.say("===")?;
-                }
-            }
+    ) -> anyhow::Result<Option<&'static str>> {
+        if !c.yes_no("Rewrite the disc first?", false)? {
+            return Ok(None);
         }
+        // The drive is closed while the disc is replaced.
+        self.written = None;
+        Ok(Some(
+            "Please replace the disc in your backup device.\nPress return when ready.",
+        ))
+    }
+
+    fn replaced<R: BufRead, W: Write>(&mut self, c: &mut Console<R, W>) -> anyhow::Result<()> {
+        self.written = Some(self.job.write(c, None)?);
+        Ok(())
     }
 }
 

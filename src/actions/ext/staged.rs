@@ -12,7 +12,7 @@ use regex::Regex;
 use super::NOT_FILLED_IN;
 use crate::actions::ActionContext;
 use crate::engine::atomic;
-use crate::engine::walk::{Walk, WalkOptions};
+use crate::engine::walk::{Order, Walk, WalkOptions};
 
 /// The `<stage>` section's staging directory (Cedar's
 /// `config.stage.targetDir`); without one the action is not configured.
@@ -23,25 +23,43 @@ pub(crate) fn staging_dir<'a>(ctx: &ActionContext<'a>) -> anyhow::Result<&'a Pat
     }
 }
 
-/// The directories directly in `dir` (no files, no symlinks), in byte order.
-fn subdirs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let mut walk = Walk::new(WalkOptions {
-        exclude_files: true,
-        exclude_links: true,
-        ..WalkOptions::default()
-    });
-    walk.add_dir_contents(dir.as_os_str(), false, false, 0, false)
+/// What a walk of `dir` with `options` lists (`recursive`: below it too).
+fn list(dir: &Path, options: WalkOptions, recursive: bool) -> anyhow::Result<Vec<PathBuf>> {
+    let mut walk = Walk::new(options);
+    walk.add_dir_contents(dir.as_os_str(), recursive, false, 0, false)
         .with_context(|| format!("listing directory {}", dir.display()))?;
     Ok(walk.into_items().into_iter().map(PathBuf::from).collect())
 }
 
+/// The directories directly in `dir` (no files, no symlinks), in `order`.
+fn subdirs(dir: &Path, order: Order) -> anyhow::Result<Vec<PathBuf>> {
+    let options = WalkOptions {
+        exclude_files: true,
+        exclude_links: true,
+        order,
+        ..WalkOptions::default()
+    };
+    list(dir, options, false)
+}
+
 /// Cedar's `findDailyDirs`: every `staging/YYYY/MM/DD` directory (three
-/// levels of real directories, whatever their names) without `indicator`.
+/// levels of real directories, whatever their names) without `indicator`,
+/// each level in byte order.
 pub(crate) fn daily_dirs(staging: &Path, indicator: &str) -> anyhow::Result<Vec<PathBuf>> {
+    daily_dirs_in(staging, indicator, Order::Bytes)
+}
+
+/// [`daily_dirs`], each level listed in `order` ([`Order::Directory`]
+/// gives Cedar's own order, which `cback span` needs).
+pub(crate) fn daily_dirs_in(
+    staging: &Path,
+    indicator: &str,
+    order: Order,
+) -> anyhow::Result<Vec<PathBuf>> {
     let mut days = Vec::new();
-    for year in subdirs(staging)? {
-        for month in subdirs(&year)? {
-            for day in subdirs(&month)? {
+    for year in subdirs(staging, order)? {
+        for month in subdirs(&year, order)? {
+            for day in subdirs(&month, order)? {
                 if day.join(indicator).exists() {
                     log::debug!(
                         "Skipping directory [{}]; contains {indicator}.",
@@ -55,6 +73,19 @@ pub(crate) fn daily_dirs(staging: &Path, indicator: &str) -> anyhow::Result<Vec<
         }
     }
     Ok(days)
+}
+
+/// Cedar's `BackupFileList.addDirContents` of a day, as `cback span`
+/// lists it: every file below `day` and every symlink (to a file or a
+/// directory, which is not followed), indicators included, each directory
+/// in `order`; dangling links, sockets and devices left out.
+pub(crate) fn day_contents(day: &Path, order: Order) -> anyhow::Result<Vec<PathBuf>> {
+    let options = WalkOptions {
+        backup: true,
+        order,
+        ..WalkOptions::default()
+    };
+    list(day, options, true)
 }
 
 /// Cedar's `INDICATOR_PATTERN` (`cback\..*` on base names) as a pattern on
@@ -74,16 +105,14 @@ pub(crate) fn backup_files(day: &Path) -> anyhow::Result<Vec<PathBuf>> {
             day.display()
         );
     }
-    let mut walk = Walk::new(WalkOptions {
+    let options = WalkOptions {
         exclude_patterns: vec![indicator_pattern()],
         exclude_links: true,
         backup: true,
         ..WalkOptions::default()
-    });
-    walk.add_dir_contents(day.as_os_str(), true, false, 0, false)
-        .with_context(|| format!("listing directory {}", day.display()))?;
+    };
     let mut files = Vec::new();
-    for path in walk.into_items().into_iter().map(PathBuf::from) {
+    for path in list(day, options, true)? {
         let partial = path.file_name().is_some_and(atomic::is_partial);
         if partial {
             log::info!("Removing [{}], left by an interrupted run.", path.display());
