@@ -13,7 +13,9 @@
 //! the [`mmc::ReadError`] (which names the block), so a caller can still get
 //! at it with `get_ref().downcast_ref::<mmc::ReadError>()`.
 
+use std::fs::File;
 use std::io;
+use std::os::unix::fs::FileExt;
 
 use iso9660::VolumeDescriptor;
 use mmc::cdb::disc::INVISIBLE_TRACK;
@@ -142,6 +144,17 @@ pub enum DiscError {
         /// What is wrong with it.
         why: &'static str,
     },
+    /// A block of an image file could not be read.
+    #[error("{image}: reading block {lba}")]
+    Image {
+        /// The image's path.
+        image: String,
+        /// The block.
+        lba: u32,
+        /// What the read said.
+        #[source]
+        source: io::Error,
+    },
 }
 
 /// Shortest CD track a drive closes, in blocks.
@@ -150,26 +163,78 @@ const CD_MIN_TRACK: u32 = 300;
 /// Size of a block as u64.
 const BLOCK: u64 = mmc::BLOCK_SIZE as u64;
 
+/// Whole 2048-byte blocks read by address: the medium in a drive
+/// ([`Drive`]) or an image file ([`ImageBlocks`]). What reads a disc's
+/// descriptors ([`read_primary_descriptor`]) and scans its written area
+/// works on either.
+pub trait ReadBlocks {
+    /// The device or image, as named in errors.
+    fn name(&self) -> &str;
+    /// Reads whole blocks from `lba` into `buf` (a multiple of
+    /// [`mmc::BLOCK_SIZE`] bytes).
+    fn read_blocks(&mut self, lba: u32, buf: &mut [u8]) -> Result<(), DiscError>;
+}
+
+impl ReadBlocks for Drive {
+    fn name(&self) -> &str {
+        Drive::name(self)
+    }
+
+    fn read_blocks(&mut self, lba: u32, buf: &mut [u8]) -> Result<(), DiscError> {
+        Ok(Drive::read_blocks(self, lba, buf)?)
+    }
+}
+
+/// An image file read as a disc: block `n` at byte `n * 2048`.
+#[derive(Debug, Clone, Copy)]
+pub struct ImageBlocks<'a> {
+    /// The open image.
+    pub file: &'a File,
+    /// Its path, for errors.
+    pub name: &'a str,
+}
+
+impl ReadBlocks for ImageBlocks<'_> {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn read_blocks(&mut self, lba: u32, buf: &mut [u8]) -> Result<(), DiscError> {
+        self.file
+            .read_exact_at(buf, u64::from(lba) * BLOCK)
+            .map_err(|source| DiscError::Image {
+                image: self.name.to_string(),
+                lba,
+                source,
+            })
+    }
+}
+
 /// Reads the primary volume descriptor of the session at `session_start`
-/// (block `session_start + 16`). Ok(None) when no ISO9660 descriptor is
-/// there (zeros, other data).
+/// (block `session_start + 16`). Ok(None) when no ISO9660 primary
+/// descriptor is there (zeros, other data).
 pub fn read_primary_descriptor(
-    drive: &mut Drive,
+    disc: &mut (impl ReadBlocks + ?Sized),
     session_start: u32,
 ) -> Result<Option<VolumeDescriptor>, DiscError> {
     let lba = session_start.saturating_add(16);
     let mut block = vec![0u8; mmc::BLOCK_SIZE];
-    drive.read_blocks(lba, &mut block)?;
-    if &block[1..6] != b"CD001" || block[0] != 1 {
+    disc.read_blocks(lba, &mut block)?;
+    primary_descriptor(&block).map_err(|why| DiscError::Descriptor {
+        device: disc.name().to_string(),
+        lba,
+        why,
+    })
+}
+
+/// The primary volume descriptor in `block`: Ok(None) when the block is
+/// not one (another type, zeros, other data), Err when it says it is and
+/// cannot be decoded.
+pub fn primary_descriptor(block: &[u8]) -> Result<Option<VolumeDescriptor>, &'static str> {
+    if block.len() < 7 || block[0] != 1 || &block[1..6] != b"CD001" {
         return Ok(None);
     }
-    VolumeDescriptor::decode(&block)
-        .map(Some)
-        .map_err(|why| DiscError::Descriptor {
-            device: drive.name().to_string(),
-            lba,
-            why,
-        })
+    VolumeDescriptor::decode(block).map(Some)
 }
 
 fn summary(session_start: u32, d: &VolumeDescriptor) -> VolumeSummary {

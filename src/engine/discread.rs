@@ -10,13 +10,14 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use iso9660::{Entry, EntryKind, Limits, ReadSeekSource, Reader, SectorSource};
 use mmc::{Drive, MediaState};
 
-use crate::engine::disc::DiscSource;
+use crate::engine::disc::{
+    primary_descriptor, read_primary_descriptor, DiscError, DiscSource, ImageBlocks, ReadBlocks,
+};
 use crate::engine::manifest::{Manifest, MANIFEST_NAME};
 pub use crate::engine::scan::{scan, FileCheck, Scan, ScanProgress, RETRIES, SCAN_CHUNK};
 use crate::engine::util::error_line;
@@ -56,7 +57,12 @@ pub enum Medium {
     /// A real or emulated drive.
     Drive(Box<Drive>),
     /// An image file (`cback mkisofs` output, a copy of a disc).
-    Image(File),
+    Image {
+        /// The open image.
+        file: File,
+        /// Its path as given.
+        path: String,
+    },
 }
 
 /// Reading through a [`Medium`] as the image reader's sector source.
@@ -76,6 +82,22 @@ impl SectorSource for MediumSource<'_> {
     }
 }
 
+impl ReadBlocks for Medium {
+    fn name(&self) -> &str {
+        match self {
+            Medium::Drive(d) => d.name(),
+            Medium::Image { path, .. } => path,
+        }
+    }
+
+    fn read_blocks(&mut self, lba: u32, buf: &mut [u8]) -> Result<(), DiscError> {
+        match self {
+            Medium::Drive(d) => ReadBlocks::read_blocks(&mut **d, lba, buf),
+            Medium::Image { file, path } => ImageBlocks { file, name: path }.read_blocks(lba, buf),
+        }
+    }
+}
+
 impl Medium {
     /// Opens `device`: a path to an existing regular file is an image,
     /// anything else a drive (`/dev/sr0`, `emulated:PATH?...`).
@@ -87,7 +109,10 @@ impl Medium {
         let p = Path::new(device);
         if !device.starts_with(mmc::emulator::PREFIX) && p.is_file() {
             return File::open(p)
-                .map(Medium::Image)
+                .map(|file| Medium::Image {
+                    file,
+                    path: device.to_string(),
+                })
                 .map_err(|e| err(error_line(&e)));
         }
         let mut d = Drive::open(device).map_err(|e| err(error_line(&e)))?;
@@ -101,18 +126,14 @@ impl Medium {
     pub fn source(&mut self) -> MediumSource<'_> {
         match self {
             Medium::Drive(d) => MediumSource::Drive(DiscSource::new(d)),
-            Medium::Image(f) => MediumSource::Image(ReadSeekSource(&*f)),
+            Medium::Image { file, .. } => MediumSource::Image(ReadSeekSource(&*file)),
         }
     }
 
-    /// Reads whole blocks from `lba`.
+    /// Reads whole blocks from `lba` ([`ReadBlocks::read_blocks`], the
+    /// error as one line).
     pub fn read_blocks(&mut self, lba: u32, buf: &mut [u8]) -> Result<(), String> {
-        match self {
-            Medium::Drive(d) => d.read_blocks(lba, buf).map_err(|e| error_line(&e)),
-            Medium::Image(f) => f
-                .read_exact_at(buf, u64::from(lba) * BLOCK)
-                .map_err(|e| e.to_string()),
-        }
+        ReadBlocks::read_blocks(self, lba, buf).map_err(|e| error_line(&e))
     }
 
     /// Where sessions may start, with the end of what the track recorded:
@@ -126,7 +147,7 @@ impl Medium {
     pub fn session_starts(&mut self, device: &str) -> Result<Vec<(u32, Option<u32>)>, ReadError> {
         let d = match self {
             Medium::Drive(d) => d,
-            Medium::Image(f) => return Ok(image_sessions(f, Path::new(device))),
+            Medium::Image { file, path } => return Ok(image_sessions(file, Path::new(path))),
         };
         let err = |e: mmc::Error| ReadError::Open {
             device: device.to_string(),
@@ -186,28 +207,19 @@ pub fn image_sessions(image: &File, path: &Path) -> Vec<(u32, Option<u32>)> {
     let blocks = image
         .metadata()
         .map_or(0, |m| u32::try_from(m.len() / BLOCK).unwrap_or(u32::MAX));
-    let mut from = match descriptor_at(image, 16) {
-        Some(d) => volume_end(0, &d),
-        None => return starts,
+    let mut disc = ImageBlocks {
+        file: image,
+        name: &path.to_string_lossy(),
     };
-    while let Some((start, end)) = next_volume(image, from, blocks) {
+    let mut from = match read_primary_descriptor(&mut disc, 0) {
+        Ok(Some(d)) => volume_end(0, &d),
+        _ => return starts,
+    };
+    while let Some((start, end)) = next_volume(&mut disc, from, blocks) {
         starts.push((start, None));
         from = end;
     }
     starts
-}
-
-/// The primary volume descriptor at `lba`, if the block holds one.
-fn descriptor_at(image: &File, lba: u32) -> Option<iso9660::VolumeDescriptor> {
-    let mut b = vec![0u8; mmc::BLOCK_SIZE];
-    image.read_exact_at(&mut b, u64::from(lba) * BLOCK).ok()?;
-    is_primary(&b)
-}
-
-fn is_primary(b: &[u8]) -> Option<iso9660::VolumeDescriptor> {
-    (b.len() >= 7 && b[0] == 1 && &b[1..6] == b"CD001" && b[6] == 1)
-        .then(|| iso9660::VolumeDescriptor::decode(b).ok())
-        .flatten()
 }
 
 /// Where a session's volume ends (some writers record a later session's
@@ -222,16 +234,16 @@ fn volume_end(start: u32, d: &iso9660::VolumeDescriptor) -> u32 {
 
 /// The first session starting at or after `from` (its descriptor 16 blocks
 /// in, its volume reaching past it), before block `blocks`: start and end.
-fn next_volume(image: &File, from: u32, blocks: u32) -> Option<(u32, u32)> {
+fn next_volume(disc: &mut ImageBlocks, from: u32, blocks: u32) -> Option<(u32, u32)> {
     let mut buf = vec![0u8; 512 * mmc::BLOCK_SIZE];
     let mut lba = from.checked_add(16)?;
     while lba < blocks {
         let n = 512.min(blocks - lba);
         let chunk = &mut buf[..n as usize * mmc::BLOCK_SIZE];
-        image.read_exact_at(chunk, u64::from(lba) * BLOCK).ok()?;
+        disc.read_blocks(lba, chunk).ok()?;
         for (i, b) in chunk.chunks(mmc::BLOCK_SIZE).enumerate() {
             let at = lba + i as u32;
-            if let Some(d) = is_primary(b) {
+            if let Ok(Some(d)) = primary_descriptor(b) {
                 let end = volume_end(at - 16, &d);
                 if end > at {
                     return Some((at - 16, end));
