@@ -16,7 +16,8 @@ use iso9660::{Entry, EntryKind, Limits, ReadSeekSource, Reader, SectorSource};
 use mmc::{Drive, MediaState};
 
 use crate::engine::disc::{
-    primary_descriptor, read_primary_descriptor, DiscError, DiscSource, ImageBlocks, ReadBlocks,
+    least_volume_end, primary_descriptor, read_primary_descriptor, volume_end, DiscError,
+    DiscSource, ImageBlocks, ReadBlocks,
 };
 use crate::engine::manifest::{Manifest, MANIFEST_NAME};
 pub use crate::engine::scan::{scan, FileCheck, Scan, ScanProgress, RETRIES, SCAN_CHUNK};
@@ -136,55 +137,65 @@ impl Medium {
         ReadBlocks::read_blocks(self, lba, buf).map_err(|e| error_line(&e))
     }
 
-    /// Where sessions may start, with the end of what the track recorded:
-    /// each track on a write-once disc; block 0 on overwritable media and
-    /// images (their volume at 16 leads to the newest session, which
-    /// carries every earlier day; the end is then the volume's).
-    ///
-    /// An image file's sessions come from the emulated drive's state file
-    /// beside it when there is one (its tracks, as the drive reports them),
-    /// else from the ISO9660 volumes themselves ([`image_sessions`]).
-    pub fn session_starts(&mut self, device: &str) -> Result<Vec<(u32, Option<u32>)>, ReadError> {
-        let d = match self {
-            Medium::Drive(d) => d,
-            Medium::Image { file, path } => return Ok(image_sessions(file, Path::new(path))),
-        };
-        let err = |e: mmc::Error| ReadError::Open {
-            device: device.to_string(),
-            why: error_line(&e),
-        };
-        let info = d.medium_info().map_err(err)?;
-        if info.state == MediaState::Blank {
-            return Ok(Vec::new());
+    /// Where sessions start, each with the end of what is recorded there:
+    /// each track on a write-once disc; block 0 on overwritable media, up
+    /// to the end of the volume LBA 16 describes (it leads to the newest
+    /// session, which carries every earlier day); an image file's sessions
+    /// as [`image_sessions`] finds them.
+    pub fn session_starts(&mut self) -> Result<Vec<(u32, u32)>, ReadError> {
+        match self {
+            Medium::Drive(d) => drive_sessions(d),
+            Medium::Image { file, path } => Ok(image_sessions(file, path)),
         }
-        if info.profile.is_some_and(|p| p.overwritable()) {
-            return Ok(vec![(0, None)]);
-        }
-        let di = d.disc_information().map_err(err)?;
-        let mut starts = Vec::new();
-        for t in 1..=u32::from(di.last_track_last_session) {
-            let ti = d.track_information(t).map_err(err)?;
-            if !ti.blank && ti.size > 0 {
-                let end = ti.last_recorded.map_or(ti.start + ti.size, |l| l + 1);
-                starts.push((ti.start, Some(end)));
-            }
-        }
-        Ok(starts)
     }
+}
+
+/// The sessions of the disc in `drive`, as [`Medium::session_starts`]
+/// gives them, from what the drive reports (READ DISC INFORMATION, READ
+/// TRACK INFORMATION, the volume at LBA 16 of overwritable media).
+fn drive_sessions(d: &mut Drive) -> Result<Vec<(u32, u32)>, ReadError> {
+    let err = |d: &Drive, why: String| ReadError::Open {
+        device: d.name().to_string(),
+        why,
+    };
+    let info = d.medium_info().map_err(|e| err(d, error_line(&e)))?;
+    if info.state == MediaState::Blank {
+        return Ok(Vec::new());
+    }
+    if info.profile.is_some_and(|p| p.overwritable()) {
+        let end = match read_primary_descriptor(d, 0) {
+            Ok(Some(v)) => volume_end(0, v.volume_space_size, info.capacity),
+            Ok(None) => info.capacity,
+            Err(e) => return Err(err(d, error_line(&e))),
+        };
+        return Ok(vec![(0, end)]);
+    }
+    let di = d.disc_information().map_err(|e| err(d, error_line(&e)))?;
+    let mut starts = Vec::new();
+    for t in 1..=u32::from(di.last_track_last_session) {
+        let ti = d.track_information(t).map_err(|e| err(d, error_line(&e)))?;
+        if !ti.blank && ti.size > 0 {
+            let end = ti.last_recorded.map_or(ti.start + ti.size, |l| l + 1);
+            starts.push((ti.start, end));
+        }
+    }
+    Ok(starts)
 }
 
 /// The sessions of an image file, as [`Medium::session_starts`] gives
 /// them. With the emulated drive's state file beside the image
 /// (`IMAGE.state`), the tracks of a write-once disc it records, each with the
-/// end of what was written (an overwritable disc: block 0, whose volume leads
-/// to the newest session). Without one (a copy of the image, `cback mkisofs`
-/// sessions laid at their `-C` addresses, an overwritable image that
-/// xorriso or growisofs grew): the session at block 0, then each volume found
-/// after the end of the one before, by its primary volume descriptor 16
-/// blocks into the session (a later session starts where the earlier
-/// volume ends, or after a gap of unwritten blocks).
-pub fn image_sessions(image: &File, path: &Path) -> Vec<(u32, Option<u32>)> {
-    let state = mmc::emulator::state_path(path);
+/// end of what was written. Without one (a copy of the image, `cback mkisofs`
+/// sessions laid at their `-C` addresses, an overwritable image that xorriso
+/// or growisofs grew, which the state file's overwritable disc is too): the
+/// session at block 0, then
+/// each volume found after the one before, by its primary volume descriptor
+/// 16 blocks into the session (a later session starts where the earlier
+/// volume ends, or after a gap of unwritten blocks); each ends where its
+/// volume does ([`volume_end`]), bounded by the next session's start or the
+/// image's end.
+pub fn image_sessions(image: &File, path: &str) -> Vec<(u32, u32)> {
+    let state = mmc::emulator::state_path(Path::new(path));
     if state.is_file() {
         match mmc::emulator::DriveState::load(&state) {
             Ok(st) => match st.medium {
@@ -194,46 +205,49 @@ pub fn image_sessions(image: &File, path: &Path) -> Vec<(u32, Option<u32>)> {
                         .iter()
                         .flat_map(|s| &s.tracks)
                         .filter(|t| t.written > 0)
-                        .map(|t| (t.start, Some(t.start.saturating_add(t.written))))
+                        .map(|t| (t.start, t.start.saturating_add(t.written)))
                         .collect();
                 }
-                Some(_) => return vec![(0, None)],
-                None => {}
+                _ => {}
             },
             Err(e) => log::warn!("{e}: finding the sessions from the volumes instead"),
         }
     }
-    let mut starts = vec![(0, None)];
     let blocks = image
         .metadata()
         .map_or(0, |m| u32::try_from(m.len() / BLOCK).unwrap_or(u32::MAX));
     let mut disc = ImageBlocks {
         file: image,
-        name: &path.to_string_lossy(),
+        name: path,
     };
-    let mut from = match read_primary_descriptor(&mut disc, 0) {
-        Ok(Some(d)) => volume_end(0, &d),
-        _ => return starts,
+    let mut found = match read_primary_descriptor(&mut disc, 0) {
+        Ok(Some(d)) => vec![(0, d.volume_space_size)],
+        _ => return vec![(0, blocks)],
     };
-    while let Some((start, end)) = next_volume(&mut disc, from, blocks) {
-        starts.push((start, None));
-        from = end;
+    while let Some(&(start, size)) = found.last() {
+        match next_volume(&mut disc, least_volume_end(start, size), blocks) {
+            Some(next) => found.push(next),
+            None => break,
+        }
     }
-    starts
+    let bounds: Vec<u32> = found
+        .iter()
+        .skip(1)
+        .map(|&(s, _)| s)
+        .chain([blocks])
+        .collect();
+    found
+        .iter()
+        .zip(bounds)
+        .map(|(&(start, size), bound)| (start, volume_end(start, size, bound).min(bound)))
+        .collect()
 }
 
-/// Where a session's volume ends (some writers record a later session's
-/// size relative to its start).
-fn volume_end(start: u32, d: &iso9660::VolumeDescriptor) -> u32 {
-    if d.volume_space_size <= start.saturating_add(16) {
-        start.saturating_add(d.volume_space_size)
-    } else {
-        d.volume_space_size
-    }
-}
-
-/// The first session starting at or after `from` (its descriptor 16 blocks
-/// in, its volume reaching past it), before block `blocks`: start and end.
+/// The first session starting at or after `from` before block `blocks`: its
+/// start and volume space size. A session is a primary descriptor 16 blocks
+/// into it whose root directory lies inside its volume (a copy of an image
+/// stored as a file has its own root far below), its volume reaching past
+/// the descriptor.
 fn next_volume(disc: &mut ImageBlocks, from: u32, blocks: u32) -> Option<(u32, u32)> {
     let mut buf = vec![0u8; 512 * mmc::BLOCK_SIZE];
     let mut lba = from.checked_add(16)?;
@@ -244,9 +258,10 @@ fn next_volume(disc: &mut ImageBlocks, from: u32, blocks: u32) -> Option<(u32, u
         for (i, b) in chunk.chunks(mmc::BLOCK_SIZE).enumerate() {
             let at = lba + i as u32;
             if let Ok(Some(d)) = primary_descriptor(b) {
-                let end = volume_end(at - 16, &d);
-                if end > at {
-                    return Some((at - 16, end));
+                let start = at - 16;
+                let end = volume_end(start, d.volume_space_size, blocks);
+                if end > at && (at..end).contains(&d.root.extent) {
+                    return Some((start, d.volume_space_size));
                 }
             }
         }
@@ -312,9 +327,10 @@ pub struct Contents {
     pub days: BTreeMap<String, Day>,
     /// Last block of the written area + 1 (the largest volume end).
     pub end: u32,
-    /// The recorded block ranges `[first, end)` to scan: each track of a
-    /// write-once disc (the gaps between sessions hold nothing), else
-    /// `0..end`.
+    /// The recorded block ranges `[first, end)` to scan, one per session
+    /// ([`Medium::session_starts`]): each track of a write-once disc (the
+    /// gaps between sessions hold nothing), `0..` the volume end LBA 16
+    /// records on overwritable media.
     pub recorded: Vec<(u32, u32)>,
 }
 
@@ -334,17 +350,28 @@ pub fn contents(
     device: &str,
     only: Option<u32>,
 ) -> Result<Contents, ReadError> {
-    let mut starts = medium.session_starts(device)?;
+    let mut starts = medium.session_starts()?;
+    // What to scan: every session's recording; with `only`, the sessions
+    // up to it (the days it carries keep their files' blocks there).
+    let mut recorded = starts.clone();
     if let Some(s) = only {
+        recorded.retain(|&(t, _)| t <= s);
         starts.retain(|&(t, _)| t == s);
         if starts.is_empty() {
-            starts.push((s, None));
+            // Not where a session of the disc starts: bounded by the end of
+            // what is recorded.
+            let bound = recorded.last().map_or(u32::MAX, |&(_, e)| e);
+            starts.push((s, bound));
+            if !recorded.iter().any(|&(a, e)| (a..e).contains(&s)) {
+                recorded.push((s, bound.max(s)));
+            }
         }
     }
-    let mut c = Contents::default();
-    let whole = starts.iter().any(|(_, e)| e.is_none());
-    c.recorded = starts.iter().filter_map(|&(s, e)| Some((s, e?))).collect();
-    for (start, _) in starts {
+    let mut c = Contents {
+        recorded,
+        ..Contents::default()
+    };
+    for (start, recorded_end) in starts {
         let tree_err = |source| ReadError::Tree {
             device: device.to_string(),
             start,
@@ -364,7 +391,9 @@ pub fn contents(
             Err(e) => return Err(tree_err(e)),
         };
         let vol = reader.volume().descriptor.clone();
-        c.end = c.end.max(vol.volume_space_size);
+        c.end = c
+            .end
+            .max(volume_end(start, vol.volume_space_size, recorded_end));
         c.sessions.push((start, vol.volume_id.trim().to_string()));
         let mut found: BTreeMap<String, BTreeMap<Vec<u8>, Entry>> = BTreeMap::new();
         reader
@@ -413,9 +442,6 @@ pub fn contents(
     }
     if c.sessions.is_empty() {
         return Err(ReadError::NoVolume(device.to_string()));
-    }
-    if whole {
-        c.recorded = vec![(0, c.end)];
     }
     Ok(c)
 }
