@@ -511,7 +511,7 @@ pub fn close_interrupted(drive: &mut Drive) -> Result<Option<Interrupted>, DiscE
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::path::{Path, PathBuf};
     use std::process::Command;
@@ -677,7 +677,7 @@ mod tests {
 
     /// A session of cedar's iso9660 writer (what engine::writer burns and
     /// `cback mkisofs -C` writes) of `bytes` bytes of data at `start`.
-    fn cedar_session(start: u32, bytes: usize) -> Vec<u8> {
+    pub(crate) fn cedar_session(start: u32, bytes: usize) -> Vec<u8> {
         let mut tree = iso9660::Tree::new(iso9660::Metadata::new(0o755, 0, 0, 0));
         tree.add_file(
             b"2026/03/02/f",

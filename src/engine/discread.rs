@@ -183,33 +183,24 @@ fn drive_sessions(d: &mut Drive) -> Result<Vec<(u32, u32)>, ReadError> {
 }
 
 /// The sessions of an image file, as [`Medium::session_starts`] gives
-/// them. With the emulated drive's state file beside the image
-/// (`IMAGE.state`), the tracks of a write-once disc it records, each with the
-/// end of what was written. Without one (a copy of the image, `cback mkisofs`
-/// sessions laid at their `-C` addresses, an overwritable image that xorriso
-/// or growisofs grew, which the state file's overwritable disc is too): the
-/// session at block 0, then
+/// them. An image the emulated drive wrote (its state file `IMAGE.state`
+/// beside it) is asked of the emulated drive itself, as the disc in a drive
+/// is. Without one (a copy of the image, `cback mkisofs` sessions laid at
+/// their `-C` addresses, an overwritable image that xorriso or growisofs
+/// grew), or when that drive cannot be opened: the session at block 0, then
 /// each volume found after the one before, by its primary volume descriptor
 /// 16 blocks into the session (a later session starts where the earlier
 /// volume ends, or after a gap of unwritten blocks); each ends where its
 /// volume does ([`volume_end`]), bounded by the next session's start or the
 /// image's end.
 pub fn image_sessions(image: &File, path: &str) -> Vec<(u32, u32)> {
-    let state = mmc::emulator::state_path(Path::new(path));
-    if state.is_file() {
-        match mmc::emulator::DriveState::load(&state) {
-            Ok(st) => match st.medium {
-                Some(m) if !m.profile.overwritable() => {
-                    return m
-                        .sessions
-                        .iter()
-                        .flat_map(|s| &s.tracks)
-                        .filter(|t| t.written > 0)
-                        .map(|t| (t.start, t.start.saturating_add(t.written)))
-                        .collect();
-                }
-                _ => {}
-            },
+    if mmc::emulator::state_path(Path::new(path)).is_file() {
+        let spec = format!("{}{path}", mmc::emulator::PREFIX);
+        match Drive::open(&spec)
+            .map_err(|e| error_line(&e))
+            .and_then(|mut d| drive_sessions(&mut d).map_err(|e| error_line(&e)))
+        {
+            Ok(s) => return s,
             Err(e) => log::warn!("{e}: finding the sessions from the volumes instead"),
         }
     }
@@ -476,6 +467,57 @@ fn manifest_bound<V>(entries: &BTreeMap<Vec<u8>, V>) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_emulated_images_sessions_are_the_drives_tracks() {
+        use crate::engine::disc::tests::cedar_session;
+        use mmc::emulator::{state_path, PREFIX};
+        let dir = tempfile::tempdir().unwrap();
+        let image = dir.path().join("disc.img");
+        let path = image.to_str().unwrap();
+        let mut d = Drive::open(&format!("{PREFIX}{path}?profile=dvd+r&busy=0")).unwrap();
+        // A volume, a track of other data (no volume), a volume.
+        let mut starts = Vec::new();
+        for i in 0..3 {
+            let nwa = d.medium_info().unwrap().next_writable.unwrap();
+            let data = if i == 1 {
+                vec![0x5A; 40 * mmc::BLOCK_SIZE]
+            } else {
+                cedar_session(nwa, 100_000)
+            };
+            let opts = mmc::WriteOptions::default();
+            d.write_session(&mut &data[..], &opts, &mut mmc::NoProgress)
+                .unwrap();
+            starts.push(nwa);
+        }
+        let tracks = drive_sessions(&mut d).unwrap();
+        drop(d);
+        assert_eq!(tracks.iter().map(|t| t.0).collect::<Vec<_>>(), starts);
+        let state = std::fs::read(state_path(&image)).unwrap();
+        let file = File::open(&image).unwrap();
+        assert_eq!(image_sessions(&file, path), tracks, "asked of the drive");
+        assert_eq!(
+            std::fs::read(state_path(&image)).unwrap(),
+            state,
+            "the disc's state is unchanged by reading it"
+        );
+        // A copy without the state file, or with one that cannot be read:
+        // the volumes alone (the track without one is not a session).
+        let copy = dir.path().join("copy.img");
+        std::fs::copy(&image, &copy).unwrap();
+        for broken in [false, true] {
+            if broken {
+                std::fs::write(state_path(&copy), b"not a state file").unwrap();
+            }
+            let file = File::open(&copy).unwrap();
+            let found = image_sessions(&file, copy.to_str().unwrap());
+            assert_eq!(
+                found.iter().map(|t| t.0).collect::<Vec<_>>(),
+                [starts[0], starts[2]],
+                "broken state file: {broken}"
+            );
+        }
+    }
 
     #[test]
     fn day_paths_are_three_numeric_parts() {
