@@ -20,7 +20,9 @@ use crate::engine::disc::{
     DiscSource, ImageBlocks, ReadBlocks,
 };
 use crate::engine::manifest::{Manifest, MANIFEST_NAME};
-pub use crate::engine::scan::{scan, FileCheck, Scan, ScanProgress, RETRIES, SCAN_CHUNK};
+pub use crate::engine::scan::{
+    default_threads, scan, FileCheck, Scan, ScanProgress, RETRIES, SCAN_CHUNK,
+};
 use crate::engine::util::error_line;
 
 const BLOCK: u64 = mmc::BLOCK_SIZE as u64;
