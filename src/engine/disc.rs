@@ -9,6 +9,11 @@
 //! (and what to import), [`volume_label`] reads the newest volume's label,
 //! and [`close_interrupted`] closes a track an interrupted write left open.
 //!
+//! Whatever reads a disc's blocks does it through [`ReadBlocks`] (a
+//! [`Drive`], an image file as [`ImageBlocks`]); [`read_primary_descriptor`]
+//! finds a session's volume on either, and [`volume_end`] is the one rule
+//! for where that volume ends.
+//!
 //! A drive read error reaches the iso9660 reader as an `io::Error` wrapping
 //! the [`mmc::ReadError`] (which names the block), so a caller can still get
 //! at it with `get_ref().downcast_ref::<mmc::ReadError>()`.
