@@ -9,11 +9,18 @@
 //! (and what to import), [`volume_label`] reads the newest volume's label,
 //! and [`close_interrupted`] closes a track an interrupted write left open.
 //!
+//! Whatever reads a disc's blocks does it through [`ReadBlocks`] (a
+//! [`Drive`], an image file as [`ImageBlocks`]); [`read_primary_descriptor`]
+//! finds a session's volume on either, and [`volume_end`] is the one rule
+//! for where that volume ends.
+//!
 //! A drive read error reaches the iso9660 reader as an `io::Error` wrapping
 //! the [`mmc::ReadError`] (which names the block), so a caller can still get
 //! at it with `get_ref().downcast_ref::<mmc::ReadError>()`.
 
+use std::fs::File;
 use std::io;
+use std::os::unix::fs::FileExt;
 
 use iso9660::VolumeDescriptor;
 use mmc::cdb::disc::INVISIBLE_TRACK;
@@ -142,6 +149,17 @@ pub enum DiscError {
         /// What is wrong with it.
         why: &'static str,
     },
+    /// A block of an image file could not be read.
+    #[error("{image}: reading block {lba}")]
+    Image {
+        /// The image's path.
+        image: String,
+        /// The block.
+        lba: u32,
+        /// What the read said.
+        #[source]
+        source: io::Error,
+    },
 }
 
 /// Shortest CD track a drive closes, in blocks.
@@ -150,38 +168,124 @@ const CD_MIN_TRACK: u32 = 300;
 /// Size of a block as u64.
 const BLOCK: u64 = mmc::BLOCK_SIZE as u64;
 
+/// Whole 2048-byte blocks read by address: the medium in a drive
+/// ([`Drive`]) or an image file ([`ImageBlocks`]). What reads a disc's
+/// descriptors ([`read_primary_descriptor`]) and scans its written area
+/// works on either.
+pub trait ReadBlocks {
+    /// The device or image, as named in errors.
+    fn name(&self) -> &str;
+    /// Reads whole blocks from `lba` into `buf` (a multiple of
+    /// [`mmc::BLOCK_SIZE`] bytes).
+    fn read_blocks(&mut self, lba: u32, buf: &mut [u8]) -> Result<(), DiscError>;
+}
+
+impl ReadBlocks for Drive {
+    fn name(&self) -> &str {
+        Drive::name(self)
+    }
+
+    fn read_blocks(&mut self, lba: u32, buf: &mut [u8]) -> Result<(), DiscError> {
+        Ok(Drive::read_blocks(self, lba, buf)?)
+    }
+}
+
+/// An image file read as a disc: block `n` at byte `n * 2048`.
+#[derive(Debug, Clone, Copy)]
+pub struct ImageBlocks<'a> {
+    /// The open image.
+    pub file: &'a File,
+    /// Its path, for errors.
+    pub name: &'a str,
+}
+
+impl ReadBlocks for ImageBlocks<'_> {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn read_blocks(&mut self, lba: u32, buf: &mut [u8]) -> Result<(), DiscError> {
+        self.file
+            .read_exact_at(buf, u64::from(lba) * BLOCK)
+            .map_err(|source| DiscError::Image {
+                image: self.name.to_string(),
+                lba,
+                source,
+            })
+    }
+}
+
 /// Reads the primary volume descriptor of the session at `session_start`
-/// (block `session_start + 16`). Ok(None) when no ISO9660 descriptor is
-/// there (zeros, other data).
+/// (block `session_start + 16`). Ok(None) when no ISO9660 primary
+/// descriptor is there (zeros, other data).
 pub fn read_primary_descriptor(
-    drive: &mut Drive,
+    disc: &mut (impl ReadBlocks + ?Sized),
     session_start: u32,
 ) -> Result<Option<VolumeDescriptor>, DiscError> {
     let lba = session_start.saturating_add(16);
     let mut block = vec![0u8; mmc::BLOCK_SIZE];
-    drive.read_blocks(lba, &mut block)?;
-    if &block[1..6] != b"CD001" || block[0] != 1 {
-        return Ok(None);
-    }
-    VolumeDescriptor::decode(&block)
-        .map(Some)
-        .map_err(|why| DiscError::Descriptor {
-            device: drive.name().to_string(),
-            lba,
-            why,
-        })
+    disc.read_blocks(lba, &mut block)?;
+    primary_descriptor(&block).map_err(|why| DiscError::Descriptor {
+        device: disc.name().to_string(),
+        lba,
+        why,
+    })
 }
 
-fn summary(session_start: u32, d: &VolumeDescriptor) -> VolumeSummary {
+/// The primary volume descriptor in `block`: Ok(None) when the block is
+/// not one (another type, zeros, other data), Err when it says it is and
+/// cannot be decoded.
+pub fn primary_descriptor(block: &[u8]) -> Result<Option<VolumeDescriptor>, &'static str> {
+    if block.len() < 7 || block[0] != 1 || &block[1..6] != b"CD001" {
+        return Ok(None);
+    }
+    VolumeDescriptor::decode(block).map(Some)
+}
+
+/// Where the volume of the session at `session_start` ends (the block
+/// after its last), from its primary descriptor's volume space size and
+/// `recorded_end`, the end of what is recorded there (the track's recorded
+/// end on a write-once disc, the next session's start or the image's
+/// length in an image file).
+///
+/// Writers disagree on what the size counts in a later session: mkisofs
+/// and genisoimage `-C`, and libisofs (xorriso, and so growisofs, which
+/// runs mkisofs), record the session's own length, relative to its start;
+/// cedar's iso9660 records the absolute end. At block 0 (a first session,
+/// a single image, the descriptors growisofs, xorriso and cedar copy to
+/// LBA 16 of overwritable media) the two agree. Later:
+///
+/// - a size that does not reach past the session's own descriptor at
+///   `session_start + 16` can only be relative;
+/// - else the relative reading when it fits in what is recorded (an
+///   absolute size read as relative would then overshoot only into
+///   recorded blocks), else the absolute one when that fits;
+/// - else neither fits (a session cut short): the relative reading, the
+///   larger, so the volume is seen to claim more than was recorded.
+pub fn volume_end(session_start: u32, volume_space_size: u32, recorded_end: u32) -> u32 {
+    let relative = session_start.saturating_add(volume_space_size);
+    if volume_space_size <= session_start.saturating_add(16) || relative <= recorded_end {
+        relative
+    } else if volume_space_size <= recorded_end {
+        volume_space_size
+    } else {
+        relative
+    }
+}
+
+/// The shortest end [`volume_end`] can give for a session (the absolute
+/// reading when it is possible, else the relative one): where to start
+/// looking for the next session when nothing tells where this one's
+/// recording ends.
+pub fn least_volume_end(session_start: u32, volume_space_size: u32) -> u32 {
+    volume_end(session_start, volume_space_size, volume_space_size)
+}
+
+fn summary(session_start: u32, d: &VolumeDescriptor, recorded_end: u32) -> VolumeSummary {
     VolumeSummary {
         session_start,
         label: d.volume_id.trim_end().to_string(),
-        // Some writers record a later session's size relative to it.
-        end: if d.volume_space_size <= session_start {
-            session_start.saturating_add(d.volume_space_size)
-        } else {
-            d.volume_space_size
-        },
+        end: volume_end(session_start, d.volume_space_size, recorded_end),
     }
 }
 
@@ -227,7 +331,7 @@ fn complete_volumes(
             Ok(None) | Err(DiscError::Drive(_)) => continue,
             Err(e) => return Err(e),
         };
-        let v = summary(start, &d);
+        let v = summary(start, &d, end);
         if v.end <= end {
             found.push(v);
             if found.len() >= most {
@@ -292,7 +396,7 @@ pub fn placement(drive: &mut Drive) -> Result<Placement, DiscError> {
     if p.overwritable {
         if info.state == MediaState::Overwritable {
             if let Some(d) = read_primary_descriptor(drive, 0)? {
-                let v = summary(0, &d);
+                let v = summary(0, &d, info.capacity);
                 p.start_lba = v.end.next_multiple_of(16);
                 p.import = Some(0);
                 p.volume = Some(v);
@@ -337,7 +441,7 @@ pub fn volumes(drive: &mut Drive) -> Result<Vec<VolumeSummary>, DiscError> {
             return Ok(Vec::new());
         }
         return Ok(read_primary_descriptor(drive, 0)?
-            .map(|d| summary(0, &d))
+            .map(|d| summary(0, &d, info.capacity))
             .into_iter()
             .collect());
     }
@@ -409,4 +513,259 @@ pub fn close_interrupted(drive: &mut Drive) -> Result<Option<Interrupted>, DiscE
         drive.close_session(false)?;
     }
     Ok(Some(open))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    /// A reference tool, or None (skipping, with a line) when it is not
+    /// installed; under CI it must be.
+    fn tool(name: &str) -> Option<PathBuf> {
+        let found = ["/usr/bin", "/usr/local/bin"]
+            .iter()
+            .map(|d| Path::new(d).join(name))
+            .find(|p| p.is_file());
+        if found.is_none() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{name} is required under CI"
+            );
+            eprintln!("skipping: {name} is not installed");
+        }
+        found
+    }
+
+    fn run(cmd: &mut Command) {
+        let o = cmd.output().unwrap();
+        assert!(
+            o.status.success(),
+            "{cmd:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+
+    fn blocks(path: &Path) -> u32 {
+        (std::fs::metadata(path).unwrap().len() / BLOCK) as u32
+    }
+
+    /// The volume space size of the session at `start` of the image.
+    fn size_at(image: &Path, start: u32) -> u32 {
+        let file = File::open(image).unwrap();
+        let mut disc = ImageBlocks {
+            file: &file,
+            name: "test image",
+        };
+        read_primary_descriptor(&mut disc, start)
+            .unwrap()
+            .unwrap_or_else(|| panic!("no volume at {start} in {}", image.display()))
+            .volume_space_size
+    }
+
+    fn tree_with(dir: &Path, name: &str, bytes: usize) -> PathBuf {
+        let d = dir.join(format!("src-{name}"));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join(name), vec![b'x'; bytes]).unwrap();
+        d
+    }
+
+    /// `genisoimage -C 0,NEXT -M FIRST`'s session laid at NEXT after FIRST
+    /// (as growisofs and cdrecord put it on the disc): the disc image.
+    fn genisoimage_disc(dir: &Path, next: u32) -> Option<(PathBuf, u32)> {
+        let g = tool("genisoimage")?;
+        let first = dir.join("first.iso");
+        let a = tree_with(dir, "a", 300_000);
+        run(Command::new(&g)
+            .args(["-quiet", "-r", "-o"])
+            .arg(&first)
+            .arg(&a));
+        let b = tree_with(dir, "b", 900_000);
+        let part = dir.join("second.part");
+        run(Command::new(&g)
+            .args(["-quiet", "-r", "-C", &format!("0,{next}"), "-M"])
+            .arg(&first)
+            .arg("-o")
+            .arg(&part)
+            .arg(&b));
+        let mut disc = std::fs::read(&first).unwrap();
+        disc.resize(next as usize * mmc::BLOCK_SIZE, 0);
+        disc.extend(std::fs::read(&part).unwrap());
+        let image = dir.join("disc.iso");
+        std::fs::write(&image, disc).unwrap();
+        Some((image, blocks(&first)))
+    }
+
+    #[test]
+    fn a_first_session_or_single_image_counts_from_block_0() {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(g) = tool("genisoimage") else { return };
+        let image = dir.path().join("one.iso");
+        let a = tree_with(dir.path(), "a", 100_000);
+        run(Command::new(g)
+            .args(["-quiet", "-r", "-o"])
+            .arg(&image)
+            .arg(&a));
+        let end = blocks(&image);
+        assert_eq!(volume_end(0, size_at(&image, 0), end), end);
+        // Whatever the recording's end: at block 0 the readings agree.
+        assert_eq!(volume_end(0, size_at(&image, 0), u32::MAX), end);
+    }
+
+    #[test]
+    fn a_later_mkisofs_session_counts_from_its_start_even_when_larger_than_it() {
+        // A DVD's next session right after a small first one: the size,
+        // relative (mkisofs, genisoimage, growisofs), is more than the
+        // start, so neither "size <= start" nor "size <= start + 16" tells.
+        let dir = tempfile::tempdir().unwrap();
+        let Some((image, first)) = genisoimage_disc(dir.path(), 336) else {
+            return;
+        };
+        assert!(first <= 336);
+        let end = blocks(&image);
+        let size = size_at(&image, 336);
+        assert_eq!(size, end - 336, "genisoimage records the session's length");
+        assert!(size > 336 + 16);
+        assert_eq!(volume_end(336, size, end), end);
+        assert_eq!(least_volume_end(336, size), size);
+    }
+
+    #[test]
+    fn a_later_cd_session_after_the_lead_out_and_lead_in_gap_counts_from_its_start() {
+        // A CD's second session starts 11400 blocks after the first ends
+        // (lead-out 6750, lead-in 4500, pregap 150).
+        let dir = tempfile::tempdir().unwrap();
+        let Some(g) = tool("genisoimage") else { return };
+        drop(g);
+        let probe = genisoimage_disc(dir.path(), 11_400 + 400);
+        let Some((image, first)) = probe else { return };
+        assert!(first < 400);
+        let end = blocks(&image);
+        let size = size_at(&image, 11_800);
+        assert!(size <= 11_800, "a small relative size: {size}");
+        assert_eq!(volume_end(11_800, size, end), end);
+        assert_eq!(least_volume_end(11_800, size), end);
+    }
+
+    #[test]
+    fn an_image_files_sessions_end_where_their_volumes_do() {
+        use crate::engine::discread::image_sessions;
+        let dir = tempfile::tempdir().unwrap();
+        // genisoimage's relative sizes, the second session larger than its
+        // start; then a CD's gap.
+        for next in [336, 11_800] {
+            let Some((image, first)) = genisoimage_disc(dir.path(), next) else {
+                return;
+            };
+            let file = File::open(&image).unwrap();
+            let name = image.to_str().unwrap();
+            assert_eq!(
+                image_sessions(&file, name),
+                vec![(0, first), (next, blocks(&image))],
+                "second session at {next}"
+            );
+        }
+        // cedar's absolute sizes, three sessions back to back.
+        let mut disc = Vec::new();
+        let mut want = Vec::new();
+        for bytes in [10_000, 3_000_000, 20_000] {
+            let start = (disc.len() / mmc::BLOCK_SIZE) as u32;
+            disc.extend(cedar_session(start, bytes));
+            want.push((start, (disc.len() / mmc::BLOCK_SIZE) as u32));
+        }
+        let image = dir.path().join("cedar3.iso");
+        std::fs::write(&image, &disc).unwrap();
+        let file = File::open(&image).unwrap();
+        assert_eq!(image_sessions(&file, image.to_str().unwrap()), want);
+    }
+
+    /// A session of cedar's iso9660 writer (what engine::writer burns and
+    /// `cback mkisofs -C` writes) of `bytes` bytes of data at `start`.
+    pub(crate) fn cedar_session(start: u32, bytes: usize) -> Vec<u8> {
+        let mut tree = iso9660::Tree::new(iso9660::Metadata::new(0o755, 0, 0, 0));
+        tree.add_file(
+            b"2026/03/02/f",
+            iso9660::Metadata::new(0o644, 0, 0, 0),
+            iso9660::FileData::Bytes(vec![7; bytes]),
+            bytes as u64,
+        )
+        .unwrap();
+        let options = iso9660::Options {
+            start_lba: start,
+            ..iso9660::Options::default()
+        };
+        let mut layout = iso9660::Layout::plan(tree, options).unwrap();
+        let mut out = Vec::new();
+        layout.write(&mut out, &mut ()).unwrap();
+        out
+    }
+
+    #[test]
+    fn cedars_later_session_records_its_absolute_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = cedar_session(0, 10_000);
+        let start = (first.len() / mmc::BLOCK_SIZE) as u32;
+        let start = start.next_multiple_of(16);
+        let second = cedar_session(start, 2_000_000);
+        let mut disc = first;
+        disc.resize(start as usize * mmc::BLOCK_SIZE, 0);
+        disc.extend(second);
+        let image = dir.path().join("cedar.iso");
+        std::fs::write(&image, &disc).unwrap();
+        let end = blocks(&image);
+        let size = size_at(&image, start);
+        assert_eq!(size, end, "cedar records the absolute end");
+        // Recorded up to its end (a track, the image): absolute.
+        assert_eq!(volume_end(start, size, end), end);
+        // With more recorded after it (a later session): still absolute
+        // when the relative reading would run past that.
+        assert_eq!(volume_end(start, size, end + 10), end);
+        // Cut short (an interrupted track): it claims more than recorded.
+        assert!(volume_end(start, size, end - 100) > end - 100);
+    }
+
+    #[test]
+    fn an_image_xorriso_grew_has_a_relative_session_and_an_absolute_lba_16() {
+        let Some(x) = tool("xorriso") else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let image = dir.path().join("grown.iso");
+        for (name, bytes) in [("a", 100_000), ("b", 3_000_000)] {
+            let src = tree_with(dir.path(), name, bytes);
+            run(Command::new(&x)
+                .arg("-dev")
+                .arg(format!("stdio:{}", image.display()))
+                .args(["-rockridge", "on", "-map"])
+                .arg(&src)
+                .arg(format!("/{name}"))
+                .arg("-commit"));
+        }
+        // LBA 16 holds the newest session's descriptors with the absolute end.
+        let end = volume_end(0, size_at(&image, 0), blocks(&image));
+        assert!(end <= blocks(&image));
+        // The sessions themselves (libisofs puts the first at block 32, each
+        // next one at a multiple of 32 after the one before) record their
+        // own length, larger than their start here.
+        let file = File::open(&image).unwrap();
+        let mut disc = ImageBlocks {
+            file: &file,
+            name: "grown",
+        };
+        let starts: Vec<u32> = (32..end)
+            .step_by(32)
+            .filter(|&s| matches!(read_primary_descriptor(&mut disc, s), Ok(Some(_))))
+            .collect();
+        assert_eq!(starts.len(), 2, "{starts:?}");
+        let (first, second) = (starts[0], starts[1]);
+        let size = size_at(&image, first);
+        assert!(
+            size > first + 16 && first + size <= second,
+            "{first} {size}"
+        );
+        assert_eq!(volume_end(first, size, second), first + size);
+        let size = size_at(&image, second);
+        assert_eq!(second + size, end, "libisofs records the session's length");
+        assert_eq!(volume_end(second, size, end), end);
+        assert_eq!(volume_end(second, size, blocks(&image)), end);
+    }
 }

@@ -10,15 +10,19 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use iso9660::{Entry, EntryKind, Limits, ReadSeekSource, Reader, SectorSource};
 use mmc::{Drive, MediaState};
 
-use crate::engine::disc::DiscSource;
+use crate::engine::disc::{
+    least_volume_end, primary_descriptor, read_primary_descriptor, volume_end, DiscError,
+    DiscSource, ImageBlocks, ReadBlocks,
+};
 use crate::engine::manifest::{Manifest, MANIFEST_NAME};
-pub use crate::engine::scan::{scan, FileCheck, Scan, ScanProgress, RETRIES, SCAN_CHUNK};
+pub use crate::engine::scan::{
+    default_threads, scan, FileCheck, Scan, ScanProgress, RETRIES, SCAN_CHUNK,
+};
 use crate::engine::util::error_line;
 
 const BLOCK: u64 = mmc::BLOCK_SIZE as u64;
@@ -56,7 +60,12 @@ pub enum Medium {
     /// A real or emulated drive.
     Drive(Box<Drive>),
     /// An image file (`cback mkisofs` output, a copy of a disc).
-    Image(File),
+    Image {
+        /// The open image.
+        file: File,
+        /// Its path as given.
+        path: String,
+    },
 }
 
 /// Reading through a [`Medium`] as the image reader's sector source.
@@ -76,6 +85,22 @@ impl SectorSource for MediumSource<'_> {
     }
 }
 
+impl ReadBlocks for Medium {
+    fn name(&self) -> &str {
+        match self {
+            Medium::Drive(d) => d.name(),
+            Medium::Image { path, .. } => path,
+        }
+    }
+
+    fn read_blocks(&mut self, lba: u32, buf: &mut [u8]) -> Result<(), DiscError> {
+        match self {
+            Medium::Drive(d) => ReadBlocks::read_blocks(&mut **d, lba, buf),
+            Medium::Image { file, path } => ImageBlocks { file, name: path }.read_blocks(lba, buf),
+        }
+    }
+}
+
 impl Medium {
     /// Opens `device`: a path to an existing regular file is an image,
     /// anything else a drive (`/dev/sr0`, `emulated:PATH?...`).
@@ -87,7 +112,10 @@ impl Medium {
         let p = Path::new(device);
         if !device.starts_with(mmc::emulator::PREFIX) && p.is_file() {
             return File::open(p)
-                .map(Medium::Image)
+                .map(|file| Medium::Image {
+                    file,
+                    path: device.to_string(),
+                })
                 .map_err(|e| err(error_line(&e)));
         }
         let mut d = Drive::open(device).map_err(|e| err(error_line(&e)))?;
@@ -101,140 +129,132 @@ impl Medium {
     pub fn source(&mut self) -> MediumSource<'_> {
         match self {
             Medium::Drive(d) => MediumSource::Drive(DiscSource::new(d)),
-            Medium::Image(f) => MediumSource::Image(ReadSeekSource(&*f)),
+            Medium::Image { file, .. } => MediumSource::Image(ReadSeekSource(&*file)),
         }
     }
 
-    /// Reads whole blocks from `lba`.
+    /// Reads whole blocks from `lba` ([`ReadBlocks::read_blocks`], the
+    /// error as one line).
     pub fn read_blocks(&mut self, lba: u32, buf: &mut [u8]) -> Result<(), String> {
-        match self {
-            Medium::Drive(d) => d.read_blocks(lba, buf).map_err(|e| error_line(&e)),
-            Medium::Image(f) => f
-                .read_exact_at(buf, u64::from(lba) * BLOCK)
-                .map_err(|e| e.to_string()),
-        }
+        ReadBlocks::read_blocks(self, lba, buf).map_err(|e| error_line(&e))
     }
 
-    /// Where sessions may start, with the end of what the track recorded:
-    /// each track on a write-once disc; block 0 on overwritable media and
-    /// images (their volume at 16 leads to the newest session, which
-    /// carries every earlier day; the end is then the volume's).
-    ///
-    /// An image file's sessions come from the emulated drive's state file
-    /// beside it when there is one (its tracks, as the drive reports them),
-    /// else from the ISO9660 volumes themselves ([`image_sessions`]).
-    pub fn session_starts(&mut self, device: &str) -> Result<Vec<(u32, Option<u32>)>, ReadError> {
-        let d = match self {
-            Medium::Drive(d) => d,
-            Medium::Image(f) => return Ok(image_sessions(f, Path::new(device))),
-        };
-        let err = |e: mmc::Error| ReadError::Open {
-            device: device.to_string(),
-            why: error_line(&e),
-        };
-        let info = d.medium_info().map_err(err)?;
-        if info.state == MediaState::Blank {
-            return Ok(Vec::new());
+    /// Where sessions start, each with the end of what is recorded there:
+    /// each track on a write-once disc; block 0 on overwritable media, up
+    /// to the end of the volume LBA 16 describes (it leads to the newest
+    /// session, which carries every earlier day); an image file's sessions
+    /// as [`image_sessions`] finds them.
+    pub fn session_starts(&mut self) -> Result<Vec<(u32, u32)>, ReadError> {
+        match self {
+            Medium::Drive(d) => drive_sessions(d),
+            Medium::Image { file, path } => Ok(image_sessions(file, path)),
         }
-        if info.profile.is_some_and(|p| p.overwritable()) {
-            return Ok(vec![(0, None)]);
-        }
-        let di = d.disc_information().map_err(err)?;
-        let mut starts = Vec::new();
-        for t in 1..=u32::from(di.last_track_last_session) {
-            let ti = d.track_information(t).map_err(err)?;
-            if !ti.blank && ti.size > 0 {
-                let end = ti.last_recorded.map_or(ti.start + ti.size, |l| l + 1);
-                starts.push((ti.start, Some(end)));
-            }
-        }
-        Ok(starts)
     }
+}
+
+/// The sessions of the disc in `drive`, as [`Medium::session_starts`]
+/// gives them, from what the drive reports (READ DISC INFORMATION, READ
+/// TRACK INFORMATION, the volume at LBA 16 of overwritable media).
+fn drive_sessions(d: &mut Drive) -> Result<Vec<(u32, u32)>, ReadError> {
+    let err = |d: &Drive, why: String| ReadError::Open {
+        device: d.name().to_string(),
+        why,
+    };
+    let info = d.medium_info().map_err(|e| err(d, error_line(&e)))?;
+    if info.state == MediaState::Blank {
+        return Ok(Vec::new());
+    }
+    if info.profile.is_some_and(|p| p.overwritable()) {
+        let end = match read_primary_descriptor(d, 0) {
+            Ok(Some(v)) => volume_end(0, v.volume_space_size, info.capacity),
+            Ok(None) => info.capacity,
+            Err(e) => return Err(err(d, error_line(&e))),
+        };
+        return Ok(vec![(0, end)]);
+    }
+    let di = d.disc_information().map_err(|e| err(d, error_line(&e)))?;
+    let mut starts = Vec::new();
+    for t in 1..=u32::from(di.last_track_last_session) {
+        let ti = d.track_information(t).map_err(|e| err(d, error_line(&e)))?;
+        if !ti.blank && ti.size > 0 {
+            let end = ti.last_recorded.map_or(ti.start + ti.size, |l| l + 1);
+            starts.push((ti.start, end));
+        }
+    }
+    Ok(starts)
 }
 
 /// The sessions of an image file, as [`Medium::session_starts`] gives
-/// them. With the emulated drive's state file beside the image
-/// (`IMAGE.state`), the tracks of a write-once disc it records, each with the
-/// end of what was written (an overwritable disc: block 0, whose volume leads
-/// to the newest session). Without one (a copy of the image, `cback mkisofs`
-/// sessions laid at their `-C` addresses, an overwritable image that
-/// xorriso or growisofs grew): the session at block 0, then each volume found
-/// after the end of the one before, by its primary volume descriptor 16
-/// blocks into the session (a later session starts where the earlier
-/// volume ends, or after a gap of unwritten blocks).
-pub fn image_sessions(image: &File, path: &Path) -> Vec<(u32, Option<u32>)> {
-    let state = mmc::emulator::state_path(path);
-    if state.is_file() {
-        match mmc::emulator::DriveState::load(&state) {
-            Ok(st) => match st.medium {
-                Some(m) if !m.profile.overwritable() => {
-                    return m
-                        .sessions
-                        .iter()
-                        .flat_map(|s| &s.tracks)
-                        .filter(|t| t.written > 0)
-                        .map(|t| (t.start, Some(t.start.saturating_add(t.written))))
-                        .collect();
-                }
-                Some(_) => return vec![(0, None)],
-                None => {}
-            },
+/// them. An image the emulated drive wrote (its state file `IMAGE.state`
+/// beside it) is asked of the emulated drive itself, as the disc in a drive
+/// is. Without one (a copy of the image, `cback mkisofs` sessions laid at
+/// their `-C` addresses, an overwritable image that xorriso or growisofs
+/// grew), or when that drive cannot be opened: the session at block 0, then
+/// each volume found after the one before, by its primary volume descriptor
+/// 16 blocks into the session (a later session starts where the earlier
+/// volume ends, or after a gap of unwritten blocks); each ends where its
+/// volume does ([`volume_end`]), bounded by the next session's start or the
+/// image's end.
+pub fn image_sessions(image: &File, path: &str) -> Vec<(u32, u32)> {
+    if mmc::emulator::state_path(Path::new(path)).is_file() {
+        let spec = format!("{}{path}", mmc::emulator::PREFIX);
+        match Drive::open(&spec)
+            .map_err(|e| error_line(&e))
+            .and_then(|mut d| drive_sessions(&mut d).map_err(|e| error_line(&e)))
+        {
+            Ok(s) => return s,
             Err(e) => log::warn!("{e}: finding the sessions from the volumes instead"),
         }
     }
-    let mut starts = vec![(0, None)];
     let blocks = image
         .metadata()
         .map_or(0, |m| u32::try_from(m.len() / BLOCK).unwrap_or(u32::MAX));
-    let mut from = match descriptor_at(image, 16) {
-        Some(d) => volume_end(0, &d),
-        None => return starts,
+    let mut disc = ImageBlocks {
+        file: image,
+        name: path,
     };
-    while let Some((start, end)) = next_volume(image, from, blocks) {
-        starts.push((start, None));
-        from = end;
+    let mut found = match read_primary_descriptor(&mut disc, 0) {
+        Ok(Some(d)) => vec![(0, d.volume_space_size)],
+        _ => return vec![(0, blocks)],
+    };
+    while let Some(&(start, size)) = found.last() {
+        match next_volume(&mut disc, least_volume_end(start, size), blocks) {
+            Some(next) => found.push(next),
+            None => break,
+        }
     }
-    starts
+    let bounds: Vec<u32> = found
+        .iter()
+        .skip(1)
+        .map(|&(s, _)| s)
+        .chain([blocks])
+        .collect();
+    found
+        .iter()
+        .zip(bounds)
+        .map(|(&(start, size), bound)| (start, volume_end(start, size, bound).min(bound)))
+        .collect()
 }
 
-/// The primary volume descriptor at `lba`, if the block holds one.
-fn descriptor_at(image: &File, lba: u32) -> Option<iso9660::VolumeDescriptor> {
-    let mut b = vec![0u8; mmc::BLOCK_SIZE];
-    image.read_exact_at(&mut b, u64::from(lba) * BLOCK).ok()?;
-    is_primary(&b)
-}
-
-fn is_primary(b: &[u8]) -> Option<iso9660::VolumeDescriptor> {
-    (b.len() >= 7 && b[0] == 1 && &b[1..6] == b"CD001" && b[6] == 1)
-        .then(|| iso9660::VolumeDescriptor::decode(b).ok())
-        .flatten()
-}
-
-/// Where a session's volume ends (some writers record a later session's
-/// size relative to its start).
-fn volume_end(start: u32, d: &iso9660::VolumeDescriptor) -> u32 {
-    if d.volume_space_size <= start.saturating_add(16) {
-        start.saturating_add(d.volume_space_size)
-    } else {
-        d.volume_space_size
-    }
-}
-
-/// The first session starting at or after `from` (its descriptor 16 blocks
-/// in, its volume reaching past it), before block `blocks`: start and end.
-fn next_volume(image: &File, from: u32, blocks: u32) -> Option<(u32, u32)> {
+/// The first session starting at or after `from` before block `blocks`: its
+/// start and volume space size. A session is a primary descriptor 16 blocks
+/// into it whose root directory lies inside its volume (a copy of an image
+/// stored as a file has its own root far below), its volume reaching past
+/// the descriptor.
+fn next_volume(disc: &mut ImageBlocks, from: u32, blocks: u32) -> Option<(u32, u32)> {
     let mut buf = vec![0u8; 512 * mmc::BLOCK_SIZE];
     let mut lba = from.checked_add(16)?;
     while lba < blocks {
         let n = 512.min(blocks - lba);
         let chunk = &mut buf[..n as usize * mmc::BLOCK_SIZE];
-        image.read_exact_at(chunk, u64::from(lba) * BLOCK).ok()?;
+        disc.read_blocks(lba, chunk).ok()?;
         for (i, b) in chunk.chunks(mmc::BLOCK_SIZE).enumerate() {
             let at = lba + i as u32;
-            if let Some(d) = is_primary(b) {
-                let end = volume_end(at - 16, &d);
-                if end > at {
-                    return Some((at - 16, end));
+            if let Ok(Some(d)) = primary_descriptor(b) {
+                let start = at - 16;
+                let end = volume_end(start, d.volume_space_size, blocks);
+                if end > at && (at..end).contains(&d.root.extent) {
+                    return Some((start, d.volume_space_size));
                 }
             }
         }
@@ -300,9 +320,10 @@ pub struct Contents {
     pub days: BTreeMap<String, Day>,
     /// Last block of the written area + 1 (the largest volume end).
     pub end: u32,
-    /// The recorded block ranges `[first, end)` to scan: each track of a
-    /// write-once disc (the gaps between sessions hold nothing), else
-    /// `0..end`.
+    /// The recorded block ranges `[first, end)` to scan, one per session
+    /// ([`Medium::session_starts`]): each track of a write-once disc (the
+    /// gaps between sessions hold nothing), `0..` the volume end LBA 16
+    /// records on overwritable media.
     pub recorded: Vec<(u32, u32)>,
 }
 
@@ -322,17 +343,28 @@ pub fn contents(
     device: &str,
     only: Option<u32>,
 ) -> Result<Contents, ReadError> {
-    let mut starts = medium.session_starts(device)?;
+    let mut starts = medium.session_starts()?;
+    // What to scan: every session's recording; with `only`, the sessions
+    // up to it (the days it carries keep their files' blocks there).
+    let mut recorded = starts.clone();
     if let Some(s) = only {
+        recorded.retain(|&(t, _)| t <= s);
         starts.retain(|&(t, _)| t == s);
         if starts.is_empty() {
-            starts.push((s, None));
+            // Not where a session of the disc starts: bounded by the end of
+            // what is recorded.
+            let bound = recorded.last().map_or(u32::MAX, |&(_, e)| e);
+            starts.push((s, bound));
+            if !recorded.iter().any(|&(a, e)| (a..e).contains(&s)) {
+                recorded.push((s, bound.max(s)));
+            }
         }
     }
-    let mut c = Contents::default();
-    let whole = starts.iter().any(|(_, e)| e.is_none());
-    c.recorded = starts.iter().filter_map(|&(s, e)| Some((s, e?))).collect();
-    for (start, _) in starts {
+    let mut c = Contents {
+        recorded,
+        ..Contents::default()
+    };
+    for (start, recorded_end) in starts {
         let tree_err = |source| ReadError::Tree {
             device: device.to_string(),
             start,
@@ -352,7 +384,9 @@ pub fn contents(
             Err(e) => return Err(tree_err(e)),
         };
         let vol = reader.volume().descriptor.clone();
-        c.end = c.end.max(vol.volume_space_size);
+        c.end = c
+            .end
+            .max(volume_end(start, vol.volume_space_size, recorded_end));
         c.sessions.push((start, vol.volume_id.trim().to_string()));
         let mut found: BTreeMap<String, BTreeMap<Vec<u8>, Entry>> = BTreeMap::new();
         reader
@@ -402,9 +436,6 @@ pub fn contents(
     if c.sessions.is_empty() {
         return Err(ReadError::NoVolume(device.to_string()));
     }
-    if whole {
-        c.recorded = vec![(0, c.end)];
-    }
     Ok(c)
 }
 
@@ -438,6 +469,57 @@ fn manifest_bound<V>(entries: &BTreeMap<Vec<u8>, V>) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_emulated_images_sessions_are_the_drives_tracks() {
+        use crate::engine::disc::tests::cedar_session;
+        use mmc::emulator::{state_path, PREFIX};
+        let dir = tempfile::tempdir().unwrap();
+        let image = dir.path().join("disc.img");
+        let path = image.to_str().unwrap();
+        let mut d = Drive::open(&format!("{PREFIX}{path}?profile=dvd+r&busy=0")).unwrap();
+        // A volume, a track of other data (no volume), a volume.
+        let mut starts = Vec::new();
+        for i in 0..3 {
+            let nwa = d.medium_info().unwrap().next_writable.unwrap();
+            let data = if i == 1 {
+                vec![0x5A; 40 * mmc::BLOCK_SIZE]
+            } else {
+                cedar_session(nwa, 100_000)
+            };
+            let opts = mmc::WriteOptions::default();
+            d.write_session(&mut &data[..], &opts, &mut mmc::NoProgress)
+                .unwrap();
+            starts.push(nwa);
+        }
+        let tracks = drive_sessions(&mut d).unwrap();
+        drop(d);
+        assert_eq!(tracks.iter().map(|t| t.0).collect::<Vec<_>>(), starts);
+        let state = std::fs::read(state_path(&image)).unwrap();
+        let file = File::open(&image).unwrap();
+        assert_eq!(image_sessions(&file, path), tracks, "asked of the drive");
+        assert_eq!(
+            std::fs::read(state_path(&image)).unwrap(),
+            state,
+            "the disc's state is unchanged by reading it"
+        );
+        // A copy without the state file, or with one that cannot be read:
+        // the volumes alone (the track without one is not a session).
+        let copy = dir.path().join("copy.img");
+        std::fs::copy(&image, &copy).unwrap();
+        for broken in [false, true] {
+            if broken {
+                std::fs::write(state_path(&copy), b"not a state file").unwrap();
+            }
+            let file = File::open(&copy).unwrap();
+            let found = image_sessions(&file, copy.to_str().unwrap());
+            assert_eq!(
+                found.iter().map(|t| t.0).collect::<Vec<_>>(),
+                [starts[0], starts[2]],
+                "broken state file: {broken}"
+            );
+        }
+    }
 
     #[test]
     fn day_paths_are_three_numeric_parts() {

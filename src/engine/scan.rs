@@ -20,7 +20,6 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::Arc;
@@ -28,7 +27,9 @@ use std::sync::Arc;
 use iso9660::Entry;
 use sha2::{Digest, Sha256};
 
+use crate::engine::disc::{ImageBlocks, ReadBlocks};
 use crate::engine::discread::Medium;
+use crate::engine::util::error_line;
 
 const BLOCK: u64 = mmc::BLOCK_SIZE as u64;
 const BS: usize = mmc::BLOCK_SIZE;
@@ -91,9 +92,10 @@ pub fn scan(
     let total: u32 = ranges.iter().map(|(a, b)| b.saturating_sub(*a)).sum();
     let segs = segments(files);
     let parts = match medium {
-        Medium::Image(f) => {
+        Medium::Image { file, path } => {
             let parts = split(ranges, &segs, threads);
-            let f: &File = f;
+            let f: &File = file;
+            let image = ImageBlocks { file, name: path };
             // Each part is read in order: a larger read-ahead for the file.
             if let Err(e) = nix::fcntl::posix_fadvise(
                 std::os::fd::AsRawFd::as_raw_fd(f),
@@ -110,7 +112,7 @@ pub fn scan(
                     .map(|part| {
                         let (tx, segs) = (tx.clone(), &segs);
                         s.spawn(move || {
-                            let mut src = f;
+                            let mut src = image;
                             let mut hash = Inline::new(files.len());
                             let mut part =
                                 read_part(&mut src, part, segs, files.len(), &mut hash, |n| {
@@ -155,24 +157,6 @@ pub fn scan(
 /// One hashing thread per core.
 pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-/// Reading blocks for the scan.
-trait BlockRead {
-    fn read_blocks(&mut self, lba: u32, buf: &mut [u8]) -> Result<(), String>;
-}
-
-impl BlockRead for Medium {
-    fn read_blocks(&mut self, lba: u32, buf: &mut [u8]) -> Result<(), String> {
-        Medium::read_blocks(self, lba, buf)
-    }
-}
-
-impl BlockRead for &File {
-    fn read_blocks(&mut self, lba: u32, buf: &mut [u8]) -> Result<(), String> {
-        self.read_exact_at(buf, u64::from(lba) * BLOCK)
-            .map_err(|e| e.to_string())
-    }
 }
 
 /// One extent of a file to hash, as a byte range of the disc.
@@ -328,7 +312,7 @@ trait Sink {
 /// failed chunks block by block; counts bytes and unreadable blocks per
 /// file and calls `progress` with the blocks of each chunk.
 fn read_part(
-    src: &mut dyn BlockRead,
+    src: &mut dyn ReadBlocks,
     ranges: &[(u32, u32)],
     segs: &[Segment],
     files: usize,
@@ -354,7 +338,7 @@ fn read_part(
             let chunk = buf.bytes_mut(len);
             bad[..n as usize].fill(false);
             if let Err(e) = src.read_blocks(lba, chunk) {
-                log::debug!("reading blocks {lba}..{}: {e}", lba + n);
+                log::debug!("reading blocks {lba}..{}: {}", lba + n, error_line(&e));
                 for b in 0..n {
                     let one = &mut chunk[b as usize * BS..][..BS];
                     let ok = (0..=RETRIES).any(|_| src.read_blocks(lba + b, one).is_ok());
@@ -506,7 +490,7 @@ impl Sink for Pool {
 
 /// Reads in order on this thread and hashes on `threads` others.
 fn pipelined(
-    src: &mut dyn BlockRead,
+    src: &mut dyn ReadBlocks,
     ranges: &[(u32, u32)],
     segs: &[Segment],
     files: usize,
@@ -641,12 +625,22 @@ mod tests {
     /// A source whose blocks hold their own number, with some unreadable.
     struct Numbered(Vec<u32>);
 
-    impl BlockRead for Numbered {
-        fn read_blocks(&mut self, lba: u32, buf: &mut [u8]) -> Result<(), String> {
+    use crate::engine::disc::DiscError;
+
+    impl ReadBlocks for Numbered {
+        fn name(&self) -> &str {
+            "numbered"
+        }
+
+        fn read_blocks(&mut self, lba: u32, buf: &mut [u8]) -> Result<(), DiscError> {
             for (i, b) in buf.chunks_mut(BS).enumerate() {
                 let at = lba + i as u32;
                 if self.0.contains(&at) {
-                    return Err(format!("block {at} unreadable"));
+                    return Err(DiscError::Image {
+                        image: "numbered".into(),
+                        lba: at,
+                        source: std::io::Error::other("unreadable"),
+                    });
                 }
                 b.fill((at % 251) as u8);
             }

@@ -87,74 +87,99 @@ pub enum VerifyError {
 }
 
 /// Compares every file under `host_dir` with its copy under `disc_dir` in
-/// the session `written` describes, read back through `drive`.
+/// the session `written` describes, read back through `drive`
+/// ([`WrittenSession::check_dir`] of a session opened for it alone).
 pub fn check_data(
     drive: &mut Drive,
     written: &BurnReport,
     host_dir: &Path,
     disc_dir: &str,
 ) -> Result<VerifyReport, VerifyError> {
-    let mut reader = open_session(drive, written)?;
-    let mut report = VerifyReport::default();
-    let base = format!("/{}", disc_dir.trim_matches('/'));
-    compare_dir(&mut reader, host_dir, &base, &mut report)?;
-    Ok(report)
+    WrittenSession::open(drive, written)?.check_dir(host_dir, disc_dir)
 }
 
 /// Like [`check_data`] for single entries rather than whole directories
-/// (a `cback span` disc holds a chosen subset of a day's files): each
-/// `(host path, disc path)` pair, a regular file or a symlink, is compared
-/// with its copy in the session `written` describes.
+/// ([`WrittenSession::check_files`]).
 pub fn check_files(
     drive: &mut Drive,
     written: &BurnReport,
     files: &[(PathBuf, String)],
 ) -> Result<VerifyReport, VerifyError> {
-    let mut reader = open_session(drive, written)?;
-    let mut report = VerifyReport::default();
-    for (host, disc) in files {
-        let on_disc = format!("/{}", disc.trim_matches('/'));
-        let meta = fs::symlink_metadata(host).map_err(host_err(host))?;
-        if meta.file_type().is_symlink() {
-            let target = fs::read_link(host).map_err(host_err(host))?;
-            let e = lookup(&mut reader, host, &on_disc)?;
-            let want = target.as_os_str().as_encoded_bytes();
-            if e.kind != EntryKind::Symlink(want.to_vec()) {
-                return Err(differs(host, &on_disc, "not the same symlink on the disc"));
-            }
-        } else {
-            compare_file(&mut reader, host, &on_disc, meta.len())?;
-            report.files += 1;
-            report.bytes += meta.len();
-        }
-    }
-    Ok(report)
+    WrittenSession::open(drive, written)?.check_files(files)
 }
 
-/// The session `written` describes, opened for reading through `drive`;
-/// on overwritable media only once block 16 leads to it.
-fn open_session<'d>(
-    drive: &'d mut Drive,
-    written: &BurnReport,
-) -> Result<Reader<DiscSource<'d>>, VerifyError> {
-    if written.overwritable
-        && written.session_start > 0
-        && !lba16_leads_to(drive, written.session_start, written.volume_end)?
-    {
-        return Err(VerifyError::Lba16 {
-            session_start: written.session_start,
-            volume_end: written.volume_end,
-        });
+/// The session just written, opened once for reading back through the
+/// drive, so that every day of it is compared through one reader (the
+/// descriptors and the directories above the days read once).
+pub struct WrittenSession<'d> {
+    reader: Reader<DiscSource<'d>>,
+}
+
+impl<'d> WrittenSession<'d> {
+    /// Opens the session `written` describes through `drive`; on
+    /// overwritable media only once block 16 leads to it.
+    pub fn open(drive: &'d mut Drive, written: &BurnReport) -> Result<Self, VerifyError> {
+        if written.overwritable
+            && written.session_start > 0
+            && !lba16_leads_to(drive, written.session_start, written.volume_end)?
+        {
+            return Err(VerifyError::Lba16 {
+                session_start: written.session_start,
+                volume_end: written.volume_end,
+            });
+        }
+        let reader = Reader::from_source(
+            DiscSource::new(drive),
+            written.session_start,
+            Limits::default(),
+        )
+        .map_err(|source| VerifyError::Disc {
+            what: format!("the session at block {}", written.session_start),
+            source,
+        })?;
+        Ok(WrittenSession { reader })
     }
-    Reader::from_source(
-        DiscSource::new(drive),
-        written.session_start,
-        Limits::default(),
-    )
-    .map_err(|source| VerifyError::Disc {
-        what: format!("the session at block {}", written.session_start),
-        source,
-    })
+
+    /// Compares every file under `host_dir` with its copy under `disc_dir`
+    /// (`/2026/12/01`): the first problem found is the error.
+    pub fn check_dir(
+        &mut self,
+        host_dir: &Path,
+        disc_dir: &str,
+    ) -> Result<VerifyReport, VerifyError> {
+        let mut report = VerifyReport::default();
+        let base = format!("/{}", disc_dir.trim_matches('/'));
+        compare_dir(&mut self.reader, host_dir, &base, &mut report)?;
+        Ok(report)
+    }
+
+    /// Compares each `(host path, disc path)` pair, a regular file or a
+    /// symlink (a `cback span` disc holds a chosen subset of a day's
+    /// files), with its copy in the session.
+    pub fn check_files(
+        &mut self,
+        files: &[(PathBuf, String)],
+    ) -> Result<VerifyReport, VerifyError> {
+        let reader = &mut self.reader;
+        let mut report = VerifyReport::default();
+        for (host, disc) in files {
+            let on_disc = format!("/{}", disc.trim_matches('/'));
+            let meta = fs::symlink_metadata(host).map_err(host_err(host))?;
+            if meta.file_type().is_symlink() {
+                let target = fs::read_link(host).map_err(host_err(host))?;
+                let e = lookup(reader, host, &on_disc)?;
+                let want = target.as_os_str().as_encoded_bytes();
+                if e.kind != EntryKind::Symlink(want.to_vec()) {
+                    return Err(differs(host, &on_disc, "not the same symlink on the disc"));
+                }
+            } else {
+                compare_file(reader, host, &on_disc, meta.len())?;
+                report.files += 1;
+                report.bytes += meta.len();
+            }
+        }
+        Ok(report)
+    }
 }
 
 fn host_err(path: &Path) -> impl FnOnce(io::Error) -> VerifyError + '_ {
@@ -311,4 +336,112 @@ fn compare_file<S: iso9660::SectorSource>(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    use crate::engine::image::ImageBuilder;
+    use mmc::{Completion, DataPhase, Transport};
+
+    /// The emulated drive's transport, counting the blocks read.
+    struct Counting(Box<dyn Transport>, Arc<AtomicU64>);
+
+    impl Transport for Counting {
+        fn execute(
+            &mut self,
+            cdb: &[u8],
+            data: DataPhase<'_>,
+            timeout: std::time::Duration,
+        ) -> mmc::Result<Completion> {
+            if matches!(cdb[0], 0x28 | 0xA8) {
+                self.1.fetch_add(data.len() as u64, Ordering::Relaxed);
+            }
+            self.0.execute(cdb, data, timeout)
+        }
+
+        fn name(&self) -> &str {
+            self.0.name()
+        }
+
+        fn max_transfer(&self) -> usize {
+            self.0.max_transfer()
+        }
+    }
+
+    #[test]
+    fn one_session_reader_checks_every_day_with_fewer_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let days = ["2026/03/02", "2026/03/03", "2026/03/04"];
+        let mut b = ImageBuilder::new(iso9660::Options {
+            rock_ridge: Some(iso9660::RockRidge::Rationalized),
+            ..iso9660::Options::default()
+        });
+        for (i, day) in days.iter().enumerate() {
+            let host = dir.path().join(format!("stage{i}"));
+            fs::create_dir_all(host.join("host1/etc")).unwrap();
+            fs::write(host.join("host1/etc/hosts"), format!("day {i}\n")).unwrap();
+            fs::write(host.join("host1/data.bin"), vec![i as u8; 300_000]).unwrap();
+            b.graft(&iso9660::GraftPoint {
+                disc: day.as_bytes().to_vec(),
+                host,
+            })
+            .unwrap();
+        }
+        let mut layout = b.plan().unwrap();
+        let mut image = Vec::new();
+        layout.write(&mut image, &mut ()).unwrap();
+        let spec = format!(
+            "emulated:{}?profile=dvd+r&busy=0",
+            dir.path().join("d.iso").display()
+        );
+        let mut d = Drive::open(&spec).unwrap();
+        d.write_session(
+            &mut &image[..],
+            &mmc::WriteOptions::default(),
+            &mut mmc::NoProgress,
+        )
+        .unwrap();
+        let blocks = (image.len() / mmc::BLOCK_SIZE) as u32;
+        let written = BurnReport {
+            session_start: 0,
+            image_blocks: blocks,
+            blocks_written: blocks,
+            volume_end: blocks,
+            track: 1,
+            overwritable: false,
+            descriptors_copied: false,
+            fifo: Default::default(),
+        };
+        let read = Arc::new(AtomicU64::new(0));
+        let mut d = Drive::new(Box::new(Counting(d.into_transport(), read.clone())));
+        let stage = |i: usize| dir.path().join(format!("stage{i}"));
+        // A session opened per day, as before.
+        for (i, day) in days.iter().enumerate() {
+            let r = check_data(&mut d, &written, &stage(i), day).unwrap();
+            assert_eq!((r.files, r.directories), (2, 3));
+        }
+        let per_day = read.swap(0, Ordering::Relaxed);
+        // One session for all days: the same result, fewer blocks read.
+        let mut session = WrittenSession::open(&mut d, &written).unwrap();
+        for (i, day) in days.iter().enumerate() {
+            let r = session.check_dir(&stage(i), day).unwrap();
+            assert_eq!((r.files, r.bytes, r.directories), (2, 300_006, 3));
+        }
+        let once = read.load(Ordering::Relaxed);
+        assert!(
+            once < per_day,
+            "{once} bytes read, {per_day} with a session per day"
+        );
+        // A day that differs is still named.
+        fs::write(stage(1).join("host1/etc/hosts"), "day X\n").unwrap();
+        let err = session.check_dir(&stage(1), days[1]).unwrap_err();
+        assert!(
+            matches!(&err, VerifyError::Differs { disc, .. } if disc == "/2026/03/03/host1/etc/hosts"),
+            "{err}"
+        );
+    }
 }

@@ -393,9 +393,13 @@ impl<'s> DiscWriter<'s> {
     /// written, read back through the drive.
     pub fn verify(&mut self, report: &BurnReport, entries: &Entries) -> anyhow::Result<()> {
         self.meter.phase("verifying");
+        // One reader for every day of the session.
+        let mut session = crate::engine::verify::WrittenSession::open(&mut self.drive, report)
+            .context("consistency check")?;
         for (host, disc_path) in &entries.grafts {
             log::debug!("Checking [{}] vs. [/{disc_path}].", host.display());
-            let r = crate::engine::verify::check_data(&mut self.drive, report, host, disc_path)
+            let r = session
+                .check_dir(host, disc_path)
                 .with_context(|| format!("consistency check of {}", host.display()))?;
             log::info!(
                 "Consistency check completed for [{}].  No problems found ({} files, {}).",

@@ -140,7 +140,7 @@ pub fn verify(device: &str, session: Option<u32>, mut meter: Meter) -> Result<Re
         &mut medium,
         &contents.recorded,
         &entries,
-        crate::engine::scan::default_threads(),
+        discread::default_threads(),
         &mut meter,
     );
     meter.done();
