@@ -42,10 +42,11 @@ drives=(
     "fault-busy bd-r &fault=write@20:2/04/08"
     "attention dvd+rw"
     "cross dvd+r"
+    "decay dvd+r &unreadable=400-403&flip=3300:100"
 )
 # The scenarios (identify uses the week drives).
 all="identify week-cdr-80 week-dvd+r week-dvd+rw week-dvd-r week-bd-r user mounted
-fault-write fault-removed fault-busy attention cross"
+fault-write fault-removed fault-busy attention cross decay"
 
 wanted=("$@")
 for w in "${wanted[@]}"; do
