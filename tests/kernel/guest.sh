@@ -67,7 +67,7 @@ config() {
   <peer><name>host1</name><type>local</type><collect_dir>$B/collect</collect_dir></peer></stage>
  <store><source_dir>$B/stage</source_dir><media_type>$1</media_type>
   <device_type>$2</device_type><target_device>$3</target_device>
-  <check_data>Y</check_data></store>
+  <check_data>${CHECK:-Y}</check_data></store>
 </cb_config>
 EOF
 }
@@ -103,6 +103,8 @@ cback_on() { # NIGHT ACTIONS...
 # and mark the day stored.
 night() { # NIGHT KIB
     data "$1" "$2"
+    # The tree the night collects, kept for restore to be compared with.
+    rm -rf "$B/src/$1" && mkdir -p "$B/src" && cp -a "$B/data" "$B/src/$1"
     cback_on "$1" collect stage store || die "night $1: cback collect stage store exited $?"
     [ -e "$B/stage/$(day_of "$1")/cback.store" ] || die "night $1: no cback.store"
 }
@@ -196,6 +198,117 @@ agree() { # DEV
     echo "cdrskin $c, xorriso ${xs:-?} sessions last at ${xstart:-?} nwa ${xnwa:-?}" >> "$LOG"
 }
 
+# Runs cback ARGS with its output in $OUT (and the log); returns its status.
+cback_out() {
+    OUT=$B/out.txt
+    echo "+ cback $*" >> "$LOG"
+    timeout 300 "$CBACK" "$@" > "$OUT" 2>&1
+    status=$?
+    cat "$OUT" >> "$LOG"
+    return $status
+}
+
+# The files of a night's staged day (its peer directories and archives),
+# relative to the day: what the disc holds for it besides cback.manifest.
+staged() { # NIGHT
+    (cd "$B/stage/$(day_of "$1")" && find . -type f ! -name cback.store | sed 's,^\./,,' | sort)
+}
+
+# `cback verify DEV` (cedar reading the disc through the kernel's SCSI
+# layer, sr or sg): exit 0, an OK summary counting SESSIONS sessions and
+# the nights' days, and every one of those days' files matching its
+# manifest.
+verified() { # DEV SESSIONS NIGHTS...
+    d=$1
+    s=$2
+    shift 2
+    cback_out verify -q "$d" || die "cback verify $d exited $status"
+    sum=$(tail -n 1 "$OUT")
+    case "$sum" in
+    *": OK: $s session(s), $# day(s), "*" 0 problem(s)"*) ;;
+    *) die "cback verify $d: summary \"$sum\", not OK with $s sessions and $# days" ;;
+    esac
+    for n in "$@"; do
+        grep -q "^$(day_of "$n"): [0-9]* file(s) match the manifest" "$OUT" ||
+            die "cback verify $d does not report $(day_of "$n") matching its manifest"
+    done
+}
+
+# `cback restore -d DEV list` lists exactly the nights' days.
+listed() { # DEV NIGHTS...
+    d=$1
+    shift
+    cback_out restore -d "$d" list || die "cback restore -d $d list exited $status"
+    got=$(grep -o '^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] ' "$OUT" | tr -d ' ' | tr '\n' ' ')
+    [ "$(echo $got)" = "$*" ] || die "cback restore -d $d list shows days [$got], not [$*]"
+    for n in "$@"; do
+        for f in $(staged "$n"); do
+            grep -q "^    ${f#*/} " "$OUT" || die "cback restore list does not show $n's ${f#*/}"
+        done
+    done
+}
+
+# `cback restore -d DEV NIGHT DIR` restores the day's archives as staged,
+# byte for byte; with -x it unpacks them into DIR, which then holds the
+# tree the night collected: the same files, bytes, modes and mtimes.
+restored() { # DEV NIGHT
+    t=$B/restore/$2
+    rm -rf "$t"
+    cback_out restore -d "$1" "$2" "$t" || die "cback restore -d $1 $2 exited $status"
+    for f in $(staged "$2"); do
+        cmp "$B/stage/$(day_of "$2")/$f" "$t/$f" >> "$LOG" 2>&1 || die "restore $2 through $1: $f differs from the staged one"
+    done
+    [ "$(cd "$t" && find . -type f | sed 's,^\./,,' | sort)" = "$(staged "$2")" ] ||
+        die "restore $2 through $1 wrote [$(cd "$t" && find . -type f | tr '\n' ' ')], not the staged files"
+    t=$B/unpack/$2
+    rm -rf "$t"
+    cback_out restore -d "$1" -x "$2" "$t" || die "cback restore -d $1 -x $2 exited $status"
+    same_tree "$B/src/$2" "$t$B/data" || die "restore -x $2 through $1: $PROBLEM"
+}
+
+# Whether tree B is tree A: the same names, types and modes, the same
+# bytes and mtimes of every file (PROBLEM says what differs).
+same_tree() { # A B
+    PROBLEM=""
+    [ -d "$2" ] || { PROBLEM="no $2"; return 1; }
+    a=$(cd "$1" && find . | sort | while read -r f; do stat -c "%n %F %a" "$f"; done)
+    b=$(cd "$2" && find . | sort | while read -r f; do stat -c "%n %F %a" "$f"; done)
+    [ "$a" = "$b" ] || { PROBLEM="names, types or modes differ: [$(echo $b)], not [$(echo $a)]"; return 1; }
+    for f in $(cd "$1" && find . -type f); do
+        cmp "$1/$f" "$2/$f" >> "$LOG" 2>&1 || { PROBLEM="$f differs"; return 1; }
+        [ "$(stat -c %Y "$1/$f")" = "$(stat -c %Y "$2/$f")" ] || { PROBLEM="$f has another mtime"; return 1; }
+    done
+}
+
+# A finished week read back through the kernel: verify through sr and sg,
+# the days listed through both, each restored (as staged, and unpacked
+# into its source tree) through sr and sg in turn. `light` (the media
+# after CD-R and DVD+R, to keep the rig fast): verify through sg, the
+# days listed through sr and the last one restored through sr.
+reads_back() { # full|light SR SG SESSIONS NIGHTS...
+    how=$1
+    sr=$2
+    sg=$3
+    s=$4
+    shift 4
+    if [ "$how" = light ]; then
+        verified "$sg" "$s" "$@"
+        listed "$sr" "$@"
+        for n in "$@"; do :; done
+        restored "$sr" "$n"
+        return
+    fi
+    verified "$sr" "$s" "$@"
+    verified "$sg" "$s" "$@"
+    listed "$sr" "$@"
+    listed "$sg" "$@"
+    d=$sr
+    for n in "$@"; do
+        restored "$d" "$n"
+        [ "$d" = "$sr" ] && d=$sg || d=$sr
+    done
+}
+
 # The MMC profile number of each medium, as `cback drive` prints it.
 profile_number() {
     case "$1" in
@@ -239,6 +352,33 @@ sc_identify() {
     echo "cback drive on sr and sg and the emulator itself agree on $n blank media"
 }
 
+# cback drive on a CD-RW holding one 320-block session (written by
+# cdrskin), through sr as `cback drive DEV` and through sg as `cback drive
+# info DEV`: the profile, an appendable rewritable medium and msinfo
+# 0,11722 (320 blocks, 2 of TAO run-out, 11400 of lead-out, lead-in and
+# pregap); and a drive that does not exist: one clear line, exit 6.
+sc_drive() {
+    base drive
+    sr=$(dev drive sr)
+    sg=$(dev drive sg)
+    dd if=/dev/urandom of="$B/s.img" bs=2048 count=320 2> /dev/null
+    run cdrskin dev="$sr" -tao -multi -data "$B/s.img" || die "cdrskin could not write the CD-RW"
+    for c in "drive $sr" "drive info $sg"; do
+        run sh -c "$CBACK $c > $B/drive.txt" || die "cback $c failed"
+        cat "$B/drive.txt" >> "$LOG"
+        [ "$(field Profile)" = "CD-RW (000Ah)" ] || die "cback $c: profile $(field Profile), not CD-RW (000Ah)"
+        field Medium | grep -q '^appendable, rewritable' || die "cback $c: medium $(field Medium)"
+        [ "$(field msinfo)" = 0,11722 ] || die "cback $c: msinfo $(field msinfo), not 0,11722"
+    done
+    run sh -c "$CBACK drive /dev/sr99 > $B/none.txt 2>&1"
+    status=$?
+    cat "$B/none.txt" >> "$LOG"
+    [ $status = 6 ] || die "cback drive /dev/sr99 exited $status, not 6"
+    grep -q "^cback drive: cannot use /dev/sr99: No such file or directory" "$B/none.txt" && [ "$(wc -l < "$B/none.txt")" = 1 ] ||
+        die "cback drive /dev/sr99 said: $(cat "$B/none.txt")"
+    echo "a CD-RW with one session through sr (cback drive) and sg (cback drive info): CD-RW (000Ah), appendable, rewritable, msinfo 0,11722; /dev/sr99: exit 6, one line"
+}
+
 # A week: three nights on MEDIUM; after each the kernel mounts the disc
 # and sees every day so far byte for byte, on write-once media the
 # previous session (mount -o session=) holds the days before, and
@@ -268,7 +408,19 @@ sc_week() { # PROFILE:MEDIA:DEVICE_TYPE
         esac
         agree "$sr"
     done
-    echo "3 nights stored; after each the kernel sees every day (on write-once media also the previous session), cdrskin and xorriso agree with cback drive (sessions: $(field Sessions), msinfo $msinfo)"
+    sessions=$(field Sessions)
+    # shellcheck disable=SC2086 # a list of nights
+    case "$p" in
+    cdr-80 | dvd+r)
+        reads_back full "$sr" "$(dev "week-$p" sg)" "$sessions" $NIGHTS
+        back="verify through sr and sg OK, restore lists the 3 days through both and restores each (sr, sg, sr), unpacked = the source tree"
+        ;;
+    *)
+        reads_back light "$sr" "$(dev "week-$p" sg)" "$sessions" $NIGHTS
+        back="verify through sg OK, restore lists the 3 days and restores the last, unpacked = the source tree"
+        ;;
+    esac
+    echo "3 nights stored; after each the kernel sees every day (on write-once media also the previous session), cdrskin and xorriso agree with cback drive (sessions: $sessions, msinfo $msinfo); $back"
 }
 
 # check_data as a normal user who was given the drive (group cdrom), no
@@ -434,7 +586,54 @@ sc_cross() {
     ALSO=""
     sees "$sr" ",session=0" 2026-03-02
     agree "$sr"
-    echo "cedar, growisofs -M, cedar, xorriso, cedar: 5 sessions, the kernel sees all their files"
+    # Read back: the foreign sessions' files are not days, so verify
+    # checks cedar's three days against their manifests (the whole written
+    # area, foreign sessions too, is scanned for unreadable blocks) and
+    # restore lists only them; the last day, written after xorriso's
+    # session, restores through sg as the source tree.
+    verified "$sr" 5 $NIGHTS
+    grep -E "growisofs|xorriso" "$OUT" && die "cback verify reports the foreign files as days"
+    listed "$(dev cross sg)" $NIGHTS
+    restored "$(dev cross sg)" 2026-03-04
+    echo "cedar, growisofs -M, cedar, xorriso, cedar: 5 sessions, the kernel sees all their files; verify OK on cedar's 3 days (foreign files are no days), restore lists those 3 and restores the last"
+}
+
+# Decay: a DVD+R whose drive cannot read blocks 400-403 (inside Monday's
+# archive, which fills blocks ~30-800) and reads a flipped byte at block
+# 3300 (inside Tuesday's, in the session after Monday's closure, about
+# blocks 2880-3650). Stored without check_data (which would catch it),
+# then verify through sr and sg exits 1 and names both archives, Wednesday
+# still matches; restore leaves the damaged archives out and names them,
+# and restores Wednesday intact.
+sc_decay() {
+    base decay
+    sr=$(dev decay sr)
+    sg=$(dev decay sg)
+    CHECK=N config dvd+r dvdwriter "$sr"
+    night 2026-03-02 1536
+    night 2026-03-03 1536
+    night 2026-03-04 64
+    mon=$(staged 2026-03-02 | grep "\.tar\.gz$")
+    tue=$(staged 2026-03-03 | grep "\.tar\.gz$")
+    for d in "$sr" "$sg"; do
+        cback_out verify -q "$d" && die "cback verify $d passed a decayed disc"
+        [ $status = 1 ] || die "cback verify $d exited $status on a decayed disc, not 1"
+        grep -q "^DAMAGED blocks 400-403 (4 blocks): .*2026/03/02/$mon" "$OUT" ||
+            die "cback verify $d does not name 2026/03/02/$mon for blocks 400-403"
+        grep -q "^DIFFERS 2026/03/03/$tue: " "$OUT" || die "cback verify $d does not name the flipped 2026/03/03/$tue"
+        grep -q "^2026/03/04: [0-9]* file(s) match the manifest" "$OUT" || die "cback verify $d: Wednesday does not match"
+        tail -n 1 "$OUT" | grep -q ": DAMAGED: " || die "cback verify $d: the summary does not say DAMAGED"
+    done
+    for w in "2026-03-02 $mon $sr" "2026-03-03 $tue $sg"; do
+        set -- $w
+        t=$B/restore/$1
+        cback_out restore -d "$3" "$1" "$t" && die "restore $1 through $3 passed"
+        [ $status = 1 ] || die "restore $1 through $3 exited $status, not 1"
+        grep -q "^DAMAGED .*$2" "$OUT" || die "restore $1 through $3 does not name $2"
+        [ -e "$t/$2" ] && die "restore $1 through $3 left the damaged $2 in $t"
+    done
+    restored "$sg" 2026-03-04
+    echo "verify through sr and sg exits 1 naming Monday's archive (blocks 400-403 unreadable) and Tuesday's (a flipped byte), Wednesday OK; restore names them, leaves them out, restores Wednesday intact"
 }
 
 # --- the run ---
@@ -485,8 +684,8 @@ lane() {
 echo "rig start $(cut -d' ' -f1 /proc/uptime)"
 # identify looks at the week drives while they are blank: lane 2 waits
 # for it before its weeks.
-lane identify week-cdr-80 week-dvd-r week-bd-r fault-write fault-removed > /work/out/lane1 &
-lane user mounted fault-busy attention identified week-dvd+r week-dvd+rw cross > /work/out/lane2 &
+lane identify week-cdr-80 week-dvd-r week-bd-r fault-write fault-removed decay > /work/out/lane1 &
+lane drive user mounted fault-busy attention identified week-dvd+r week-dvd+rw cross > /work/out/lane2 &
 wait
 cat /work/out/lane1 /work/out/lane2
 echo "rig end $(cut -d' ' -f1 /proc/uptime)"

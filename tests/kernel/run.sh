@@ -35,6 +35,7 @@ drives=(
     "week-dvd+rw dvd+rw"
     "week-dvd-r dvd-r"
     "week-bd-r bd-r"
+    "drive cdrw-80"
     "user dvd+r"
     "mounted dvd+rw"
     "fault-write dvd+r &fault=block@400:3/0c/00"
@@ -42,10 +43,11 @@ drives=(
     "fault-busy bd-r &fault=write@20:2/04/08"
     "attention dvd+rw"
     "cross dvd+r"
+    "decay dvd+r &unreadable=400-403&flip=3300:100"
 )
 # The scenarios (identify uses the week drives).
-all="identify week-cdr-80 week-dvd+r week-dvd+rw week-dvd-r week-bd-r user mounted
-fault-write fault-removed fault-busy attention cross"
+all="identify drive week-cdr-80 week-dvd+r week-dvd+rw week-dvd-r week-bd-r user mounted
+fault-write fault-removed fault-busy attention cross decay"
 
 wanted=("$@")
 for w in "${wanted[@]}"; do
