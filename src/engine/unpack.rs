@@ -110,12 +110,15 @@ pub enum UnpackError {
         source: std::io::Error,
     },
     /// Moving the members into place failed at `path`, and putting back
-    /// what was already moved failed for `not_put_back`.
+    /// what was already moved failed for `not_put_back`; the staging
+    /// directory is kept, with the originals not put back in it.
     #[error(
-        "{}: {source}; could not put back {} path(s) already replaced: {}",
+        "{}: {source}; could not put back {} path(s) already replaced: {}; \
+         the originals are kept in {}",
         path.display(),
         not_put_back.len(),
-        not_put_back.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        not_put_back.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+        staging.display()
     )]
     Partial {
         /// Where moving failed.
@@ -125,6 +128,10 @@ pub enum UnpackError {
         source: std::io::Error,
         /// Paths of the target left as the archive has them.
         not_put_back: Vec<PathBuf>,
+        /// The staging directory, left on disk: what was replaced at
+        /// `not_put_back` is in it (below `new/` where exchanged, in `old/`
+        /// where linked aside).
+        staging: PathBuf,
     },
 }
 
@@ -204,6 +211,23 @@ pub struct Staging {
     /// Replaced entries kept aside (fallback when the file system cannot
     /// exchange two names).
     aside: u64,
+    /// Left on disk when dropped: it holds originals a failed commit could
+    /// not put back.
+    keep: bool,
+    /// Failures forced by tests.
+    #[cfg(test)]
+    faults: Faults,
+}
+
+/// Failures a test forces on a commit (which a root test cannot provoke
+/// with permissions).
+#[cfg(test)]
+#[derive(Debug, Default)]
+struct Faults {
+    /// Moving this member into place fails.
+    move_fails: Option<PathBuf>,
+    /// Every step fails to be put back.
+    put_back_fails: bool,
 }
 
 /// What a commit put in place.
@@ -484,6 +508,9 @@ impl Staging {
             dirs: BTreeMap::new(),
             refused: Vec::new(),
             aside: 0,
+            keep: false,
+            #[cfg(test)]
+            faults: Faults::default(),
         };
         for sub in ["new", "old"] {
             let p = s.dir.join(sub);
@@ -530,14 +557,18 @@ impl Staging {
         );
         if let Err((path, source)) = moved {
             let not_put_back = self.put_back(steps);
-            return Err(if not_put_back.is_empty() {
-                UnpackError::Io { path, source }
-            } else {
-                UnpackError::Partial {
-                    path,
-                    source,
-                    not_put_back,
-                }
+            if not_put_back.is_empty() {
+                return Err(UnpackError::Io { path, source });
+            }
+            // The staging holds originals of the target now: neither this
+            // drop nor a second signal's cleanup may remove it.
+            self.keep = true;
+            live().retain(|d| d != &self.dir);
+            return Err(UnpackError::Partial {
+                path,
+                source,
+                not_put_back,
+                staging: self.dir.clone(),
             });
         }
         // What copies across file systems replaced is dropped now.
@@ -609,6 +640,10 @@ impl Staging {
         let at = |name: &OsStr| here.join(name);
         for (name, staged_dir) in names {
             let child = rel.join(&name);
+            #[cfg(test)]
+            if self.faults.move_fails.as_ref() == Some(&child) {
+                return Err((at(&name), errno_io(Errno::EIO)));
+            }
             let existing = lstat_at(dst, &name).map_err(|e| (at(&name), errno_io(e)))?;
             if staged_dir {
                 let new = match existing {
@@ -746,6 +781,18 @@ impl Staging {
         let root = self.root();
         let mut failed = Vec::new();
         for step in steps.into_iter().rev() {
+            #[cfg(test)]
+            if self.faults.put_back_fails {
+                let (Step::Moved(rel)
+                | Step::Exchanged(rel)
+                | Step::Replaced(rel, _)
+                | Step::Created(rel)
+                | Step::CopiedNew(rel)
+                | Step::CopiedOver(rel, _)
+                | Step::Overwritten(rel)) = step;
+                failed.push(self.target.join(rel));
+                continue;
+            }
             let (rel, r) = match step {
                 Step::Moved(rel) => {
                     let r = std::fs::rename(self.target.join(&rel), root.join(&rel));
@@ -784,6 +831,7 @@ impl Staging {
                 }
                 Step::Overwritten(rel) => (rel, Err(errno_io(Errno::EOPNOTSUPP))),
             };
+
             if r.is_err() {
                 failed.push(self.target.join(rel));
             }
@@ -809,6 +857,13 @@ fn walkdir_count(dir: &Path) -> usize {
 
 impl Drop for Staging {
     fn drop(&mut self) {
+        if self.keep {
+            log::warn!(
+                "{}: kept, it holds originals a failed commit could not put back",
+                self.dir.display()
+            );
+            return;
+        }
         // remove_dir_all never follows a symlink it meets.
         if let Err(e) = std::fs::remove_dir_all(&self.dir) {
             log::warn!("{}: not removed: {e}", self.dir.display());
@@ -1371,5 +1426,39 @@ mod tests {
         assert_eq!(Compression::of("a.tar.bz2"), Some(Compression::Bzip2));
         assert_eq!(Compression::of("a.tar"), Some(Compression::None));
         assert_eq!(Compression::of("a.gz"), None);
+    }
+
+    #[test]
+    fn a_commit_that_cannot_put_back_keeps_the_originals_in_the_staging() {
+        let mut b = tar::Builder::new(Vec::new());
+        file(&mut b, b"a", 0o644, b"new a");
+        file(&mut b, b"b", 0o644, b"new b");
+        let data = b.into_inner().unwrap();
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("a"), "old a").unwrap();
+        let mut s = Staging::new(d.path()).unwrap();
+        unpack(&data[..], Compression::None, &mut s).unwrap();
+        s.faults.move_fails = Some(PathBuf::from("b"));
+        s.faults.put_back_fails = true;
+        let dir = s.path().to_path_buf();
+        let e = s.commit().unwrap_err();
+        let UnpackError::Partial { staging, .. } = &e else {
+            panic!("{e}")
+        };
+        assert_eq!(staging, &dir);
+        assert!(e.to_string().contains(&dir.display().to_string()), "{e}");
+        // The original `a`, exchanged into the staging, is still there.
+        assert_eq!(std::fs::read(dir.join("new/a")).unwrap(), b"old a");
+        assert_eq!(std::fs::read(d.path().join("a")).unwrap(), b"new a");
+        remove_all_staging_of_this_test_only(&dir);
+        assert!(dir.exists(), "not listed for removal on a second signal");
+    }
+
+    /// What [`remove_all_staging`] would remove, without taking the commit
+    /// lock for the rest of the test run.
+    fn remove_all_staging_of_this_test_only(dir: &Path) {
+        if live().iter().any(|d| d == dir) {
+            std::fs::remove_dir_all(dir).unwrap();
+        }
     }
 }
