@@ -264,8 +264,10 @@ pub struct Restored {
 
 impl Restored {
     /// Counts one item: restored with its lines (each REFUSED one a
-    /// problem), or not, told by `failed` from the error.
-    fn tally(&mut self, done: Result<Vec<String>, String>, failed: impl FnOnce(String) -> String) {
+    /// problem), or not, told by the error's line; when `stopped` (its
+    /// reading failed for the interrupt) the error is the interrupt's and
+    /// not told.
+    fn tally(&mut self, done: Result<Vec<String>, String>, stopped: bool) {
         match done {
             Ok(lines) => {
                 self.items += 1;
@@ -274,11 +276,40 @@ impl Restored {
                     self.lines.push(l);
                 }
             }
-            Err(_) if interrupted() => self.interrupted = true,
-            Err(e) => {
+            Err(_) if stopped => self.interrupted = true,
+            Err(line) => {
                 self.problems += 1;
-                self.lines.push(failed(e));
+                self.lines.push(line);
             }
+        }
+    }
+}
+
+/// Why an item was not restored.
+#[derive(Debug)]
+enum ItemError {
+    /// The disc, the manifest, the archive or its encryption is damaged.
+    Damaged(String),
+    /// Putting it into the target failed (no space, no permission): the
+    /// disc is fine.
+    Failed(String),
+}
+
+impl ItemError {
+    /// The item's line: `DAMAGED PATH: why` or `FAILED PATH: why`.
+    fn line(&self, path: &str) -> String {
+        match self {
+            ItemError::Damaged(e) => format!("DAMAGED {path}: {e}"),
+            ItemError::Failed(e) => format!("FAILED {path}: {e}"),
+        }
+    }
+}
+
+impl From<unpack::UnpackError> for ItemError {
+    fn from(e: unpack::UnpackError) -> ItemError {
+        match e {
+            unpack::UnpackError::Archive(_) => ItemError::Damaged(e.to_string()),
+            _ => ItemError::Failed(e.to_string()),
         }
     }
 }
@@ -301,12 +332,15 @@ struct PartsReader<'m> {
     hash: Sha256,
     buf: Vec<u8>,
     bytes: u64,
+    /// A read failed for the interrupt.
+    stopped: bool,
 }
 
 impl Read for PartsReader<'_> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         const B: usize = mmc::BLOCK_SIZE;
         if interrupted() {
+            self.stopped = true;
             return Err(std::io::Error::other("interrupted"));
         }
         loop {
@@ -395,7 +429,8 @@ pub fn restore(
             }
             let name = String::from_utf8_lossy(p).into_owned();
             let done = restore_symlink(&name, link, e.meta, target);
-            r.tally(done, |e| format!("FAILED {}/{name}: {e}", day.disc_path));
+            let done = done.map_err(|e| format!("FAILED {}/{name}: {e}", day.disc_path));
+            r.tally(done, false);
         }
     }
     // Items: logical name -> (the name it decrypts to, parts in order).
@@ -468,11 +503,13 @@ pub fn restore(
             hash: Sha256::new(),
             buf: Vec::new(),
             bytes: 0,
+            stopped: false,
         };
         let single = (reader.parts.len() == 1).then_some(meta);
         let result = restore_item(&mut reader, &key, plain.as_deref(), single, target, opts);
         r.bytes += reader.bytes;
-        r.tally(result, |e| format!("DAMAGED {}/{key}: {e}", day.disc_path));
+        let result = result.map_err(|e| e.line(&format!("{}/{key}", day.disc_path)));
+        r.tally(result, reader.stopped);
     }
     Ok(r)
 }
@@ -486,7 +523,7 @@ fn restore_item(
     meta: Option<iso9660::Metadata>,
     target: &Path,
     opts: &Opts,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, ItemError> {
     let Some(name) = decrypted else {
         return finish(
             &mut std::io::BufReader::with_capacity(1 << 20, reader),
@@ -503,9 +540,9 @@ fn restore_item(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("running gpg to decrypt {key}: {e}"))?;
+        .map_err(|e| ItemError::Failed(format!("running gpg to decrypt {key}: {e}")))?;
     let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-        return Err("gpg: no pipes".into());
+        return Err(ItemError::Failed("gpg: no pipes".into()));
     };
     std::thread::scope(|s| {
         let feeder = s.spawn(move || {
@@ -564,23 +601,23 @@ fn finish(
     target: &Path,
     opts: &Opts,
     confirm: impl FnOnce() -> Result<(), String>,
-) -> Result<Vec<String>, String> {
-    let mut staging = Staging::new(target).map_err(|e| e.to_string())?;
+) -> Result<Vec<String>, ItemError> {
+    let mut staging = Staging::new(target)?;
     let archive = Compression::of(name).filter(|_| opts.unpack);
     let staged = match archive {
         Some(c) => unpack::unpack(&mut *r, c, &mut staging)
-            .map_err(|e| e.to_string())
+            .map_err(ItemError::from)
             // Whatever the unpack left unread (the tar's end padding) still
             // has to pass through the manifest check.
             .and_then(|()| {
                 std::io::copy(r, &mut std::io::sink())
                     .map(drop)
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| ItemError::Damaged(e.to_string()))
             }),
         None => write_file(r, &staging.root().join(name), meta),
     };
-    staged.and_then(|()| confirm())?;
-    let done = staging.commit().map_err(|e| e.to_string())?;
+    staged.and_then(|()| confirm().map_err(ItemError::Damaged))?;
+    let done = staging.commit()?;
     let mut lines = vec![match archive {
         Some(_) => format!(
             "unpacked {name}: {} member(s) into {}",
@@ -603,10 +640,11 @@ fn write_file(
     r: &mut dyn Read,
     dest: &Path,
     meta: Option<iso9660::Metadata>,
-) -> Result<(), String> {
-    let named = |e: std::io::Error| format!("{}: {e}", dest.display());
+) -> Result<(), ItemError> {
+    let named = |e: std::io::Error| ItemError::Failed(format!("{}: {e}", dest.display()));
     if let Some(parent) = dest.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| ItemError::Failed(format!("{}: {e}", parent.display())))?;
     }
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
@@ -615,7 +653,17 @@ fn write_file(
         .custom_flags(libc::O_NOFOLLOW)
         .open(dest)
         .map_err(named)?;
-    std::io::copy(r, &mut f).map_err(named)?;
+    // A read error is the disc's, a write error the target's.
+    let mut buf = vec![0; 1 << 20];
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ItemError::Damaged(e.to_string())),
+        };
+        f.write_all(&buf[..n]).map_err(named)?;
+    }
     f.flush().map_err(named)?;
     if let Some(m) = meta {
         use std::os::unix::fs::PermissionsExt;
@@ -693,5 +741,45 @@ mod tests {
         assert_eq!(a.words, ["2026-03-02", "/t"]);
         assert!(parse(&["-q"]).unwrap_err().contains("unknown option"));
         assert!(parse(&["-d"]).unwrap_err().contains("needs a value"));
+    }
+
+    #[test]
+    fn target_failures_are_failed_and_archive_damage_damaged() {
+        let d = tempfile::tempdir().unwrap();
+        let opts = Opts {
+            unpack: true,
+            raw: false,
+        };
+        // The target cannot hold a staging directory: the disc is fine.
+        let file = d.path().join("file");
+        std::fs::write(&file, "x").unwrap();
+        let e = finish(
+            &mut &[0u8; 1024][..],
+            "a.tar",
+            None,
+            &file,
+            &opts,
+            || Ok(()),
+        )
+        .unwrap_err();
+        assert!(e.line("d/a.tar").starts_with("FAILED d/a.tar: "), "{e:?}");
+        // An archive cut short is damage.
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_path("f").unwrap();
+        h.set_size(4096);
+        h.set_cksum();
+        b.append(&h, &[0u8; 4096][..]).unwrap();
+        let data = b.into_inner().unwrap();
+        let t = d.path().join("t");
+        let e = finish(&mut &data[..1000], "a.tar", None, &t, &opts, || Ok(())).unwrap_err();
+        assert!(e.line("d/a.tar").starts_with("DAMAGED d/a.tar: "), "{e:?}");
+        // A commit's Partial is told even while the interrupt is set: only
+        // a read stopped by it is not.
+        let mut r = Restored::default();
+        r.tally(Err("FAILED x: could not put back".into()), false);
+        r.tally(Err("DAMAGED y: interrupted".into()), true);
+        assert_eq!(r.lines, ["FAILED x: could not put back"]);
+        assert!(r.interrupted);
     }
 }
