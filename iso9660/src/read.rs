@@ -743,6 +743,15 @@ impl<S: SectorSource> Reader<S> {
                     }
                     None => {
                         let entry = self.entry_from(&rec, rr, at)?;
+                        if let Some(why) = path_component_problem(&entry.name) {
+                            return Err(Error::malformed(
+                                at,
+                                format!(
+                                    "the directory record named {:?}: {why}",
+                                    String::from_utf8_lossy(&entry.name)
+                                ),
+                            ));
+                        }
                         if multi && entry.kind == EntryKind::File {
                             pending = Some(entry);
                         } else if is_root && self.is_hidden_relocation_dir(&entry)? {
@@ -1038,4 +1047,18 @@ pub fn exercise(image: &[u8]) -> Result<u64> {
         }
     }
     Ok(count + bytes + dirs)
+}
+
+/// Why `name` (a Rock Ridge NM, a Joliet or an ISO name) cannot be one
+/// component of a path, if it cannot: a reader joining names into paths
+/// must never be handed one that climbs out or splits in two.
+fn path_component_problem(name: &[u8]) -> Option<&'static str> {
+    match name {
+        b"" => Some("the name is empty"),
+        b"." => Some(r#"the name is ".""#),
+        b".." => Some(r#"the name is "..""#),
+        _ if name.contains(&b'/') => Some("the name contains '/'"),
+        _ if name.contains(&0) => Some("the name contains a NUL byte"),
+        _ => None,
+    }
 }

@@ -872,8 +872,9 @@ impl Drop for Staging {
     }
 }
 
-/// Why a member path is refused, if it is.
-fn path_problem(path: &Path) -> Option<&'static str> {
+/// Why a member path is refused, if it is: an absolute name or a `..`
+/// component.
+pub fn path_problem(path: &Path) -> Option<&'static str> {
     for c in path.components() {
         match c {
             Component::RootDir | Component::Prefix(_) => return Some("absolute name"),

@@ -428,6 +428,12 @@ pub fn restore(
                 continue;
             }
             let name = String::from_utf8_lossy(p).into_owned();
+            if let Some(why) = disc_path_problem(p) {
+                r.problems += 1;
+                r.lines
+                    .push(format!("REFUSED {}/{name}: {why}", day.disc_path));
+                continue;
+            }
             let done = restore_symlink(&name, link, e.meta, target);
             let done = done.map_err(|e| format!("FAILED {}/{name}: {e}", day.disc_path));
             r.tally(done, false);
@@ -438,6 +444,14 @@ pub fn restore(
     let mut items: BTreeMap<String, (Option<String>, Parts)> = BTreeMap::new();
     for (p, e) in day.files() {
         let name = String::from_utf8_lossy(p).into_owned();
+        if let Some(why) = disc_path_problem(p) {
+            if selected(p) {
+                r.problems += 1;
+                r.lines
+                    .push(format!("REFUSED {}/{name}: {why}", day.disc_path));
+            }
+            continue;
+        }
         let (key, idx) = match split_part(&name).filter(|_| !opts.raw) {
             Some((base, i)) => (base.to_string(), i),
             None => (name.clone(), 0),
@@ -512,6 +526,21 @@ pub fn restore(
         r.tally(result, reader.stopped);
     }
     Ok(r)
+}
+
+/// Why the path `p` of the disc cannot be joined below the target, if it
+/// cannot: absolute, a `..`, an empty or `.` component, a NUL.
+fn disc_path_problem(p: &[u8]) -> Option<&'static str> {
+    use std::os::unix::ffi::OsStrExt;
+    if let Some(why) = unpack::path_problem(Path::new(std::ffi::OsStr::from_bytes(p))) {
+        Some(why)
+    } else if p.split(|&b| b == b'/').any(|c| c.is_empty() || c == b".") {
+        Some("an empty or '.' component in the name")
+    } else if p.contains(&0) {
+        Some("a NUL in the name")
+    } else {
+        None
+    }
 }
 
 /// Decrypts (`.gpg`, to the name `decrypted`), then unpacks or writes
@@ -781,5 +810,27 @@ mod tests {
         r.tally(Err("DAMAGED y: interrupted".into()), true);
         assert_eq!(r.lines, ["FAILED x: could not put back"]);
         assert!(r.interrupted);
+    }
+
+    #[test]
+    fn disc_paths_that_cannot_be_joined_below_the_target_are_refused() {
+        assert_eq!(disc_path_problem(b"host1/etc.tar.gz"), None);
+        for bad in [
+            &b"/etc/passwd"[..],
+            b"../x",
+            b"host1/../../x",
+            b"host1/..",
+            b"",
+            b"host1//x",
+            b"./x",
+            b"host1/.",
+            b"host1/x\0",
+        ] {
+            assert!(
+                disc_path_problem(bad).is_some(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 }
