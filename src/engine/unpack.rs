@@ -22,8 +22,10 @@
 //! Every member that would land outside the target is refused: absolute
 //! names and `..` components by name, symlinks whose target leads out of
 //! the target directory, hard links to names outside the archive, members
-//! under a symlink of the archive, and members under a symlink (or a file)
-//! already in the target: moving into place descends only through real
+//! under a symlink of the archive that leads out of it (one that stays
+//! inside, as collect archives a symlinked collect directory, is followed
+//! like GNU tar does: the member lands where the link leads), and members
+//! under a symlink (or a file) already in the target: moving into place descends only through real
 //! directories, opened one by one without following symlinks.
 //!
 //! ```
@@ -917,30 +919,58 @@ fn link_stays_inside(link: &Path, target: &Path) -> bool {
     true
 }
 
-/// Why the member at `path` cannot be put below `root` (the staging
-/// root), if it cannot: a parent is a symlink or a file of the archive.
-fn parent_problem(root: &Path, path: &Path) -> Option<String> {
-    let mut cur = root.to_path_buf();
-    let parents: Vec<_> = path.components().collect();
-    for c in &parents[..parents.len().saturating_sub(1)] {
-        cur.push(c);
-        match std::fs::symlink_metadata(&cur) {
+/// Symlinks of the archive followed at most while resolving one path.
+const MAX_HOPS: u32 = 40;
+
+/// Where `rel` is below `root` (the staging root) with every symlink of
+/// the archive on the way followed, as GNU tar extracts through them (a
+/// collect directory that is a symlink is archived as the link with its
+/// contents under the link's path); the last component is followed too.
+/// Fails, saying why, when that leaves the root, meets a file, or follows
+/// more than [`MAX_HOPS`] links.
+fn resolve_staged(root: &Path, rel: &Path) -> Result<PathBuf, String> {
+    let shown = |p: &Path| p.display().to_string();
+    let mut todo: Vec<std::ffi::OsString> = rel
+        .components()
+        .rev()
+        .map(|c| c.as_os_str().to_os_string())
+        .collect();
+    let mut done = PathBuf::new();
+    let mut hops = 0;
+    while let Some(c) = todo.pop() {
+        match Path::new(&c).components().next() {
+            Some(Component::CurDir) => continue,
+            Some(Component::ParentDir) => {
+                if !done.pop() {
+                    return Err("leads out of the target through symlinks of the archive".into());
+                }
+                continue;
+            }
+            Some(Component::Normal(_)) => {}
+            _ => return Err("leads out of the target through symlinks of the archive".into()),
+        }
+        let next = done.join(&c);
+        match std::fs::symlink_metadata(root.join(&next)) {
             Ok(m) if m.file_type().is_symlink() => {
-                return Some(format!(
-                    "under {}, a symlink of the archive",
-                    cur.strip_prefix(root).unwrap_or(&cur).display()
-                ))
+                hops += 1;
+                if hops > MAX_HOPS {
+                    return Err(format!(
+                        "under {}: more than {MAX_HOPS} symlinks of the archive",
+                        shown(&next)
+                    ));
+                }
+                let to = std::fs::read_link(root.join(&next))
+                    .map_err(|e| format!("under {}: {e}", shown(&next)))?;
+                todo.extend(to.components().rev().map(|c| c.as_os_str().to_os_string()));
             }
             Ok(m) if !m.is_dir() => {
-                return Some(format!(
-                    "under {}, a file of the archive",
-                    cur.strip_prefix(root).unwrap_or(&cur).display()
-                ))
+                return Err(format!("under {}, a file of the archive", shown(&next)))
             }
-            _ => {}
+            // A directory, or not there yet (made as one).
+            _ => done = next,
         }
     }
-    None
+    Ok(done)
 }
 
 /// Unpacks the archive `r` into the staging's root: what the commit will
@@ -1012,10 +1042,22 @@ pub fn unpack(
                 continue;
             }
         }
-        if let Some(why) = parent_problem(&root, &path) {
-            staging.refused.push(format!("{shown}: {why}"));
-            continue;
-        }
+        // Below a symlink of the archive (collect's symlinked directory):
+        // unpacked through it when that stays inside; its parents made.
+        let parent = path.parent().unwrap_or(Path::new(""));
+        let path = match (resolve_staged(&root, parent), path.file_name()) {
+            (Err(why), _) => {
+                staging.refused.push(format!("{shown}: {why}"));
+                continue;
+            }
+            (Ok(real), Some(name)) if real != parent => {
+                let made = root.join(&real);
+                std::fs::create_dir_all(&made).map_err(io_at(&made))?;
+                // Where it lands, and where the commit finds it.
+                real.join(name)
+            }
+            _ => path,
+        };
         let at = root.join(&path);
         let there = std::fs::symlink_metadata(&at).ok();
         if kind.is_dir() {
@@ -1135,18 +1177,23 @@ mod tests {
         member(&mut b, b"etc/in", tar::EntryType::Symlink, "../etc/ok");
         member(&mut b, b"etc/indir", tar::EntryType::Symlink, ".");
         member(&mut b, b"etc/indir/through", tar::EntryType::Regular, "");
+        member(&mut b, b"etc/up", tar::EntryType::Symlink, "..");
+        member(&mut b, b"etc/out2", tar::EntryType::Symlink, "up/..");
+        member(&mut b, b"etc/out2/x", tar::EntryType::Regular, "");
         member(&mut b, b"etc/hard", tar::EntryType::Link, "etc/ok");
         member(&mut b, b"etc/hard2", tar::EntryType::Link, "etc/none");
         let data = b.into_inner().unwrap();
         let d = tempfile::tempdir().unwrap();
         let dest = d.path().join("t");
         let u = unpack_all(&data, &dest).unwrap();
-        assert_eq!(u.members, 4, "{:?}", u.refused);
+        // etc/indir/through lands at etc/through, through the link.
+        assert_eq!(u.members, 7, "{:?}", u.refused);
         assert_eq!(u.refused.len(), 6, "{:?}", u.refused);
         assert!(u
             .refused
             .iter()
-            .any(|r| r.contains("a symlink of the archive")));
+            .any(|r| r.starts_with("etc/out2/x: leads out of the target through symlinks")));
+        assert_eq!(std::fs::read(dest.join("etc/through")).unwrap(), b"data");
         assert!(u.refused.iter().any(|r| r.contains("not a file earlier")));
         let m = std::fs::metadata(dest.join("etc/ok")).unwrap();
         assert_eq!((m.mode() & 0o7777, m.mtime()), (0o640, 1_000_000_000));
@@ -1461,5 +1508,46 @@ mod tests {
         if live().iter().any(|d| d == dir) {
             std::fs::remove_dir_all(dir).unwrap();
         }
+    }
+
+    #[test]
+    fn members_under_a_symlinked_collect_directory_land_where_it_leads() {
+        // As collect archives /bin on merged-/usr and /var/spool/mail ->
+        // ../mail: the link, then its contents under the link's path.
+        let mut b = tar::Builder::new(Vec::new());
+        member(&mut b, b"bin", tar::EntryType::Symlink, "usr/bin");
+        file(&mut b, b"bin/ls", 0o755, b"ls");
+        member(
+            &mut b,
+            b"var/spool/mail",
+            tar::EntryType::Symlink,
+            "../mail",
+        );
+        file(&mut b, b"var/spool/mail/alice", 0o600, b"mbox");
+        member(&mut b, b"var/spool/mail/sub", tar::EntryType::Directory, "");
+        file(&mut b, b"var/spool/mail/sub/x", 0o600, b"x");
+        member(&mut b, b"loop", tar::EntryType::Symlink, "loop");
+        file(&mut b, b"loop/x", 0o600, b"x");
+        let data = b.into_inner().unwrap();
+        let d = tempfile::tempdir().unwrap();
+        let u = unpack_all(&data, d.path()).unwrap();
+        assert_eq!(u.members, 7, "{:?}", u.refused);
+        assert_eq!(u.refused.len(), 1, "{:?}", u.refused);
+        assert!(u.refused[0].starts_with("loop/x: under loop: more than"));
+        let link = |p: &str| std::fs::read_link(d.path().join(p)).unwrap();
+        assert_eq!(link("bin"), Path::new("usr/bin"));
+        assert_eq!(link("var/spool/mail"), Path::new("../mail"));
+        assert_eq!(std::fs::read(d.path().join("usr/bin/ls")).unwrap(), b"ls");
+        assert_eq!(
+            std::fs::read(d.path().join("var/mail/alice")).unwrap(),
+            b"mbox"
+        );
+        assert_eq!(std::fs::read(d.path().join("bin/ls")).unwrap(), b"ls");
+        let m = std::fs::metadata(d.path().join("var/mail/sub")).unwrap();
+        assert_eq!(m.mode() & 0o7777, 0o640, "the directory member's own mode");
+        assert_eq!(
+            std::fs::read(d.path().join("var/mail/sub/x")).unwrap(),
+            b"x"
+        );
     }
 }
