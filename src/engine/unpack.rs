@@ -21,11 +21,14 @@
 //!
 //! Every member that would land outside the target is refused: absolute
 //! names and `..` components by name, symlinks whose target leads out of
-//! the target directory, hard links to names outside the archive, members
-//! under a symlink of the archive that leads out of it (one that stays
-//! inside, as collect archives a symlinked collect directory, is followed
-//! like GNU tar does: the member lands where the link leads), and members
-//! under a symlink (or a file) already in the target: moving into place descends only through real
+//! the target directory (by name, or resolved through the archive's other
+//! symlinks: after the unpack each staged link is followed inside the
+//! staging, and one leaving it is removed and refused), hard links to
+//! names outside the archive, members under a symlink of the archive that
+//! leads out of it (one that stays inside, as collect archives a symlinked
+//! collect directory, is followed like GNU tar does: the member lands
+//! where the link leads), and members under a symlink (or a file) already
+//! in the target: moving into place descends only through real
 //! directories, opened one by one without following symlinks.
 //!
 //! ```
@@ -919,6 +922,9 @@ fn link_stays_inside(link: &Path, target: &Path) -> bool {
     true
 }
 
+/// Why [`resolve_staged`] fails for a path that climbs out of the root.
+const LEADS_OUT: &str = "leads out of the target through symlinks of the archive";
+
 /// Symlinks of the archive followed at most while resolving one path.
 const MAX_HOPS: u32 = 40;
 
@@ -942,12 +948,12 @@ fn resolve_staged(root: &Path, rel: &Path) -> Result<PathBuf, String> {
             Some(Component::CurDir) => continue,
             Some(Component::ParentDir) => {
                 if !done.pop() {
-                    return Err("leads out of the target through symlinks of the archive".into());
+                    return Err(LEADS_OUT.into());
                 }
                 continue;
             }
             Some(Component::Normal(_)) => {}
-            _ => return Err("leads out of the target through symlinks of the archive".into()),
+            _ => return Err(LEADS_OUT.into()),
         }
         let next = done.join(&c);
         match std::fs::symlink_metadata(root.join(&next)) {
@@ -1106,6 +1112,31 @@ pub fn unpack(
                 .push(format!("{shown}: leads out of the target"));
         }
     }
+    refuse_escaping_links(&root, &mut staging.refused)
+}
+
+/// Removes from the staging root every symlink that, resolved through the
+/// archive's other symlinks, leads out of it (`a/up -> ..` with
+/// `a/e -> up/..`: each stays inside by name, `a/e` does not), telling it
+/// in `refused`.
+fn refuse_escaping_links(root: &Path, refused: &mut Vec<String>) -> Result<(), UnpackError> {
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let dir = root.join(&rel);
+        for e in std::fs::read_dir(&dir).map_err(io_at(&dir))? {
+            let e = e.map_err(io_at(&dir))?;
+            let child = rel.join(e.file_name());
+            let ft = e.file_type().map_err(io_at(&dir))?;
+            if ft.is_dir() {
+                stack.push(child);
+            } else if ft.is_symlink() && resolve_staged(root, &child).is_err_and(|w| w == LEADS_OUT)
+            {
+                let at = root.join(&child);
+                std::fs::remove_file(&at).map_err(io_at(&at))?;
+                refused.push(format!("{}: symlink {LEADS_OUT}", child.display()));
+            }
+        }
+    }
     Ok(())
 }
 
@@ -1186,9 +1217,14 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let dest = d.path().join("t");
         let u = unpack_all(&data, &dest).unwrap();
-        // etc/indir/through lands at etc/through, through the link.
-        assert_eq!(u.members, 7, "{:?}", u.refused);
-        assert_eq!(u.refused.len(), 6, "{:?}", u.refused);
+        // etc/indir/through lands at etc/through, through the link; etc/out2
+        // (up/.., with etc/up -> ..) is refused after the unpack.
+        assert_eq!(u.members, 6, "{:?}", u.refused);
+        assert_eq!(u.refused.len(), 7, "{:?}", u.refused);
+        assert!(u
+            .refused
+            .iter()
+            .any(|r| r.starts_with("etc/out2: symlink leads out")));
         assert!(u
             .refused
             .iter()
@@ -1548,6 +1584,36 @@ mod tests {
         assert_eq!(
             std::fs::read(d.path().join("var/mail/sub/x")).unwrap(),
             b"x"
+        );
+    }
+
+    #[test]
+    fn chained_symlinks_that_climb_out_are_refused() {
+        let mut b = tar::Builder::new(Vec::new());
+        member(&mut b, b"a/up", tar::EntryType::Symlink, "..");
+        member(&mut b, b"a/e", tar::EntryType::Symlink, "up/..");
+        member(&mut b, b"a/f", tar::EntryType::Symlink, "up/a/up/b");
+        member(&mut b, b"a/g", tar::EntryType::Symlink, "e/etc");
+        let data = b.into_inner().unwrap();
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("t");
+        let u = unpack_all(&data, &dest).unwrap();
+        assert_eq!(u.members, 2, "{:?}", u.refused);
+        let mut refused = u.refused.clone();
+        refused.sort();
+        assert_eq!(refused.len(), 2, "{refused:?}");
+        assert!(
+            refused[0].starts_with("a/e: symlink leads out"),
+            "{refused:?}"
+        );
+        assert!(
+            refused[1].starts_with("a/g: symlink leads out"),
+            "{refused:?}"
+        );
+        assert!(std::fs::symlink_metadata(dest.join("a/e")).is_err());
+        assert_eq!(
+            std::fs::read_link(dest.join("a/f")).unwrap(),
+            Path::new("up/a/up/b")
         );
     }
 }
