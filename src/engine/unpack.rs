@@ -5,7 +5,11 @@
 //!
 //! An archive is unpacked into a private [`Staging`] directory inside the
 //! target (`TARGET/.cback-restore.XXXXXX`, mode 0700, on the same file
-//! system), and only once its bytes have been checked (by the caller: the
+//! system; made with mkdirat on the target's descriptor, opened without
+//! following a symlink and used only through its descriptor, as
+//! `/proc/self/fd/N`, so that renaming it and planting another, or a
+//! symlink, in its place while an archive is read changes nothing), and
+//! only once its bytes have been checked (by the caller: the
 //! manifest, gpg) does [`Staging::commit`] move the members into place:
 //! regular files and symlinks by one rename each over the existing path
 //! (atomic per member, the replaced one kept aside until the whole archive
@@ -176,13 +180,14 @@ struct DirMeta {
     mtime: Option<i64>,
 }
 
-/// Staging directories of this process not yet removed.
-static LIVE: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+/// Staging directories of this process not yet removed: the path its
+/// contents are reached by (through its descriptor) and its own path.
+static LIVE: std::sync::Mutex<Vec<(PathBuf, PathBuf)>> = std::sync::Mutex::new(Vec::new());
 
 /// Held by a commit while it moves members into place.
 static COMMITTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn live() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+fn live() -> std::sync::MutexGuard<'static, Vec<(PathBuf, PathBuf)>> {
     // A panic while holding the lock cannot leave the list inconsistent.
     LIVE.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -193,8 +198,8 @@ fn live() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
 /// other starts after, so the caller must exit right after.
 pub fn remove_all_staging() {
     let guard = COMMITTING.lock().unwrap_or_else(|e| e.into_inner());
-    for dir in live().drain(..) {
-        let _ = std::fs::remove_dir_all(dir);
+    for (base, dir) in live().drain(..) {
+        remove_staging(&base, &dir);
     }
     // Held until the process exits: no commit may start any more.
     std::mem::forget(guard);
@@ -210,6 +215,13 @@ pub const STAGING_PREFIX: &str = ".cback-restore.";
 pub struct Staging {
     target: PathBuf,
     dir: PathBuf,
+    /// The staging directory, opened when made (never through a symlink).
+    fd: OwnedFd,
+    /// The path its contents are reached by: `/proc/self/fd/N`, which
+    /// follows the descriptor's directory even when someone who can write
+    /// the target renames it and plants another (or `dir` itself where
+    /// /proc is not mounted).
+    base: PathBuf,
     /// Directory members by path below the root.
     dirs: BTreeMap<PathBuf, DirMeta>,
     refused: Vec<String>,
@@ -491,25 +503,51 @@ impl Staging {
     /// (mode 0700).
     pub fn new(target: &Path) -> Result<Staging, UnpackError> {
         std::fs::create_dir_all(target).map_err(io_at(target))?;
+        let tfd = open_dir(None, target, true).map_err(|e| io_at(target)(errno_io(e)))?;
         // Held while the directory is made, so that it is listed for
         // removal before anything could see it.
         let mut live = live();
         let mut tries = 0;
-        let dir = loop {
-            let dir = target.join(unique_name());
-            match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-                Ok(()) => break dir,
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 100 => {
-                    tries += 1;
-                }
-                Err(e) => return Err(io_at(&dir)(e)),
+        let (dir, name) = loop {
+            let name = unique_name();
+            let dir = target.join(&name);
+            match nix::sys::stat::mkdirat(
+                Some(tfd.as_raw_fd()),
+                name.as_str(),
+                Mode::from_bits_truncate(0o700),
+            ) {
+                Ok(()) => break (dir, name),
+                Err(Errno::EEXIST) if tries < 100 => tries += 1,
+                Err(e) => return Err(io_at(&dir)(errno_io(e))),
             }
         };
-        live.push(dir.clone());
+        let fd = match open_dir(Some(&tfd), Path::new(&name), false) {
+            Ok(fd) => fd,
+            Err(e) => {
+                let _ = nix::unistd::unlinkat(
+                    Some(tfd.as_raw_fd()),
+                    name.as_str(),
+                    nix::unistd::UnlinkatFlags::RemoveDir,
+                );
+                return Err(io_at(&dir)(errno_io(e)));
+            }
+        };
+        let via = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+        let same = |a: &FileStat, b: &FileStat| (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino);
+        let base = match (
+            nix::sys::stat::stat(&via),
+            nix::sys::stat::fstat(fd.as_raw_fd()),
+        ) {
+            (Ok(a), Ok(b)) if same(&a, &b) => via,
+            _ => dir.clone(),
+        };
+        live.push((base.clone(), dir.clone()));
         drop(live);
         let s = Staging {
             target: target.to_path_buf(),
             dir,
+            fd,
+            base,
             dirs: BTreeMap::new(),
             refused: Vec::new(),
             aside: 0,
@@ -518,11 +556,8 @@ impl Staging {
             faults: Faults::default(),
         };
         for sub in ["new", "old"] {
-            let p = s.dir.join(sub);
-            std::fs::DirBuilder::new()
-                .mode(0o700)
-                .create(&p)
-                .map_err(io_at(&p))?;
+            nix::sys::stat::mkdirat(Some(s.fd.as_raw_fd()), sub, Mode::from_bits_truncate(0o700))
+                .map_err(|e| io_at(&s.dir.join(sub))(errno_io(e)))?;
         }
         Ok(s)
     }
@@ -530,7 +565,7 @@ impl Staging {
     /// Where members are put before the commit: `root()/REL` becomes
     /// `TARGET/REL`.
     pub fn root(&self) -> PathBuf {
-        self.dir.join("new")
+        self.base.join("new")
     }
 
     /// The staging directory itself (`TARGET/.cback-restore.XXXXXX`).
@@ -568,7 +603,7 @@ impl Staging {
             // The staging holds originals of the target now: neither this
             // drop nor a second signal's cleanup may remove it.
             self.keep = true;
-            live().retain(|d| d != &self.dir);
+            live().retain(|d| d.1 != self.dir);
             return Err(UnpackError::Partial {
                 path,
                 source,
@@ -715,7 +750,8 @@ impl Staging {
                 Some(_) | None => {
                     let exists = existing.is_some();
                     match self.place(src, dst, &name, &child, exists, steps) {
-                        Ok(()) => {}
+                        Ok(true) => {}
+                        Ok(false) => continue,
                         // `dst` is on another file system than the staging
                         // (a mount point inside the target).
                         Err(Errno::EXDEV) => place_across(dst, src, &name, &child, exists, steps)
@@ -731,7 +767,8 @@ impl Staging {
 
     /// Moves the staged file or symlink `name` of `src` into `dst` (at
     /// `child` below the target): exchanged with an existing one, or
-    /// renamed without replacing anything when `exists` is false.
+    /// renamed without replacing anything when `exists` is false; false
+    /// when refused (the existing one became a directory meanwhile).
     fn place(
         &mut self,
         src: &OwnedFd,
@@ -740,7 +777,7 @@ impl Staging {
         child: &Path,
         exists: bool,
         steps: &mut Vec<Step>,
-    ) -> nix::Result<()> {
+    ) -> nix::Result<bool> {
         let rename = |flags| {
             nix::fcntl::renameat2(
                 Some(src.as_raw_fd()),
@@ -756,15 +793,30 @@ impl Staging {
                 r => r?,
             }
             steps.push(Step::Moved(child.to_path_buf()));
-            return Ok(());
+            return Ok(true);
         }
         match rename(RenameFlags::RENAME_EXCHANGE) {
+            // What was in the target turned into a directory between the
+            // look at it and the exchange: exchanged back and refused, as
+            // a conflict found before.
+            Ok(()) if lstat_at(src, name).is_ok_and(|st| st.as_ref().is_some_and(is_dir)) => {
+                if let Err(e) = rename(RenameFlags::RENAME_EXCHANGE) {
+                    // Left exchanged: the failing commit puts it back.
+                    steps.push(Step::Exchanged(child.to_path_buf()));
+                    return Err(e);
+                }
+                self.refused.push(format!(
+                    "{}: a file or symlink to restore, but a directory in the target: left as it is",
+                    child.display()
+                ));
+                return Ok(false);
+            }
             Ok(()) => steps.push(Step::Exchanged(child.to_path_buf())),
             // The file system cannot exchange: the existing one is linked
             // aside, then renamed over.
             Err(e) if unsupported(e) => {
                 self.aside += 1;
-                let aside = self.dir.join("old").join(self.aside.to_string());
+                let aside = self.base.join("old").join(self.aside.to_string());
                 nix::unistd::linkat(
                     Some(dst.as_raw_fd()),
                     name,
@@ -777,7 +829,7 @@ impl Staging {
             }
             Err(e) => return Err(e),
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Undoes `steps`, newest first; returns the paths it could not put
@@ -869,11 +921,25 @@ impl Drop for Staging {
             );
             return;
         }
+        remove_staging(&self.base, &self.dir);
+        live().retain(|d| d.1 != self.dir);
+    }
+}
+
+/// Removes a staging directory: its contents through `base` (its
+/// descriptor's path, wherever it was moved), then `dir` itself, an empty
+/// directory (one planted in its place is never emptied).
+fn remove_staging(base: &Path, dir: &Path) {
+    for sub in ["new", "old"] {
         // remove_dir_all never follows a symlink it meets.
-        if let Err(e) = std::fs::remove_dir_all(&self.dir) {
-            log::warn!("{}: not removed: {e}", self.dir.display());
+        match std::fs::remove_dir_all(base.join(sub)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => log::warn!("{}: not removed: {e}", dir.join(sub).display()),
         }
-        live().retain(|d| d != &self.dir);
+    }
+    if let Err(e) = std::fs::remove_dir(dir) {
+        log::warn!("{}: not removed: {e}", dir.display());
     }
 }
 
@@ -1541,7 +1607,7 @@ mod tests {
     /// What [`remove_all_staging`] would remove, without taking the commit
     /// lock for the rest of the test run.
     fn remove_all_staging_of_this_test_only(dir: &Path) {
-        if live().iter().any(|d| d == dir) {
+        if live().iter().any(|d| d.1 == dir) {
             std::fs::remove_dir_all(dir).unwrap();
         }
     }
@@ -1615,5 +1681,44 @@ mod tests {
             std::fs::read_link(dest.join("a/f")).unwrap(),
             Path::new("up/a/up/b")
         );
+    }
+
+    #[test]
+    fn a_staging_renamed_and_replaced_by_a_symlink_is_still_the_one_written() {
+        let mut b = tar::Builder::new(Vec::new());
+        file(&mut b, b"authorized_keys", 0o600, b"planted?");
+        let data = b.into_inner().unwrap();
+        let d = tempfile::tempdir().unwrap();
+        let target = d.path().join("t");
+        let outside = d.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        let s = Staging::new(&target).unwrap();
+        // Whoever can write the target swaps the staging while the
+        // archive is read (here from another thread, before the unpack).
+        let dir = s.path().to_path_buf();
+        let moved = target.join("moved");
+        std::thread::scope(|sc| {
+            sc.spawn(|| {
+                std::fs::rename(&dir, &moved).unwrap();
+                std::fs::create_dir(&dir).unwrap();
+                std::os::unix::fs::symlink(&outside, dir.join("new")).unwrap();
+            })
+            .join()
+            .unwrap();
+        });
+        let mut s = s;
+        unpack(&data[..], Compression::None, &mut s).unwrap();
+        assert!(
+            names(&outside).is_empty(),
+            "nothing written through the planted link"
+        );
+        let done = s.commit().unwrap();
+        assert_eq!(done.members, 1, "{:?}", done.refused);
+        assert!(names(&outside).is_empty());
+        assert_eq!(
+            std::fs::read(target.join("authorized_keys")).unwrap(),
+            b"planted?"
+        );
+        assert!(names(&moved).is_empty(), "the real staging emptied on drop");
     }
 }
