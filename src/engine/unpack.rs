@@ -1683,37 +1683,67 @@ mod tests {
         );
     }
 
+    /// Reads `data`, running `swap` once `after` bytes were read (in
+    /// the middle of an unpack).
+    struct SwapAfter<'a, F: FnMut()> {
+        data: &'a [u8],
+        at: usize,
+        after: usize,
+        swap: Option<F>,
+    }
+
+    impl<F: FnMut()> Read for SwapAfter<'_, F> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            if self.at >= self.after {
+                if let Some(mut f) = self.swap.take() {
+                    f();
+                }
+            }
+            let n = out.len().min(512).min(self.data.len() - self.at);
+            out[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
     #[test]
     fn a_staging_renamed_and_replaced_by_a_symlink_is_still_the_one_written() {
         let mut b = tar::Builder::new(Vec::new());
+        file(&mut b, b"first", 0o600, b"1");
         file(&mut b, b"authorized_keys", 0o600, b"planted?");
         let data = b.into_inner().unwrap();
         let d = tempfile::tempdir().unwrap();
         let target = d.path().join("t");
         let outside = d.path().join("outside");
         std::fs::create_dir(&outside).unwrap();
-        let s = Staging::new(&target).unwrap();
+        let mut s = Staging::new(&target).unwrap();
         // Whoever can write the target swaps the staging while the
-        // archive is read (here from another thread, before the unpack).
+        // archive is read: after the first member, from another thread.
         let dir = s.path().to_path_buf();
         let moved = target.join("moved");
-        std::thread::scope(|sc| {
-            sc.spawn(|| {
-                std::fs::rename(&dir, &moved).unwrap();
-                std::fs::create_dir(&dir).unwrap();
-                std::os::unix::fs::symlink(&outside, dir.join("new")).unwrap();
+        let swap = || {
+            std::thread::scope(|sc| {
+                sc.spawn(|| {
+                    std::fs::rename(&dir, &moved).unwrap();
+                    std::fs::create_dir(&dir).unwrap();
+                    std::os::unix::fs::symlink(&outside, dir.join("new")).unwrap();
+                });
             })
-            .join()
-            .unwrap();
-        });
-        let mut s = s;
-        unpack(&data[..], Compression::None, &mut s).unwrap();
+        };
+        let r = SwapAfter {
+            data: &data,
+            at: 0,
+            after: 1024,
+            swap: Some(swap),
+        };
+        unpack(r, Compression::None, &mut s).unwrap();
+        assert!(moved.exists(), "swapped mid-unpack");
         assert!(
             names(&outside).is_empty(),
             "nothing written through the planted link"
         );
         let done = s.commit().unwrap();
-        assert_eq!(done.members, 1, "{:?}", done.refused);
+        assert_eq!(done.members, 2, "{:?}", done.refused);
         assert!(names(&outside).is_empty());
         assert_eq!(
             std::fs::read(target.join("authorized_keys")).unwrap(),
