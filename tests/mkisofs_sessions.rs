@@ -65,12 +65,7 @@ fn patch_nm(img: &mut [u8], from: &[u8], to: &[u8]) {
 /// A hostile first session is refused with one line naming the entry,
 /// exit 1, and no output image.
 fn refused(dir: &Path, img: &[u8], entry: &str, why: &str) {
-    fs::write(dir.join("bad.iso"), img).unwrap();
-    let next = (img.len() / 2048) as u32;
-    let out = append(dir, "bad.iso", next, &["day=day"]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    let err = one_line_refusal(dir, img);
     assert!(
         err.contains(&format!(
             "bad.iso: previous session: {entry} (record at byte "
@@ -84,18 +79,25 @@ fn refused(dir: &Path, img: &[u8], entry: &str, why: &str) {
 /// directory can hold): one line naming the record by name and byte, exit
 /// 1, no output image.
 fn unreadable(dir: &Path, img: &[u8], name: &str, why: &str) {
-    fs::write(dir.join("bad.iso"), img).unwrap();
-    let next = (img.len() / 2048) as u32;
-    let out = append(dir, "bad.iso", next, &["day=day"]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    let err = one_line_refusal(dir, img);
     assert!(err.contains("bad.iso: malformed image at byte "), "{err}");
     assert!(
         err.contains(&format!("the directory record named {name}: {why}")),
         "{err}"
     );
+}
+
+/// Appends to `img` as `bad.iso`: exit 1, one line on stderr (returned),
+/// no output image.
+fn one_line_refusal(dir: &Path, img: &[u8]) -> String {
+    fs::write(dir.join("bad.iso"), img).unwrap();
+    let next = (img.len() / 2048) as u32;
+    let out = append(dir, "bad.iso", next, &["day=day"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(!dir.join("s2.iso").exists(), "{err}");
+    err
 }
 
 #[test]

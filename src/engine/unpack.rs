@@ -1626,7 +1626,16 @@ mod tests {
             "../mail",
         );
         file(&mut b, b"var/spool/mail/alice", 0o600, b"mbox");
-        member(&mut b, b"var/spool/mail/sub", tar::EntryType::Directory, "");
+        // 0750, not member()'s 0640: the unprivileged pass must be able to
+        // look inside it afterwards.
+        member_with(
+            &mut b,
+            b"var/spool/mail/sub",
+            tar::EntryType::Directory,
+            "",
+            0o750,
+            b"",
+        );
         file(&mut b, b"var/spool/mail/sub/x", 0o600, b"x");
         member(&mut b, b"loop", tar::EntryType::Symlink, "loop");
         file(&mut b, b"loop/x", 0o600, b"x");
@@ -1646,7 +1655,7 @@ mod tests {
         );
         assert_eq!(std::fs::read(d.path().join("bin/ls")).unwrap(), b"ls");
         let m = std::fs::metadata(d.path().join("var/mail/sub")).unwrap();
-        assert_eq!(m.mode() & 0o7777, 0o640, "the directory member's own mode");
+        assert_eq!(m.mode() & 0o7777, 0o750, "the directory member's own mode");
         assert_eq!(
             std::fs::read(d.path().join("var/mail/sub/x")).unwrap(),
             b"x"
