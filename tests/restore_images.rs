@@ -188,28 +188,9 @@ fn cback_mkisofs_sessions_laid_out_as_on_a_disc_are_all_read() {
     }
 }
 
-/// A reference tool's path, or None (skipping, with a line) when it is not
-/// installed; under CI it must be.
-fn tool(name: &str) -> Option<&'static str> {
-    let found = match name {
-        "xorriso" => ["/usr/bin/xorriso", "/usr/local/bin/xorriso"],
-        _ => ["/usr/bin/genisoimage", "/usr/local/bin/genisoimage"],
-    }
-    .into_iter()
-    .find(|p| Path::new(p).is_file());
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{name} is required under CI"
-        );
-        eprintln!("skipping: {name} is not installed");
-    }
-    found
-}
-
 #[test]
 fn an_image_xorriso_grew_session_by_session_is_read_whole() {
-    let Some(xorriso) = tool("xorriso") else {
+    let Some(xorriso) = support::tool("xorriso", &["/usr/bin", "/usr/local/bin"]) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -218,7 +199,7 @@ fn an_image_xorriso_grew_session_by_session_is_read_whole() {
     day_tree(d, "src/2026/03/03", "second");
     let image = d.join("grown.iso");
     for day in ["2026/03/02", "2026/03/03"] {
-        let o = Command::new(xorriso)
+        let o = Command::new(&xorriso)
             .arg("-dev")
             .arg(format!("stdio:{}", image.display()))
             .args(["-rockridge", "on", "-map"])
@@ -249,7 +230,7 @@ fn a_genisoimage_multisession_image_is_verified_to_its_last_block() {
     // genisoimage -C records a later session's size relative to it; right
     // after a small first session (a DVD) that size is more than the
     // session's start. Every block of the second session must be read.
-    let Some(g) = tool("genisoimage") else {
+    let Some(g) = support::tool("genisoimage", &["/usr/bin", "/usr/local/bin"]) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -258,7 +239,7 @@ fn a_genisoimage_multisession_image_is_verified_to_its_last_block() {
     std::fs::create_dir_all(d.join("src2/2026/03/03/host1")).unwrap();
     std::fs::write(d.join("src2/2026/03/03/host1/big.bin"), noise(3_000_000, 7)).unwrap();
     let run = |args: &[&str]| {
-        let o = Command::new(g).args(args).current_dir(d).output().unwrap();
+        let o = Command::new(&g).args(args).current_dir(d).output().unwrap();
         assert!(o.status.success(), "{}", text(&o));
     };
     run(&["-quiet", "-r", "-o", "s1.iso", "src1"]);

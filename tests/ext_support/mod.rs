@@ -15,6 +15,11 @@ use std::process::{Command, Output};
 #[path = "../support/account.rs"]
 mod account;
 pub use account::current_account;
+#[allow(clippy::duplicate_mod)]
+#[path = "../support/tool.rs"]
+mod tool;
+#[allow(unused_imports)] // not every test binary that loads this module runs a tool
+pub use tool::tool;
 
 /// Which program a tree belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,23 +55,6 @@ pub fn cb3() -> Option<PathBuf> {
     );
     eprintln!("skipping: cback3 not found at {}", path.display());
     None
-}
-
-/// `program` on PATH (or in `extra` directories), else skip (fail under CI).
-pub fn tool(program: &str, extra: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let found = std::env::split_paths(&path)
-        .chain(extra.iter().map(PathBuf::from))
-        .map(|d| d.join(program))
-        .find(|p| p.is_file());
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{program} is not installed; required under CI (see .ci/run)"
-        );
-        eprintln!("skipping: {program} is not installed");
-    }
-    found
 }
 
 /// A temporary bench: `root/{cb3,cedar}/{work,collect}`.

@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod account;
+mod tool;
+#[allow(unused_imports)] // not every test binary that loads this module runs a tool
+pub use tool::tool;
 pub mod nights;
 pub mod restore;
 pub mod sshd;
