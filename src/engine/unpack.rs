@@ -224,6 +224,8 @@ pub struct Staging {
     base: PathBuf,
     /// Directory members by path below the root.
     dirs: BTreeMap<PathBuf, DirMeta>,
+    /// Symlink members by path below the root, as unpacked.
+    links: Vec<PathBuf>,
     refused: Vec<String>,
     /// Replaced entries kept aside (fallback when the file system cannot
     /// exchange two names).
@@ -549,6 +551,7 @@ impl Staging {
             fd,
             base,
             dirs: BTreeMap::new(),
+            links: Vec::new(),
             refused: Vec::new(),
             aside: 0,
             keep: false,
@@ -1176,31 +1179,39 @@ pub fn unpack(
             staging
                 .refused
                 .push(format!("{shown}: leads out of the target"));
+        } else if kind.is_symlink() {
+            staging.links.push(path);
         }
     }
-    refuse_escaping_links(&root, &mut staging.refused)
+    refuse_escaping_links(&root, &staging.links, &mut staging.refused)
 }
 
 /// Removes from the staging root every symlink that, resolved through the
 /// archive's other symlinks, leads out of it (`a/up -> ..` with
 /// `a/e -> up/..`: each stays inside by name, `a/e` does not), telling it
 /// in `refused`.
-fn refuse_escaping_links(root: &Path, refused: &mut Vec<String>) -> Result<(), UnpackError> {
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        let dir = root.join(&rel);
-        for e in std::fs::read_dir(&dir).map_err(io_at(&dir))? {
-            let e = e.map_err(io_at(&dir))?;
-            let child = rel.join(e.file_name());
-            let ft = e.file_type().map_err(io_at(&dir))?;
-            if ft.is_dir() {
-                stack.push(child);
-            } else if ft.is_symlink() && resolve_staged(root, &child).is_err_and(|w| w == LEADS_OUT)
-            {
-                let at = root.join(&child);
-                std::fs::remove_file(&at).map_err(io_at(&at))?;
-                refused.push(format!("{}: symlink {LEADS_OUT}", child.display()));
-            }
+fn refuse_escaping_links(
+    root: &Path,
+    links: &[PathBuf],
+    refused: &mut Vec<String>,
+) -> Result<(), UnpackError> {
+    // All judged before any is removed: a link that leads out only through
+    // another would seem to stay inside once that other one is gone.
+    let out: Vec<&PathBuf> = links
+        .iter()
+        .filter(|link| {
+            // Still a symlink: a later member of the name may have replaced it.
+            std::fs::symlink_metadata(root.join(link)).is_ok_and(|m| m.file_type().is_symlink())
+                && resolve_staged(root, link).is_err_and(|w| w == LEADS_OUT)
+        })
+        .collect();
+    for link in out {
+        let at = root.join(link);
+        match std::fs::remove_file(&at) {
+            Ok(()) => refused.push(format!("{}: symlink {LEADS_OUT}", link.display())),
+            // Listed twice (the name unpacked again as a symlink).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_at(&at)(e)),
         }
     }
     Ok(())
