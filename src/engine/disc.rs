@@ -149,6 +149,18 @@ pub enum DiscError {
         /// What is wrong with it.
         why: &'static str,
     },
+    /// The directory tree of the session at `start` cannot be read, so
+    /// whether all it refers to was recorded is unknown.
+    #[error("{device}: reading the directory tree of the session at block {start}")]
+    Tree {
+        /// Device name.
+        device: String,
+        /// Block where the session starts.
+        start: u32,
+        /// What the image reader said.
+        #[source]
+        source: iso9660::Error,
+    },
     /// A block of an image file could not be read.
     #[error("{image}: reading block {lba}")]
     Image {
@@ -262,6 +274,11 @@ pub fn primary_descriptor(block: &[u8]) -> Result<Option<VolumeDescriptor>, &'st
 ///   recorded blocks), else the absolute one when that fits;
 /// - else neither fits (a session cut short): the relative reading, the
 ///   larger, so the volume is seen to claim more than was recorded.
+///
+/// A relative session cut short can still fit when read as absolute; the
+/// descriptor cannot tell that from cedar's own session, so [`placement`]
+/// and [`volumes`] then ask the session's tree whether all it refers to was
+/// recorded.
 pub fn volume_end(session_start: u32, volume_space_size: u32, recorded_end: u32) -> u32 {
     let relative = session_start.saturating_add(volume_space_size);
     if volume_space_size <= session_start.saturating_add(16) || relative <= recorded_end {
@@ -332,21 +349,82 @@ fn complete_volumes(
             Err(e) => return Err(e),
         };
         let v = summary(start, &d, end);
-        if v.end <= end {
+        if v.end <= end && tree_recorded(drive, start, &d, end)? {
             found.push(v);
             if found.len() >= most {
                 break;
             }
             continue;
         }
+        let claims = if v.end > end {
+            format!("its volume claims {}", v.end)
+        } else {
+            "its tree refers to blocks after that".to_string()
+        };
         log::warn!(
-            "{}: the session at block {start} ends at block {end} but its volume claims \
-             {}: it was interrupted, and is passed over",
+            "{}: the session at block {start} ends at block {end} but {claims}: it was \
+             interrupted, and is passed over",
             drive.name(),
-            v.end
         );
     }
     Ok(found)
+}
+
+/// Whether all that the tree of the session at `start` refers to in that
+/// session lies before `end`, where its recording ends. Asked only when the
+/// descriptor alone cannot tell: the session's size read as relative runs
+/// past `end` while read as absolute it fits ([`volume_end`] takes the
+/// absolute reading), which is both cedar's own later session (absolute,
+/// recorded whole) and another writer's relative one cut short in its last
+/// blocks. The extents of its directories, files and path tables settle it;
+/// a directory block that cannot be read past `end` means cut short too.
+fn tree_recorded(
+    drive: &mut Drive,
+    start: u32,
+    d: &VolumeDescriptor,
+    end: u32,
+) -> Result<bool, DiscError> {
+    if start.saturating_add(d.volume_space_size) <= end {
+        return Ok(true);
+    }
+    let device = drive.name().to_string();
+    let mut last = u64::from(start);
+    let mut note = |lba: u32, bytes: u64| {
+        if bytes > 0 {
+            last = last.max(u64::from(lba) + bytes.div_ceil(BLOCK));
+        }
+    };
+    let table = u64::from(d.path_table_size);
+    note(d.l_path_table, table);
+    note(d.m_path_table, table);
+    let walked = iso9660::Reader::from_source(DiscSource::new(drive), start, Default::default())
+        .and_then(|mut reader| {
+            for &(lba, bytes) in &reader.root().extents {
+                note(lba, u64::from(bytes));
+            }
+            reader.walk(|_, entry| {
+                for &(lba, bytes) in &entry.extents {
+                    note(lba, u64::from(bytes));
+                }
+                Ok(())
+            })
+        });
+    match walked {
+        Ok(()) => Ok(last <= u64::from(end)),
+        Err(iso9660::Error::Io(e))
+            if e.get_ref()
+                .and_then(|r| r.downcast_ref::<mmc::ReadError>())
+                .and_then(mmc::ReadError::lba)
+                .is_some_and(|lba| lba >= end) =>
+        {
+            Ok(false)
+        }
+        Err(source) => Err(DiscError::Tree {
+            device,
+            start,
+            source,
+        }),
+    }
 }
 
 /// A track started and never closed, from the invisible track's information.
@@ -646,6 +724,59 @@ pub(crate) mod tests {
         assert!(size <= 11_800, "a small relative size: {size}");
         assert_eq!(volume_end(11_800, size, end), end);
         assert_eq!(least_volume_end(11_800, size), end);
+    }
+
+    #[test]
+    fn a_later_relative_session_cut_short_is_passed_over_though_its_size_fits_as_absolute() {
+        let Some(g) = tool("genisoimage") else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let image = dir.path().join("disc.img");
+        let spec = format!(
+            "{}{}?profile=dvd+r&busy=0",
+            mmc::emulator::PREFIX,
+            image.display()
+        );
+        let mut d = Drive::open(&spec).unwrap();
+        let write = |d: &mut Drive, data: &[u8]| {
+            d.write_session(&mut &data[..], &WriteOptions::default(), &mut NoProgress)
+                .unwrap()
+        };
+        let first = dir.path().join("first.iso");
+        run(Command::new(&g)
+            .args(["-quiet", "-r", "-o"])
+            .arg(&first)
+            .arg(tree_with(dir.path(), "a", 300_000)));
+        write(&mut d, &std::fs::read(&first).unwrap());
+        let next = placement(&mut d).unwrap().start_lba;
+        // growisofs' next session (genisoimage -C): its size is its own
+        // length, more than its start.
+        let part = dir.path().join("second.part");
+        run(Command::new(&g)
+            .args(["-quiet", "-r", "-C", &format!("0,{next}"), "-M"])
+            .arg(&first)
+            .arg("-o")
+            .arg(&part)
+            .arg(tree_with(dir.path(), "b", 6_000_000)));
+        let part = std::fs::read(&part).unwrap();
+        let len = (part.len() / mmc::BLOCK_SIZE) as u32;
+        assert!(len > next + 16, "relative size {len}, start {next}");
+        // Closed over an interrupted write 300 blocks short (past
+        // genisoimage's 150 blocks of padding): read as absolute, its size
+        // fits what was recorded; its file does not.
+        write(&mut d, &part[..(len - 300) as usize * mmc::BLOCK_SIZE]);
+        let p = placement(&mut d).unwrap();
+        assert_eq!(p.import, Some(0), "the cut-short session is passed over");
+        assert_eq!(volumes(&mut d).unwrap().len(), 1);
+        // cedar's own next session, absolute and recorded whole, counts.
+        let nwa = p.start_lba;
+        write(&mut d, &cedar_session(nwa, 5_000_000));
+        assert_eq!(placement(&mut d).unwrap().import, Some(nwa));
+        let starts: Vec<u32> = volumes(&mut d)
+            .unwrap()
+            .iter()
+            .map(|v| v.session_start)
+            .collect();
+        assert_eq!(starts, [nwa, 0]);
     }
 
     #[test]
