@@ -149,18 +149,21 @@ fn span(rig: &Rig, answers: &[&str], swap: bool) -> Run {
 
 /// [`span`] with extra switches.
 fn span_with(rig: &Rig, switches: &[&str], answers: &[&str], swap: bool) -> Run {
-    span_swapping(rig, switches, answers, swap, None)
+    span_swapping(rig, switches, answers, swap, None, None)
 }
 
 /// [`span_with`], each disc put in after one is taken out a copy of
 /// `used` (an image file, which the emulator takes for a disc holding that
-/// image) instead of a new blank disc.
+/// image) instead of a new blank disc; with `terminate`, span is sent
+/// SIGTERM once its output holds that text, and must be gone within 15
+/// seconds.
 fn span_swapping(
     rig: &Rig,
     switches: &[&str],
     answers: &[&str],
     swap: bool,
     used: Option<&Path>,
+    terminate: Option<&str>,
 ) -> Run {
     let conf = rig.write_config();
     let mut child = Command::new(env!("CARGO_BIN_EXE_cback"))
@@ -202,7 +205,9 @@ fn span_swapping(
     let mut discs = Vec::new();
     let mut answered = 0;
     let mut last = 0;
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut deadline = Instant::now() + Duration::from_secs(120);
+    let mut terminate = terminate;
+    let mut terminated = false;
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
@@ -213,6 +218,17 @@ fn span_swapping(
             out.lock().unwrap()
         );
         let text = out.lock().unwrap().clone();
+        if terminate.is_some_and(|t| text.contains(t)) {
+            let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+            nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+            terminate = None;
+            terminated = true;
+            deadline = Instant::now() + Duration::from_secs(15);
+        }
+        if terminated {
+            std::thread::sleep(Duration::from_millis(5));
+            continue;
+        }
         if prompts(&text) > answered {
             let since = &text[last..];
             last = text.len();
@@ -398,6 +414,7 @@ fn spans_on(profile: &str, algorithm: &str, python: Option<&Path>, used: Option<
         &all.iter().map(String::as_str).collect::<Vec<_>>(),
         true,
         used,
+        None,
     );
     assert_eq!(
         run.status.code(),
@@ -671,6 +688,33 @@ fn answers_that_stop_the_run_mark_nothing() {
         run.stderr
     );
     assert!(run.discs.is_empty() && marked(&rig).is_empty());
+}
+
+#[test]
+fn a_terminated_span_exits_five_and_marks_nothing() {
+    let all = answers("worst", 8);
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    // At a question (waiting for input), at the first disc's prompt, and
+    // while the drive takes its time over the first WRITE of a disc.
+    let points = [
+        ("", "What cushion percentage?"),
+        ("", "Please place the first disc"),
+        ("&timing=1&first_write=30", "Writing image to disc..."),
+    ];
+    for (extra, at) in points {
+        let rig = span_rig("dvd+r", extra);
+        let run = span_swapping(&rig, &[], &all, true, None, Some(at));
+        assert_eq!(
+            run.status.code(),
+            Some(5),
+            "SIGTERM at {at:?}: {}\n{}",
+            run.stdout,
+            run.stderr
+        );
+        assert!(marked(&rig).is_empty(), "SIGTERM at {at:?}: days marked");
+        let log = std::fs::read_to_string(rig.path("cback.log")).unwrap_or_default();
+        assert!(log.contains("interrupted"), "SIGTERM at {at:?}: {log}");
+    }
 }
 
 #[test]
