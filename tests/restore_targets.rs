@@ -7,7 +7,10 @@
 //! directory against a file is refused either way; a member under a
 //! symlinked directory of the target is refused and nothing is written
 //! through the link; symlinks on a disc come back as symlinks, never
-//! followed; no staging directory is left behind in any of these cases.
+//! followed; an archive GNU tar was made to write with '..', absolute
+//! names and a symlink leading out has those members refused and nothing
+//! outside the target touched; no staging directory is left behind in any
+//! of these cases.
 
 mod support;
 
@@ -330,4 +333,74 @@ fn an_interrupted_restore_leaves_no_staging_and_the_target_as_it_was() {
     assert_eq!(names(&t), ["host1"], "no staging directory left");
     assert_eq!(names(&t.join("host1")), ["big.bin"]);
     assert_eq!(read(&t.join("host1/big.bin")), "precious\n");
+}
+
+#[test]
+fn an_archive_crafted_to_escape_the_target_is_refused_member_by_member() {
+    // GNU tar with -P keeps what a hostile or broken archive could hold: a
+    // name climbing out with '..', an absolute name, a symlink leading out
+    // of the target and a file named through it (after the link). Source and target sit
+    // side by side in x/, so each escape would land on something real:
+    // ../sibling is x/sibling, ok/out -> ../../outside is x/outside.
+    let rig = Rig::new("dvd+r");
+    let day = date("2026-03-02");
+    let x = rig.path("x");
+    write(&x.join("outside"), &[("through", "outside, untouched\n")]);
+    write(&x.join("sibling"), &[("file", "sibling, untouched\n")]);
+    write(&rig.path("abs"), &[("evil", "absolute, untouched\n")]);
+    let src = x.join("src");
+    write(&src, &[("ok/file", "honest\n")]);
+    std::os::unix::fs::symlink("../../outside", src.join("ok/out")).unwrap();
+    rig.stage(day, 4);
+    let archive = rig.day_dir(day).join("host1/crafted.tar");
+    let abs = rig.path("abs/evil");
+    gnu_tar(
+        &src,
+        &[
+            "-cPf",
+            archive.to_str().unwrap(),
+            "ok/file",
+            "ok/out",
+            "ok/out/through",
+            "../sibling/file",
+            abs.to_str().unwrap(),
+        ],
+    );
+    rig.store_ok(day);
+    let t = x.join("t");
+    std::fs::create_dir_all(&t).unwrap();
+    let (code, out) = restore(&rig.spec(), &["-x"], "2026-03-02/host1/crafted.tar", &t);
+    assert_eq!(code, Some(1), "refusals exit 1: {out}");
+    assert!(
+        out.contains("unpacked host1/crafted.tar: 2 member(s)"),
+        "{out}"
+    );
+    for name in ["../sibling/file", "ok/out"] {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with(&format!("REFUSED host1/crafted.tar: {name}:"))),
+            "{name} refused: {out}"
+        );
+    }
+    let abs_name = abs.to_str().unwrap();
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("REFUSED host1/crafted.tar: ") && l.contains(abs_name)),
+        "the absolute name refused: {out}"
+    );
+    assert_eq!(read(&t.join("ok/file")), "honest\n");
+    assert_eq!(names(&t), ["ok"], "no staging directory left");
+    // With the link refused, the file named through it stays inside: a
+    // directory ok/out of the target holds it.
+    assert!(std::fs::symlink_metadata(t.join("ok/out"))
+        .unwrap()
+        .is_dir());
+    assert_eq!(names(&t.join("ok")), ["file", "out"]);
+    assert_eq!(read(&t.join("ok/out/through")), "outside, untouched\n");
+    assert_eq!(names(&x), ["outside", "sibling", "src", "t"]);
+    assert_eq!(names(&x.join("outside")), ["through"]);
+    assert_eq!(read(&x.join("outside/through")), "outside, untouched\n");
+    assert_eq!(names(&x.join("sibling")), ["file"]);
+    assert_eq!(read(&x.join("sibling/file")), "sibling, untouched\n");
+    assert_eq!(read(&abs), "absolute, untouched\n");
 }
