@@ -6,7 +6,8 @@
 //! leaves the files already at its paths byte for byte as they were; a
 //! directory against a file is refused either way; a member under a
 //! symlinked directory of the target is refused and nothing is written
-//! through the link; symlinks on a disc come back as symlinks, never
+//! through the link; symlinks on a disc come back as symlinks (their
+//! targets checked against the manifest, a decayed one named), never
 //! followed; an archive GNU tar was made to write with '..', absolute
 //! names and a symlink leading out has those members refused and nothing
 //! outside the target touched; no staging directory is left behind in any
@@ -226,10 +227,15 @@ fn symlinks_on_a_disc_are_restored_as_symlinks_and_never_written_through() {
     write(&rig.day_dir(second), &[("host1/x", "x of night 2\n")]);
     rig.store_ok(second);
     let spec = rig.spec();
-    // The manifest lists regular files only; verify checks them, and the
-    // symlinks do not make a day fail.
+    // The manifest lists the symlinks with their targets; verify checks
+    // them with the files.
     let o = cback(&["verify", "-q", &spec]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("2026/03/02: 4 file(s) and 3 symlink(s) match the manifest"),
+        "{}",
+        text(&o)
+    );
 
     let t = rig.path("t");
     let (code, out) = restore(&spec, &[], "2026-03-02", &t);
@@ -239,7 +245,7 @@ fn symlinks_on_a_disc_are_restored_as_symlinks_and_never_written_through() {
     assert_eq!(link("host1/abs"), Path::new("/etc/passwd"));
     assert_eq!(link("host1/x"), outside.join("file"));
     assert!(
-        out.contains("host1/abs -> /etc/passwd (a symlink: not in the manifest)"),
+        out.contains("host1/abs -> /etc/passwd (a symlink, as in the manifest)"),
         "{out}"
     );
     // The file of night 2 replaces the symlink restored from night 1; the
@@ -280,6 +286,40 @@ fn symlinks_on_a_disc_are_restored_as_symlinks_and_never_written_through() {
         names(&t2),
         ["cback.stage", "host1"],
         "no staging directory left"
+    );
+
+    // A link's target decayed on the disc (a byte of its SL record in each
+    // session's directory inverted): verify and restore name it against
+    // the manifest, and restore leaves it out.
+    let image = std::fs::read(rig.image()).unwrap();
+    let flips: String = image
+        .windows(8)
+        .enumerate()
+        // The SL component (flags 0, length 6), not the manifest's text.
+        .filter(|(_, w)| *w == b"\x00\x06passwd")
+        .map(|(at, _)| format!("&flip={}:{}", (at + 2) / 2048, (at + 2) % 2048))
+        .collect();
+    assert!(!flips.is_empty());
+    let decayed = format!("{spec}{flips}");
+    let o = cback(&["verify", "-q", &decayed]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("DIFFERS 2026/03/02/host1/abs: symlink to /etc/"),
+        "{}",
+        text(&o)
+    );
+    assert!(text(&o).contains("in the manifest"), "{}", text(&o));
+    let t3 = rig.path("t3");
+    let (code, out) = restore(&decayed, &[], "2026-03-02", &t3);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("DIFFERS 2026/03/02/host1/abs: symlink to /etc/"),
+        "{out}"
+    );
+    assert!(std::fs::symlink_metadata(t3.join("host1/abs")).is_err());
+    assert_eq!(
+        std::fs::read_link(t3.join("host1/latest")).unwrap(),
+        Path::new("home.tar.gz")
     );
 }
 

@@ -504,10 +504,9 @@ fn spans_on(profile: &str, algorithm: &str, python: Option<&Path>, used: Option<
                 .unwrap();
             assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
             // Each day's symlink comes back as a symlink from the disc
-            // holding it (the manifests record regular files only, so it
-            // is not checked against one).
+            // holding it, checked against that day's manifest.
             links += String::from_utf8_lossy(&r.stdout)
-                .matches("host1/latest -> f0.tar.gz (a symlink: not in the manifest)")
+                .matches("host1/latest -> f0.tar.gz (a symlink, as in the manifest)")
                 .count();
         }
     }

@@ -459,10 +459,19 @@ pub fn files_hit<'a>(
 /// The most bytes a manifest of a day holding `entries` can take, so that a
 /// damaged or hostile size recorded on the disc is refused before it is read
 /// into memory: the header lines (day, host, version, checksum) plus, per
-/// entry, one `file SIZE SHA256 PATH` line with every byte of the path
-/// `%XX`-escaped.
-fn manifest_bound<V>(entries: &BTreeMap<Vec<u8>, V>) -> u64 {
-    let lines: u64 = entries.keys().map(|path| 100 + 3 * path.len() as u64).sum();
+/// entry, one `file SIZE SHA256 PATH` or `link PATH TARGET` line with every
+/// byte of the path and target `%XX`-escaped.
+fn manifest_bound(entries: &BTreeMap<Vec<u8>, Entry>) -> u64 {
+    let lines: u64 = entries
+        .iter()
+        .map(|(path, e)| {
+            let target = match &e.kind {
+                EntryKind::Symlink(t) => t.len() as u64,
+                _ => 0,
+            };
+            100 + 3 * (path.len() as u64 + target)
+        })
+        .sum();
     4096 + lines
 }
 
@@ -531,17 +540,20 @@ mod tests {
 
     #[test]
     fn the_manifest_bound_holds_every_manifest_cedar_writes_and_no_more() {
-        use crate::engine::manifest::FileRecord;
+        use crate::engine::manifest::{FileRecord, LinkRecord};
         // Worst case per file: the largest size and a path of bytes that
-        // are all escaped; the longest host name.
+        // are all escaped; per link a target of PATH_MAX such bytes; the
+        // longest host name.
         let paths: Vec<Vec<u8>> = (0..50u8)
             .map(|i| [vec![b'd', b'/'], vec![0xFF; 200], vec![i]].concat())
             .collect();
+        let (files, links) = paths.split_at(40);
+        let target = vec![0xFF; 4095];
         let m = Manifest {
             day: "2026-03-02".into(),
             host: "h".repeat(255),
             cedar: env!("CARGO_PKG_VERSION").into(),
-            files: paths
+            files: files
                 .iter()
                 .map(|p| FileRecord {
                     path: p.clone(),
@@ -549,8 +561,34 @@ mod tests {
                     sha256: [0xAB; 32],
                 })
                 .collect(),
+            links: links
+                .iter()
+                .map(|p| LinkRecord {
+                    path: p.clone(),
+                    target: target.clone(),
+                })
+                .collect(),
         };
-        let entries: BTreeMap<Vec<u8>, ()> = paths.into_iter().map(|p| (p, ())).collect();
+        let entry = |kind| Entry {
+            name: Vec::new(),
+            iso_name: Vec::new(),
+            kind,
+            meta: iso9660::Metadata::default(),
+            nlink: 1,
+            serial: None,
+            extents: Vec::new(),
+            size: 0,
+            at: 0,
+        };
+        let entries: BTreeMap<Vec<u8>, Entry> = files
+            .iter()
+            .map(|p| (p.clone(), entry(EntryKind::File)))
+            .chain(
+                links
+                    .iter()
+                    .map(|p| (p.clone(), entry(EntryKind::Symlink(target.clone())))),
+            )
+            .collect();
         let len = m.encode().len() as u64;
         assert!(
             len <= manifest_bound(&entries),

@@ -12,6 +12,7 @@
 //! cedar 0.1.0
 //! file 12 3c0f…(64 hex digits)… host1/etc/hosts
 //! file 0 e3b0…(64 hex digits)… host1/empty
+//! link host1/latest f0.tar.gz
 //! checksum sha256 9a1f…(64 hex digits)…
 //! ```
 //!
@@ -22,19 +23,24 @@
 //!   relative to the day directory, `/`-separated, sorted by bytes; bytes
 //!   outside `!`..`~` and `%` itself are written `%XX` (hex), so a line
 //!   never holds a space or a newline inside a field;
+//! - one `link PATH TARGET` line per symbolic link of the day (a `cback
+//!   span` disc holds the staging tree as it is), its target text escaped
+//!   the same way, sorted by path after the files (manifests written before
+//!   these records existed have none: their links are readable only);
 //! - the last line is the SHA-256 of every byte before it.
 //!
 //! Readers ignore unknown record kinds before the checksum line, so later
 //! versions can add records. The manifest never lists itself.
 //!
 //! ```
-//! use cedar::engine::manifest::{Manifest, FileRecord};
+//! use cedar::engine::manifest::{FileRecord, LinkRecord, Manifest};
 //!
 //! let m = Manifest {
 //!     day: "2026-03-02".into(),
 //!     host: "backup1".into(),
 //!     cedar: "0.1.0".into(),
 //!     files: vec![FileRecord { path: b"host1/etc/hosts".to_vec(), size: 3, sha256: [7; 32] }],
+//!     links: vec![LinkRecord { path: b"host1/latest".to_vec(), target: b"etc/hosts".to_vec() }],
 //! };
 //! let text = m.encode();
 //! assert_eq!(Manifest::decode(&text)?, m);
@@ -64,6 +70,15 @@ pub struct FileRecord {
     pub sha256: [u8; 32],
 }
 
+/// One symbolic link of the day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkRecord {
+    /// Path below the day directory, `/`-separated.
+    pub path: Vec<u8>,
+    /// The link's target text, as recorded (never followed).
+    pub target: Vec<u8>,
+}
+
 /// A decoded (or to be written) manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {
@@ -75,6 +90,8 @@ pub struct Manifest {
     pub cedar: String,
     /// Every regular file of the day, sorted by path.
     pub files: Vec<FileRecord>,
+    /// Every symbolic link of the day, sorted by path.
+    pub links: Vec<LinkRecord>,
 }
 
 /// Why a manifest could not be read or made.
@@ -167,6 +184,9 @@ impl Manifest {
                 escape(&f.path)
             ));
         }
+        for l in &self.links {
+            s.push_str(&format!("link {} {}\n", escape(&l.path), escape(&l.target)));
+        }
         let sum = sha256_hex(s.as_bytes());
         s.push_str(&format!("checksum sha256 {sum}\n"));
         s.into_bytes()
@@ -206,6 +226,7 @@ impl Manifest {
             host: String::new(),
             cedar: String::new(),
             files: Vec::new(),
+            links: Vec::new(),
         };
         for (i, line) in body.lines().enumerate().skip(1) {
             let n = i + 1;
@@ -231,9 +252,24 @@ impl Manifest {
                     }
                     m.files.push(FileRecord { path, size, sha256 });
                 }
+                "link" => {
+                    let mut it = rest.split(' ');
+                    let (Some(path), Some(target), None) = (it.next(), it.next(), it.next()) else {
+                        return Err(bad(n, "not \"link PATH TARGET\""));
+                    };
+                    let path = unescape(path).ok_or_else(|| bad(n, "malformed %XX escape"))?;
+                    let target = unescape(target).ok_or_else(|| bad(n, "malformed %XX escape"))?;
+                    if path.is_empty() || target.is_empty() {
+                        return Err(bad(n, "empty path or target"));
+                    }
+                    m.links.push(LinkRecord { path, target });
+                }
                 _ => {}
             }
         }
+        // Looked up by binary search.
+        m.files.sort_by(|a, b| a.path.cmp(&b.path));
+        m.links.sort_by(|a, b| a.path.cmp(&b.path));
         if m.day.is_empty() {
             return Err(bad(2, "no day line"));
         }
@@ -246,6 +282,14 @@ impl Manifest {
             .binary_search_by(|f| f.path.as_slice().cmp(path))
             .ok()
             .map(|i| &self.files[i])
+    }
+
+    /// The link record of `path`, if listed.
+    pub fn link(&self, path: &[u8]) -> Option<&LinkRecord> {
+        self.links
+            .binary_search_by(|l| l.path.as_slice().cmp(path))
+            .ok()
+            .map(|i| &self.links[i])
     }
 }
 
@@ -341,6 +385,7 @@ fn add(
         return Ok(None);
     }
     let mut files = Vec::new();
+    let mut links = Vec::new();
     let mut stack = vec![(Vec::new(), dir)];
     while let Some((prefix, id)) = stack.pop() {
         let children: Vec<(Vec<u8>, NodeId)> =
@@ -383,16 +428,22 @@ fn add(
                     };
                     files.push(FileRecord { path, size, sha256 });
                 }
+                NodeKind::Symlink(to) => links.push(LinkRecord {
+                    path,
+                    target: to.clone(),
+                }),
                 _ => {}
             }
         }
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
+    links.sort_by(|a, b| a.path.cmp(&b.path));
     let m = Manifest {
         day: day.to_string(),
         host: host_name(),
         cedar: env!("CARGO_PKG_VERSION").to_string(),
         files,
+        links,
     };
     let bytes = m.encode();
     let size = bytes.len() as u64;
@@ -423,6 +474,16 @@ mod tests {
                     sha256: [2; 32],
                 },
             ],
+            links: vec![
+                LinkRecord {
+                    path: b"a/latest".to_vec(),
+                    target: b"../z".to_vec(),
+                },
+                LinkRecord {
+                    path: b"odd link".to_vec(),
+                    target: b"to a b%".to_vec(),
+                },
+            ],
         }
     }
 
@@ -434,9 +495,12 @@ mod tests {
         assert!(s.starts_with("cedar-manifest 1\nday 2026-03-02\nhost back%20up\n"));
         assert!(s.contains("file 5 0101"));
         assert!(s.contains(" a/b%20c%25%0A%FF\n"));
+        assert!(s.contains("\nlink a/latest ../z\nlink odd%20link to%20a%20b%25\nchecksum "));
         assert_eq!(Manifest::decode(&t).unwrap(), m);
         assert_eq!(m.file(b"z").unwrap().size, 0);
         assert!(m.file(b"y").is_none());
+        assert_eq!(m.link(b"odd link").unwrap().target, b"to a b%");
+        assert!(m.link(b"z").is_none());
     }
 
     #[test]
@@ -462,6 +526,10 @@ mod tests {
         let text = format!("{body}checksum sha256 {}\n", sha256_hex(body.as_bytes()));
         let e = Manifest::decode(text.as_bytes()).unwrap_err().to_string();
         assert!(e.starts_with("line 3:"), "{e}");
+        let body = "cedar-manifest 1\nday 2026-03-02\nlink only-a-path\n";
+        let text = format!("{body}checksum sha256 {}\n", sha256_hex(body.as_bytes()));
+        let e = Manifest::decode(text.as_bytes()).unwrap_err().to_string();
+        assert!(e.starts_with("line 3: not \"link PATH TARGET\""), "{e}");
         let body = "cedar-manifest 2\nday 2026-03-02\n";
         let text = format!("{body}checksum sha256 {}\n", sha256_hex(body.as_bytes()));
         assert!(Manifest::decode(text.as_bytes()).is_err());
@@ -473,6 +541,7 @@ mod tests {
         std::fs::create_dir_all(d.path().join("host1/etc")).unwrap();
         std::fs::write(d.path().join("host1/etc/hosts"), b"abc").unwrap();
         std::fs::write(d.path().join("cback.stage"), b"").unwrap();
+        std::os::unix::fs::symlink("etc/hosts", d.path().join("host1/latest")).unwrap();
         let mut b = crate::engine::image::ImageBuilder::new(iso9660::Options::default());
         b.graft(&iso9660::GraftPoint {
             disc: b"2026/03/02".to_vec(),
@@ -493,6 +562,13 @@ mod tests {
             vec![b"cback.stage".to_vec(), b"host1/etc/hosts".to_vec()]
         );
         assert_eq!(m.files[1].sha256, <[u8; 32]>::from(Sha256::digest(b"abc")));
+        assert_eq!(
+            m.links,
+            [LinkRecord {
+                path: b"host1/latest".to_vec(),
+                target: b"etc/hosts".to_vec()
+            }]
+        );
         assert!(!d.path().join(MANIFEST_NAME).exists());
         // A second call keeps the first.
         assert!(add_to_tree(

@@ -434,7 +434,18 @@ pub fn restore(
                     .push(format!("REFUSED {}/{name}: {why}", day.disc_path));
                 continue;
             }
-            let done = restore_symlink(&name, link, e.meta, target);
+            let listed = manifest.and_then(|m| m.link(p));
+            if let Some(rec) = listed.filter(|rec| rec.target != *link) {
+                r.problems += 1;
+                r.lines.push(format!(
+                    "DIFFERS {}/{name}: symlink to {} on the disc, to {} in the manifest",
+                    day.disc_path,
+                    String::from_utf8_lossy(link),
+                    String::from_utf8_lossy(&rec.target)
+                ));
+                continue;
+            }
+            let done = restore_symlink(&name, link, e.meta, target, listed.is_some());
             let done = done.map_err(|e| format!("FAILED {}/{name}: {e}", day.disc_path));
             r.tally(done, false);
         }
@@ -709,12 +720,14 @@ fn mtime(m: iso9660::Metadata) -> std::time::SystemTime {
 
 /// Restores the symlink `name` of the disc as a symlink with the same
 /// target text (never followed, wherever it points), through a staging
-/// directory like a file.
+/// directory like a file; `checked`: the manifest lists it with that
+/// target.
 fn restore_symlink(
     name: &str,
     link: &[u8],
     meta: iso9660::Metadata,
     target: &Path,
+    checked: bool,
 ) -> Result<Vec<String>, String> {
     use std::os::unix::ffi::OsStrExt;
     let staging = Staging::new(target).map_err(|e| e.to_string())?;
@@ -736,9 +749,14 @@ fn restore_symlink(
     );
     let done = staging.commit().map_err(|e| e.to_string())?;
     let mut lines = vec![format!(
-        "restored {} -> {} (a symlink: not in the manifest)",
+        "restored {} -> {} ({})",
         target.join(name).display(),
-        to.to_string_lossy()
+        to.to_string_lossy(),
+        if checked {
+            "a symlink, as in the manifest"
+        } else {
+            "a symlink: not in the manifest"
+        }
     )];
     lines.extend(
         done.refused
