@@ -247,10 +247,16 @@ fn check_day(
         .collect();
     let mut bad = 0;
     for ((path, e), (name, c)) in files.iter().zip(names.iter().zip(checks)) {
-        if c.unreadable > 0 || c.bytes < e.size {
+        if c.unreadable > 0 {
             r.lines.push(format!(
                 "DAMAGED {name}: {} unreadable block(s)",
-                c.unreadable.max(1)
+                c.unreadable
+            ));
+            bad += 1;
+        } else if c.bytes < e.size {
+            r.lines.push(format!(
+                "DAMAGED {name}: {} block(s) past the end of what is recorded",
+                (e.size - c.bytes).div_ceil(mmc::BLOCK_SIZE as u64)
             ));
             bad += 1;
         }
