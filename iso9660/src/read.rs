@@ -208,6 +208,9 @@ struct Rr {
     er: Vec<Vec<u8>>,
 }
 
+/// What a tolerant walk calls for a directory it cannot list.
+type Skipped<'a> = dyn FnMut(&[u8], Error) + 'a;
+
 /// Reads an ISO9660 image (one session of it).
 pub struct Reader<S> {
     src: S,
@@ -848,20 +851,50 @@ impl<S: SectorSource> Reader<S> {
     /// slash-separated path and the entry. Fails on directory loops,
     /// directories sharing blocks, or nesting deeper than the limits allow.
     pub fn walk(&mut self, mut f: impl FnMut(&[u8], &Entry) -> Result<()>) -> Result<()> {
+        self.walk_inner(&mut f, None)
+    }
+
+    /// [`walk`](Self::walk) over a damaged volume: a directory that cannot
+    /// be listed (an unreadable block, a malformed record, a loop, nesting
+    /// or budgets past the limits) is given to `skipped` with its path and
+    /// the error, and the walk goes on with the others. Entries of that
+    /// directory read before the error have already been visited. Only an
+    /// error `f` returns, or one at the root, ends the walk.
+    pub fn walk_tolerant(
+        &mut self,
+        mut f: impl FnMut(&[u8], &Entry) -> Result<()>,
+        mut skipped: impl FnMut(&[u8], Error),
+    ) -> Result<()> {
+        self.walk_inner(&mut f, Some(&mut skipped))
+    }
+
+    fn walk_inner(
+        &mut self,
+        f: &mut dyn FnMut(&[u8], &Entry) -> Result<()>,
+        mut skipped: Option<&mut Skipped<'_>>,
+    ) -> Result<()> {
         self.spent = Spent::default();
         let root = self.root();
         let mut blocks = DirBlocks::default();
         blocks.claim(&root)?;
         let mut stack: Vec<(Vec<u8>, Entry, usize)> = vec![(Vec::new(), root, 0)];
         let max_path = self.limits.max_path_bytes;
+        let tolerant = skipped.is_some();
         while let Some((path, dir, depth)) = stack.pop() {
             if depth >= self.limits.max_depth {
-                return Err(Error::malformed(
-                    dir.at,
-                    "directories nested deeper than the limit",
-                ));
+                let e = Error::malformed(dir.at, "directories nested deeper than the limit");
+                match skipped.as_mut() {
+                    Some(skip) => {
+                        skip(&path, e);
+                        continue;
+                    }
+                    None => return Err(e),
+                }
             }
             let mut spent_paths = self.spent.path_bytes;
+            // An error of `f` ends the walk even when tolerant.
+            let mut from_f = None;
+            let mut children = Vec::new();
             let result = self.list(&dir, &mut |entry| {
                 let mut p = path.clone();
                 p.push(b'/');
@@ -873,15 +906,40 @@ impl<S: SectorSource> Reader<S> {
                     max_path,
                     "paths",
                 )?;
-                f(&p, &entry)?;
                 if entry.kind == EntryKind::Directory {
-                    blocks.claim(&entry)?;
-                    stack.push((p, entry, depth + 1));
+                    if let Err(e) = blocks.claim(&entry) {
+                        if !tolerant {
+                            return Err(e);
+                        }
+                        children.push((p, entry, Err(e)));
+                        return Ok(());
+                    }
+                }
+                if let Err(e) = f(&p, &entry) {
+                    from_f = Some(());
+                    return Err(e);
+                }
+                if entry.kind == EntryKind::Directory {
+                    children.push((p, entry, Ok(())));
                 }
                 Ok(())
             });
             self.spent.path_bytes = spent_paths;
-            result?;
+            for (p, entry, claimed) in children {
+                match claimed {
+                    Ok(()) => stack.push((p, entry, depth + 1)),
+                    Err(e) => {
+                        if let Some(skip) = skipped.as_mut() {
+                            skip(&p, e);
+                        }
+                    }
+                }
+            }
+            match (result, skipped.as_mut()) {
+                (Ok(()), _) => {}
+                (Err(e), Some(skip)) if from_f.is_none() && depth > 0 => skip(&path, e),
+                (Err(e), _) => return Err(e),
+            }
         }
         Ok(())
     }

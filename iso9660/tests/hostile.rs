@@ -739,3 +739,53 @@ fn an_io_error_in_a_continuation_area_says_where() {
         "names the record: {msg}"
     );
 }
+
+#[test]
+fn a_tolerant_walk_skips_a_directory_it_cannot_read_and_goes_on() {
+    let img = rr_image(|t| {
+        for d in ["a", "b", "c"] {
+            t.add_file(format!("{d}/sub/f").as_bytes(), meta(0o644), bytes(b"x"), 1)
+                .unwrap();
+        }
+    });
+    let fail = std::rc::Rc::new(Cell::new(None));
+    let src = Failing {
+        img: img.clone(),
+        block: fail.clone(),
+    };
+    let mut r = Reader::from_source(src, 0, iso9660::Limits::default()).unwrap();
+    let b = r.lookup("/b").unwrap().unwrap();
+    fail.set(Some(u64::from(b.extents[0].0)));
+    // The strict walk stops at b.
+    assert!(r.walk(|_, _| Ok(())).is_err());
+    let mut seen = Vec::new();
+    let mut skipped = Vec::new();
+    r.walk_tolerant(
+        |p, _| {
+            seen.push(String::from_utf8_lossy(p).into_owned());
+            Ok(())
+        },
+        |p, e| skipped.push((String::from_utf8_lossy(p).into_owned(), e.to_string())),
+    )
+    .unwrap();
+    seen.sort();
+    assert_eq!(
+        seen,
+        ["/a", "/a/sub", "/a/sub/f", "/b", "/c", "/c/sub", "/c/sub/f"]
+    );
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert_eq!(skipped[0].0, "/b");
+    // An error of the visitor still ends it.
+    fail.set(None);
+    let stop = r.walk_tolerant(
+        |p, _| match p {
+            b"/b/sub" => Err(Error::Io(std::io::Error::other("stop"))),
+            _ => Ok(()),
+        },
+        |_, _| {},
+    );
+    assert!(stop.is_err());
+    // The root itself unreadable: nothing to walk.
+    fail.set(Some(u64::from(r.root().extents[0].0)));
+    assert!(r.walk_tolerant(|_, _| Ok(()), |_, _| {}).is_err());
+}

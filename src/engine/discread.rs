@@ -285,6 +285,10 @@ pub struct Day {
     /// The day's manifest: None when there is none (a Cedar-written day);
     /// `Some(Err)` when it is there but cannot be read or is damaged.
     pub manifest: Option<Result<Manifest, String>>,
+    /// A directory below the day could not be listed in its session (see
+    /// [`Contents::damage`]): its entries are incomplete. An older session
+    /// holding the day whole is read instead when there is one.
+    pub damaged: bool,
 }
 
 impl Day {
@@ -325,6 +329,25 @@ pub struct Contents {
     /// gaps between sessions hold nothing), `0..` the volume end LBA 16
     /// records on overwritable media.
     pub recorded: Vec<(u32, u32)>,
+    /// Damage found while reading the trees: sessions whose volume cannot
+    /// be read, directories that cannot be listed, manifests found outside
+    /// any day directory.
+    pub damage: Vec<TreeDamage>,
+    /// Sessions passed over as an interrupted write closed later, with
+    /// why: nothing recorded where their descriptors go, or a volume that
+    /// claims more blocks than were recorded.
+    pub interrupted: Vec<(u32, String)>,
+}
+
+/// Something wrong with a session's tree, found while reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeDamage {
+    /// Start of the session it was found in.
+    pub session: u32,
+    /// The path on the disc (`/` for the session's volume itself).
+    pub path: String,
+    /// What is wrong.
+    pub why: String,
 }
 
 fn is_day(path: &[u8]) -> bool {
@@ -370,15 +393,24 @@ pub fn contents(
             start,
             source,
         };
+        if only.is_none() {
+            if let Some(why) = interrupted_session(medium, start, recorded_end) {
+                log::info!("{device}: the session at block {start} is passed over: {why}");
+                c.interrupted.push((start, why));
+                continue;
+            }
+        }
         let mut reader = match Reader::from_source(medium.source(), start, Limits::default()) {
             Ok(r) => r,
-            // A session without a volume (an interrupted track closed
-            // later) holds no days.
+            // A session without a volume holds no days: nothing recorded
+            // where its descriptors go is an interrupted track closed
+            // later; anything else there is damage.
             Err(e) if only.is_none() => {
-                log::warn!(
-                    "{device}: no volume in the session at block {start}: {}",
-                    error_line(&e)
-                );
+                c.damage.push(TreeDamage {
+                    session: start,
+                    path: "/".into(),
+                    why: format!("its volume cannot be read: {}", error_line(&e)),
+                });
                 continue;
             }
             Err(e) => return Err(tree_err(e)),
@@ -389,8 +421,11 @@ pub fn contents(
             .max(volume_end(start, vol.volume_space_size, recorded_end));
         c.sessions.push((start, vol.volume_id.trim().to_string()));
         let mut found: BTreeMap<String, BTreeMap<Vec<u8>, Entry>> = BTreeMap::new();
-        reader
-            .walk(|path, entry| {
+        // Manifests outside any day directory (a day's name decayed).
+        let mut strays: Vec<(Vec<u8>, Entry)> = Vec::new();
+        let mut skipped: Vec<(Vec<u8>, String)> = Vec::new();
+        let walked = reader.walk_tolerant(
+            |path, entry| {
                 let rel = path.strip_prefix(b"/").unwrap_or(path);
                 if rel.len() > 11 && is_day(&rel[..10]) && rel[10] == b'/' {
                     let day = String::from_utf8_lossy(&rel[..10]).into_owned();
@@ -402,26 +437,78 @@ pub fn contents(
                     found
                         .entry(String::from_utf8_lossy(rel).into_owned())
                         .or_default();
+                } else if rel.split(|&b| b == b'/').count() == 4
+                    && rel.ends_with(MANIFEST_NAME.as_bytes())
+                    && entry.kind == EntryKind::File
+                {
+                    strays.push((path.to_vec(), entry.clone()));
                 }
                 Ok(())
+            },
+            |path, e| skipped.push((path.to_vec(), error_line(&e))),
+        );
+        match walked {
+            Ok(()) => {}
+            // The root itself cannot be listed: the session holds nothing
+            // that can be read; the others still can.
+            Err(e) if only.is_none() => {
+                c.damage.push(TreeDamage {
+                    session: start,
+                    path: "/".into(),
+                    why: format!("the root directory cannot be read: {}", error_line(&e)),
+                });
+                continue;
+            }
+            Err(e) => return Err(tree_err(e)),
+        }
+        let damaged_days: Vec<String> = skipped
+            .iter()
+            .filter_map(|(p, _)| {
+                let rel = p.strip_prefix(b"/").unwrap_or(p);
+                (rel.len() >= 10 && is_day(&rel[..10]))
+                    .then(|| String::from_utf8_lossy(&rel[..10]).into_owned())
             })
-            .map_err(tree_err)?;
-        for (disc_path, entries) in found {
-            let manifest = entries.get(MANIFEST_NAME.as_bytes()).map(|e| {
-                let most = manifest_bound(&entries);
-                if e.size > most {
-                    return Err(format!(
-                        "its recorded size, {} bytes, is more than a manifest of the day's {} \
-                         entries can hold ({most} bytes)",
-                        e.size,
-                        entries.len()
-                    ));
-                }
-                reader
-                    .read_to_vec(e)
-                    .map_err(|e| format!("unreadable: {}", error_line(&e)))
-                    .and_then(|b| Manifest::decode(&b).map_err(|e| e.to_string()))
+            .collect();
+        for (path, why) in skipped {
+            c.damage.push(TreeDamage {
+                session: start,
+                path: String::from_utf8_lossy(&path).into_owned(),
+                why: format!("the directory cannot be read: {why}"),
             });
+        }
+        for (path, e) in strays {
+            let what = read_manifest(&mut reader, &e, &BTreeMap::new()).map_or_else(
+                |why| format!("a {MANIFEST_NAME} outside any day directory ({why})"),
+                |m| {
+                    format!(
+                        "the {MANIFEST_NAME} of day {} outside any day directory: a directory's \
+                         name is damaged",
+                        m.day
+                    )
+                },
+            );
+            c.damage.push(TreeDamage {
+                session: start,
+                path: String::from_utf8_lossy(&path).into_owned(),
+                why: what,
+            });
+        }
+        for (disc_path, entries) in found {
+            let manifest = match entries.get(MANIFEST_NAME.as_bytes()) {
+                Some(e) => Some(read_manifest(&mut reader, e, &entries)),
+                None => misnamed_manifest(&mut reader, &entries),
+            };
+            let damaged = damaged_days.contains(&disc_path);
+            if damaged {
+                if let Some(older) = c.days.get(&disc_path).filter(|d| !d.damaged) {
+                    log::warn!(
+                        "{device}: /{disc_path} is damaged in the session at block {start}: \
+                         read from the session at block {}",
+                        older.session
+                    );
+                    continue;
+                }
+            }
             c.days.insert(
                 disc_path.clone(),
                 Day {
@@ -429,6 +516,7 @@ pub fn contents(
                     session: start,
                     entries,
                     manifest,
+                    damaged,
                 },
             );
         }
@@ -437,6 +525,78 @@ pub fn contents(
         return Err(ReadError::NoVolume(device.to_string()));
     }
     Ok(c)
+}
+
+/// Why the session at `start`, recorded up to `recorded_end`, is an
+/// interrupted write closed later (as store's placement passes it over):
+/// nothing recorded where its descriptors go (not reached, or zeros), or a
+/// volume claiming more blocks than were recorded. None when it is not
+/// (a volume that cannot be read is then damage).
+fn interrupted_session(medium: &mut Medium, start: u32, recorded_end: u32) -> Option<String> {
+    let lba = start.saturating_add(16);
+    if lba >= recorded_end {
+        return Some(format!(
+            "recorded up to block {recorded_end}, short of its descriptors"
+        ));
+    }
+    let mut block = vec![0u8; mmc::BLOCK_SIZE];
+    medium.read_blocks(lba, &mut block).ok()?;
+    if block.iter().all(|&b| b == 0) {
+        return Some("nothing recorded where its descriptors go".into());
+    }
+    let d = primary_descriptor(&block).ok()??;
+    let end = volume_end(start, d.volume_space_size, recorded_end);
+    (end > recorded_end)
+        .then(|| format!("its volume claims blocks up to {end}, recorded up to {recorded_end}"))
+}
+
+/// Reads and decodes the manifest `e` of a day holding `entries` (its size
+/// checked against what such a manifest can take first).
+fn read_manifest<S: SectorSource>(
+    reader: &mut Reader<S>,
+    e: &Entry,
+    entries: &BTreeMap<Vec<u8>, Entry>,
+) -> Result<Manifest, String> {
+    let most = manifest_bound(entries);
+    if e.size > most {
+        return Err(format!(
+            "its recorded size, {} bytes, is more than a manifest of the day's {} entries can \
+             hold ({most} bytes)",
+            e.size,
+            entries.len()
+        ));
+    }
+    reader
+        .read_to_vec(e)
+        .map_err(|e| format!("unreadable: {}", error_line(&e)))
+        .and_then(|b| Manifest::decode(&b).map_err(|e| e.to_string()))
+}
+
+/// A day without a `cback.manifest`: whether one of the files directly in
+/// it is a manifest under a damaged name (Some(Err) naming it), else None
+/// (a Cedar-written day).
+fn misnamed_manifest<S: SectorSource>(
+    reader: &mut Reader<S>,
+    entries: &BTreeMap<Vec<u8>, Entry>,
+) -> Option<Result<Manifest, String>> {
+    let most = manifest_bound(entries);
+    let magic = b"cedar-manifest ";
+    for (p, e) in entries {
+        if p.contains(&b'/') || e.kind != EntryKind::File || e.size > most || e.size < 64 {
+            continue;
+        }
+        let Ok(mut r) = reader.open_file(e) else {
+            continue;
+        };
+        let mut head = [0u8; 15];
+        if std::io::Read::read_exact(&mut r, &mut head).is_ok() && &head == magic {
+            return Some(Err(format!(
+                "found only as {:?}: its directory record is damaged",
+                String::from_utf8_lossy(p)
+            )));
+        }
+    }
+    None
 }
 
 /// The files a damaged block range hits, by name.

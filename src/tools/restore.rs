@@ -130,13 +130,31 @@ pub fn main(args: Vec<OsString>) -> i32 {
             return EXIT_DEVICE;
         }
     };
+    // Damage found reading the trees: said first; what is readable is
+    // still listed and restored.
+    for d in &contents.damage {
+        eprintln!(
+            "cback restore: warning: DAMAGED {} (session at block {}): {}",
+            d.path, d.session, d.why
+        );
+    }
     let (Some(what), Some(target)) = (what, target) else {
         print!("{}", list(&contents.days));
-        return 0;
+        return if contents.damage.is_empty() {
+            0
+        } else {
+            EXIT_DAMAGED
+        };
     };
     let mut parts = what.splitn(3, '/');
     let day_name = parts.next().unwrap_or("").replace('-', "/");
     let Some(day) = contents.days.get(&day_name) else {
+        if !contents.damage.is_empty() {
+            eprintln!(
+                "cback restore: {device}: no day {what} readable on the disc (damaged, above)"
+            );
+            return EXIT_DAMAGED;
+        }
         eprintln!(
             "cback restore: {device}: no day {} on the disc (cback restore list shows them)",
             parts.next().map_or(what, |_| what)
@@ -150,7 +168,15 @@ pub fn main(args: Vec<OsString>) -> i32 {
         raw: a.raw,
     };
     match restore(&mut medium, day, &prefix, Path::new(target), &opts) {
-        Ok(r) => {
+        Ok(mut r) => {
+            if day.damaged {
+                r.problems += 1;
+                r.lines.push(format!(
+                    "DAMAGED {}: a directory below it cannot be read (above); what it holds \
+                     is not restored",
+                    day.disc_path
+                ));
+            }
             for l in &r.lines {
                 println!("{l}");
             }

@@ -163,6 +163,18 @@ pub fn verify(device: &str, session: Option<u32>, mut meter: Meter) -> Result<Re
             &mut checked,
         );
     }
+    for (start, why) in &contents.interrupted {
+        r.lines.push(format!(
+            "session at block {start}: passed over as an interrupted write ({why})"
+        ));
+    }
+    for d in &contents.damage {
+        r.problems += 1;
+        r.lines.push(format!(
+            "DAMAGED {} (session at block {}): {}",
+            d.path, d.session, d.why
+        ));
+    }
     for &(a, b) in &scan.damaged {
         r.problems += 1;
         let hit = discread::files_hit((a, b), names.iter().cloned().zip(entries.iter().copied()));
@@ -281,6 +293,13 @@ fn check_day(
             ));
         }
         Some(Ok(m)) => {
+            if m.day != day.date() {
+                bad += 1;
+                r.lines.push(format!(
+                    "DIFFERS {}: the directory holds the manifest of day {}",
+                    day.disc_path, m.day
+                ));
+            }
             for rec in &m.files {
                 let name = format!("{}/{}", day.disc_path, String::from_utf8_lossy(&rec.path));
                 match files.iter().position(|(p, _)| *p == rec.path.as_slice()) {
