@@ -149,7 +149,8 @@ impl<'d> WrittenSession<'d> {
     ) -> Result<VerifyReport, VerifyError> {
         let mut report = VerifyReport::default();
         let base = format!("/{}", disc_dir.trim_matches('/'));
-        compare_dir(&mut self.reader, host_dir, &base, &mut report)?;
+        let entry = lookup(&mut self.reader, host_dir, &base)?;
+        compare_dir(&mut self.reader, host_dir, &base, entry, &mut report)?;
         Ok(report)
     }
 
@@ -197,17 +198,27 @@ fn join(dir: &str, name: &str) -> String {
     }
 }
 
+/// Compares the staged directory `host` with its copy `entry` (at `disc`,
+/// for messages): each staged name is found among the disc directory's
+/// entries byte for byte (a name need not be UTF-8), the directory listed
+/// once rather than once per name.
 fn compare_dir<S: iso9660::SectorSource>(
     reader: &mut Reader<S>,
     host: &Path,
     disc: &str,
+    entry: iso9660::Entry,
     report: &mut VerifyReport,
 ) -> Result<(), VerifyError> {
-    let entry = lookup(reader, host, disc)?;
     if entry.kind != EntryKind::Directory {
         return Err(differs(host, disc, "not a directory on the disc"));
     }
     report.directories += 1;
+    let on_disc = reader
+        .read_dir(&entry)
+        .map_err(|source| VerifyError::Disc {
+            what: disc.to_string(),
+            source,
+        })?;
     let mut names: Vec<_> = fs::read_dir(host)
         .map_err(host_err(host))?
         .map(|e| e.map(|e| e.file_name()))
@@ -216,24 +227,38 @@ fn compare_dir<S: iso9660::SectorSource>(
     names.sort();
     for name in names {
         let path = host.join(&name);
-        let on_disc = join(disc, &name.to_string_lossy());
+        let disc_name = join(disc, &name.to_string_lossy());
         let meta = fs::symlink_metadata(&path).map_err(host_err(&path))?;
         let ft = meta.file_type();
+        if !(ft.is_dir() || ft.is_file() || ft.is_symlink()) {
+            // Sockets, FIFOs and devices are not staged by Cedar.
+            continue;
+        }
+        let e = on_disc
+            .iter()
+            .find(|e| e.name == name.as_encoded_bytes())
+            .cloned()
+            .ok_or_else(|| VerifyError::Missing {
+                host: path.clone(),
+                disc: disc_name.clone(),
+            })?;
         if ft.is_dir() {
-            compare_dir(reader, &path, &on_disc, report)?;
+            compare_dir(reader, &path, &disc_name, e, report)?;
         } else if ft.is_file() {
-            compare_file(reader, &path, &on_disc, meta.len())?;
+            compare_entry(reader, &path, &disc_name, e, meta.len())?;
             report.files += 1;
             report.bytes += meta.len();
-        } else if ft.is_symlink() {
+        } else {
             let target = fs::read_link(&path).map_err(host_err(&path))?;
-            let e = lookup(reader, &path, &on_disc)?;
             let want = target.as_os_str().as_encoded_bytes();
             if e.kind != EntryKind::Symlink(want.to_vec()) {
-                return Err(differs(&path, &on_disc, "not the same symlink on the disc"));
+                return Err(differs(
+                    &path,
+                    &disc_name,
+                    "not the same symlink on the disc",
+                ));
             }
         }
-        // Sockets, FIFOs and devices are not staged by Cedar.
     }
     Ok(())
 }
@@ -288,6 +313,18 @@ fn compare_file<S: iso9660::SectorSource>(
     size: u64,
 ) -> Result<(), VerifyError> {
     let entry = lookup(reader, host, disc)?;
+    compare_entry(reader, host, disc, entry, size)
+}
+
+/// Compares the staged file `host` (`size` bytes) with the disc's `entry`
+/// (at `disc`, for messages).
+fn compare_entry<S: iso9660::SectorSource>(
+    reader: &mut Reader<S>,
+    host: &Path,
+    disc: &str,
+    entry: iso9660::Entry,
+    size: u64,
+) -> Result<(), VerifyError> {
     if entry.kind != EntryKind::File {
         return Err(differs(host, disc, "not a regular file on the disc"));
     }

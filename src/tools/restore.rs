@@ -6,9 +6,12 @@
 //! (`YYYY-MM-DD`), a peer (`YYYY-MM-DD/PEER`) or an archive
 //! (`YYYY-MM-DD/PEER/NAME`) into TARGET, each file checked against the
 //! day's manifest while it is copied (a file that does not match is not
-//! left in TARGET and is named). Split files (`NAME_00000`, `NAME_00001`,
-//! ... as Cedar's split extension makes them) are joined and encrypted ones
-//! (`NAME.gpg`, Cedar's encrypt extension) decrypted with `gpg` on the way.
+//! left in TARGET and is named; what the manifest lists but the disc lacks
+//! is named MISSING, and an item missing a part is not restored at all).
+//! Names are kept as the bytes recorded, UTF-8 or not. Split files
+//! (`NAME_00000`, `NAME_00001`, ... as Cedar's split extension makes them)
+//! are joined and encrypted ones (`NAME.gpg`, Cedar's encrypt extension)
+//! decrypted with `gpg` on the way.
 //! With `-x` tar archives (`.tar`, `.tar.gz`, `.tar.bz2`) are unpacked
 //! into TARGET with their original paths, modes, mtimes and (as root)
 //! owners, refusing members that would land outside TARGET; without it
@@ -412,16 +415,54 @@ impl Read for PartsReader<'_> {
     }
 }
 
-/// A split part's base name and index (`NAME_00003` -> (NAME, 3)).
-fn split_part(name: &str) -> Option<(&str, u32)> {
-    let (base, idx) = name.rsplit_once('_')?;
-    if idx.len() != 5 || !idx.bytes().all(|b| b.is_ascii_digit()) || base.is_empty() {
+/// A split part's base name and index (`NAME_00003` -> (NAME, 3)), the
+/// name as recorded (bytes, not necessarily UTF-8).
+fn split_part(name: &[u8]) -> Option<(&[u8], u32)> {
+    let at = name.iter().rposition(|&b| b == b'_')?;
+    let (base, idx) = (&name[..at], &name[at + 1..]);
+    if idx.len() != 5 || !idx.iter().all(u8::is_ascii_digit) || base.is_empty() {
         return None;
     }
-    Some((base, idx.parse().ok()?))
+    let idx = idx.iter().fold(0u32, |n, &d| n * 10 + u32::from(d - b'0'));
+    Some((base, idx))
 }
 
+/// The item the disc file `p` is part of, with the part's index: a split
+/// part's base name, or (with `--raw`, or not split) the file itself.
+fn item_of(p: &[u8], raw: bool) -> (&[u8], u32) {
+    split_part(p).filter(|_| !raw).unwrap_or((p, 0))
+}
+
+/// The name an encrypted item (`NAME.gpg`) decrypts to, unless `--raw`.
+fn decrypts_to(key: &[u8], raw: bool) -> Option<&[u8]> {
+    key.strip_suffix(b".gpg").filter(|_| !raw)
+}
+
+/// A name of the disc in a message.
+fn shown(name: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(name)
+}
+
+/// A name of the disc as a path below the target, byte for byte.
+fn as_path(name: &[u8]) -> &Path {
+    use std::os::unix::ffi::OsStrExt;
+    Path::new(std::ffi::OsStr::from_bytes(name))
+}
+
+/// The items to restore: logical name (a split file's base name) -> its
+/// parts as (index, name as recorded, entry), the names bytes as on the
+/// disc.
+type Items<'d> = BTreeMap<&'d [u8], Vec<(u32, &'d [u8], &'d iso9660::Entry)>>;
+
 /// Restores the files of `day` whose path is `prefix` or below it.
+///
+/// On a day with a manifest, whatever it lists under `prefix` that the
+/// disc lacks is named `MISSING` first, and an item with a part missing
+/// (a split file's last part whose name decayed, say) is not restored at
+/// all rather than joined short; a file the manifest does not list is
+/// restored unchecked and its line says so (not a problem, as for
+/// `cback verify`). A damaged manifest is a problem: the files are then
+/// restored unchecked.
 pub fn restore(
     medium: &mut Medium,
     day: &Day,
@@ -432,6 +473,7 @@ pub fn restore(
     let manifest: Option<&Manifest> = day.manifest.as_ref().and_then(|m| m.as_ref().ok());
     let mut r = Restored::default();
     if let Some(Err(e)) = &day.manifest {
+        r.problems += 1;
         r.lines.push(format!(
             "{}/{MANIFEST_NAME} is damaged ({e}): files are restored unchecked",
             day.disc_path
@@ -442,6 +484,30 @@ pub fn restore(
             || p == prefix
             || (p.starts_with(prefix) && p.get(prefix.len()) == Some(&b'/'))
     };
+    // A file is wanted by its own path, its item's or (encrypted) the
+    // name its item decrypts to.
+    let wanted = |p: &[u8]| {
+        let (key, _) = item_of(p, opts.raw);
+        selected(p) || selected(key) || decrypts_to(key, opts.raw).is_some_and(selected)
+    };
+    let mut items = Items::new();
+    for (p, e) in day.files() {
+        if let Some(why) = disc_path_problem(p) {
+            if selected(p) {
+                r.problems += 1;
+                r.lines
+                    .push(format!("REFUSED {}/{}: {why}", day.disc_path, shown(p)));
+            }
+            continue;
+        }
+        if wanted(p) {
+            let (key, idx) = item_of(p, opts.raw);
+            items.entry(key).or_default().push((idx, p, e));
+        }
+    }
+    if let Some(m) = manifest {
+        missing(day, m, &selected, &wanted, opts.raw, &mut items, &mut r);
+    }
     // Symlinks (a `cback span` disc holds the staging tree as it is):
     // restored as symlinks, never joined, decrypted or followed.
     for (p, e) in &day.entries {
@@ -453,7 +519,7 @@ pub fn restore(
             if !selected(p) {
                 continue;
             }
-            let name = String::from_utf8_lossy(p).into_owned();
+            let name = shown(p);
             if let Some(why) = disc_path_problem(p) {
                 r.problems += 1;
                 r.lines
@@ -466,46 +532,17 @@ pub fn restore(
                 r.lines.push(format!(
                     "DIFFERS {}/{name}: symlink to {} on the disc, to {} in the manifest",
                     day.disc_path,
-                    String::from_utf8_lossy(link),
-                    String::from_utf8_lossy(&rec.target)
+                    shown(link),
+                    shown(&rec.target)
                 ));
                 continue;
             }
-            let done = restore_symlink(&name, link, e.meta, target, listed.is_some());
+            let done = restore_symlink(p, link, e.meta, target, listed.is_some());
             let done = done.map_err(|e| format!("FAILED {}/{name}: {e}", day.disc_path));
             r.tally(done, false);
         }
     }
-    // Items: logical name -> (the name it decrypts to, parts in order).
-    type Parts<'d> = Vec<(u32, String, &'d iso9660::Entry)>;
-    let mut items: BTreeMap<String, (Option<String>, Parts)> = BTreeMap::new();
-    for (p, e) in day.files() {
-        let name = String::from_utf8_lossy(p).into_owned();
-        if let Some(why) = disc_path_problem(p) {
-            if selected(p) {
-                r.problems += 1;
-                r.lines
-                    .push(format!("REFUSED {}/{name}: {why}", day.disc_path));
-            }
-            continue;
-        }
-        let (key, idx) = match split_part(&name).filter(|_| !opts.raw) {
-            Some((base, i)) => (base.to_string(), i),
-            None => (name.clone(), 0),
-        };
-        // An encrypted archive is also found by the name it decrypts to.
-        let plain = key.strip_suffix(".gpg").filter(|_| !opts.raw);
-        if selected(p) || selected(key.as_bytes()) || plain.is_some_and(|k| selected(k.as_bytes()))
-        {
-            let plain = plain.map(str::to_string);
-            items
-                .entry(key)
-                .or_insert_with(|| (plain, Vec::new()))
-                .1
-                .push((idx, name, e));
-        }
-    }
-    for (key, (plain, mut parts)) in items {
+    for (key, mut parts) in items {
         if interrupted() {
             r.interrupted = true;
             break;
@@ -514,8 +551,9 @@ pub fn restore(
         if parts.iter().enumerate().any(|(i, p)| p.0 != i as u32) {
             r.problems += 1;
             r.lines.push(format!(
-                "MISSING {}/{key}: split parts are not numbered 00000 on without gaps",
-                day.disc_path
+                "MISSING {}/{}: split parts are not numbered 00000 on without gaps",
+                day.disc_path,
+                shown(key)
             ));
             continue;
         }
@@ -524,17 +562,19 @@ pub fn restore(
         let parts: Vec<Part> = parts
             .into_iter()
             .map(|(_, name, e)| {
-                let expect = manifest.and_then(|m| m.file(name.as_bytes())).map(|f| {
+                let expect = manifest.and_then(|m| m.file(name)).map(|f| {
                     if f.size != e.size {
                         problem = Some(format!(
-                            "{name}: {} bytes on the disc, {} in the manifest",
-                            e.size, f.size
+                            "{}: {} bytes on the disc, {} in the manifest",
+                            shown(name),
+                            e.size,
+                            f.size
                         ));
                     }
                     f.sha256
                 });
                 Part {
-                    name,
+                    name: shown(name).into_owned(),
                     extents: e.extents.clone(),
                     expect,
                 }
@@ -545,6 +585,7 @@ pub fn restore(
             r.lines.push(format!("DIFFERS {}/{p}", day.disc_path));
             continue;
         }
+        let unchecked = manifest.is_some() && parts.iter().any(|p| p.expect.is_none());
         let mut reader = PartsReader {
             medium,
             parts,
@@ -557,12 +598,69 @@ pub fn restore(
             stopped: false,
         };
         let single = (reader.parts.len() == 1).then_some(meta);
-        let result = restore_item(&mut reader, &key, plain.as_deref(), single, target, opts);
+        let plain = decrypts_to(key, opts.raw);
+        let result = restore_item(&mut reader, key, plain, single, target, opts);
         r.bytes += reader.bytes;
-        let result = result.map_err(|e| e.line(&format!("{}/{key}", day.disc_path)));
+        let result = result
+            .map(|mut lines| {
+                if let Some(first) = lines.first_mut().filter(|_| unchecked) {
+                    first.push_str(" (not in the manifest: unchecked)");
+                }
+                lines
+            })
+            .map_err(|e| e.line(&format!("{}/{}", day.disc_path, shown(key))));
         r.tally(result, reader.stopped);
     }
     Ok(r)
+}
+
+/// Names (`MISSING`, a problem each) the files and symlinks the manifest
+/// `m` lists under the selection that the disc lacks, and takes out of
+/// `items` every item with a part among them, so that none is restored
+/// short.
+fn missing(
+    day: &Day,
+    m: &Manifest,
+    selected: &dyn Fn(&[u8]) -> bool,
+    wanted: &dyn Fn(&[u8]) -> bool,
+    raw: bool,
+    items: &mut Items<'_>,
+    r: &mut Restored,
+) {
+    let is_file = |p: &[u8]| {
+        day.entries
+            .get(p)
+            .is_some_and(|e| e.kind == iso9660::EntryKind::File)
+    };
+    for rec in m
+        .files
+        .iter()
+        .filter(|f| wanted(&f.path) && !is_file(&f.path))
+    {
+        let (key, _) = item_of(&rec.path, raw);
+        let dropped = key != rec.path.as_slice() && items.remove(key).is_some();
+        r.problems += 1;
+        r.lines.push(format!(
+            "MISSING {}/{}: in the manifest, not on the disc{}",
+            day.disc_path,
+            shown(&rec.path),
+            if dropped {
+                format!(" ({} not restored)", shown(key))
+            } else {
+                String::new()
+            }
+        ));
+    }
+    for rec in m.links.iter().filter(|l| selected(&l.path)) {
+        if !day.entries.contains_key(&rec.path) {
+            r.problems += 1;
+            r.lines.push(format!(
+                "MISSING {}/{}: in the manifest, not on the disc",
+                day.disc_path,
+                shown(&rec.path)
+            ));
+        }
+    }
 }
 
 /// Why the path `p` of the disc cannot be joined below the target, if it
@@ -584,8 +682,8 @@ fn disc_path_problem(p: &[u8]) -> Option<&'static str> {
 /// one item.
 fn restore_item(
     reader: &mut PartsReader<'_>,
-    key: &str,
-    decrypted: Option<&str>,
+    key: &[u8],
+    decrypted: Option<&[u8]>,
     meta: Option<iso9660::Metadata>,
     target: &Path,
     opts: &Opts,
@@ -606,7 +704,7 @@ fn restore_item(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| ItemError::Failed(format!("running gpg to decrypt {key}: {e}")))?;
+        .map_err(|e| ItemError::Failed(format!("running gpg to decrypt {}: {e}", shown(key))))?;
     let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
         return Err(ItemError::Failed("gpg: no pipes".into()));
     };
@@ -632,7 +730,8 @@ fn restore_item(
             }
             if !status.status.success() {
                 return Err(format!(
-                    "gpg could not decrypt {key}: {}",
+                    "gpg could not decrypt {}: {}",
+                    shown(key),
                     String::from_utf8_lossy(&status.stderr).trim()
                 ));
             }
@@ -662,14 +761,14 @@ fn restore_item(
 /// succeeded), so a failure leaves TARGET exactly as it was.
 fn finish(
     r: &mut dyn Read,
-    name: &str,
+    name: &[u8],
     meta: Option<iso9660::Metadata>,
     target: &Path,
     opts: &Opts,
     confirm: impl FnOnce() -> Result<(), String>,
 ) -> Result<Vec<String>, ItemError> {
     let mut staging = Staging::new(target)?;
-    let archive = Compression::of(name).filter(|_| opts.unpack);
+    let archive = Compression::of(&shown(name)).filter(|_| opts.unpack);
     let staged = match archive {
         Some(c) => unpack::unpack(&mut *r, c, &mut staging)
             .map_err(ItemError::from)
@@ -680,22 +779,23 @@ fn finish(
                     .map(drop)
                     .map_err(|e| ItemError::Damaged(e.to_string()))
             }),
-        None => write_file(r, &staging.root().join(name), meta),
+        None => write_file(r, &staging.root().join(as_path(name)), meta),
     };
     staged.and_then(|()| confirm().map_err(ItemError::Damaged))?;
     let done = staging.commit()?;
     let mut lines = vec![match archive {
         Some(_) => format!(
-            "unpacked {name}: {} member(s) into {}",
+            "unpacked {}: {} member(s) into {}",
+            shown(name),
             done.members,
             target.display()
         ),
-        None => format!("restored {}", target.join(name).display()),
+        None => format!("restored {}", target.join(as_path(name)).display()),
     }];
     lines.extend(
         done.refused
             .into_iter()
-            .map(|w| format!("REFUSED {name}: {w}")),
+            .map(|w| format!("REFUSED {}: {w}", shown(name))),
     );
     Ok(lines)
 }
@@ -749,7 +849,7 @@ fn mtime(m: iso9660::Metadata) -> std::time::SystemTime {
 /// directory like a file; `checked`: the manifest lists it with that
 /// target.
 fn restore_symlink(
-    name: &str,
+    name: &[u8],
     link: &[u8],
     meta: iso9660::Metadata,
     target: &Path,
@@ -757,7 +857,7 @@ fn restore_symlink(
 ) -> Result<Vec<String>, String> {
     use std::os::unix::ffi::OsStrExt;
     let staging = Staging::new(target).map_err(|e| e.to_string())?;
-    let dest = staging.root().join(name);
+    let dest = staging.root().join(as_path(name));
     if let Some(parent) = dest.parent() {
         std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
     }
@@ -776,7 +876,7 @@ fn restore_symlink(
     let done = staging.commit().map_err(|e| e.to_string())?;
     let mut lines = vec![format!(
         "restored {} -> {} ({})",
-        target.join(name).display(),
+        target.join(as_path(name)).display(),
         to.to_string_lossy(),
         if checked {
             "a symlink, as in the manifest"
@@ -787,7 +887,7 @@ fn restore_symlink(
     lines.extend(
         done.refused
             .into_iter()
-            .map(|w| format!("REFUSED {name}: {w}")),
+            .map(|w| format!("REFUSED {}: {w}", shown(name))),
     );
     Ok(lines)
 }
@@ -798,10 +898,22 @@ mod tests {
 
     #[test]
     fn split_names_as_cedar_makes_them() {
-        assert_eq!(split_part("a.tar.gz_00000"), Some(("a.tar.gz", 0)));
-        assert_eq!(split_part("a.tar.gz.gpg_00012"), Some(("a.tar.gz.gpg", 12)));
-        assert_eq!(split_part("a_0001"), None);
-        assert_eq!(split_part("_00001"), None);
+        assert_eq!(split_part(b"a.tar.gz_00000"), Some((&b"a.tar.gz"[..], 0)));
+        assert_eq!(
+            split_part(b"a.tar.gz.gpg_00012"),
+            Some((&b"a.tar.gz.gpg"[..], 12))
+        );
+        assert_eq!(split_part(b"a_0001"), None);
+        assert_eq!(split_part(b"_00001"), None);
+        assert_eq!(split_part(b"a_0000\xb9"), None);
+        // Names that are not UTF-8 keep their bytes: two that differ in
+        // one are two items.
+        assert_eq!(split_part(b"x\xe9_00001"), Some((&b"x\xe9"[..], 1)));
+        assert_ne!(
+            item_of(b"x\xe9_00000", false),
+            item_of(b"x\xe8_00000", false)
+        );
+        assert_eq!(item_of(b"x\xe9_00000", true), (&b"x\xe9_00000"[..], 0));
     }
 
     #[test]
@@ -826,14 +938,9 @@ mod tests {
         // The target cannot hold a staging directory: the disc is fine.
         let file = d.path().join("file");
         std::fs::write(&file, "x").unwrap();
-        let e = finish(
-            &mut &[0u8; 1024][..],
-            "a.tar",
-            None,
-            &file,
-            &opts,
-            || Ok(()),
-        )
+        let e = finish(&mut &[0u8; 1024][..], b"a.tar", None, &file, &opts, || {
+            Ok(())
+        })
         .unwrap_err();
         assert!(e.line("d/a.tar").starts_with("FAILED d/a.tar: "), "{e:?}");
         // An archive cut short is damage.
@@ -845,7 +952,7 @@ mod tests {
         b.append(&h, &[0u8; 4096][..]).unwrap();
         let data = b.into_inner().unwrap();
         let t = d.path().join("t");
-        let e = finish(&mut &data[..1000], "a.tar", None, &t, &opts, || Ok(())).unwrap_err();
+        let e = finish(&mut &data[..1000], b"a.tar", None, &t, &opts, || Ok(())).unwrap_err();
         assert!(e.line("d/a.tar").starts_with("DAMAGED d/a.tar: "), "{e:?}");
         // A commit's Partial is told even while the interrupt is set: only
         // a read stopped by it is not.
