@@ -139,6 +139,16 @@ impl Medium {
         ReadBlocks::read_blocks(self, lba, buf).map_err(|e| error_line(&e))
     }
 
+    /// Whether the sessions come from a drive's record of what was written
+    /// (a drive, or an image the emulated drive keeps a state file for)
+    /// rather than from the volumes found in an image file.
+    pub fn drive_sessions(&self) -> bool {
+        match self {
+            Medium::Drive(_) => true,
+            Medium::Image { path, .. } => mmc::emulator::state_path(Path::new(path)).is_file(),
+        }
+    }
+
     /// Where sessions start, each with the end of what is recorded there:
     /// each track on a write-once disc; block 0 on overwritable media, up
     /// to the end of the volume LBA 16 describes (it leads to the newest
@@ -383,6 +393,7 @@ pub fn contents(
             }
         }
     }
+    let last_start = starts.last().map(|&(s, _)| s);
     let mut c = Contents {
         recorded,
         ..Contents::default()
@@ -395,9 +406,19 @@ pub fn contents(
         };
         if only.is_none() {
             if let Some(why) = interrupted_session(medium, start, recorded_end) {
-                log::info!("{device}: the session at block {start} is passed over: {why}");
-                c.interrupted.push((start, why));
-                continue;
+                // An image file's length is no drive's record of what was
+                // written: its last session cut short is a truncated copy.
+                if Some(start) == last_start && !medium.drive_sessions() {
+                    c.damage.push(TreeDamage {
+                        session: start,
+                        path: "/".into(),
+                        why: format!("the image ends before its last session does: {why}"),
+                    });
+                } else {
+                    log::info!("{device}: the session at block {start} is passed over: {why}");
+                    c.interrupted.push((start, why));
+                    continue;
+                }
             }
         }
         let mut reader = match Reader::from_source(medium.source(), start, Limits::default()) {
