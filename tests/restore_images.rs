@@ -276,8 +276,8 @@ fn a_genisoimage_multisession_image_is_verified_to_its_last_block() {
     assert!(files(&out) == files(&d.join("src2/2026/03/03")), "restored");
 
     // The image cut 300 blocks short (past genisoimage's 150 of padding):
-    // read as absolute, the second session's size would still fit, but
-    // its file runs past the end and is named.
+    // its last session is said to be cut short and its file, running past
+    // the end, is named.
     let cut = d.join("cut.iso");
     std::fs::write(&cut, &disc[..disc.len() - 300 * 2048]).unwrap();
     let (code, t) = verify(cut.to_str().unwrap());
@@ -286,6 +286,12 @@ fn a_genisoimage_multisession_image_is_verified_to_its_last_block() {
         t.contains("DAMAGED 2026/03/03/host1/big.bin: ")
             && t.contains(" block(s) past the end of what is recorded"),
         "{t}"
+    );
+    assert!(
+        t.contains(&format!(
+            "DAMAGED / (session at block {next}): the image ends before its last session does"
+        )),
+        "a truncated copy, not an interrupted write: {t}"
     );
     assert!(t.contains("2026/03/02: no cback.manifest"), "{t}");
     assert!(
