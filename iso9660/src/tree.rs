@@ -171,6 +171,16 @@ pub struct Node {
     pub(crate) imported: bool,
 }
 
+impl Node {
+    /// Whether the node was carried over from an earlier session
+    /// ([`Tree::import_session`]) and not replaced since: true of an old
+    /// entry new content left alone, false of new content and of a
+    /// directory new content went into.
+    pub fn is_imported(&self) -> bool {
+        self.imported
+    }
+}
+
 /// A tree of entries to be laid out as a volume, built node by node or from
 /// host paths (see [`Tree::add_graft`]).
 #[derive(Debug)]

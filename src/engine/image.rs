@@ -96,6 +96,20 @@ impl ImageBuilder {
         source: S,
         session_start: u32,
     ) -> Result<&mut Self, ImageError> {
+        self.import_with(source, session_start, |_, _| ())?;
+        Ok(self)
+    }
+
+    /// [`ImageBuilder::import`], then `then` called with the tree as
+    /// imported and the reader of the previous session, before any graft
+    /// point: for what the caller needs to read of the old session (store
+    /// reads the days' old manifests).
+    pub fn import_with<S: SectorSource, T>(
+        &mut self,
+        source: S,
+        session_start: u32,
+        then: impl FnOnce(&Tree, &mut Reader<S>) -> T,
+    ) -> Result<T, ImageError> {
         if self.grafted {
             return Err(ImageError::ImportAfterGraft);
         }
@@ -112,7 +126,7 @@ impl ImageBuilder {
                 session_start,
                 source,
             })?;
-        Ok(self)
+        Ok(then(&self.tree, &mut reader))
     }
 
     /// Adds a graft point (`disc` path inside the image, `host` path) with

@@ -330,6 +330,52 @@ fn find_dir(tree: &Tree, disc_dir: &[u8]) -> Option<NodeId> {
     matches!(tree.node(cur).kind, NodeKind::Directory(_)).then_some(cur)
 }
 
+/// Every entry below directory `dir`, by its `/`-separated path relative
+/// to `dir` (directories included, in no particular order).
+fn entries_below(tree: &Tree, dir: NodeId) -> Vec<(Vec<u8>, NodeId)> {
+    let mut out = Vec::new();
+    let mut stack = vec![(Vec::new(), dir)];
+    while let Some((prefix, id)) = stack.pop() {
+        for (name, child) in tree.children(id) {
+            let mut path = prefix.clone();
+            if !path.is_empty() {
+                path.push(b'/');
+            }
+            path.extend_from_slice(name);
+            if matches!(tree.node(child).kind, NodeKind::Directory(_)) {
+                stack.push((path.clone(), child));
+            }
+            out.push((path, child));
+        }
+    }
+    out
+}
+
+/// The most bytes a manifest of a day can take, from the day's entries
+/// (each the length of its path below the day and of its symlink target,
+/// 0 for others): the header lines plus one record per entry with every
+/// byte `%XX`-escaped. A larger size recorded on a disc is damage, refused
+/// before the manifest is read into memory.
+pub fn size_bound(entries: impl IntoIterator<Item = (usize, usize)>) -> u64 {
+    let lines: u64 = entries
+        .into_iter()
+        .map(|(path, target)| 100 + 3 * (path as u64 + target as u64))
+        .sum();
+    4096 + lines
+}
+
+/// [`size_bound`] of the day at `disc_dir` in `tree` (None: no such
+/// directory).
+pub fn size_bound_in_tree(tree: &Tree, disc_dir: &str) -> Option<u64> {
+    let dir = find_dir(tree, disc_dir.as_bytes())?;
+    Some(size_bound(entries_below(tree, dir).into_iter().map(
+        |(path, id)| match &tree.node(id).kind {
+            NodeKind::Symlink(t) => (path.len(), t.len()),
+            _ => (path.len(), 0),
+        },
+    )))
+}
+
 /// The host file behind a tree node, if it is a regular file from a host.
 fn host_path(kind: &NodeKind) -> Option<&Path> {
     match kind {
@@ -341,22 +387,36 @@ fn host_path(kind: &NodeKind) -> Option<&Path> {
     }
 }
 
+/// A day's `cback.manifest` as it was on the disc before this session
+/// (imported with the previous session), as the caller read it: decoded,
+/// or why it could not be (unreadable, damaged).
+pub type OldManifest = Result<Manifest, String>;
+
 /// Makes the manifest of the day at `disc_dir` in `tree` (every regular
 /// file below it, each host file read once) and adds it there as
 /// `cback.manifest`, held in memory: nothing is written to the host.
 /// `day` is `YYYY-MM-DD`. store and rebuild call it for each day of the
 /// session, after the grafts; span can call it on its own trees.
 ///
+/// A day stored again merges with its imported old self: `old` is the
+/// manifest the day held on the disc (None: it held none, or nothing was
+/// imported). Files of this session are hashed; files and symlinks
+/// carried over from the disc take their records from `old` when it lists
+/// them (a file at the size imported); the rest of them are left out
+/// (readable only) and logged.
+///
 /// Returns the manifest, or None when the day already holds a
-/// `cback.manifest` (one restored into staging and stored again), which is
-/// then kept as it is.
+/// `cback.manifest` that this session brings (one restored into staging
+/// and stored again, or one added by an earlier call), which is then kept
+/// as it is. One imported from the disc is replaced.
 pub fn add_to_tree(
     tree: &mut Tree,
     disc_dir: &str,
     day: &str,
     meta: Metadata,
+    old: Option<&OldManifest>,
 ) -> Result<Option<Manifest>, ManifestError> {
-    add(tree, disc_dir, day, meta, true)
+    add(tree, disc_dir, day, meta, old, true)
 }
 
 /// [`add_to_tree`] without reading any host file: each file's size is the
@@ -368,8 +428,40 @@ pub fn add_sized_to_tree(
     disc_dir: &str,
     day: &str,
     meta: Metadata,
+    old: Option<&OldManifest>,
 ) -> Result<Option<Manifest>, ManifestError> {
-    add(tree, disc_dir, day, meta, false)
+    add(tree, disc_dir, day, meta, old, false)
+}
+
+/// The record `old` holds for an imported file of `size` bytes at `path`,
+/// or why there is none.
+fn carried_file(old: Option<&OldManifest>, path: &[u8], size: u64) -> Result<FileRecord, String> {
+    let m = match old {
+        None => return Err("the day had no manifest on the disc".into()),
+        Some(Err(why)) => return Err(format!("the day's manifest on the disc is unusable: {why}")),
+        Some(Ok(m)) => m,
+    };
+    match m.file(path) {
+        None => Err("the day's manifest on the disc does not list it".into()),
+        Some(r) if r.size != size => Err(format!(
+            "{size} bytes on the disc, {} in the day's manifest there",
+            r.size
+        )),
+        Some(r) => Ok(r.clone()),
+    }
+}
+
+/// The record `old` holds for an imported symlink at `path`, or why there
+/// is none.
+fn carried_link(old: Option<&OldManifest>, path: &[u8]) -> Result<LinkRecord, String> {
+    match old {
+        None => Err("the day had no manifest on the disc".into()),
+        Some(Err(why)) => Err(format!("the day's manifest on the disc is unusable: {why}")),
+        Some(Ok(m)) => m
+            .link(path)
+            .cloned()
+            .ok_or_else(|| "the day's manifest on the disc does not list it".into()),
+    }
 }
 
 fn add(
@@ -377,65 +469,73 @@ fn add(
     disc_dir: &str,
     day: &str,
     meta: Metadata,
+    old: Option<&OldManifest>,
     read: bool,
 ) -> Result<Option<Manifest>, ManifestError> {
     let dir =
         find_dir(tree, disc_dir.as_bytes()).ok_or_else(|| ManifestError::NoDay(disc_dir.into()))?;
-    if tree.child(dir, MANIFEST_NAME.as_bytes()).is_some() {
-        return Ok(None);
+    if let Some(id) = tree.child(dir, MANIFEST_NAME.as_bytes()) {
+        if !tree.node(id).is_imported() {
+            return Ok(None);
+        }
     }
     let mut files = Vec::new();
     let mut links = Vec::new();
-    let mut stack = vec![(Vec::new(), dir)];
-    while let Some((prefix, id)) = stack.pop() {
-        let children: Vec<(Vec<u8>, NodeId)> =
-            tree.children(id).map(|(n, c)| (n.to_vec(), c)).collect();
-        for (name, child) in children {
-            let mut path = prefix.clone();
-            if !path.is_empty() {
-                path.push(b'/');
-            }
-            path.extend_from_slice(&name);
-            let node = tree.node(child);
-            let target = match &node.kind {
-                NodeKind::HardLink(t) => tree.node(*t),
-                _ => node,
-            };
-            match &target.kind {
-                NodeKind::Directory(_) => stack.push((path, child)),
-                NodeKind::File { data, size } => {
-                    let (size, sha256) = match (host_path(&target.kind), data) {
-                        (Some(_), _) if !read => (*size, [0; 32]),
-                        (Some(p), _) => {
-                            let f = iso9660::open_regular(p, None).map_err(|e| {
-                                ManifestError::Read {
-                                    path: p.to_path_buf(),
-                                    source: std::io::Error::other(e),
-                                }
-                            })?;
-                            hash_reader(f).map_err(|source| ManifestError::Read {
+    // Entries carried over from the disc that no record vouches for.
+    let mut left_out = Vec::new();
+    for (path, child) in entries_below(tree, dir) {
+        if path == MANIFEST_NAME.as_bytes() {
+            // The disc's old one, replaced below.
+            continue;
+        }
+        let node = tree.node(child);
+        let target = match &node.kind {
+            NodeKind::HardLink(t) => tree.node(*t),
+            _ => node,
+        };
+        match &target.kind {
+            NodeKind::File { data, size } => {
+                let (size, sha256) = match (host_path(&target.kind), data) {
+                    (Some(_), _) if !read => (*size, [0; 32]),
+                    (Some(p), _) => {
+                        let f =
+                            iso9660::open_regular(p, None).map_err(|e| ManifestError::Read {
                                 path: p.to_path_buf(),
-                                source,
-                            })?
+                                source: std::io::Error::other(e),
+                            })?;
+                        hash_reader(f).map_err(|source| ManifestError::Read {
+                            path: p.to_path_buf(),
+                            source,
+                        })?
+                    }
+                    (None, FileData::Bytes(b)) => (b.len() as u64, Sha256::digest(b).into()),
+                    (None, FileData::Extents(_)) => {
+                        match carried_file(old, &path, *size) {
+                            Ok(rec) => files.push(rec),
+                            Err(why) => left_out.push((path, why)),
                         }
-                        (None, FileData::Bytes(b)) => (b.len() as u64, Sha256::digest(b).into()),
-                        // Imported or streamed data is not the day's own.
-                        _ => {
-                            log::debug!("manifest: {} left out", String::from_utf8_lossy(&path));
-                            let _ = size;
-                            continue;
-                        }
-                    };
-                    files.push(FileRecord { path, size, sha256 });
-                }
-                NodeKind::Symlink(to) => links.push(LinkRecord {
-                    path,
-                    target: to.clone(),
-                }),
-                _ => {}
+                        continue;
+                    }
+                    // Streamed data is not the day's own.
+                    _ => {
+                        log::debug!("manifest: {} left out", String::from_utf8_lossy(&path));
+                        continue;
+                    }
+                };
+                files.push(FileRecord { path, size, sha256 });
             }
+            NodeKind::Symlink(_) if node.is_imported() => match carried_link(old, &path) {
+                Ok(rec) => links.push(rec),
+                Err(why) => left_out.push((path, why)),
+            },
+            NodeKind::Symlink(to) => links.push(LinkRecord {
+                path,
+                target: to.clone(),
+            }),
+            _ => {}
         }
     }
+    log_left_out(disc_dir, old, &mut left_out);
     files.sort_by(|a, b| a.path.cmp(&b.path));
     links.sort_by(|a, b| a.path.cmp(&b.path));
     let m = Manifest {
@@ -451,6 +551,40 @@ fn add(
     tree.add_file(path.as_bytes(), meta, FileData::Bytes(bytes), size)
         .map_err(|source| ManifestError::Tree { path, source })?;
     Ok(Some(m))
+}
+
+/// Says which entries carried over from the disc the new manifest of
+/// `disc_dir` leaves out: one line when the day had no readable manifest
+/// there (info when it had none, a warning when it was damaged), else a
+/// warning per entry its old manifest does not vouch for.
+fn log_left_out(disc_dir: &str, old: Option<&OldManifest>, left_out: &mut [(Vec<u8>, String)]) {
+    if left_out.is_empty() {
+        return;
+    }
+    left_out.sort();
+    let day = disc_dir.trim_matches('/');
+    let n = match left_out.len() {
+        1 => "entry".to_string(),
+        n => format!("{n} entries"),
+    };
+    match old {
+        None => log::info!(
+            "/{day} had no {MANIFEST_NAME} on the disc: the day's {n} from the disc left out \
+             of the new one (readable only)."
+        ),
+        Some(Err(why)) => log::warn!(
+            "/{day}/{MANIFEST_NAME} on the disc is unusable ({why}): the day's {n} from the \
+             disc left out of the new one (readable only)."
+        ),
+        Some(Ok(_)) => {
+            for (path, why) in left_out.iter() {
+                log::warn!(
+                    "/{day}/{}: left out of the new {MANIFEST_NAME} ({why}).",
+                    String::from_utf8_lossy(path)
+                );
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -553,6 +687,7 @@ mod tests {
             "2026/03/02",
             "2026-03-02",
             Metadata::default(),
+            None,
         )
         .unwrap()
         .unwrap();
@@ -575,14 +710,98 @@ mod tests {
             b.tree_mut(),
             "2026/03/02",
             "2026-03-02",
-            Metadata::default()
+            Metadata::default(),
+            None
         )
         .unwrap()
         .is_none());
         assert!(matches!(
-            add_to_tree(b.tree_mut(), "2026/03/03", "x", Metadata::default()),
+            add_to_tree(b.tree_mut(), "2026/03/03", "x", Metadata::default(), None),
             Err(ManifestError::NoDay(_))
         ));
         b.plan().unwrap();
+    }
+
+    /// A day of `a`, `b` and symlink `l` in a first session (its manifest
+    /// added), then imported with only a changed `a` grafted over it; the
+    /// new manifest made with `old` (None: the day brings a manifest of its
+    /// own, restored into staging with `a`, which is kept).
+    fn stored_again(old: Option<&OldManifest>, staged: bool) -> (Manifest, Option<Manifest>) {
+        let opts = |start| iso9660::Options {
+            volume_id: "T".into(),
+            rock_ridge: Some(iso9660::RockRidge::Rationalized),
+            start_lba: start,
+            ..iso9660::Options::default()
+        };
+        let graft = |host: &Path| iso9660::GraftPoint {
+            disc: b"2026/03/02".to_vec(),
+            host: host.into(),
+        };
+        let d1 = tempfile::tempdir().unwrap();
+        std::fs::write(d1.path().join("a"), b"one").unwrap();
+        std::fs::write(d1.path().join("b"), b"kept").unwrap();
+        std::os::unix::fs::symlink("b", d1.path().join("l")).unwrap();
+        let mut b1 = crate::engine::image::ImageBuilder::new(opts(0));
+        b1.graft(&graft(d1.path())).unwrap();
+        let meta = Metadata::default();
+        let first = add_to_tree(b1.tree_mut(), "2026/03/02", "2026-03-02", meta, None)
+            .unwrap()
+            .unwrap();
+        let mut l1 = b1.plan().unwrap();
+        let mut img = Vec::new();
+        l1.write(&mut img, &mut ()).unwrap();
+
+        let d2 = tempfile::tempdir().unwrap();
+        std::fs::write(d2.path().join("a"), b"changed").unwrap();
+        if staged {
+            std::fs::write(d2.path().join(MANIFEST_NAME), first.encode()).unwrap();
+        }
+        let mut b2 = crate::engine::image::ImageBuilder::new(opts(l1.sectors()));
+        b2.import(iso9660::ReadSeekSource(std::io::Cursor::new(img)), 0)
+            .unwrap();
+        b2.graft(&graft(d2.path())).unwrap();
+        let again = add_to_tree(b2.tree_mut(), "2026/03/02", "2026-03-02", meta, old).unwrap();
+        b2.plan().unwrap();
+        (first, again)
+    }
+
+    #[test]
+    fn a_day_stored_again_keeps_the_records_of_what_it_carries_over() {
+        let paths =
+            |m: &Manifest| -> Vec<Vec<u8>> { m.files.iter().map(|f| f.path.clone()).collect() };
+        // The old records of b and l; a hashed anew.
+        let (first, _) = stored_again(None, false);
+        let (_, m) = stored_again(Some(&Ok(first.clone())), false);
+        let m = m.expect("the imported manifest is replaced");
+        assert_eq!(paths(&m), [b"a".to_vec(), b"b".to_vec()]);
+        assert_eq!(
+            m.files[0].sha256,
+            <[u8; 32]>::from(Sha256::digest(b"changed"))
+        );
+        assert_eq!(m.file(b"b"), first.file(b"b"));
+        assert_eq!(m.links, first.links);
+        // The records are the old manifest's, not made from the disc: a
+        // record the disc disagrees with in size is left out, a link's
+        // target is the recorded one.
+        let mut odd = first.clone();
+        odd.files.retain(|f| f.path != b"a");
+        odd.files[0].size = 5;
+        odd.links[0].target = b"elsewhere".to_vec();
+        let m = stored_again(Some(&Ok(odd.clone())), false).1.unwrap();
+        assert_eq!(paths(&m), [b"a".to_vec()]);
+        assert_eq!(m.links, odd.links);
+        // An old manifest that lacks them, is damaged or was never there:
+        // only a.
+        let mut bare = first.clone();
+        bare.files.clear();
+        bare.links.clear();
+        let damaged = Err("the manifest's checksum does not match its contents".to_string());
+        for old in [Some(&Ok(bare)), Some(&damaged), None] {
+            let m = stored_again(old, false).1.unwrap();
+            assert_eq!(paths(&m), [b"a".to_vec()]);
+            assert!(m.links.is_empty());
+        }
+        // A manifest the day brings from staging is kept as it is.
+        assert!(stored_again(Some(&Ok(first)), true).1.is_none());
     }
 }

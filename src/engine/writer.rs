@@ -10,6 +10,7 @@
 //! Nothing here touches the staging directories: indicators are the
 //! actions' business, written only after a write that succeeded.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ use crate::config::StoreSettings;
 use crate::engine::burn::{self, BurnOptions, BurnReport};
 use crate::engine::disc::{self, DiscSource, Placement};
 use crate::engine::image::ImageBuilder;
+use crate::engine::manifest::{Manifest, OldManifest, MANIFEST_NAME};
 use crate::engine::progress::Meter;
 use crate::engine::schedule::{medium_mismatch, StagedDay};
 use crate::engine::util::display_bytes;
@@ -475,7 +477,10 @@ pub enum Manifests {
 /// The one builder of a session: volume `label`, Rock Ridge, `timestamp`,
 /// starting at block `start`; the session at `previous` imported first
 /// (on an appended disc), then `entries` grafted, then each day's
-/// manifest added as `manifests` says.
+/// manifest added as `manifests` says. A day already on the disc (stored
+/// again) merges with its imported self; its old manifest, read from
+/// `previous` right after the import, gives the records of the files that
+/// stay from the disc, and the new manifest replaces it.
 pub fn builder<S: iso9660::SectorSource>(
     entries: &Entries,
     label: &str,
@@ -492,8 +497,16 @@ pub fn builder<S: iso9660::SectorSource>(
         ..Options::default()
     };
     let mut builder = ImageBuilder::new(options);
+    let mut old = BTreeMap::new();
     if let Some((source, at)) = previous {
-        builder.import(source, at)?;
+        let read_old = manifests != Manifests::Off;
+        old = builder.import_with(source, at, |tree, reader| {
+            if read_old {
+                old_manifests(tree, reader, &entries.days)
+            } else {
+                BTreeMap::new()
+            }
+        })?;
     }
     for g in entries.graft_points() {
         builder.graft(&g)?;
@@ -501,26 +514,73 @@ pub fn builder<S: iso9660::SectorSource>(
     let meta = iso9660::Metadata::new(0o644, 0, 0, timestamp);
     for (disc_path, day) in &entries.days {
         let tree = builder.tree_mut();
+        let old = old.get(disc_path);
         match manifests {
             Manifests::Off => break,
             Manifests::Sized => {
-                crate::engine::manifest::add_sized_to_tree(tree, disc_path, day, meta)
+                crate::engine::manifest::add_sized_to_tree(tree, disc_path, day, meta, old)
                     .with_context(|| format!("sizing the manifest of /{disc_path}"))?;
             }
             Manifests::Made => {
-                match crate::engine::manifest::add_to_tree(tree, disc_path, day, meta)
+                match crate::engine::manifest::add_to_tree(tree, disc_path, day, meta, old)
                     .with_context(|| format!("making the manifest of /{disc_path}"))?
                 {
                     Some(m) => log::info!("Manifest of /{disc_path}: {} files.", m.files.len()),
-                    None => log::warn!(
-                        "/{disc_path} already holds a {}: kept as staged.",
-                        crate::engine::manifest::MANIFEST_NAME
-                    ),
+                    None => {
+                        log::warn!("/{disc_path} already holds a {MANIFEST_NAME}: kept as staged.")
+                    }
                 }
             }
         }
     }
     Ok(builder)
+}
+
+/// The `cback.manifest` each of `days` (disc path, day) held in the
+/// session just imported into `tree`, read through `reader` before the
+/// grafts; a day that held none is absent. A recorded size larger than a
+/// manifest of the day could be is refused before it is read.
+fn old_manifests<S: iso9660::SectorSource>(
+    tree: &iso9660::Tree,
+    reader: &mut iso9660::Reader<S>,
+    days: &[(String, String)],
+) -> BTreeMap<String, OldManifest> {
+    let mut out = BTreeMap::new();
+    for (disc_path, _) in days {
+        let path = format!("/{disc_path}/{MANIFEST_NAME}");
+        let entry = match reader.lookup(&path) {
+            Ok(Some(e)) if e.kind == iso9660::EntryKind::File => e,
+            Ok(_) => continue,
+            Err(e) => {
+                let why = format!("unreadable: {}", crate::engine::util::error_line(&e));
+                out.insert(disc_path.clone(), Err(why));
+                continue;
+            }
+        };
+        let most = crate::engine::manifest::size_bound_in_tree(tree, disc_path).unwrap_or(0);
+        let old = if entry.size > most {
+            Err(format!(
+                "its recorded size, {} bytes, is more than a manifest of the day can hold \
+                 ({most} bytes)",
+                entry.size
+            ))
+        } else {
+            reader
+                .read_to_vec(&entry)
+                .map_err(|e| format!("unreadable: {}", crate::engine::util::error_line(&e)))
+                .and_then(|b| Manifest::decode(&b).map_err(|e| e.to_string()))
+        };
+        match &old {
+            Ok(m) => log::info!(
+                "Read {path} from the disc: {} file(s), {} symlink(s).",
+                m.files.len(),
+                m.links.len()
+            ),
+            Err(why) => log::warn!("{path} on the disc is unusable: {why}."),
+        }
+        out.insert(disc_path.clone(), old);
+    }
+    out
 }
 
 /// Where the session goes, from where an appended one would (`appended`)
