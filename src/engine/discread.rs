@@ -643,17 +643,10 @@ pub fn files_hit<'a>(
 /// entry, one `file SIZE SHA256 PATH` or `link PATH TARGET` line with every
 /// byte of the path and target `%XX`-escaped.
 fn manifest_bound(entries: &BTreeMap<Vec<u8>, Entry>) -> u64 {
-    let lines: u64 = entries
-        .iter()
-        .map(|(path, e)| {
-            let target = match &e.kind {
-                EntryKind::Symlink(t) => t.len() as u64,
-                _ => 0,
-            };
-            100 + 3 * (path.len() as u64 + target)
-        })
-        .sum();
-    4096 + lines
+    crate::engine::manifest::size_bound(entries.iter().map(|(path, e)| match &e.kind {
+        EntryKind::Symlink(t) => (path.len(), t.len()),
+        _ => (path.len(), 0),
+    }))
 }
 
 #[cfg(test)]
