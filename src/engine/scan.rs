@@ -195,7 +195,14 @@ fn split(ranges: &[(u32, u32)], segs: &[Segment], parts: usize) -> Vec<Vec<(u32,
     if parts <= 1 || total == 0 {
         return vec![ranges.to_vec()];
     }
-    // Each file's span in blocks, merged where spans overlap or touch.
+    let cuts = allowed_cuts(ranges, &merged_spans(segs));
+    parts_at(ranges, &choose_cuts(ranges, &cuts, total, parts))
+}
+
+/// Each file's span in blocks (a block at least), merged where spans
+/// overlap (spans that only touch stay apart: a cut may fall between them);
+/// ascending and disjoint.
+fn merged_spans(segs: &[Segment]) -> Vec<(u64, u64)> {
     let mut spans: BTreeMap<usize, (u64, u64)> = BTreeMap::new();
     for s in segs {
         let (a, b) = (
@@ -214,37 +221,78 @@ fn split(ranges: &[(u32, u32)], segs: &[Segment], parts: usize) -> Vec<Vec<(u32,
             _ => merged.push((a, b)),
         }
     }
-    // Blocks a cut may fall on: where no merged span continues across.
+    merged
+}
+
+/// Blocks a cut may fall on, ascending: the ends of the `merged` spans
+/// (ascending and disjoint) and of the ranges, less those where a span
+/// continues across. A range boundary inside a file's span (a file with
+/// extents in two tracks) is no cut: that file would be hashed by two
+/// workers. One sort and one sweep, as a disc holds many thousand files.
+fn allowed_cuts(ranges: &[(u32, u32)], merged: &[(u64, u64)]) -> Vec<u64> {
     let mut cuts: Vec<u64> = merged.iter().flat_map(|&(a, b)| [a, b]).collect();
     cuts.extend(
         ranges
             .iter()
             .flat_map(|&(a, b)| [u64::from(a), u64::from(b)]),
     );
-    // A range boundary inside a file's span (a file with extents in two
-    // tracks) is no cut: that file would be hashed by two workers.
-    cuts.retain(|&c| !merged.iter().any(|&(a, b)| a < c && c < b));
     cuts.sort_unstable();
     cuts.dedup();
-    // Position of a block in the ranges laid end to end.
-    let flat = |c: u64| -> u64 {
-        ranges
-            .iter()
-            .map(|&(a, b)| c.clamp(u64::from(a), u64::from(b)) - u64::from(a))
-            .sum()
-    };
+    // The spans ending at or before a cut are behind every later cut too;
+    // of the rest only the first can start before the cut, and the cut
+    // stays if it does not.
+    let mut next = 0;
+    cuts.retain(|&c| {
+        while merged.get(next).is_some_and(|&(_, b)| b <= c) {
+            next += 1;
+        }
+        merged.get(next).is_none_or(|&(a, _)| c <= a)
+    });
+    cuts
+}
+
+/// The cuts nearest the `parts - 1` even shares of `total` (the first of
+/// equally near ones), each kept if it leaves something on both sides and
+/// falls after the one kept before. `cuts` ascending.
+fn choose_cuts(ranges: &[(u32, u32)], cuts: &[u64], total: u64, parts: usize) -> Vec<u64> {
+    // Position of each cut in the ranges laid end to end: never falls as
+    // the cut rises, so it is ascending too and can be searched.
+    let flat: Vec<u64> = cuts
+        .iter()
+        .map(|&c| {
+            ranges
+                .iter()
+                .map(|&(a, b)| c.clamp(u64::from(a), u64::from(b)) - u64::from(a))
+                .sum()
+        })
+        .collect();
     let mut chosen: Vec<u64> = Vec::new();
     for k in 1..parts as u64 {
         let target = total * k / parts as u64;
-        if let Some(&c) = cuts.iter().min_by_key(|&&c| flat(c).abs_diff(target)) {
-            if flat(c) > 0 && flat(c) < total && chosen.last().is_none_or(|&l| c > l) {
+        // Nearest: the first cut at or past the target, or (nearer, or as
+        // near and so first) the first cut at the last position before it.
+        let above = flat.partition_point(|&f| f < target);
+        let nearest = match (above.checked_sub(1).map(|i| flat[i]), flat.get(above)) {
+            (Some(below), Some(&f)) if f - target < target - below => Some(above),
+            (Some(below), _) => Some(flat.partition_point(|&f| f < below)),
+            (None, Some(_)) => Some(above),
+            (None, None) => None,
+        };
+        if let Some(i) = nearest {
+            let (c, f) = (cuts[i], flat[i]);
+            if f > 0 && f < total && chosen.last().is_none_or(|&l| c > l) {
                 chosen.push(c);
             }
         }
     }
+    chosen
+}
+
+/// `ranges` cut at the `chosen` blocks (ascending), empty runs left out.
+fn parts_at(ranges: &[(u32, u32)], chosen: &[u64]) -> Vec<Vec<(u32, u32)>> {
     let mut out = Vec::new();
     let mut lo = 0u64;
-    for hi in chosen.into_iter().chain([u64::MAX]) {
+    for &hi in chosen.iter().chain(&[u64::MAX]) {
         let part: Vec<(u32, u32)> = ranges
             .iter()
             .filter_map(|&(a, b)| {
@@ -579,6 +627,7 @@ fn merge(parts: Vec<Part>, files: usize) -> Scan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn seg(a: u64, b: u64, file: usize) -> Segment {
         Segment {
@@ -620,6 +669,137 @@ mod tests {
             split(&[(0, 10), (100, 120)], &segs, 2),
             vec![vec![(0, 10), (100, 110)], vec![(110, 120)]]
         );
+    }
+
+    /// [`allowed_cuts`] as it was before the sweep: every cut tested against
+    /// every span.
+    fn cuts_reference(ranges: &[(u32, u32)], merged: &[(u64, u64)]) -> Vec<u64> {
+        let mut cuts: Vec<u64> = merged
+            .iter()
+            .flat_map(|&(a, b)| [a, b])
+            .chain(
+                ranges
+                    .iter()
+                    .flat_map(|&(a, b)| [u64::from(a), u64::from(b)]),
+            )
+            .collect();
+        cuts.retain(|&c| !merged.iter().any(|&(a, b)| a < c && c < b));
+        cuts.sort_unstable();
+        cuts.dedup();
+        cuts
+    }
+
+    /// [`choose_cuts`] as it was before the search: every target against
+    /// every cut.
+    fn choose_reference(ranges: &[(u32, u32)], cuts: &[u64], total: u64, parts: usize) -> Vec<u64> {
+        let flat = |c: u64| -> u64 {
+            ranges
+                .iter()
+                .map(|&(a, b)| c.clamp(u64::from(a), u64::from(b)) - u64::from(a))
+                .sum()
+        };
+        let mut chosen: Vec<u64> = Vec::new();
+        for k in 1..parts as u64 {
+            let target = total * k / parts as u64;
+            if let Some(&c) = cuts.iter().min_by_key(|&&c| flat(c).abs_diff(target)) {
+                if flat(c) > 0 && flat(c) < total && chosen.last().is_none_or(|&l| c > l) {
+                    chosen.push(c);
+                }
+            }
+        }
+        chosen
+    }
+
+    /// A regular file with these extents (block, bytes).
+    fn file(extents: Vec<(u32, u32)>) -> Entry {
+        Entry {
+            name: Vec::new(),
+            iso_name: Vec::new(),
+            kind: iso9660::EntryKind::File,
+            meta: iso9660::Metadata::default(),
+            nlink: 1,
+            serial: None,
+            size: extents.iter().map(|&(_, n)| u64::from(n)).sum(),
+            extents,
+            at: 0,
+        }
+    }
+
+    /// Tracks (some empty, some back to back) and files' extents (block,
+    /// bytes) in and around them: overlapping, adjacent (starting at the
+    /// block after the extent before), several per file, empty, outside
+    /// every track, and files sharing another's extents (hard links).
+    #[allow(clippy::type_complexity)]
+    fn layouts() -> impl Strategy<Value = (Vec<(u32, u32)>, Vec<Vec<(u32, u32)>>)> {
+        use proptest::collection::vec;
+        let ranges = vec((0u32..20, 0u32..80), 1..5).prop_map(|v| {
+            let mut at = 0;
+            v.into_iter()
+                .map(|(gap, len)| {
+                    let a = at + gap;
+                    at = a + len;
+                    (a, at)
+                })
+                .collect::<Vec<_>>()
+        });
+        let bytes = prop_oneof![Just(0u32), 1u32..4 * BS as u32];
+        let extent = (any::<bool>(), 0u32..360, bytes);
+        let files = vec(vec(extent, 0..4), 0..40);
+        let links = vec(any::<proptest::sample::Index>(), 0..6);
+        (ranges, files, links).prop_map(|(ranges, files, links)| {
+            let mut end = 0;
+            let mut out: Vec<Vec<(u32, u32)>> = files
+                .into_iter()
+                .map(|f| {
+                    f.into_iter()
+                        .map(|(follow, lba, bytes)| {
+                            let lba = if follow { end } else { lba };
+                            end = lba + bytes.div_ceil(BS as u32);
+                            (lba, bytes)
+                        })
+                        .collect()
+                })
+                .collect();
+            for l in links {
+                if !out.is_empty() {
+                    let linked = out[l.index(out.len())].clone();
+                    out.push(linked);
+                }
+            }
+            (ranges, out)
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn cuts_and_parts_are_those_of_the_plain_search(
+            (ranges, files) in layouts(),
+            parts in 1usize..9,
+            others in proptest::collection::btree_set(0u64..420, 0..30),
+        ) {
+            let entries: Vec<Entry> = files.into_iter().map(file).collect();
+            let refs: Vec<&Entry> = entries.iter().collect();
+            let segs = segments(&refs);
+            let merged = merged_spans(&segs);
+            let cuts = allowed_cuts(&ranges, &merged);
+            prop_assert_eq!(&cuts, &cuts_reference(&ranges, &merged));
+            let total: u64 = ranges.iter().map(|&(a, b)| u64::from(b - a)).sum();
+            let want = if parts <= 1 || total == 0 {
+                vec![ranges.clone()]
+            } else {
+                parts_at(&ranges, &choose_reference(&ranges, &cuts, total, parts))
+            };
+            prop_assert_eq!(split(&ranges, &segs, parts), want);
+            // Any ascending cuts: ties between the cuts before and after a
+            // target, and runs of cuts at one position (outside the tracks).
+            if total > 0 {
+                let others: Vec<u64> = others.into_iter().collect();
+                prop_assert_eq!(
+                    choose_cuts(&ranges, &others, total, parts),
+                    choose_reference(&ranges, &others, total, parts)
+                );
+            }
+        }
     }
 
     /// A source whose blocks hold their own number, with some unreadable.
