@@ -302,7 +302,11 @@ fn check_day(
             }
             for rec in &m.files {
                 let name = format!("{}/{}", day.disc_path, String::from_utf8_lossy(&rec.path));
-                match files.iter().position(|(p, _)| *p == rec.path.as_slice()) {
+                // `files` is in path order (from the day's BTreeMap).
+                match files
+                    .binary_search_by(|(p, _)| (*p).cmp(rec.path.as_slice()))
+                    .ok()
+                {
                     None => {
                         bad += 1;
                         r.lines.push(format!("MISSING {name}: in the manifest, not on the disc"));
