@@ -216,7 +216,7 @@ fn a_file_that_shrinks_mid_write_stops_the_drive_and_the_rerun_succeeds() {
         )
         .unwrap();
         for day in DAYS {
-            let e = reader.lookup(&format!("/{day}/etc.tar.gz")).unwrap();
+            let e = reader.lookup(format!("/{day}/etc.tar.gz")).unwrap();
             assert!(e.is_some(), "{media}: {day} lost");
         }
     }

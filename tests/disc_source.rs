@@ -97,7 +97,7 @@ fn a_session_written_to_a_dvd_plus_r_is_imported_back_through_the_drive() {
     let mut reader = Reader::from_source(DiscSource::new(&mut d), last, Limits::default()).unwrap();
     for (path, data) in day1.iter().chain(day2.iter()) {
         let entry = reader
-            .lookup(&format!("/{path}"))
+            .lookup(format!("/{path}"))
             .unwrap()
             .unwrap_or_else(|| panic!("{path} missing from the newest session"));
         assert_eq!(entry.size, data.len() as u64, "{path}");

@@ -940,3 +940,47 @@ fn switches_and_configuration_through_the_tools_start_up() {
     assert!(log.contains("Error reading or handling configuration:") && log.contains("none.conf"));
     assert!(log.contains("Cedar Backup 'span' utility run completed with status 4."));
 }
+
+#[test]
+fn a_staged_name_that_is_not_utf8_is_spanned_checked_and_restored_byte_exact() {
+    use std::os::unix::ffi::OsStrExt;
+    let rig = span_rig("cdr-74", "");
+    // Latin-1 "café.tar.gz" in the first day (check_data compares it).
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.tar.gz");
+    let dir = rig.day_dir(date(DAYS[0].0)).join("host1");
+    std::fs::write(dir.join(name), b"latin-1 named").unwrap();
+    let all = answers("worst", 8);
+    let run = span(
+        &rig,
+        &all.iter().map(String::as_str).collect::<Vec<_>>(),
+        true,
+    );
+    assert_eq!(run.status.code(), Some(0), "{}\n{}", run.stdout, run.stderr);
+    let mut found = 0;
+    for image in &run.discs {
+        let out = rig.path("r");
+        let o = Command::new(env!("CARGO_BIN_EXE_cback"))
+            .args(["restore", "-d"])
+            .arg(image)
+            .arg(DAYS[0].0)
+            .arg(&out)
+            .output()
+            .unwrap();
+        let listed = String::from_utf8_lossy(&o.stdout).into_owned();
+        if o.status.code() == Some(2) {
+            continue; // the day is not on this disc
+        }
+        assert!(
+            o.status.success(),
+            "{listed}{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(!listed.contains("unchecked"), "{listed}");
+        if let Ok(data) = std::fs::read(out.join("host1").join(name)) {
+            assert_eq!(data, b"latin-1 named");
+            found += 1;
+        }
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+    assert_eq!(found, 1, "on one disc, restored under its own bytes");
+}

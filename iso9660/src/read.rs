@@ -944,17 +944,22 @@ impl<S: SectorSource> Reader<S> {
         Ok(())
     }
 
-    /// Finds an entry by slash-separated path (Rock Ridge names when present).
-    pub fn lookup(&mut self, path: &str) -> Result<Option<Entry>> {
+    /// Finds an entry by slash-separated path, as bytes (Rock Ridge names
+    /// when present; a `&str` does too).
+    pub fn lookup(&mut self, path: impl AsRef<[u8]>) -> Result<Option<Entry>> {
         self.spent = Spent::default();
         let mut cur = self.root();
-        for comp in path.split('/').filter(|c| !c.is_empty()) {
+        for comp in path
+            .as_ref()
+            .split(|&b| b == b'/')
+            .filter(|c| !c.is_empty())
+        {
             if cur.kind != EntryKind::Directory {
                 return Ok(None);
             }
             let mut found = None;
             self.list(&cur, &mut |e| {
-                if found.is_none() && e.name == comp.as_bytes() {
+                if found.is_none() && e.name == comp {
                     found = Some(e);
                 }
                 Ok(())

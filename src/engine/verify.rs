@@ -103,7 +103,7 @@ pub fn check_data(
 pub fn check_files(
     drive: &mut Drive,
     written: &BurnReport,
-    files: &[(PathBuf, String)],
+    files: &[(PathBuf, Vec<u8>)],
 ) -> Result<VerifyReport, VerifyError> {
     WrittenSession::open(drive, written)?.check_files(files)
 }
@@ -156,22 +156,28 @@ impl<'d> WrittenSession<'d> {
 
     /// Compares each `(host path, disc path)` pair, a regular file or a
     /// symlink (a `cback span` disc holds a chosen subset of a day's
-    /// files), with its copy in the session.
+    /// files), with its copy in the session. The disc paths are bytes, as
+    /// the host's names are.
     pub fn check_files(
         &mut self,
-        files: &[(PathBuf, String)],
+        files: &[(PathBuf, Vec<u8>)],
     ) -> Result<VerifyReport, VerifyError> {
         let reader = &mut self.reader;
         let mut report = VerifyReport::default();
         for (host, disc) in files {
-            let on_disc = format!("/{}", disc.trim_matches('/'));
+            let trimmed = disc.strip_prefix(b"/").unwrap_or(disc);
+            let on_disc = [b"/", trimmed].concat();
             let meta = fs::symlink_metadata(host).map_err(host_err(host))?;
             if meta.file_type().is_symlink() {
                 let target = fs::read_link(host).map_err(host_err(host))?;
                 let e = lookup(reader, host, &on_disc)?;
                 let want = target.as_os_str().as_encoded_bytes();
                 if e.kind != EntryKind::Symlink(want.to_vec()) {
-                    return Err(differs(host, &on_disc, "not the same symlink on the disc"));
+                    return Err(differs(
+                        host,
+                        &String::from_utf8_lossy(&on_disc),
+                        "not the same symlink on the disc",
+                    ));
                 }
             } else {
                 compare_file(reader, host, &on_disc, meta.len())?;
@@ -266,17 +272,19 @@ fn compare_dir<S: iso9660::SectorSource>(
 fn lookup<S: iso9660::SectorSource>(
     reader: &mut Reader<S>,
     host: &Path,
-    disc: &str,
+    disc: impl AsRef<[u8]>,
 ) -> Result<iso9660::Entry, VerifyError> {
+    let disc = disc.as_ref();
+    let name = || String::from_utf8_lossy(disc).into_owned();
     reader
         .lookup(disc)
         .map_err(|source| VerifyError::Disc {
-            what: disc.to_string(),
+            what: name(),
             source,
         })?
         .ok_or_else(|| VerifyError::Missing {
             host: host.to_path_buf(),
-            disc: disc.to_string(),
+            disc: name(),
         })
 }
 
@@ -309,11 +317,11 @@ fn sha1_of(r: &mut dyn Read) -> io::Result<([u8; 20], u64)> {
 fn compare_file<S: iso9660::SectorSource>(
     reader: &mut Reader<S>,
     host: &Path,
-    disc: &str,
+    disc: &[u8],
     size: u64,
 ) -> Result<(), VerifyError> {
     let entry = lookup(reader, host, disc)?;
-    compare_entry(reader, host, disc, entry, size)
+    compare_entry(reader, host, &String::from_utf8_lossy(disc), entry, size)
 }
 
 /// Compares the staged file `host` (`size` bytes) with the disc's `entry`

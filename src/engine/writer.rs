@@ -41,7 +41,9 @@ pub fn speed_kbs(family: mmc::profile::Family, multiple: i64) -> u16 {
 /// What one session holds: directories grafted at disc paths.
 #[derive(Debug, Clone)]
 pub struct Entries {
-    grafts: Vec<(PathBuf, String)>,
+    /// `(host path, disc path)`: bytes, as host names are (day and
+    /// directory grafts are ASCII).
+    grafts: Vec<(PathBuf, Vec<u8>)>,
     /// The grafts that are days (`YYYY-MM-DD` by disc path): each gets a
     /// `cback.manifest` when the configuration allows.
     days: Vec<(String, String)>,
@@ -53,7 +55,7 @@ impl Entries {
         Entries {
             grafts: days
                 .iter()
-                .map(|d| (d.dir.clone(), d.disc_path()))
+                .map(|d| (d.dir.clone(), d.disc_path().into_bytes()))
                 .collect(),
             days: days.iter().map(|d| day_manifest(d.disc_path())).collect(),
         }
@@ -62,7 +64,7 @@ impl Entries {
     /// One host directory at `disc_path`.
     pub fn dir(host: &Path, disc_path: &str) -> Entries {
         Entries {
-            grafts: vec![(host.to_path_buf(), disc_path.to_string())],
+            grafts: vec![(host.to_path_buf(), disc_path.as_bytes().to_vec())],
             days: Vec::new(),
         }
     }
@@ -71,7 +73,7 @@ impl Entries {
     /// `cback span` disc holds them; `days` are the disc paths of the days
     /// they belong to (`YYYY/MM/DD`), each given a `cback.manifest` of the
     /// files this session holds when the configuration allows.
-    pub fn files(files: Vec<(PathBuf, String)>, days: &[String]) -> Entries {
+    pub fn files(files: Vec<(PathBuf, Vec<u8>)>, days: &[String]) -> Entries {
         Entries {
             grafts: files,
             days: days.iter().cloned().map(day_manifest).collect(),
@@ -82,7 +84,7 @@ impl Entries {
         self.grafts
             .iter()
             .map(|(host, disc)| GraftPoint {
-                disc: disc.as_bytes().to_vec(),
+                disc: disc.clone(),
                 host: host.clone(),
             })
             .collect()
@@ -399,9 +401,11 @@ impl<'s> DiscWriter<'s> {
         let mut session = crate::engine::verify::WrittenSession::open(&mut self.drive, report)
             .context("consistency check")?;
         for (host, disc_path) in &entries.grafts {
+            // A day or a directory graft: ASCII.
+            let disc_path = String::from_utf8_lossy(disc_path);
             log::debug!("Checking [{}] vs. [/{disc_path}].", host.display());
             let r = session
-                .check_dir(host, disc_path)
+                .check_dir(host, &disc_path)
                 .with_context(|| format!("consistency check of {}", host.display()))?;
             log::info!(
                 "Consistency check completed for [{}].  No problems found ({} files, {}).",
@@ -688,7 +692,7 @@ mod tests {
         for (name, len) in [("a", 5000), ("b", 70_000), ("c", 0)] {
             let host = dir.path().join(name);
             std::fs::write(&host, vec![7u8; len]).unwrap();
-            files.push((host, format!("2026/03/02/host1/{name}")));
+            files.push((host, format!("2026/03/02/host1/{name}").into_bytes()));
         }
         let entries = Entries::files(files, &["2026/03/02".to_string()]);
         let sectors = |m| {

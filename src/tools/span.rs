@@ -207,8 +207,9 @@ impl<R: BufRead, W: Write> Console<R, W> {
 pub struct StagedFile {
     /// The path in staging.
     pub host: PathBuf,
-    /// Its path on the disc: the path below `source_dir`.
-    pub disc: String,
+    /// Its path on the disc: the path below `source_dir`, as bytes (the
+    /// name need not be UTF-8).
+    pub disc: Vec<u8>,
     /// The daily directory's disc path (`YYYY/MM/DD`).
     pub day: String,
     /// Bytes (0 for a symlink, as Cedar counts it).
@@ -251,7 +252,11 @@ pub fn find_staged(source: &Path) -> anyhow::Result<Staged> {
             let meta = fs::symlink_metadata(&host)
                 .with_context(|| format!("reading {}", host.display()))?;
             files.push(StagedFile {
-                disc: relative(source, &host)?,
+                disc: {
+                    use std::os::unix::ffi::OsStrExt;
+                    let rel = host.strip_prefix(source).unwrap_or(&host);
+                    rel.as_os_str().as_bytes().to_vec()
+                },
                 day: day_path.clone(),
                 size: if meta.file_type().is_symlink() {
                     0.0
@@ -953,7 +958,13 @@ mod tests {
         let mut got: Vec<(String, f64, String)> = staged
             .files
             .iter()
-            .map(|f| (f.disc.clone(), f.size, f.day.clone()))
+            .map(|f| {
+                (
+                    String::from_utf8_lossy(&f.disc).into_owned(),
+                    f.size,
+                    f.day.clone(),
+                )
+            })
             .collect();
         got.sort_by(|a, b| a.0.cmp(&b.0));
         let want = [
