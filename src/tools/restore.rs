@@ -652,14 +652,27 @@ fn missing(
         ));
     }
     for rec in m.links.iter().filter(|l| selected(&l.path)) {
-        if !day.entries.contains_key(&rec.path) {
-            r.problems += 1;
-            r.lines.push(format!(
-                "MISSING {}/{}: in the manifest, not on the disc",
-                day.disc_path,
-                shown(&rec.path)
-            ));
-        }
+        let what = match day.entries.get(&rec.path).map(|e| &e.kind) {
+            None => "MISSING",
+            Some(iso9660::EntryKind::Symlink(_)) => continue,
+            // A symlink in the manifest, something else on the disc: not
+            // restored as either.
+            Some(_) => {
+                items.remove(rec.path.as_slice());
+                "DIFFERS"
+            }
+        };
+        r.problems += 1;
+        r.lines.push(format!(
+            "{what} {}/{}: {}",
+            day.disc_path,
+            shown(&rec.path),
+            if what == "MISSING" {
+                "in the manifest, not on the disc"
+            } else {
+                "a symlink in the manifest, not one on the disc"
+            }
+        ));
     }
 }
 
@@ -895,6 +908,64 @@ fn restore_symlink(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_manifest_link_that_is_no_symlink_on_the_disc_differs_and_is_not_restored() {
+        use crate::engine::manifest::LinkRecord;
+        let entry = |kind| iso9660::Entry {
+            name: Vec::new(),
+            iso_name: Vec::new(),
+            kind,
+            meta: iso9660::Metadata::default(),
+            nlink: 1,
+            serial: None,
+            extents: vec![(100, 3)],
+            size: 3,
+            at: 0,
+        };
+        let link = |p: &[u8]| LinkRecord {
+            path: p.to_vec(),
+            target: b"x".to_vec(),
+        };
+        let day = Day {
+            disc_path: "2026/03/02".into(),
+            session: 0,
+            entries: [
+                (b"h/file".to_vec(), entry(iso9660::EntryKind::File)),
+                (
+                    b"h/ok".to_vec(),
+                    entry(iso9660::EntryKind::Symlink(b"x".to_vec())),
+                ),
+            ]
+            .into(),
+            manifest: None,
+            damaged: false,
+        };
+        let m = Manifest {
+            day: "2026-03-02".into(),
+            host: "h".into(),
+            cedar: "0".into(),
+            files: Vec::new(),
+            links: vec![link(b"h/file"), link(b"h/gone"), link(b"h/ok")],
+        };
+        let file = &day.entries[b"h/file".as_slice()];
+        let mut items: Items =
+            [(b"h/file".as_slice(), vec![(0, b"h/file".as_slice(), file)])].into();
+        let mut r = Restored::default();
+        missing(&day, &m, &|_| true, &|_| true, false, &mut items, &mut r);
+        assert_eq!(r.problems, 2, "{:?}", r.lines);
+        assert_eq!(
+            r.lines,
+            [
+                "DIFFERS 2026/03/02/h/file: a symlink in the manifest, not one on the disc",
+                "MISSING 2026/03/02/h/gone: in the manifest, not on the disc",
+            ]
+        );
+        assert!(
+            items.is_empty(),
+            "the file where a link was is not restored"
+        );
+    }
 
     #[test]
     fn split_names_as_cedar_makes_them() {
