@@ -650,8 +650,23 @@ fn manifest_bound(entries: &BTreeMap<Vec<u8>, Entry>) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// An entry of `kind` with these extents and size, for tests.
+    pub(crate) fn entry(kind: EntryKind, extents: Vec<(u32, u32)>, size: u64) -> Entry {
+        Entry {
+            name: Vec::new(),
+            iso_name: Vec::new(),
+            kind,
+            meta: iso9660::Metadata::default(),
+            nlink: 1,
+            serial: None,
+            extents,
+            size,
+            at: 0,
+        }
+    }
 
     #[test]
     fn an_emulated_images_sessions_are_the_drives_tracks() {
@@ -743,17 +758,7 @@ mod tests {
                 })
                 .collect(),
         };
-        let entry = |kind| Entry {
-            name: Vec::new(),
-            iso_name: Vec::new(),
-            kind,
-            meta: iso9660::Metadata::default(),
-            nlink: 1,
-            serial: None,
-            extents: Vec::new(),
-            size: 0,
-            at: 0,
-        };
+        let entry = |kind| entry(kind, Vec::new(), 0);
         let entries: BTreeMap<Vec<u8>, Entry> = files
             .iter()
             .map(|p| (p.clone(), entry(EntryKind::File)))

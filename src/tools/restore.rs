@@ -912,17 +912,7 @@ mod tests {
     #[test]
     fn a_manifest_link_that_is_no_symlink_on_the_disc_differs_and_is_not_restored() {
         use crate::engine::manifest::LinkRecord;
-        let entry = |kind| iso9660::Entry {
-            name: Vec::new(),
-            iso_name: Vec::new(),
-            kind,
-            meta: iso9660::Metadata::default(),
-            nlink: 1,
-            serial: None,
-            extents: vec![(100, 3)],
-            size: 3,
-            at: 0,
-        };
+        let entry = |kind| crate::engine::discread::tests::entry(kind, vec![(100, 3)], 3);
         let link = |p: &[u8]| LinkRecord {
             path: p.to_vec(),
             target: b"x".to_vec(),
