@@ -85,7 +85,7 @@ impl Tree {
         let root = self.root();
         self.nodes[root.index()].meta = root_entry.meta;
         self.nodes[root.index()].imported = true;
-        let mut blocks = DirBlocks::default();
+        let mut blocks = DirBlocks::new(reader.limits());
         blocks.claim(&root_entry)?;
         let mut links: HashMap<u32, Primary> = HashMap::new();
         let mut stack: Vec<(NodeId, Entry, usize)> = vec![(root, root_entry, 0)];

@@ -875,7 +875,7 @@ impl<S: SectorSource> Reader<S> {
     ) -> Result<()> {
         self.spent = Spent::default();
         let root = self.root();
-        let mut blocks = DirBlocks::default();
+        let mut blocks = DirBlocks::new(&self.limits);
         blocks.claim(&root)?;
         let mut stack: Vec<(Vec<u8>, Entry, usize)> = vec![(Vec::new(), root, 0)];
         let max_path = self.limits.max_path_bytes;
@@ -997,19 +997,50 @@ impl<S: SectorSource> Reader<S> {
 /// The directory blocks one walk has entered. A directory whose blocks
 /// another directory already covered is a loop or an overlap: real images
 /// never share directory blocks, and refusing it keeps a walk linear in the
-/// image's size.
-#[derive(Default)]
-pub(crate) struct DirBlocks(HashSet<u32>);
+/// image's size. What a directory claims is bounded before its blocks are
+/// recorded (no larger than [`Limits::max_dir_bytes`], all of them together
+/// no more than twice [`Limits::max_walk_bytes`]), so a hostile size costs
+/// neither time nor memory.
+pub(crate) struct DirBlocks {
+    blocks: HashSet<u32>,
+    claimed: u64,
+    max_dir: u64,
+    max_all: u64,
+}
 
 impl DirBlocks {
+    /// An empty set under `limits`.
+    pub(crate) fn new(limits: &Limits) -> Self {
+        DirBlocks {
+            blocks: HashSet::new(),
+            claimed: 0,
+            max_dir: limits.max_dir_bytes,
+            // Twice what a walk reads: the read budget speaks first for
+            // directories that are listed; this bounds those only claimed.
+            max_all: limits.max_walk_bytes.saturating_mul(2),
+        }
+    }
+
     pub(crate) fn claim(&mut self, dir: &Entry) -> Result<()> {
         let Some(&(lba, bytes)) = dir.extents.first() else {
             return Ok(());
         };
         let n = u64::from(bytes).div_ceil(SECTOR).max(1);
+        let at = u64::from(lba) * SECTOR;
+        if u64::from(bytes) > self.max_dir {
+            return Err(Error::malformed(at, "a directory larger than the limit"));
+        }
+        let claimed = self.claimed.saturating_add(n * SECTOR);
+        if claimed > self.max_all {
+            return Err(Error::malformed(
+                at,
+                "directories larger in all than the limit",
+            ));
+        }
+        self.claimed = claimed;
         for b in 0..n {
             let block = lba.saturating_add(b as u32);
-            if !self.0.insert(block) {
+            if !self.blocks.insert(block) {
                 let why = if b == 0 {
                     "directory loop: a directory is entered twice"
                 } else {
@@ -1073,6 +1104,16 @@ pub fn exercise(image: &[u8]) -> Result<u64> {
     let mut reader = Reader::from_source(ReadSeekSource(io::Cursor::new(image)), 0, fuzz_limits())?;
     let dirs = reader.path_table().map_or(0, |t| t.len() as u64);
     let mut files: Vec<Vec<(u32, u32)>> = Vec::new();
+    // The tolerant walk goes on where the strict one stops: it must be as
+    // bounded on the same image.
+    let mut skipped = 0u64;
+    let tolerant = reader.walk_tolerant(|_, _| Ok(()), |_, _| skipped += 1);
+    if tolerant.is_ok() && skipped > 0 && reader.walk(|_, _| Ok(())).is_ok() {
+        return Err(Error::malformed(
+            0,
+            "the tolerant walk skipped what the strict one read",
+        ));
+    }
     let mut count = 0u64;
     reader.walk(|_, e| {
         count += 1;

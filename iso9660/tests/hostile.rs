@@ -789,3 +789,49 @@ fn a_tolerant_walk_skips_a_directory_it_cannot_read_and_goes_on() {
     fail.set(Some(u64::from(r.root().extents[0].0)));
     assert!(r.walk_tolerant(|_, _| Ok(()), |_, _| {}).is_err());
 }
+
+#[test]
+fn a_directory_claiming_four_gigabytes_costs_nothing() {
+    let mut img = rr_image(|t| {
+        for d in ["a", "b"] {
+            t.add_file(format!("{d}/f").as_bytes(), meta(0o644), bytes(b"x"), 1)
+                .unwrap();
+        }
+    });
+    let at = {
+        let mut r = Reader::open(Cursor::new(img.clone())).unwrap();
+        r.lookup("/a").unwrap().unwrap().at as usize
+    };
+    // The record's data length (both-endian at offset 10): 0xFFFFF800, and
+    // the volume as large as a u32 allows, so the extent passes as inside it.
+    let pvd = 16 * SECTOR;
+    img[pvd + 80..pvd + 84].copy_from_slice(&u32::MAX.to_le_bytes());
+    img[pvd + 84..pvd + 88].copy_from_slice(&u32::MAX.to_be_bytes());
+    img[at + 10..at + 14].copy_from_slice(&0xFFFF_F800u32.to_le_bytes());
+    img[at + 14..at + 18].copy_from_slice(&0xFFFF_F800u32.to_be_bytes());
+    let (out, peak, _) = measure(|| {
+        let mut r = Reader::open(Cursor::new(img.clone())).unwrap();
+        let strict = r.walk(|_, _| Ok(()));
+        let mut skipped = Vec::new();
+        let mut seen = Vec::new();
+        let tolerant = r.walk_tolerant(
+            |p, _| {
+                seen.push(p.to_vec());
+                Ok(())
+            },
+            |p, e| skipped.push((p.to_vec(), e.to_string())),
+        );
+        (strict, tolerant, skipped, seen)
+    });
+    let (strict, tolerant, skipped, seen) = out;
+    assert!(strict.is_err());
+    tolerant.unwrap();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert!(
+        skipped[0].1.contains("larger than the limit"),
+        "{skipped:?}"
+    );
+    assert!(seen.contains(&b"/b/f".to_vec()), "the rest is walked");
+    assert!(peak < 4 << 20, "{peak} bytes");
+    exercise(&img).unwrap_err();
+}
