@@ -299,6 +299,10 @@ pub struct Day {
     /// [`Contents::damage`]): its entries are incomplete. An older session
     /// holding the day whole is read instead when there is one.
     pub damaged: bool,
+    /// The day was read from this session but a newer one, whose tree is
+    /// damaged on the day's path (see [`Contents::damage`]), may have held
+    /// a newer copy of it: the start of that newer session.
+    pub newer_damaged: Option<u32>,
 }
 
 impl Day {
@@ -394,6 +398,8 @@ pub fn contents(
         }
     }
     let last_start = starts.last().map(|&(s, _)| s);
+    // Days whose manifest a session holds under a decayed directory name.
+    let mut hidden: Vec<(String, u32)> = Vec::new();
     let mut c = Contents {
         recorded,
         ..Contents::default()
@@ -442,8 +448,10 @@ pub fn contents(
             .max(volume_end(start, vol.volume_space_size, recorded_end));
         c.sessions.push((start, vol.volume_id.trim().to_string()));
         let mut found: BTreeMap<String, BTreeMap<Vec<u8>, Entry>> = BTreeMap::new();
-        // Manifests outside any day directory (a day's name decayed).
+        // Manifests outside any day directory (a day's name decayed), and
+        // the entries beside them (to bound their size as a day's).
         let mut strays: Vec<(Vec<u8>, Entry)> = Vec::new();
+        let mut odd: BTreeMap<Vec<u8>, Entry> = BTreeMap::new();
         let mut skipped: Vec<(Vec<u8>, String)> = Vec::new();
         let walked = reader.walk_tolerant(
             |path, entry| {
@@ -458,11 +466,14 @@ pub fn contents(
                     found
                         .entry(String::from_utf8_lossy(rel).into_owned())
                         .or_default();
-                } else if rel.split(|&b| b == b'/').count() == 4
-                    && rel.ends_with(MANIFEST_NAME.as_bytes())
-                    && entry.kind == EntryKind::File
-                {
-                    strays.push((path.to_vec(), entry.clone()));
+                } else if rel.split(|&b| b == b'/').count() >= 4 {
+                    if rel.split(|&b| b == b'/').count() == 4
+                        && rel.ends_with(MANIFEST_NAME.as_bytes())
+                        && entry.kind == EntryKind::File
+                    {
+                        strays.push((path.to_vec(), entry.clone()));
+                    }
+                    odd.insert(rel.to_vec(), entry.clone());
                 }
                 Ok(())
             },
@@ -482,11 +493,13 @@ pub fn contents(
             }
             Err(e) => return Err(tree_err(e)),
         }
+        // Days with a directory that could not be listed: the day's own
+        // directory or one below it (not a sibling sharing its prefix).
         let damaged_days: Vec<String> = skipped
             .iter()
             .filter_map(|(p, _)| {
                 let rel = p.strip_prefix(b"/").unwrap_or(p);
-                (rel.len() >= 10 && is_day(&rel[..10]))
+                (rel.len() >= 10 && is_day(&rel[..10]) && rel.get(10).is_none_or(|&b| b == b'/'))
                     .then(|| String::from_utf8_lossy(&rel[..10]).into_owned())
             })
             .collect();
@@ -498,9 +511,19 @@ pub fn contents(
             });
         }
         for (path, e) in strays {
-            let what = read_manifest(&mut reader, &e, &BTreeMap::new()).map_or_else(
+            let rel = path.strip_prefix(b"/").unwrap_or(&path);
+            let dir = &rel[..rel.len() - MANIFEST_NAME.len()];
+            let beside: BTreeMap<Vec<u8>, Entry> = odd
+                .range(dir.to_vec()..)
+                .take_while(|(p, _)| p.starts_with(dir))
+                .map(|(p, e)| (p[dir.len()..].to_vec(), e.clone()))
+                .collect();
+            let what = read_manifest(&mut reader, &e, &beside).map_or_else(
                 |why| format!("a {MANIFEST_NAME} outside any day directory ({why})"),
                 |m| {
+                    // The day it names, if an older session holds it, is
+                    // read from there: that copy is not this session's.
+                    hidden.push((m.day.replace('-', "/"), start));
                     format!(
                         "the {MANIFEST_NAME} of day {} outside any day directory: a directory's \
                          name is damaged",
@@ -538,12 +561,38 @@ pub fn contents(
                     entries,
                     manifest,
                     damaged,
+                    newer_damaged: None,
                 },
             );
         }
     }
     if c.sessions.is_empty() {
         return Err(ReadError::NoVolume(device.to_string()));
+    }
+    // A day read from an older session than one whose tree is damaged on
+    // its path (the day's directory, one below or above it, the volume) or
+    // that holds its manifest under a decayed name: that newer session may
+    // have held a newer copy of the day.
+    for day in c.days.values_mut() {
+        let at = format!("/{}", day.disc_path);
+        let on_path = |p: &str| {
+            p == "/"
+                || at == p
+                || at.strip_prefix(p).is_some_and(|r| r.starts_with('/'))
+                || p.strip_prefix(&at).is_some_and(|r| r.starts_with('/'))
+        };
+        day.newer_damaged = c
+            .damage
+            .iter()
+            .filter(|d| d.session > day.session && on_path(&d.path))
+            .map(|d| d.session)
+            .chain(
+                hidden
+                    .iter()
+                    .filter(|(d, s)| *d == day.disc_path && *s > day.session)
+                    .map(|&(_, s)| s),
+            )
+            .max();
     }
     Ok(c)
 }

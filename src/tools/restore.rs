@@ -180,6 +180,14 @@ pub fn main(args: Vec<OsString>) -> i32 {
                     day.disc_path
                 ));
             }
+            if let Some(newer) = day.newer_damaged {
+                r.problems += 1;
+                r.lines.push(format!(
+                    "DAMAGED {}: the session at block {newer} is damaged on its path (above); \
+                     restored from the session at block {}, which may hold an older copy",
+                    day.disc_path, day.session
+                ));
+            }
             for l in &r.lines {
                 println!("{l}");
             }
@@ -930,6 +938,7 @@ mod tests {
             .into(),
             manifest: None,
             damaged: false,
+            newer_damaged: None,
         };
         let m = Manifest {
             day: "2026-03-02".into(),
