@@ -87,7 +87,9 @@ pub use read::{
 pub use record::{DirRecord, FileFlags};
 pub use scan::{host_metadata, GraftPoint};
 pub use source::{open_regular, FileId};
-pub use susp::{nm_entries, sl_entries, sl_join, Entry as SuspEntry, SlComponent, Times};
+pub use susp::{
+    nm_entries, sl_entries, sl_join, symlink_as_recorded, Entry as SuspEntry, SlComponent, Times,
+};
 pub use tree::{DeviceKind, FileData, Metadata, Node, NodeId, NodeKind, Tree, MAX_NAME};
 pub use write::Progress;
 

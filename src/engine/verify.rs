@@ -171,8 +171,9 @@ impl<'d> WrittenSession<'d> {
             if meta.file_type().is_symlink() {
                 let target = fs::read_link(host).map_err(host_err(host))?;
                 let e = lookup(reader, host, &on_disc)?;
-                let want = target.as_os_str().as_encoded_bytes();
-                if e.kind != EntryKind::Symlink(want.to_vec()) {
+                // As Rock Ridge can record it (no empty components).
+                let want = iso9660::symlink_as_recorded(target.as_os_str().as_encoded_bytes());
+                if e.kind != EntryKind::Symlink(want) {
                     return Err(differs(
                         host,
                         &String::from_utf8_lossy(&on_disc),
@@ -256,8 +257,9 @@ fn compare_dir<S: iso9660::SectorSource>(
             report.bytes += meta.len();
         } else {
             let target = fs::read_link(&path).map_err(host_err(&path))?;
-            let want = target.as_os_str().as_encoded_bytes();
-            if e.kind != EntryKind::Symlink(want.to_vec()) {
+            // As Rock Ridge can record it (no empty components).
+            let want = iso9660::symlink_as_recorded(target.as_os_str().as_encoded_bytes());
+            if e.kind != EntryKind::Symlink(want) {
                 return Err(differs(
                     &path,
                     &disc_name,
