@@ -388,29 +388,8 @@ fn tree_recorded(
         return Ok(true);
     }
     let device = drive.name().to_string();
-    let mut last = u64::from(start);
-    let mut note = |lba: u32, bytes: u64| {
-        if bytes > 0 {
-            last = last.max(u64::from(lba) + bytes.div_ceil(BLOCK));
-        }
-    };
-    let table = u64::from(d.path_table_size);
-    note(d.l_path_table, table);
-    note(d.m_path_table, table);
-    let walked = iso9660::Reader::from_source(DiscSource::new(drive), start, Default::default())
-        .and_then(|mut reader| {
-            for &(lba, bytes) in &reader.root().extents {
-                note(lba, u64::from(bytes));
-            }
-            reader.walk(|_, entry| {
-                for &(lba, bytes) in &entry.extents {
-                    note(lba, u64::from(bytes));
-                }
-                Ok(())
-            })
-        });
-    match walked {
-        Ok(()) => Ok(last <= u64::from(end)),
+    match referenced_end(DiscSource::new(drive), start, d) {
+        Ok(last) => Ok(last <= u64::from(end)),
         Err(iso9660::Error::Io(e))
             if e.get_ref()
                 .and_then(|r| r.downcast_ref::<mmc::ReadError>())
@@ -425,6 +404,38 @@ fn tree_recorded(
             source,
         }),
     }
+}
+
+/// The block after the last one the tree of the session at `start` (with
+/// primary descriptor `d`) refers to: its directories', files' and path
+/// tables' extents, walked through `src` (a drive, an image file). What
+/// settles whether a session is recorded whole when its descriptor cannot
+/// tell ([`tree_recorded`]; `cback verify`'s reading of a disc).
+pub fn referenced_end(
+    src: impl iso9660::SectorSource,
+    start: u32,
+    d: &VolumeDescriptor,
+) -> Result<u64, iso9660::Error> {
+    let mut last = u64::from(start);
+    let mut note = |lba: u32, bytes: u64| {
+        if bytes > 0 {
+            last = last.max(u64::from(lba) + bytes.div_ceil(BLOCK));
+        }
+    };
+    let table = u64::from(d.path_table_size);
+    note(d.l_path_table, table);
+    note(d.m_path_table, table);
+    let mut reader = iso9660::Reader::from_source(src, start, Default::default())?;
+    for &(lba, bytes) in &reader.root().extents {
+        note(lba, u64::from(bytes));
+    }
+    reader.walk(|_, entry| {
+        for &(lba, bytes) in &entry.extents {
+            note(lba, u64::from(bytes));
+        }
+        Ok(())
+    })?;
+    Ok(last)
 }
 
 /// A track started and never closed, from the invisible track's information.
@@ -767,6 +778,20 @@ pub(crate) mod tests {
         let p = placement(&mut d).unwrap();
         assert_eq!(p.import, Some(0), "the cut-short session is passed over");
         assert_eq!(volumes(&mut d).unwrap().len(), 1);
+        // So is it when the disc is read back (cback verify, restore).
+        drop(d);
+        {
+            use crate::engine::discread::{contents, Medium};
+            let mut m = Medium::open(&spec).unwrap();
+            let c = contents(&mut m, &spec, None).unwrap();
+            assert_eq!(c.interrupted.len(), 1, "{:?}", c.interrupted);
+            assert_eq!(c.interrupted[0].0, next);
+            assert!(c.interrupted[0]
+                .1
+                .contains("its tree refers to blocks up to"));
+            assert!(c.damage.is_empty(), "{:?}", c.damage);
+        }
+        let mut d = Drive::open(&spec).unwrap();
         // cedar's own next session, absolute and recorded whole, counts.
         let nwa = p.start_lba;
         write(&mut d, &cedar_session(nwa, 5_000_000));

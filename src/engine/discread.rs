@@ -616,8 +616,24 @@ fn interrupted_session(medium: &mut Medium, start: u32, recorded_end: u32) -> Op
     }
     let d = primary_descriptor(&block).ok()??;
     let end = volume_end(start, d.volume_space_size, recorded_end);
-    (end > recorded_end)
-        .then(|| format!("its volume claims blocks up to {end}, recorded up to {recorded_end}"))
+    if end > recorded_end {
+        return Some(format!(
+            "its volume claims blocks up to {end}, recorded up to {recorded_end}"
+        ));
+    }
+    // Read as absolute the size fits, read as relative it does not: cedar's
+    // own session or another writer's cut short; its tree tells, as it does
+    // for store's placement.
+    if start.saturating_add(d.volume_space_size) <= recorded_end {
+        return None;
+    }
+    match crate::engine::disc::referenced_end(medium.source(), start, &d) {
+        Ok(last) if last > u64::from(recorded_end) => Some(format!(
+            "its tree refers to blocks up to {last}, recorded up to {recorded_end}"
+        )),
+        // Damage, if any, is found when the tree is read.
+        _ => None,
+    }
 }
 
 /// Reads and decodes the manifest `e` of a day holding `entries` (its size
