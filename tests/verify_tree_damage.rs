@@ -241,3 +241,72 @@ fn a_session_an_interrupted_store_left_is_passed_over_not_damage() {
     );
     assert!(t.contains(": OK: 4 session(s), 4 day(s)"), "{t}");
 }
+
+#[test]
+fn a_decayed_extent_is_damage_not_a_session_cut_short() {
+    let (mut rig, starts) = disc();
+    let spec = rig.spec();
+    let newest = starts[2];
+    // The high byte of the newest descriptor's L path table location:
+    // nothing reads path tables; every session and day is still there.
+    let (code, t) = verify(&format!("{spec}&flip={}:143", newest + 16));
+    assert_eq!(code, Some(0), "{t}");
+    assert!(t.contains(": OK: 3 session(s), 3 day(s)"), "{t}");
+    // A byte of a file's size in the newest session (both-endian): its
+    // extent now runs far past what was recorded, which no reading of the
+    // session's size explains.
+    let e = entry(&rig.image(), newest, "/2026/03/04/host1/home.tar.gz");
+    let at = e.at + 12;
+    let flips = format!(
+        "&flip={}:{}&flip={}:{}",
+        at / 2048,
+        at % 2048,
+        (at + 3) / 2048,
+        (at + 3) % 2048
+    );
+    let decayed = format!("{spec}{flips}");
+    let (code, t) = verify(&decayed);
+    assert_eq!(code, Some(1), "{t}");
+    assert!(!t.contains("passed over"), "{t}");
+    assert!(t.contains("2026/03/04"), "the day is still read: {t}");
+    let o = restore_day(&decayed, "2026-03-04", &rig.path("r"));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    // store will not append after such a tree, nor drop its day.
+    rig.device_extra = flips;
+    let night = date("2026-03-05");
+    rig.stage(night, 64);
+    let o = rig.cback(night, &["store"]);
+    assert_ne!(o.status.code(), Some(0), "{}", text(&o));
+    let log = rig.log_tail(20);
+    assert!(
+        log.contains(&format!("the session at block {newest}"))
+            && log.contains("Error executing backup"),
+        "{log}"
+    );
+    let after = {
+        let mut m = cedar::engine::discread::Medium::open(&spec).unwrap();
+        m.session_starts().unwrap().len()
+    };
+    assert_eq!(after, 3, "nothing written");
+}
+
+#[test]
+fn a_decayed_day_name_flags_the_older_copy_restored() {
+    let (rig, starts) = disc();
+    let newest = starts[2];
+    // The name of day 02's directory in the newest session decayed (its
+    // last byte inverted): day 02 is then read from the session that wrote
+    // it, and restore says so.
+    let day = entry(&rig.image(), newest, "/2026/03/02");
+    let flip = flip_name(&rig.image(), &day, b"02");
+    let decayed = format!("{}{flip}", rig.spec());
+    let o = restore_day(&decayed, "2026-03-02", &rig.path("r"));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!(
+            "the session at block {newest} is damaged on its path"
+        )),
+        "{}",
+        text(&o)
+    );
+}

@@ -161,6 +161,22 @@ pub enum DiscError {
         #[source]
         source: iso9660::Error,
     },
+    /// The tree of the session at `start` refers to blocks past what was
+    /// recorded (up to `end`) that no reading of its size explains.
+    #[error(
+        "{device}: the tree of the session at block {start} refers to blocks up to {last}, \
+         past the {end} recorded: it is damaged, and nothing is appended after it"
+    )]
+    TreeBeyond {
+        /// Device name.
+        device: String,
+        /// Block where the session starts.
+        start: u32,
+        /// The block after the last one its tree refers to.
+        last: u64,
+        /// Where its recording ends.
+        end: u32,
+    },
     /// A block of an image file could not be read.
     #[error("{image}: reading block {lba}")]
     Image {
@@ -370,14 +386,16 @@ fn complete_volumes(
     Ok(found)
 }
 
-/// Whether all that the tree of the session at `start` refers to in that
-/// session lies before `end`, where its recording ends. Asked only when the
-/// descriptor alone cannot tell: the session's size read as relative runs
-/// past `end` while read as absolute it fits ([`volume_end`] takes the
-/// absolute reading), which is both cedar's own later session (absolute,
-/// recorded whole) and another writer's relative one cut short in its last
-/// blocks. The extents of its directories, files and path tables settle it;
-/// a directory block that cannot be read past `end` means cut short too.
+/// Whether the session at `start`, recorded up to `end`, holds its whole
+/// tree, asked only when the descriptor alone cannot tell: the session's
+/// size read as relative runs past `end` while read as absolute it fits
+/// ([`volume_end`] takes the absolute reading), which is both cedar's own
+/// later session (absolute, recorded whole) and another writer's relative
+/// one cut short in its last blocks. The extents of its directories and
+/// files settle it ([`tree_fit`]): all within `end`, whole; ending where
+/// the relative reading says the volume ends, cut short (passed over, as
+/// an interrupted write is); anything else, a damaged tree, which is an
+/// error: neither importing it nor passing over its days is safe.
 fn tree_recorded(
     drive: &mut Drive,
     start: u32,
@@ -388,54 +406,93 @@ fn tree_recorded(
         return Ok(true);
     }
     let device = drive.name().to_string();
-    match referenced_end(DiscSource::new(drive), start, d) {
-        Ok(last) => Ok(last <= u64::from(end)),
+    let last = match referenced_end(DiscSource::new(drive), start) {
+        Ok(last) => last,
+        // A directory block past the recorded end: cut short there.
         Err(iso9660::Error::Io(e))
             if e.get_ref()
                 .and_then(|r| r.downcast_ref::<mmc::ReadError>())
                 .and_then(mmc::ReadError::lba)
                 .is_some_and(|lba| lba >= end) =>
         {
-            Ok(false)
+            return Ok(false)
         }
-        Err(source) => Err(DiscError::Tree {
+        Err(source) => {
+            return Err(DiscError::Tree {
+                device,
+                start,
+                source,
+            })
+        }
+    };
+    match tree_fit(last, start, d.volume_space_size, end) {
+        TreeFit::Whole => Ok(true),
+        TreeFit::CutShort => Ok(false),
+        TreeFit::Damaged => Err(DiscError::TreeBeyond {
             device,
             start,
-            source,
+            last,
+            end,
         }),
     }
 }
 
-/// The block after the last one the tree of the session at `start` (with
-/// primary descriptor `d`) refers to: its directories', files' and path
-/// tables' extents, walked through `src` (a drive, an image file). What
-/// settles whether a session is recorded whole when its descriptor cannot
-/// tell ([`tree_recorded`]; `cback verify`'s reading of a disc).
-pub fn referenced_end(
-    src: impl iso9660::SectorSource,
-    start: u32,
-    d: &VolumeDescriptor,
-) -> Result<u64, iso9660::Error> {
-    let mut last = u64::from(start);
-    let mut note = |lba: u32, bytes: u64| {
-        if bytes > 0 {
-            last = last.max(u64::from(lba) + bytes.div_ceil(BLOCK));
-        }
-    };
-    let table = u64::from(d.path_table_size);
-    note(d.l_path_table, table);
-    note(d.m_path_table, table);
+/// Blocks a writer may leave between its tree's last extent and the end of
+/// its volume (genisoimage and xorriso pad 150; alignment): how close to
+/// the relative end a tree that runs past the recorded end must end to be
+/// a session cut short rather than a damaged one.
+pub const CUT_SHORT_SLACK: u64 = 1024;
+
+/// How the tree of a later session lies against what was recorded (see
+/// [`tree_fit`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TreeFit {
+    /// Everything it refers to was recorded.
+    Whole,
+    /// It runs past the recorded end up to about where its size, read as
+    /// relative, ends the volume: a session cut short.
+    CutShort,
+    /// It refers to blocks past the recorded end that no reading of its
+    /// size explains: damage (a decayed extent or size).
+    Damaged,
+}
+
+/// Judges a later session at `start` with volume space size `size`,
+/// recorded up to `end`, whose tree's extents end at `last`
+/// ([`referenced_end`]).
+pub fn tree_fit(last: u64, start: u32, size: u32, end: u32) -> TreeFit {
+    let relative_end = u64::from(start) + u64::from(size);
+    if last <= u64::from(end) {
+        TreeFit::Whole
+    } else if last <= relative_end && last + CUT_SHORT_SLACK >= relative_end {
+        TreeFit::CutShort
+    } else {
+        TreeFit::Damaged
+    }
+}
+
+/// The block after the last one the tree of the session at `start`
+/// refers to: its directories' and files' extents, walked through `src`
+/// (a drive, an image file). Path tables are left out: no reader here uses
+/// them, and a decayed location in one must not pass for a cut session.
+pub fn referenced_end(src: impl iso9660::SectorSource, start: u32) -> Result<u64, iso9660::Error> {
     let mut reader = iso9660::Reader::from_source(src, start, Default::default())?;
+    let mut last = u64::from(start);
     for &(lba, bytes) in &reader.root().extents {
-        note(lba, u64::from(bytes));
+        last = last.max(extent_end(lba, bytes));
     }
     reader.walk(|_, entry| {
         for &(lba, bytes) in &entry.extents {
-            note(lba, u64::from(bytes));
+            last = last.max(extent_end(lba, bytes));
         }
         Ok(())
     })?;
     Ok(last)
+}
+
+/// The block after an extent of `bytes` at `lba` (`lba` itself when empty).
+pub fn extent_end(lba: u32, bytes: u32) -> u64 {
+    u64::from(lba) + u64::from(bytes).div_ceil(BLOCK)
 }
 
 /// A track started and never closed, from the invisible track's information.

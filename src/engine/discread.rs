@@ -16,8 +16,8 @@ use iso9660::{Entry, EntryKind, Limits, ReadSeekSource, Reader, SectorSource};
 use mmc::{Drive, MediaState};
 
 use crate::engine::disc::{
-    least_volume_end, primary_descriptor, read_primary_descriptor, volume_end, DiscError,
-    DiscSource, ImageBlocks, ReadBlocks,
+    extent_end, least_volume_end, primary_descriptor, read_primary_descriptor, tree_fit,
+    volume_end, DiscError, DiscSource, ImageBlocks, ReadBlocks, TreeFit,
 };
 use crate::engine::manifest::{Manifest, MANIFEST_NAME};
 pub use crate::engine::scan::{
@@ -398,6 +398,7 @@ pub fn contents(
         }
     }
     let last_start = starts.last().map(|&(s, _)| s);
+    let from_drive = medium.drive_sessions();
     // Days whose manifest a session holds under a decayed directory name.
     let mut hidden: Vec<(String, u32)> = Vec::new();
     let mut c = Contents {
@@ -412,17 +413,8 @@ pub fn contents(
         };
         if only.is_none() {
             if let Some(why) = interrupted_session(medium, start, recorded_end) {
-                // An image file's length is no drive's record of what was
-                // written: its last session cut short is a truncated copy.
-                if Some(start) == last_start && !medium.drive_sessions() {
-                    c.damage.push(TreeDamage {
-                        session: start,
-                        path: "/".into(),
-                        why: format!("the image ends before its last session does: {why}"),
-                    });
-                } else {
-                    log::info!("{device}: the session at block {start} is passed over: {why}");
-                    c.interrupted.push((start, why));
+                let copy = Some(start) == last_start && !from_drive;
+                if cut_short(&mut c, device, start, why, copy) {
                     continue;
                 }
             }
@@ -453,8 +445,16 @@ pub fn contents(
         let mut strays: Vec<(Vec<u8>, Entry)> = Vec::new();
         let mut odd: BTreeMap<Vec<u8>, Entry> = BTreeMap::new();
         let mut skipped: Vec<(Vec<u8>, String)> = Vec::new();
+        // The block after the last one the tree refers to.
+        let mut last = u64::from(start);
+        for &(lba, bytes) in &reader.root().extents {
+            last = last.max(extent_end(lba, bytes));
+        }
         let walked = reader.walk_tolerant(
             |path, entry| {
+                for &(lba, bytes) in &entry.extents {
+                    last = last.max(extent_end(lba, bytes));
+                }
                 let rel = path.strip_prefix(b"/").unwrap_or(path);
                 if rel.len() > 11 && is_day(&rel[..10]) && rel[10] == b'/' {
                     let day = String::from_utf8_lossy(&rel[..10]).into_owned();
@@ -468,7 +468,7 @@ pub fn contents(
                         .or_default();
                 } else if rel.split(|&b| b == b'/').count() >= 4 {
                     if rel.split(|&b| b == b'/').count() == 4
-                        && rel.ends_with(MANIFEST_NAME.as_bytes())
+                        && rel.rsplit(|&b| b == b'/').next() == Some(MANIFEST_NAME.as_bytes())
                         && entry.kind == EntryKind::File
                     {
                         strays.push((path.to_vec(), entry.clone()));
@@ -493,6 +493,33 @@ pub fn contents(
             }
             Err(e) => return Err(tree_err(e)),
         }
+        // A size that fits only read as absolute: the tree says whether
+        // this is cedar's session recorded whole, another writer's cut
+        // short (passed over, as store's placement passes it over), or a
+        // damaged tree.
+        let size = vol.volume_space_size;
+        if start.saturating_add(size) > recorded_end && only.is_none() {
+            match tree_fit(last, start, size, recorded_end) {
+                TreeFit::Whole => {}
+                TreeFit::CutShort => {
+                    let why = format!(
+                        "its tree refers to blocks up to {last}, recorded up to {recorded_end}"
+                    );
+                    let copy = Some(start) == last_start && !from_drive;
+                    if cut_short(&mut c, device, start, why, copy) {
+                        c.sessions.retain(|&(s, _)| s != start);
+                        continue;
+                    }
+                }
+                TreeFit::Damaged => c.damage.push(TreeDamage {
+                    session: start,
+                    path: "/".into(),
+                    why: format!(
+                        "its tree refers to blocks up to {last}, past the {recorded_end} recorded"
+                    ),
+                }),
+            }
+        }
         // Days with a directory that could not be listed: the day's own
         // directory or one below it (not a sibling sharing its prefix).
         let damaged_days: Vec<String> = skipped
@@ -512,6 +539,7 @@ pub fn contents(
         }
         for (path, e) in strays {
             let rel = path.strip_prefix(b"/").unwrap_or(&path);
+            // The directory holding it, with its '/'.
             let dir = &rel[..rel.len() - MANIFEST_NAME.len()];
             let beside: BTreeMap<Vec<u8>, Entry> = odd
                 .range(dir.to_vec()..)
@@ -542,6 +570,15 @@ pub fn contents(
                 Some(e) => Some(read_manifest(&mut reader, e, &entries)),
                 None => misnamed_manifest(&mut reader, &entries),
             };
+            // The manifest of another day: this directory's name decayed
+            // into another date, and the day it names, read from an older
+            // session, may have had a newer copy here.
+            if let Some(Ok(m)) = &manifest {
+                let named = m.day.replace('-', "/");
+                if named != disc_path {
+                    hidden.push((named, start));
+                }
+            }
             let damaged = damaged_days.contains(&disc_path);
             if damaged {
                 if let Some(older) = c.days.get(&disc_path).filter(|d| !d.damaged) {
@@ -597,6 +634,25 @@ pub fn contents(
     Ok(c)
 }
 
+/// A session cut short (`why`): passed over as an interrupted write closed
+/// later (true: the caller skips it), or, when it is the last session of
+/// an image file (`copy`: the file's length is no drive's record of what
+/// was written), damage, a truncated copy (false: it is read for what it
+/// holds).
+fn cut_short(c: &mut Contents, device: &str, start: u32, why: String, copy: bool) -> bool {
+    if copy {
+        c.damage.push(TreeDamage {
+            session: start,
+            path: "/".into(),
+            why: format!("the image ends before its last session does: {why}"),
+        });
+        return false;
+    }
+    log::info!("{device}: the session at block {start} is passed over: {why}");
+    c.interrupted.push((start, why));
+    true
+}
+
 /// Why the session at `start`, recorded up to `recorded_end`, is an
 /// interrupted write closed later (as store's placement passes it over):
 /// nothing recorded where its descriptors go (not reached, or zeros), or a
@@ -616,24 +672,10 @@ fn interrupted_session(medium: &mut Medium, start: u32, recorded_end: u32) -> Op
     }
     let d = primary_descriptor(&block).ok()??;
     let end = volume_end(start, d.volume_space_size, recorded_end);
-    if end > recorded_end {
-        return Some(format!(
-            "its volume claims blocks up to {end}, recorded up to {recorded_end}"
-        ));
-    }
-    // Read as absolute the size fits, read as relative it does not: cedar's
-    // own session or another writer's cut short; its tree tells, as it does
-    // for store's placement.
-    if start.saturating_add(d.volume_space_size) <= recorded_end {
-        return None;
-    }
-    match crate::engine::disc::referenced_end(medium.source(), start, &d) {
-        Ok(last) if last > u64::from(recorded_end) => Some(format!(
-            "its tree refers to blocks up to {last}, recorded up to {recorded_end}"
-        )),
-        // Damage, if any, is found when the tree is read.
-        _ => None,
-    }
+    // Where the size fits only read as absolute (cedar's own session, or
+    // another writer's cut short), the tree tells once it is walked.
+    (end > recorded_end)
+        .then(|| format!("its volume claims blocks up to {end}, recorded up to {recorded_end}"))
 }
 
 /// Reads and decodes the manifest `e` of a day holding `entries` (its size

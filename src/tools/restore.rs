@@ -549,7 +549,10 @@ pub fn restore(
                 ));
                 continue;
             }
-            let done = restore_symlink(p, link, e.meta, target, listed.is_some());
+            // Listed and matching: the manifest's text, as it was staged
+            // (the disc may hold it without empty components).
+            let text = listed.map_or(link.as_slice(), |rec| rec.target.as_slice());
+            let done = restore_symlink(p, text, e.meta, target, listed.is_some());
             let done = done.map_err(|e| format!("FAILED {}/{name}: {e}", day.disc_path));
             r.tally(done, false);
         }
