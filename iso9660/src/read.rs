@@ -343,6 +343,16 @@ impl<S: SectorSource> Reader<S> {
         Ok(reader)
     }
 
+    /// Whether one of the operation's budgets ([`Limits`]) is used up.
+    fn budget_spent(&self) -> bool {
+        let (s, l) = (&self.spent, &self.limits);
+        s.dir_bytes >= l.max_walk_bytes
+            || s.su_bytes >= l.max_su_bytes
+            || s.name_bytes >= l.max_name_bytes
+            || s.path_bytes >= l.max_path_bytes
+            || s.entries >= l.max_entries
+    }
+
     /// Starts a new operation: its budgets ([`Limits`]) begin at zero.
     pub(crate) fn begin(&mut self) {
         self.spent = Spent::default();
@@ -937,7 +947,11 @@ impl<S: SectorSource> Reader<S> {
             }
             match (result, skipped.as_mut()) {
                 (Ok(()), _) => {}
-                (Err(e), Some(skip)) if from_f.is_none() && depth > 0 => skip(&path, e),
+                // A spent budget is the operation's, not the directory's:
+                // every directory after would fail the same way.
+                (Err(e), Some(skip)) if from_f.is_none() && depth > 0 && !self.budget_spent() => {
+                    skip(&path, e)
+                }
                 (Err(e), _) => return Err(e),
             }
         }

@@ -835,3 +835,28 @@ fn a_directory_claiming_four_gigabytes_costs_nothing() {
     assert!(peak < 4 << 20, "{peak} bytes");
     exercise(&img).unwrap_err();
 }
+
+#[test]
+fn a_tolerant_walk_stops_once_a_budget_is_spent() {
+    let img = rr_image(|t| {
+        for d in ["a", "b", "c", "d", "e"] {
+            for f in ["f", "g"] {
+                t.add_file(format!("{d}/{f}").as_bytes(), meta(0o644), bytes(b"x"), 1)
+                    .unwrap();
+            }
+        }
+    });
+    let tight = iso9660::Limits {
+        max_entries: 8,
+        ..iso9660::Limits::default()
+    };
+    let src = iso9660::ReadSeekSource(Cursor::new(img));
+    let mut r = Reader::from_source(src, 0, tight).unwrap();
+    let mut skipped = 0;
+    let e = r
+        .walk_tolerant(|_, _| Ok(()), |_, _| skipped += 1)
+        .unwrap_err();
+    // One error for the operation, not one per directory after it.
+    assert!(e.to_string().contains("limit"), "{e}");
+    assert_eq!(skipped, 0);
+}

@@ -481,13 +481,14 @@ pub fn contents(
         );
         match walked {
             Ok(()) => {}
-            // The root itself cannot be listed: the session holds nothing
-            // that can be read; the others still can.
+            // The root itself cannot be listed, or the walk spent one of
+            // the reader's budgets (a hostile or enormous tree): the session
+            // holds nothing that can be read whole; the others still can.
             Err(e) if only.is_none() => {
                 c.damage.push(TreeDamage {
                     session: start,
                     path: "/".into(),
-                    why: format!("the root directory cannot be read: {}", error_line(&e)),
+                    why: format!("its tree cannot be read: {}", error_line(&e)),
                 });
                 continue;
             }
