@@ -20,6 +20,7 @@ use std::path::Path;
 use std::process::Command;
 
 use support::restore::*;
+use support::sorted_names as names;
 use support::store::*;
 
 /// Runs GNU tar in `dir`.
@@ -31,16 +32,6 @@ fn gnu_tar(dir: &Path, args: &[&str]) {
         .output()
         .unwrap();
     assert!(o.status.success(), "tar {args:?}: {}", text(&o));
-}
-
-/// Names in `dir`, sorted.
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
 }
 
 fn set_mtime(p: &Path, secs: u64) {

@@ -661,6 +661,11 @@ pub fn close_interrupted(drive: &mut Drive) -> Result<Option<Interrupted>, DiscE
     Ok(Some(open))
 }
 
+/// The integration tests' reference-tool finder, for the unit tests.
+#[cfg(test)]
+#[path = "../../tests/support/tool.rs"]
+mod test_tool;
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -670,18 +675,7 @@ pub(crate) mod tests {
     /// A reference tool, or None (skipping, with a line) when it is not
     /// installed; under CI it must be.
     fn tool(name: &str) -> Option<PathBuf> {
-        let found = ["/usr/bin", "/usr/local/bin"]
-            .iter()
-            .map(|d| Path::new(d).join(name))
-            .find(|p| p.is_file());
-        if found.is_none() {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "{name} is required under CI"
-            );
-            eprintln!("skipping: {name} is not installed");
-        }
-        found
+        super::test_tool::tool(name, &["/usr/bin", "/usr/local/bin"])
     }
 
     fn run(cmd: &mut Command) {

@@ -1217,6 +1217,11 @@ fn refuse_escaping_links(
     Ok(())
 }
 
+/// The integration tests' directory listing, for the unit tests.
+#[cfg(test)]
+#[path = "../../tests/support/listing.rs"]
+mod test_listing;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1264,15 +1269,7 @@ mod tests {
         s.commit()
     }
 
-    /// Names in `dir`, sorted.
-    fn names(dir: &Path) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        v.sort();
-        v
-    }
+    use super::test_listing::sorted_names as names;
 
     #[test]
     fn escapes_are_refused_and_the_rest_unpacked_with_modes_and_mtimes() {

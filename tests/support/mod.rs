@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod account;
+mod listing;
 mod tool;
+#[allow(unused_imports)] // not every test binary that loads this module lists a directory
+pub use listing::sorted_names;
 #[allow(unused_imports)] // not every test binary that loads this module runs a tool
 pub use tool::tool;
 pub mod nights;
