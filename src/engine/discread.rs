@@ -353,6 +353,17 @@ pub struct Contents {
     pub interrupted: Vec<(u32, String)>,
 }
 
+impl Contents {
+    /// Damage to the session at `start` as a whole (its volume, its tree).
+    fn volume_damage(&mut self, start: u32, why: String) {
+        self.damage.push(TreeDamage {
+            session: start,
+            path: "/".into(),
+            why,
+        });
+    }
+}
+
 /// Something wrong with a session's tree, found while reading it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TreeDamage {
@@ -406,6 +417,8 @@ pub fn contents(
         ..Contents::default()
     };
     for (start, recorded_end) in starts {
+        // An image file's last session cut short is a truncated copy.
+        let copy = Some(start) == last_start && !from_drive;
         let tree_err = |source| ReadError::Tree {
             device: device.to_string(),
             start,
@@ -413,7 +426,6 @@ pub fn contents(
         };
         if only.is_none() {
             if let Some(why) = interrupted_session(medium, start, recorded_end) {
-                let copy = Some(start) == last_start && !from_drive;
                 if cut_short(&mut c, device, start, why, copy) {
                     continue;
                 }
@@ -421,15 +433,13 @@ pub fn contents(
         }
         let mut reader = match Reader::from_source(medium.source(), start, Limits::default()) {
             Ok(r) => r,
-            // A session without a volume holds no days: nothing recorded
-            // where its descriptors go is an interrupted track closed
-            // later; anything else there is damage.
+            // A session without a readable volume (an interrupted write
+            // was passed over above) holds no days and is damage.
             Err(e) if only.is_none() => {
-                c.damage.push(TreeDamage {
-                    session: start,
-                    path: "/".into(),
-                    why: format!("its volume cannot be read: {}", error_line(&e)),
-                });
+                c.volume_damage(
+                    start,
+                    format!("its volume cannot be read: {}", error_line(&e)),
+                );
                 continue;
             }
             Err(e) => return Err(tree_err(e)),
@@ -485,11 +495,10 @@ pub fn contents(
             // the reader's budgets (a hostile or enormous tree): the session
             // holds nothing that can be read whole; the others still can.
             Err(e) if only.is_none() => {
-                c.damage.push(TreeDamage {
-                    session: start,
-                    path: "/".into(),
-                    why: format!("its tree cannot be read: {}", error_line(&e)),
-                });
+                c.volume_damage(
+                    start,
+                    format!("its tree cannot be read: {}", error_line(&e)),
+                );
                 continue;
             }
             Err(e) => return Err(tree_err(e)),
@@ -506,19 +515,17 @@ pub fn contents(
                     let why = format!(
                         "its tree refers to blocks up to {last}, recorded up to {recorded_end}"
                     );
-                    let copy = Some(start) == last_start && !from_drive;
                     if cut_short(&mut c, device, start, why, copy) {
                         c.sessions.retain(|&(s, _)| s != start);
                         continue;
                     }
                 }
-                TreeFit::Damaged => c.damage.push(TreeDamage {
-                    session: start,
-                    path: "/".into(),
-                    why: format!(
+                TreeFit::Damaged => c.volume_damage(
+                    start,
+                    format!(
                         "its tree refers to blocks up to {last}, past the {recorded_end} recorded"
                     ),
-                }),
+                ),
             }
         }
         // Days with a directory that could not be listed: the day's own
@@ -642,11 +649,10 @@ pub fn contents(
 /// holds).
 fn cut_short(c: &mut Contents, device: &str, start: u32, why: String, copy: bool) -> bool {
     if copy {
-        c.damage.push(TreeDamage {
-            session: start,
-            path: "/".into(),
-            why: format!("the image ends before its last session does: {why}"),
-        });
+        c.volume_damage(
+            start,
+            format!("the image ends before its last session does: {why}"),
+        );
         return false;
     }
     log::info!("{device}: the session at block {start} is passed over: {why}");
